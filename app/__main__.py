@@ -1,0 +1,136 @@
+"""Command line: ``python -m app --help``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.config import get_settings
+
+cli = typer.Typer(help="Ongi (온기) service commands", no_args_is_help=True, add_completion=False)
+
+
+def _run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (alembic upgrade heads)."""
+    from app import registry
+    from app.core.db import create_engine
+    from app.migrate import upgrade
+
+    async def go() -> None:
+        registry.import_models()
+        engine = create_engine(get_settings())
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(go())
+    typer.echo("database is up to date")
+
+
+@cli.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(help="login name")],
+    organization: Annotated[str, typer.Option(help="organization name (created if missing)")],
+    jurisdiction: Annotated[str, typer.Option(help="comma-separated district/dong codes")] = "",
+    kind: Annotated[str, typer.Option(help="public or private")] = "public",
+    display_name: Annotated[str, typer.Option()] = "Administrator",
+    password: Annotated[str | None, typer.Option(help="omit to be asked (or set ONGI_ADMIN_PASSWORD)")] = None,
+) -> None:
+    """Create the first administrator (and their organization)."""
+    import os
+
+    from sqlalchemy import select
+
+    from app import registry
+    from app.auth.models import Organization, OrgKind, Role, User
+    from app.core.db import create_engine, create_sessionmaker, open_session
+    from app.core.security import Security
+
+    secret = password or os.environ.get("ONGI_ADMIN_PASSWORD") or getpass.getpass("password: ")
+    if len(secret) < 8:
+        raise typer.BadParameter("the password needs 8 or more characters")
+    settings = get_settings()
+
+    async def go() -> None:
+        registry.import_models()
+        engine = create_engine(settings)
+        try:
+            async with open_session(create_sessionmaker(engine), write=True) as session:
+                org = (
+                    await session.execute(select(Organization).where(Organization.name == organization))
+                ).scalar_one_or_none()
+                if org is None:
+                    codes = [c.strip() for c in jurisdiction.split(",") if c.strip()]
+                    org = Organization(name=organization, kind=OrgKind(kind), jurisdiction=codes)
+                    session.add(org)
+                    await session.flush()
+                if (await session.execute(select(User).where(User.username == username))).first():
+                    raise typer.BadParameter(f"user {username!r} exists")
+                session.add(
+                    User(
+                        organization_id=org.id,
+                        username=username,
+                        display_name=display_name,
+                        role=Role.admin,
+                        password_hash=Security(settings).hash_password_sync(secret),
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    _run(go())
+    typer.echo(f"admin {username!r} created")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo district and print its logins (refused in production)."""
+    from app import registry
+    from app.core.db import create_engine, create_sessionmaker, open_session
+    from app.core.security import Security
+    from app.demo.seed import DEMO_PASSWORD, seed_demo_logins
+
+    settings = get_settings()
+    if not settings.demo_enabled:
+        typer.echo("demo seeding is off (ONGI_DEMO=0 or production)")
+        return
+
+    async def go() -> list[tuple[str, str, str]]:
+        registry.import_models()
+        engine = create_engine(settings)
+        try:
+            async with open_session(create_sessionmaker(engine), write=True) as session:
+                return await seed_demo_logins(session, Security(settings))
+        finally:
+            await engine.dispose()
+
+    logins = _run(go())
+    typer.echo(f"\nDemo logins (password: {DEMO_PASSWORD})")
+    for username, role, org in logins:  # type: ignore[attr-defined]
+        typer.echo(f"  {username:<12} {role:<12} {org}")
+
+
+@cli.command()
+def openapi(out: Annotated[Path, typer.Option(help="where to write")] = Path("openapi/openapi.json")) -> None:
+    """Write the OpenAPI document the app serves."""
+    from app.main import create_app
+
+    doc = create_app().openapi()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    cli()

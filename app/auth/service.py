@@ -1,0 +1,403 @@
+"""Login, token rotation, throttling and device revocation (DESIGN §3.3)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.models import AuthSession, Device, LoginThrottle, Organization, RefreshToken, Role, User
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.errors import Problem
+from app.core.state import AppState
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None
+    scope: str
+    device_id: uuid.UUID | None
+
+
+def _device_revoked() -> Problem:
+    return Problem(401, "device-revoked", "detail.device-revoked", extra={"wipe": True})
+
+
+def principal_for(
+    user: User, org: Organization, *, session_id: uuid.UUID | None, device_id: uuid.UUID | None, address: str | None
+) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        organization_id=org.id,
+        org_kind=org.kind,
+        jurisdiction=tuple(user.jurisdiction if user.jurisdiction is not None else org.jurisdiction),
+        scopes=frozenset(user.scopes or ()),
+        session_id=session_id,
+        device_id=device_id,
+        address=address,
+    )
+
+
+# --- throttling --------------------------------------------------------------------------------------------
+
+
+class Throttle:
+    """Counts failed logins per account and per address in the database (shared by all processes)."""
+
+    def __init__(self, state: AppState) -> None:
+        self.s = state.settings
+
+    @staticmethod
+    def keys(username: str, address: str | None) -> list[tuple[str, str]]:
+        keys = [("account", "acct:" + username.strip().lower()[:150])]
+        if address:
+            keys.append(("address", "addr:" + address[:150]))
+        return keys
+
+    async def check(self, session: AsyncSession, username: str, address: str | None) -> None:
+        now = utcnow()
+        names = [k for _, k in self.keys(username, address)]
+        rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(names)))).scalars()
+        wait = max(
+            ((r.locked_until - now).total_seconds() for r in rows if r.locked_until and r.locked_until > now),
+            default=0.0,
+        )
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise Problem(
+                429,
+                "too-many-attempts",
+                "detail.too-many-attempts",
+                params={"seconds": seconds},
+                headers={"Retry-After": str(seconds)},
+            )
+
+    async def failed(self, session: AsyncSession, username: str, address: str | None) -> None:
+        now = utcnow()
+        window = timedelta(seconds=self.s.login_failure_window_seconds)
+        for kind, key in self.keys(username, address):
+            limit = (
+                self.s.login_max_failures_per_account if kind == "account" else self.s.login_max_failures_per_address
+            )
+            row = (
+                await session.execute(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
+            ).scalar_one_or_none()
+            if row is None:
+                row = LoginThrottle(key=key, failures=0, window_started_at=now)
+                session.add(row)
+            if now - row.window_started_at > window or (row.locked_until and row.locked_until <= now):
+                row.failures, row.window_started_at, row.locked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= limit:
+                row.locked_until = now + timedelta(seconds=self.s.login_lockout_seconds)
+        await session.flush()
+
+    async def succeeded(self, session: AsyncSession, username: str) -> None:
+        key = self.keys(username, None)[0][1]
+        row = (await session.execute(select(LoginThrottle).where(LoginThrottle.key == key))).scalar_one_or_none()
+        if row is not None:
+            await session.delete(row)
+
+
+# --- login and tokens ----------------------------------------------------------------------------------------
+
+
+class AuthService:
+    def __init__(self, state: AppState, session: AsyncSession) -> None:
+        self.state = state
+        self.s = state.settings
+        self.session = session
+        self.throttle = Throttle(state)
+
+    async def _user_and_org(self, username: str) -> tuple[User, Organization] | None:
+        row = (
+            await self.session.execute(
+                select(User, Organization)
+                .join(Organization, Organization.id == User.organization_id)
+                .where(User.username == username.strip())
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def _verify_or_fail(
+        self, username: str, secret: str, address: str | None, *, integration: bool
+    ) -> tuple[User, Organization]:
+        await self.throttle.check(self.session, username, address)
+        found = await self._user_and_org(username)
+        user_ok = (
+            found is not None
+            and found[0].active
+            and found[1].active
+            and (found[0].role == Role.integration) == integration
+        )
+        ok, rehash = await self.state.security.verify_password(
+            found[0].password_hash if found is not None and user_ok else None, secret
+        )
+        if not ok or found is None:
+            await self.throttle.failed(self.session, username, address)
+            await audit.record(
+                self.session,
+                None,
+                "auth.login",
+                result="denied",
+                address=address,
+                details={"grant": "client_credentials" if integration else "password"},
+            )
+            self.state.metrics.logins.labels("denied").inc()
+            raise Problem(
+                401,
+                "invalid-credentials",
+                "detail.invalid-credentials",
+                commit=True,
+                extra={"error": "invalid_client" if integration else "invalid_grant"},
+            )
+        user, org = found
+        await self.throttle.succeeded(self.session, username)
+        if rehash:
+            user.password_hash = await self.state.security.hash_password(secret)
+        user.last_login_at = utcnow()
+        self.state.metrics.logins.labels("ok").inc()
+        return user, org
+
+    async def _register_device(self, user: User, client_device_id: str | None, name: str | None) -> Device | None:
+        if not client_device_id:
+            return None
+        device = (
+            await self.session.execute(
+                select(Device).where(Device.user_id == user.id, Device.client_device_id == client_device_id)
+            )
+        ).scalar_one_or_none()
+        if device is not None and device.revoked_at is not None:
+            raise _device_revoked()
+        if device is None:
+            device = Device(user_id=user.id, client_device_id=client_device_id, name=(name or "")[:200])
+            self.session.add(device)
+        elif name:
+            device.name = name[:200]
+        device.last_seen_at = utcnow()
+        await self.session.flush()
+        return device
+
+    def _access_token(self, principal: Principal, ttl: int) -> tuple[str, int]:
+        claims = {
+            "sid": str(principal.session_id),
+            "role": principal.role.value,
+            "org": str(principal.organization_id),
+        }
+        if principal.device_id:
+            claims["did"] = str(principal.device_id)
+        if principal.scopes:
+            claims["scope"] = " ".join(sorted(principal.scopes))
+        return self.state.security.create_access_token(subject=principal.user_id, claims=claims, ttl_seconds=ttl)
+
+    async def _issue_refresh(self, auth_session_id: uuid.UUID) -> str:
+        token = self.state.security.new_opaque_token()
+        self.session.add(
+            RefreshToken(
+                session_id=auth_session_id,
+                token_hash=self.state.security.token_digest(token),
+                expires_at=utcnow() + timedelta(days=self.s.refresh_token_ttl_days),
+            )
+        )
+        await self.session.flush()
+        return token
+
+    async def password_login(
+        self,
+        username: str,
+        password: str,
+        *,
+        client_device_id: str | None,
+        device_name: str | None,
+        address: str | None,
+    ) -> TokenPair:
+        user, org = await self._verify_or_fail(username, password, address, integration=False)
+        device = await self._register_device(user, client_device_id, device_name)
+        auth_session = AuthSession(user_id=user.id, device_id=device.id if device else None, grant="password")
+        self.session.add(auth_session)
+        await self.session.flush()
+        principal = principal_for(
+            user, org, session_id=auth_session.id, device_id=device.id if device else None, address=address
+        )
+        access, ttl = self._access_token(principal, self.s.access_token_ttl_seconds)
+        refresh = await self._issue_refresh(auth_session.id)
+        await audit.record(
+            self.session,
+            principal,
+            "auth.login",
+            entity="auth_session",
+            entity_id=auth_session.id,
+            details={"grant": "password"},
+        )
+        return TokenPair(access, ttl, refresh, "", principal.device_id)
+
+    async def client_credentials(
+        self, client_id: str, client_secret: str, scope: str | None, address: str | None
+    ) -> TokenPair:
+        user, org = await self._verify_or_fail(client_id, client_secret, address, integration=True)
+        granted = set(user.scopes or ())
+        asked = set(scope.split()) if scope else granted
+        if not asked <= granted:
+            raise Problem(
+                400,
+                "invalid-scope",
+                "detail.invalid-scope",
+                params={"scope": " ".join(sorted(asked - granted))},
+                extra={"error": "invalid_scope"},
+            )
+        auth_session = AuthSession(user_id=user.id, grant="client_credentials")
+        self.session.add(auth_session)
+        await self.session.flush()
+        principal = principal_for(user, org, session_id=auth_session.id, device_id=None, address=address)
+        principal = Principal(**{**principal.__dict__, "scopes": frozenset(asked)})
+        access, ttl = self._access_token(principal, self.s.client_token_ttl_seconds)
+        await audit.record(
+            self.session,
+            principal,
+            "auth.login",
+            entity="auth_session",
+            entity_id=auth_session.id,
+            details={"grant": "client_credentials"},
+        )
+        return TokenPair(access, ttl, None, " ".join(sorted(asked)), None)
+
+    async def refresh(self, token: str, address: str | None) -> TokenPair:
+        digest = self.state.security.token_digest(token)
+        now = utcnow()
+        row = (
+            await self.session.execute(
+                select(RefreshToken, AuthSession, User, Organization, Device)
+                .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+                .join(User, User.id == AuthSession.user_id)
+                .join(Organization, Organization.id == User.organization_id)
+                .outerjoin(Device, Device.id == AuthSession.device_id)
+                .where(RefreshToken.token_hash == digest)
+            )
+        ).first()
+        invalid = Problem(401, "invalid-grant", "detail.refresh-invalid", extra={"error": "invalid_grant"})
+        if row is None:
+            raise invalid
+        rt, auth_session, user, org, device = row
+        if device is not None and device.revoked_at is not None:
+            raise _device_revoked()
+        if auth_session.revoked_at is not None or not user.active or not org.active or rt.expires_at <= now:
+            raise invalid
+        # Spend the token atomically: of two concurrent uses only one wins; the other is a reuse.
+        spent = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == rt.id, RefreshToken.used_at.is_(None))
+            .values(used_at=now, version=RefreshToken.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            await self.revoke_session(auth_session.id, "refresh_reuse")
+            principal = principal_for(
+                user, org, session_id=auth_session.id, device_id=auth_session.device_id, address=address
+            )
+            await audit.record(
+                self.session,
+                principal,
+                "auth.refresh_reuse",
+                entity="auth_session",
+                entity_id=auth_session.id,
+                result="revoked",
+            )
+            raise Problem(
+                401, "refresh-token-reused", "detail.refresh-reused", commit=True, extra={"error": "invalid_grant"}
+            )
+        if device is not None:
+            device.last_seen_at = now
+        principal = principal_for(
+            user, org, session_id=auth_session.id, device_id=auth_session.device_id, address=address
+        )
+        access, ttl = self._access_token(principal, self.s.access_token_ttl_seconds)
+        new_refresh = await self._issue_refresh(auth_session.id)
+        return TokenPair(access, ttl, new_refresh, "", principal.device_id)
+
+    async def revoke_session(self, session_id: uuid.UUID, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason, version=AuthSession.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def logout(self, principal: Principal | None, refresh_token: str | None) -> None:
+        targets: set[uuid.UUID] = set()
+        if principal and principal.session_id:
+            targets.add(principal.session_id)
+        if refresh_token:
+            sid = (
+                await self.session.execute(
+                    select(RefreshToken.session_id).where(
+                        RefreshToken.token_hash == self.state.security.token_digest(refresh_token)
+                    )
+                )
+            ).scalar_one_or_none()
+            if sid is not None:
+                targets.add(sid)
+        for sid in targets:
+            await self.revoke_session(sid, "logout")
+        if principal:
+            await audit.record(
+                self.session, principal, "auth.logout", entity="auth_session", entity_id=principal.session_id
+            )
+
+
+async def revoke_sessions_of(
+    session: AsyncSession, *, user_id: uuid.UUID | None = None, device_id: uuid.UUID | None = None, reason: str
+) -> None:
+    stmt = update(AuthSession).where(AuthSession.revoked_at.is_(None))
+    if user_id is not None:
+        stmt = stmt.where(AuthSession.user_id == user_id)
+    if device_id is not None:
+        stmt = stmt.where(AuthSession.device_id == device_id)
+    await session.execute(
+        stmt.values(revoked_at=utcnow(), revoked_reason=reason, version=AuthSession.version + 1).execution_options(
+            synchronize_session=False
+        )
+    )
+
+
+async def resolve_principal(state: AppState, session: AsyncSession, token: str, address: str | None) -> Principal:
+    """Check an access token and that its session, device and user are still good (one query)."""
+    from app.core.security import InvalidToken
+
+    try:
+        claims = state.security.decode_access_token(token)
+        user_id = uuid.UUID(claims["sub"])
+        session_id = uuid.UUID(claims["sid"])
+    except (InvalidToken, KeyError, ValueError, TypeError) as exc:
+        raise Problem(401, "invalid-token", "detail.invalid-token") from exc
+    row = (
+        await session.execute(
+            select(User, Organization, AuthSession, Device)
+            .join(Organization, Organization.id == User.organization_id)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .outerjoin(Device, Device.id == AuthSession.device_id)
+            .where(User.id == user_id, AuthSession.id == session_id)
+        )
+    ).first()
+    if row is None:
+        raise Problem(401, "invalid-token", "detail.invalid-token")
+    user, org, auth_session, device = row
+    if device is not None and device.revoked_at is not None:
+        raise _device_revoked()
+    if auth_session.revoked_at is not None:
+        raise Problem(401, "token-revoked", "detail.token-revoked")
+    if not user.active or not org.active:
+        raise Problem(401, "token-revoked", "detail.user-inactive")
+    principal = principal_for(user, org, session_id=session_id, device_id=auth_session.device_id, address=address)
+    if user.role == Role.integration:
+        principal = Principal(**{**principal.__dict__, "scopes": frozenset(str(claims.get("scope", "")).split())})
+    return principal

@@ -1,0 +1,120 @@
+"""Settings, read from the environment with the ``ONGI_`` prefix.
+
+Nothing here connects to anything; :func:`get_settings` only parses the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development secret. Production refuses to start with it (or with any secret shorter than 32 chars).
+PLACEHOLDER_SECRET = "ongi-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONGI_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file under data_dir"
+    )
+    database_pool_size: int = 10
+    database_echo: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    #: 32 bytes, urlsafe base64, for encrypting sensitive fields at rest. Derived from secret_key in dev.
+    field_encryption_key: SecretStr | None = None
+
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_audience: str = "ongi-api"
+    jwt_issuer: str = "ongi"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    client_token_ttl_seconds: int = 3600
+
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 30
+    login_failure_window_seconds: int = 900
+    login_lockout_seconds: int = 300
+
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    demo: bool | None = Field(default=None, description="seed the demo district; default on except production")
+    timezone: str = "Asia/Seoul"
+    default_language: Literal["ko", "en"] = "ko"
+    audit_retention_days: int = 730
+
+    max_request_body_bytes: int = 6 * 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "ongi"
+    s3_region: str = "ap-northeast-2"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    upload_max_bytes: int = 25 * 1024 * 1024
+    upload_expiry_hours: int = 24
+
+    @model_validator(mode="after")
+    def _production_guard(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+                raise ValueError("ONGI_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if self.field_encryption_key is None:
+                raise ValueError("ONGI_FIELD_ENCRYPTION_KEY must be set in production")
+            if self.demo:
+                raise ValueError("ONGI_DEMO is refused in production")
+            if self.database_url is None:
+                raise ValueError("ONGI_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def demo_enabled(self) -> bool:
+        return bool(self.demo) if self.demo is not None else self.env != "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ongi.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def encryption_key_bytes(self) -> bytes:
+        if self.field_encryption_key is not None:
+            raw = base64.urlsafe_b64decode(self.field_encryption_key.get_secret_value())
+            if len(raw) != 32:
+                raise ValueError("ONGI_FIELD_ENCRYPTION_KEY must decode to 32 bytes")
+            return raw
+        return hashlib.sha256(b"ongi-field-key:" + self.secret_key.get_secret_value().encode()).digest()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

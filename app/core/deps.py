@@ -1,0 +1,37 @@
+"""Request-scoped dependencies shared by every domain."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import open_session
+from app.core.state import AppState
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ongi
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request. ``scope="function"`` below makes FastAPI run the commit after the
+    endpoint returns and before the response is sent, so a failed commit is never answered as success."""
+    state: AppState = request.app.state.ongi
+    async with open_session(state.sessionmaker, write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None

@@ -1,0 +1,172 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Raise :class:`Problem` anywhere; the handlers installed by :func:`install` turn it, FastAPI's validation
+errors, Starlette's 404/405 and any unexpected exception into ``application/problem+json`` with a stable
+``type``. No stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.i18n import t
+
+PROBLEM_BASE = "https://ongi.example/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = structlog.get_logger("ongi.errors")
+
+_STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    428: "precondition-required",
+    429: "too-many-attempts",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_BASE + slug
+
+
+class Problem(Exception):
+    """An error answered as RFC 9457 problem details.
+
+    ``slug`` makes the stable ``type``; the title comes from the message catalogue ``problem.<slug>``
+    (falling back to the status' generic title) and ``detail`` from the catalogue key ``detail``.
+    ``extra`` members are added to the body. ``commit=True`` keeps what the request wrote so far
+    (for example the count of a failed login).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        slug: str | None = None,
+        detail: str | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        commit: bool = False,
+    ) -> None:
+        self.status = status
+        self.slug = slug or _STATUS_SLUGS.get(status, "http")
+        self.detail_key = detail
+        self.params = params or {}
+        self.extra = extra or {}
+        self.headers = headers or {}
+        self.commit = commit
+        super().__init__(f"{status} {self.slug}")
+
+    def body(self, request: Request | None = None) -> dict[str, Any]:
+        title_key = f"problem.{self.slug}"
+        title = t(title_key)
+        if title == title_key:
+            title = t(f"problem.{_STATUS_SLUGS.get(self.status, 'http')}")
+        body: dict[str, Any] = {"type": problem_type(self.slug), "title": title, "status": self.status}
+        if self.detail_key:
+            body["detail"] = t(self.detail_key, **self.params)
+        if request is not None:
+            body["instance"] = request.url.path
+            rid = getattr(request.state, "request_id", None)
+            if rid:
+                body["request_id"] = rid
+        body.update(self.extra)
+        return body
+
+
+def not_found() -> Problem:
+    return Problem(404, "not-found", "detail.not-found")
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    headers = dict(problem.headers)
+    if problem.status == 401 and "WWW-Authenticate" not in headers:
+        headers["WWW-Authenticate"] = 'Bearer realm="ongi"'
+    return JSONResponse(
+        problem.body(request), status_code=problem.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        code = str(err.get("type", "value_error"))
+        key = f"field.{code}"
+        msg = str(err.get("msg", ""))
+        text = t(key, msg=msg) if code == "value_error" else t(key)
+        if text == key:
+            text = msg
+        out.append({"field": ".".join(loc), "code": code, "message": text})
+    return out
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    problem = Problem(422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors})
+    return problem_response(problem, request)
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        problem = Problem(404, "not-found", "detail.route-not-found")
+    elif status == 405:
+        problem = Problem(405, "method-not-allowed", "detail.method-not-allowed", params={"method": request.method})
+    elif status == 413:
+        problem = Problem(413, "payload-too-large")
+    else:
+        problem = Problem(status)
+    problem.headers.update(dict(exc.headers or {}))
+    return problem_response(problem, request)
+
+
+async def _stale_handler(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(Problem(409, "conflict", "detail.stale"), request)
+
+
+async def _integrity_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity_error", error=type(exc.__cause__ or exc).__name__)
+    return problem_response(Problem(409, "conflict", "detail.integrity"), request)
+
+
+async def _db_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return problem_response(Problem(503, "unavailable", "detail.unavailable", headers={"Retry-After": "5"}), request)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _problem_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(StaleDataError, _stale_handler)
+    app.add_exception_handler(IntegrityError, _integrity_handler)
+    app.add_exception_handler(OperationalError, _db_unavailable_handler)
+    app.add_exception_handler(SAInterfaceError, _db_unavailable_handler)
+    app.add_exception_handler(ConnectionError, _db_unavailable_handler)

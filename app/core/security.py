@@ -1,0 +1,129 @@
+"""Password hashing (Argon2id), JSON Web Tokens and encryption of sensitive fields at rest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from jose import JWTError, jwt
+
+from app.core.config import Settings
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class Security:
+    """Everything that needs the service's secrets, built once per app from its settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+        self._jwt_key = hashlib.sha256(b"ongi-jwt:" + settings.secret_key.get_secret_value().encode()).digest()
+        self._index_key = hashlib.sha256(b"ongi-index:" + settings.encryption_key_bytes()).digest()
+        self._aead = AESGCM(settings.encryption_key_bytes())
+
+    # --- passwords -------------------------------------------------------------------------------------
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self.hasher.hash(secrets.token_urlsafe(16))
+
+    def hash_password_sync(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    async def hash_password(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self.hasher.hash, password)
+
+    def _verify(self, password_hash: str | None, password: str) -> tuple[bool, bool]:
+        target = password_hash or self._dummy_hash
+        try:
+            self.hasher.verify(target, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False, False
+        if password_hash is None:
+            return False, False
+        return True, self.hasher.check_needs_rehash(password_hash)
+
+    async def verify_password(self, password_hash: str | None, password: str) -> tuple[bool, bool]:
+        """(matches, needs_rehash). With no hash (unknown user) a dummy hash is verified, so that the
+        answer takes as long whether or not the user exists."""
+        return await anyio.to_thread.run_sync(self._verify, password_hash, password)
+
+    # --- access tokens ---------------------------------------------------------------------------------
+    def create_access_token(self, *, subject: uuid.UUID, claims: dict[str, Any], ttl_seconds: int) -> tuple[str, int]:
+        now = datetime.now(UTC)
+        payload = {
+            "sub": str(subject),
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "aud": self.settings.jwt_audience,
+            "iss": self.settings.jwt_issuer,
+            **claims,
+        }
+        return jwt.encode(payload, self._jwt_key, algorithm=self.settings.jwt_algorithm), ttl_seconds
+
+    def decode_access_token(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != self.settings.jwt_algorithm:
+                raise InvalidToken("algorithm")
+            return jwt.decode(
+                token,
+                self._jwt_key,
+                algorithms=[self.settings.jwt_algorithm],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options={
+                    "require_exp": True,
+                    "require_iat": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "require_aud": True,
+                    "leeway": 0,
+                },
+            )
+        except (JWTError, ValueError, TypeError, AttributeError) as exc:
+            raise InvalidToken(str(exc)) from exc
+
+    # --- opaque tokens ---------------------------------------------------------------------------------
+    @staticmethod
+    def new_opaque_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def token_digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    # --- sensitive fields ------------------------------------------------------------------------------
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        """AES-256-GCM with a random nonce; ``context`` (e.g. the table and column) is bound as AAD."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+        return "v1." + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        if not token.startswith("v1."):
+            raise ValueError("unknown ciphertext version")
+        raw = base64.urlsafe_b64decode(token[3:])
+        return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def blind_index(self, value: str, *, context: str) -> str:
+        """A keyed hash to find a record by a sensitive value without storing the value."""
+        return hmac.new(self._index_key, f"{context}:{value}".encode(), hashlib.sha256).hexdigest()

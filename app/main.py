@@ -1,0 +1,104 @@
+"""``create_app()`` builds the service. Nothing connects at import time.
+
+Run with ``uvicorn app.main:create_app --factory`` (``scripts/serve`` does it for you).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import registry
+from app.core import errors
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.logging import configure_logging
+from app.core.metrics import Metrics
+from app.core.middleware import RequestContextMiddleware
+from app.core.security import Security
+from app.core.state import AppState
+
+DESCRIPTION = """
+Ongi (온기) is the API behind the phone app that welfare planners and partner staff use on home visits
+to households in crisis, and behind the coordinators and other systems around it.
+
+Errors are RFC 9457 `application/problem+json`; messages follow `Accept-Language` (Korean by default).
+"""
+
+#: Paths whose bodies are streamed and limited by their own rules (tus chunks, bulk NDJSON imports).
+UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk")
+
+
+def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    registry.import_models()
+    engine = create_engine(settings)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        security=Security(settings),
+        metrics=Metrics(),
+        extras=dict(extras),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in state.extras.get("startup", []):
+            await hook(state)
+        try:
+            yield
+        finally:
+            for hook in state.extras.get("shutdown", []):
+                await hook(state)
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Ongi",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ongi = state
+    errors.install(app)
+    for router in registry.routers():
+        app.include_router(router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "Retry-After",
+            "X-Request-ID",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Metadata",
+            "Upload-Expires",
+            "Tus-Resumable",
+            "Tus-Version",
+            "Tus-Extension",
+            "Tus-Max-Size",
+            "Tus-Checksum-Algorithm",
+            "Content-Range",
+            "Accept-Ranges",
+        ],
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=state.metrics,
+        default_language=settings.default_language,
+        max_body=settings.max_request_body_bytes,
+        unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
+    )
+    return app

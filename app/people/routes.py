@@ -1,0 +1,188 @@
+"""``/v1/organizations``, ``/v1/users``, ``/v1/devices`` (administration, DESIGN §1 and §3.3)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import select
+
+from app.auth.deps import AdminPrincipal, CurrentPrincipal
+from app.auth.models import Device, Role, User
+from app.core.deps import SessionDep, StateDep
+from app.core.errors import not_found
+from app.core.etag import check_if_match, set_etag
+from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.people.schemas import (
+    DevicePublic,
+    DeviceRevoke,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationUpdate,
+    UserCreate,
+    UserCreated,
+    UserPublic,
+    UserUpdate,
+)
+from app.people.service import PeopleService, get_manageable_org, manageable_orgs
+
+router = APIRouter(tags=["people"])
+
+
+@router.get("/v1/organizations", response_model=Page[OrganizationPublic], summary="Organizations you manage")
+async def list_organizations(principal: AdminPrincipal, session: SessionDep) -> Page[OrganizationPublic]:
+    orgs = await manageable_orgs(session, principal)
+    return Page(items=[OrganizationPublic.model_validate(o) for o in orgs])
+
+
+@router.post(
+    "/v1/organizations", response_model=OrganizationPublic, status_code=201, summary="Register a partner organization"
+)
+async def create_organization(
+    body: OrganizationCreate, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+) -> OrganizationPublic:
+    org = await PeopleService(state, session, principal).create_org(body)
+    set_etag(response, org.version)
+    return OrganizationPublic.model_validate(org)
+
+
+@router.get("/v1/organizations/{org_id}", response_model=OrganizationPublic)
+async def get_organization(
+    org_id: uuid.UUID, principal: AdminPrincipal, session: SessionDep, response: Response
+) -> OrganizationPublic:
+    org = await get_manageable_org(session, principal, org_id)
+    set_etag(response, org.version)
+    return OrganizationPublic.model_validate(org)
+
+
+@router.patch("/v1/organizations/{org_id}", response_model=OrganizationPublic)
+async def update_organization(
+    org_id: uuid.UUID,
+    body: OrganizationUpdate,
+    request: Request,
+    principal: AdminPrincipal,
+    state: StateDep,
+    session: SessionDep,
+    response: Response,
+) -> OrganizationPublic:
+    org = await get_manageable_org(session, principal, org_id)
+    check_if_match(request, org.version)
+    org = await PeopleService(state, session, principal).update_org(org, body)
+    set_etag(response, org.version)
+    return OrganizationPublic.model_validate(org)
+
+
+@router.get("/v1/users", response_model=Page[UserPublic], summary="Users of the organizations you manage")
+async def list_users(
+    principal: AdminPrincipal,
+    session: SessionDep,
+    organization_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[UserPublic]:
+    org_ids = [o.id for o in await manageable_orgs(session, principal)]
+    if organization_id is not None:
+        org_ids = [o for o in org_ids if o == organization_id]
+    stmt = select(User).where(User.organization_id.in_(org_ids))
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=User.created_at, id_col=User.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor)
+
+
+@router.post("/v1/users", response_model=UserCreated, status_code=201, summary="Create a user or integration client")
+async def create_user(
+    body: UserCreate, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+) -> UserCreated:
+    user, secret = await PeopleService(state, session, principal).create_user(body)
+    set_etag(response, user.version)
+    return UserCreated.model_validate({**UserPublic.model_validate(user).model_dump(), "client_secret": secret})
+
+
+@router.get("/v1/users/{user_id}", response_model=UserPublic)
+async def get_user(
+    user_id: uuid.UUID, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+) -> UserPublic:
+    user = await PeopleService(state, session, principal).get_user(user_id)
+    set_etag(response, user.version)
+    return UserPublic.model_validate(user)
+
+
+@router.patch(
+    "/v1/users/{user_id}",
+    response_model=UserPublic,
+    summary="Change a user (deactivating or changing the password ends their sessions)",
+)
+async def update_user(
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    request: Request,
+    principal: AdminPrincipal,
+    state: StateDep,
+    session: SessionDep,
+    response: Response,
+) -> UserPublic:
+    service = PeopleService(state, session, principal)
+    user = await service.get_user(user_id)
+    check_if_match(request, user.version)
+    user = await service.update_user(user, body)
+    set_etag(response, user.version)
+    return UserPublic.model_validate(user)
+
+
+@router.get(
+    "/v1/devices", response_model=Page[DevicePublic], summary="Devices: an admin's organizations', or the caller's own"
+)
+async def list_devices(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    user_id: uuid.UUID | None = None,
+    revoked: Annotated[bool | None, Query()] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[DevicePublic]:
+    stmt = select(Device)
+    if principal.role == Role.admin:
+        org_ids = [o.id for o in await manageable_orgs(session, principal)]
+        stmt = stmt.join(User, User.id == Device.user_id).where(User.organization_id.in_(org_ids))
+    else:
+        stmt = stmt.where(Device.user_id == principal.user_id)
+    if user_id is not None:
+        stmt = stmt.where(Device.user_id == user_id)
+    if revoked is not None:
+        stmt = stmt.where(Device.revoked_at.is_not(None) if revoked else Device.revoked_at.is_(None))
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=Device.created_at, id_col=Device.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[DevicePublic.model_validate(d) for d in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/devices/{device_id}", response_model=DevicePublic)
+async def get_device(
+    device_id: uuid.UUID, principal: CurrentPrincipal, state: StateDep, session: SessionDep
+) -> DevicePublic:
+    device = await PeopleService(state, session, principal).get_device(device_id)
+    return DevicePublic.model_validate(device)
+
+
+@router.post(
+    "/v1/devices/{device_id}/revoke",
+    response_model=DevicePublic,
+    summary="Revoke a (lost) device: its tokens stop at once and it is told to wipe",
+)
+async def revoke_device(
+    device_id: uuid.UUID, body: DeviceRevoke, principal: AdminPrincipal, state: StateDep, session: SessionDep
+) -> DevicePublic:
+    service = PeopleService(state, session, principal)
+    device = await service.get_device(device_id)
+    if device.user_id == principal.user_id and principal.role != Role.admin:
+        raise not_found()
+    device = await service.revoke_device(device, body.reason)
+    return DevicePublic.model_validate(device)

@@ -1,0 +1,111 @@
+"""Creating organizations and users straight in the database, and logging them in through the API."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.models import Organization, OrgKind, Role, User
+from app.core.state import AppState
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+
+@dataclass
+class Actor:
+    user: User
+    org: Organization
+    token: str = ""
+    refresh: str | None = None
+    device_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+
+class Factory:
+    def __init__(self, state: AppState, maker: async_sessionmaker[AsyncSession], client: httpx.AsyncClient) -> None:
+        self.state, self.maker, self.client = state, maker, client
+
+    async def org(
+        self, kind: OrgKind = OrgKind.public, jurisdiction: list[str] | None = None, name: str | None = None
+    ) -> Organization:
+        async with self.maker() as s:
+            org = Organization(
+                name=name or f"org-{next(_seq)}-{uuid.uuid4().hex[:6]}",
+                kind=kind,
+                jurisdiction=jurisdiction if jurisdiction is not None else ["11990"],
+            )
+            s.add(org)
+            await s.commit()
+            return org
+
+    async def user(
+        self,
+        role: Role,
+        org: Organization | None = None,
+        *,
+        username: str | None = None,
+        password: str = PASSWORD,
+        jurisdiction: list[str] | None = None,
+        scopes: list[str] | None = None,
+        active: bool = True,
+    ) -> User:
+        if org is None:
+            org = await self.org(OrgKind.private if role == Role.partner else OrgKind.public)
+        async with self.maker() as s:
+            user = User(
+                organization_id=org.id,
+                username=username or f"{role.value}{next(_seq)}",
+                display_name=f"테스트 {role.value}",
+                role=role,
+                password_hash=self.state.security.hash_password_sync(password),
+                jurisdiction=jurisdiction,
+                scopes=scopes or [],
+                active=active,
+            )
+            s.add(user)
+            await s.commit()
+            return user
+
+    async def login(
+        self, user: User, org: Organization | None = None, *, device_id: str | None = "auto", password: str = PASSWORD
+    ) -> Actor:
+        data = {"grant_type": "password", "username": user.username, "password": password}
+        if device_id == "auto":
+            device_id = f"phone-{uuid.uuid4().hex[:8]}"
+        if device_id:
+            data |= {"device_id": device_id, "device_name": "Galaxy test"}
+        r = await self.client.post("/v1/auth/token", data=data)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if org is None:
+            async with self.maker() as s:
+                org = await s.get(Organization, user.organization_id)
+        assert org is not None
+        return Actor(
+            user=user,
+            org=org,
+            token=body["access_token"],
+            refresh=body.get("refresh_token"),
+            device_id=device_id,
+            extra={"device": body.get("device_id")},
+        )
+
+    async def actor(self, role: Role, org: Organization | None = None, **kw: Any) -> Actor:
+        if org is None:
+            org = await self.org(OrgKind.private if role in (Role.partner, Role.reporter) else OrgKind.public)
+        user = await self.user(role, org, **kw)
+        return await self.login(user, org)
