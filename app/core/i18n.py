@@ -183,7 +183,7 @@ register(
         "field.date_from_datetime_parsing": {
             "ko": "날짜(YYYY-MM-DD)여야 합니다.",
             "en": "Must be a date (YYYY-MM-DD).",
-        },  # noqa: E501
+        },
         "field.int_parsing": {"ko": "정수여야 합니다.", "en": "Must be an integer."},
         "field.float_parsing": {"ko": "숫자여야 합니다.", "en": "Must be a number."},
         "field.bool_parsing": {"ko": "true 또는 false여야 합니다.", "en": "Must be true or false."},
