@@ -109,3 +109,105 @@ class Factory:
             org = await self.org(OrgKind.private if role in (Role.partner, Role.reporter) else OrgKind.public)
         user = await self.user(role, org, **kw)
         return await self.login(user, org)
+
+
+# --- domain records ------------------------------------------------------------------------------------------
+# Created straight in the database (the API under test is exercised by the tests themselves).
+
+
+async def _add(factory: Factory, *objs: Any) -> None:
+    async with factory.maker() as s:
+        s.add_all(objs)
+        await s.flush()
+        from app.core.db import commit
+
+        await commit(s)
+
+
+async def make_household(factory: Factory, dong_code: str = "1199051000", **kw: Any) -> Any:
+    from app.households.models import Household
+
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "district_code": dong_code[:5],
+        "dong_code": dong_code,
+        "address": f"온기구 온기로 {n}길 {n}",
+        "head_name": f"김온기{n}",
+        "contact_phone": f"010-1234-{n:04d}",
+        "members": [
+            {
+                "key": "m1",
+                "name": f"김온기{n}",
+                "birth_year": 1948,
+                "relation": "head",
+                "tags": ["elderly", "single_person"],
+            }
+        ],
+        "tags": ["elderly", "single_person"],
+    }
+    values.update(kw)
+    household = Household(**values)
+    await _add(factory, household)
+    return household
+
+
+async def make_consent(
+    factory: Factory,
+    household: Any,
+    recorded_by: User,
+    *,
+    organization: Organization | None = None,
+    purposes: list[str] | None = None,
+    **kw: Any,
+) -> Any:
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+    from app.households.models import Consent
+
+    consent = Consent(
+        household_id=household.id,
+        status=kw.pop("status", "given"),
+        given_by="세대주 본인",
+        recorded_by_id=recorded_by.id,
+        recipient_kind="organization" if organization is not None else "all_partners",
+        recipient_organization_id=organization.id if organization is not None else None,
+        purposes=purposes
+        or ["identification", "assessment", "joint_consultation", "follow_up", "service_linkage", "case_management"],
+        valid_from=kw.pop("valid_from", utcnow() - timedelta(days=1)),
+        valid_until=kw.pop("valid_until", utcnow() + timedelta(days=365)),
+        **kw,
+    )
+    await _add(factory, consent)
+    return consent
+
+
+async def make_visit(
+    factory: Factory, household: Any, assignees: list[User], *, purpose: str = "assessment", **kw: Any
+) -> Any:
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+    from app.visits.models import Visit, VisitAssignee
+
+    now = utcnow()
+    visit = Visit(
+        household_id=household.id,
+        dong_code=household.dong_code,
+        purpose=purpose,
+        window_start=kw.pop("window_start", now - timedelta(hours=1)),
+        window_end=kw.pop("window_end", now + timedelta(hours=5)),
+        **kw,
+    )
+    team = [
+        VisitAssignee(visit_id=visit.id, user_id=u.id, organization_id=u.organization_id, lead=i == 0)
+        for i, u in enumerate(assignees)
+    ]
+    async with factory.maker() as s:
+        s.add(visit)
+        await s.flush()
+        s.add_all(team)
+        from app.core.db import commit
+
+        await commit(s)
+    return visit

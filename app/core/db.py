@@ -138,6 +138,14 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+async def commit(session: AsyncSession) -> None:
+    """Commit, first numbering the changes of synced records (see ``app.core.changes``)."""
+    from app.core.changes import number_changes
+
+    await number_changes(session)
+    await session.commit()
+
+
 @asynccontextmanager
 async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) -> AsyncIterator[AsyncSession]:
     """A unit of work: commits when the body finishes, rolls back on error.
@@ -154,7 +162,7 @@ async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) 
             yield session
         except Problem as exc:
             if exc.commit:
-                await session.commit()
+                await commit(session)
             else:
                 await session.rollback()
             raise
@@ -162,4 +170,4 @@ async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) 
             await session.rollback()
             raise
         else:
-            await session.commit()
+            await commit(session)

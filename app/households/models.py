@@ -1,0 +1,166 @@
+"""Households, their signals, consents and encrypted sensitive fields (DESIGN §2, §3.2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field
+
+from app.core.db import BaseTable, JSONType, UTCDateTime, enum_type
+
+
+class HouseholdStatus(StrEnum):
+    identified = "identified"
+    contacted = "contacted"
+    assessed = "assessed"
+    supported = "supported"
+    monitoring = "monitoring"
+    closed = "closed"
+
+
+class RiskLevel(StrEnum):
+    low = "low"
+    moderate = "moderate"
+    high = "high"
+    critical = "critical"
+
+
+class SignalSource(StrEnum):
+    bigdata = "bigdata"
+    lonely_death_screening = "lonely_death_screening"
+    agency_referral = "agency_referral"
+    resident_report = "resident_report"
+    honorary_official = "honorary_official"
+    benefit_rejected = "benefit_rejected"
+
+
+INDICATORS = (
+    "power_cut",
+    "water_cut",
+    "gas_cut",
+    "rent_overdue",
+    "management_fee_overdue",
+    "health_insurance_arrears",
+    "telecom_arrears",
+    "national_pension_arrears",
+    "unemployment",
+    "business_closure",
+    "medical_crisis",
+    "debt",
+    "isolation",
+    "hoarding",
+    "abuse_suspected",
+    "benefit_rejected",
+    "benefit_terminated",
+    "homeless",
+    "food_insecurity",
+    "heating_lack",
+)
+
+VULNERABILITY_TAGS = (
+    "elderly",
+    "disability",
+    "child",
+    "single_person",
+    "single_parent",
+    "homeless",
+    "chronic_illness",
+    "grandparent_family",
+    "multicultural",
+    "young_adult_carer",
+    "unemployed",
+)
+
+
+class ConsentPurpose(StrEnum):
+    identification = "identification"
+    assessment = "assessment"
+    joint_consultation = "joint_consultation"
+    follow_up = "follow_up"
+    service_linkage = "service_linkage"
+    case_management = "case_management"
+
+
+class Household(BaseTable, table=True):
+    __tablename__ = "household"
+    __sync_entity__ = "household"
+    __table_args__ = (
+        Index("ix_household_dong_status", "dong_code", "status"),
+        Index("ix_household_priority", "priority"),
+    )
+
+    district_code: str = Field(max_length=5, index=True)
+    dong_code: str = Field(max_length=10)
+    address: str = Field(max_length=300)
+    address_detail: str | None = Field(default=None, max_length=200)
+    head_name: str = Field(max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    #: [{"key": "m1", "name": …, "birth_year": …, "relation": …, "tags": [...]}] — no sensitive fields here.
+    members: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    living_situation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    risk_level: RiskLevel = Field(default=RiskLevel.low, sa_type=enum_type(RiskLevel))
+    priority: int = Field(default=0)
+    status: HouseholdStatus = Field(default=HouseholdStatus.identified, sa_type=enum_type(HouseholdStatus))
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set when a new signal reopened a closed household; cleared when its coordinator acknowledges.
+    recurrence_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recurrence_count: int = Field(default=0)
+    coordinator_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    #: Blind index of the normalized address and head name, for matching reports and imports.
+    match_key: str | None = Field(default=None, max_length=64, index=True)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HouseholdSensitive(BaseTable, table=True):
+    """Encrypted-at-rest fields (registration numbers, income, benefit history, health notes)."""
+
+    __tablename__ = "household_sensitive"
+    __table_args__ = (UniqueConstraint("household_id", "member_key", "kind"),)
+
+    household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
+    member_key: str = Field(default="", max_length=40)
+    kind: str = Field(max_length=32)  # rrn | income | benefit_history | health_notes
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    blind_index: str | None = Field(default=None, max_length=64, index=True)
+
+
+class Signal(BaseTable, table=True):
+    __tablename__ = "signal"
+    __table_args__ = (
+        Index("ix_signal_household_observed", "household_id", "observed_at"),
+        Index("ix_signal_source_ref", "source", "external_ref"),
+    )
+
+    household_id: uuid.UUID = Field(foreign_key="household.id")
+    source: SignalSource = Field(sa_type=enum_type(SignalSource))
+    indicators: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    observed_at: datetime = Field(sa_type=UTCDateTime)
+    external_ref: str | None = Field(default=None, max_length=200)
+    #: Free details from the source (amounts overdue, months, referring agency); no registration numbers.
+    details: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    recorded_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+
+
+class Consent(BaseTable, table=True):
+    """A consent record: given or refused, by whom, recorded by whom, for whom, for what, and when."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_household", "household_id", "status"),)
+
+    household_id: uuid.UUID = Field(foreign_key="household.id")
+    status: str = Field(max_length=16)  # given | refused
+    given_by: str = Field(max_length=100)  # the person, e.g. "세대주 본인", "배우자"
+    recorded_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    #: "organization" (recipient_organization_id) or "all_partners"
+    recipient_kind: str = Field(max_length=16)
+    recipient_organization_id: uuid.UUID | None = Field(default=None, foreign_key="organization.id")
+    purposes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    valid_from: datetime = Field(sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    withdrawal_reason: str | None = Field(default=None, max_length=500)
