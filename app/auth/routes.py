@@ -13,7 +13,7 @@ from app.auth.deps import CurrentPrincipal, OptionalPrincipal
 from app.auth.models import Organization, User
 from app.auth.schemas import MeResponse, OrganizationBrief, TokenResponse
 from app.auth.service import AuthService, TokenPair
-from app.core.deps import SessionDep, StateDep, client_address
+from app.core.deps import ReadSessionDep, SessionDep, StateDep, client_address
 from app.core.errors import Problem, not_found
 
 router = APIRouter(tags=["auth"])
@@ -57,7 +57,7 @@ async def token(
     request: Request,
     response: Response,
     state: StateDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
     username: Annotated[str | None, Form(max_length=100)] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,

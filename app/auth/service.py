@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.models import AuthSession, Device, LoginThrottle, Organization, RefreshToken, Role, User
 from app.auth.principal import Principal
-from app.core.db import utcnow
+from app.core.db import begin_write, end_read, utcnow
 from app.core.errors import Problem
 from app.core.state import AppState
 
@@ -140,9 +140,12 @@ class AuthService:
             and found[1].active
             and (found[0].role == Role.integration) == integration
         )
+        # The slow hash runs holding no connection and no lock; the writes come after.
+        await end_read(self.session)
         ok, rehash = await self.state.security.verify_password(
             found[0].password_hash if found is not None and user_ok else None, secret
         )
+        await begin_write(self.session)
         if not ok or found is None:
             await self.throttle.failed(self.session, username, address)
             await audit.record(

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     s3_region: str = "ap-northeast-2"
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
+    sync_lease_hours: int = 72
+    sync_max_mutations: int = 500
+    sync_max_push_bytes: int = 5 * 1024 * 1024
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_expiry_hours: int = 24
 

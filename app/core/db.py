@@ -11,7 +11,9 @@ update of a stale row fails instead of overwriting), ``created_at`` and ``update
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -138,6 +140,48 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+#: session.info keys: whether the transaction was begun for writing; audit rows deferred by a read.
+WRITE_KEY = "ongi_write"
+DEFERRED_AUDIT_KEY = "ongi_deferred_audit"
+_LOCK_HELD_KEY = "ongi_write_lock_held"
+
+#: SQLite admits one writer at a time. Queueing writers of this process on an asyncio lock (FIFO, taken
+#: before a pooled connection is checked out) replaces SQLite's busy-wait polling, which starves under
+#: load; other processes still wait on SQLite's busy timeout.
+_write_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_engine(session: AsyncSession) -> Any | None:
+    bind = session.bind
+    engine = getattr(bind, "engine", bind)
+    sync_engine = getattr(engine, "sync_engine", engine)
+    return sync_engine if getattr(sync_engine.dialect, "name", "") == "sqlite" else None
+
+
+async def _take_write_lock(session: AsyncSession) -> None:
+    engine = _sqlite_engine(session)
+    if engine is None or session.info.get(_LOCK_HELD_KEY):
+        return
+    lock = _write_locks.get(engine)
+    if lock is None:
+        lock = _write_locks[engine] = asyncio.Lock()
+    await lock.acquire()
+    session.info[_LOCK_HELD_KEY] = lock
+
+
+def _release_write_lock(session: AsyncSession) -> None:
+    lock = session.info.pop(_LOCK_HELD_KEY, None)
+    if lock is not None:
+        lock.release()
+
+
+async def end_read(session: AsyncSession) -> None:
+    """End the current read transaction and give its connection back to the pool (before slow work
+    that needs no database, such as hashing a password)."""
+    if not session.info.get(WRITE_KEY):
+        await session.commit()
+
+
 async def commit(session: AsyncSession) -> None:
     """Commit, first numbering the changes of synced records (see ``app.core.changes``)."""
     from app.core.changes import number_changes
@@ -146,23 +190,57 @@ async def commit(session: AsyncSession) -> None:
     await session.commit()
 
 
+async def begin_write(session: AsyncSession) -> None:
+    """Turn a read transaction into a write transaction before writing.
+
+    SQLite refuses to upgrade a read transaction once another writer committed meanwhile (it answers
+    SQLITE_BUSY_SNAPSHOT at once, without waiting), so a request that began reading ends that read
+    transaction and begins ``BEGIN IMMEDIATE``, which queues behind other writers. What was read before
+    must be read again if it matters. On PostgreSQL this only marks the session.
+    """
+    if session.info.get(WRITE_KEY):
+        return
+    session.info[WRITE_KEY] = True
+    if _sqlite_engine(session) is not None:
+        await commit(session)
+        await _take_write_lock(session)
+        await session.connection(execution_options={WRITE_OPTION: True})
+
+
+async def _flush_deferred_audit(session: AsyncSession) -> None:
+    rows = session.info.pop(DEFERRED_AUDIT_KEY, None)
+    if not rows:
+        return
+    from sqlalchemy import insert
+
+    from app.audit.models import AuditEvent
+
+    await begin_write(session)
+    await session.execute(insert(AuditEvent), rows)
+    await commit(session)
+
+
 @asynccontextmanager
 async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) -> AsyncIterator[AsyncSession]:
     """A unit of work: commits when the body finishes, rolls back on error.
 
-    A :class:`~app.core.errors.Problem` raised with ``commit=True`` (a failed login that must still count)
-    commits what was written before it.
+    A read (``write=False``) that records audit events gets them written right after the read, in a short
+    write transaction, before the caller answers. A :class:`~app.core.errors.Problem` raised with
+    ``commit=True`` (a failed login that must still count) commits what was written before it.
     """
     from app.core.errors import Problem
 
     async with maker() as session:
-        if write:
-            await session.connection(execution_options={WRITE_OPTION: True})
+        session.info[WRITE_KEY] = write
         try:
+            if write:
+                await _take_write_lock(session)
+                await session.connection(execution_options={WRITE_OPTION: True})
             yield session
         except Problem as exc:
             if exc.commit:
                 await commit(session)
+                await _flush_deferred_audit(session)
             else:
                 await session.rollback()
             raise
@@ -171,3 +249,6 @@ async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) 
             raise
         else:
             await commit(session)
+            await _flush_deferred_audit(session)
+        finally:
+            _release_write_lock(session)

@@ -33,5 +33,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session that starts as a read whatever the method; the code calls ``begin_write`` before writing
+    (for work that must not hold the write lock, such as verifying a password)."""
+    state: AppState = request.app.state.ongi
+    async with open_session(state.sessionmaker, write=False) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
 def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None

@@ -57,7 +57,7 @@ def current_language() -> Lang:
     return _current.get()
 
 
-def t(key: str, lang: Lang | None = None, **params: object) -> str:
+def t(key: str, lang: Lang | None = None, /, **params: object) -> str:
     texts = _MESSAGES.get(key)
     if texts is None:
         return key

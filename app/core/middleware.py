@@ -61,7 +61,12 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                took = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    (b"server-timing", f"app;dur={took:.2f}".encode()),
+                ]
             await send(message)
 
         overflow = {"hit": False, "answered": False}

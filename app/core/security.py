@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -38,6 +39,8 @@ class Security:
         self._jwt_key = hashlib.sha256(b"ongi-jwt:" + settings.secret_key.get_secret_value().encode()).digest()
         self._index_key = hashlib.sha256(b"ongi-index:" + settings.encryption_key_bytes()).digest()
         self._aead = AESGCM(settings.encryption_key_bytes())
+        # Hashing is CPU- and memory-bound (argon2: memory_cost each): a few at a time, not one per request.
+        self._hash_limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 2)))
 
     # --- passwords -------------------------------------------------------------------------------------
     @cached_property
@@ -48,7 +51,7 @@ class Security:
         return self.hasher.hash(password)
 
     async def hash_password(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self.hasher.hash, password)
+        return await anyio.to_thread.run_sync(self.hasher.hash, password, limiter=self._hash_limiter)
 
     def _verify(self, password_hash: str | None, password: str) -> tuple[bool, bool]:
         target = password_hash or self._dummy_hash
@@ -63,7 +66,7 @@ class Security:
     async def verify_password(self, password_hash: str | None, password: str) -> tuple[bool, bool]:
         """(matches, needs_rehash). With no hash (unknown user) a dummy hash is verified, so that the
         answer takes as long whether or not the user exists."""
-        return await anyio.to_thread.run_sync(self._verify, password_hash, password)
+        return await anyio.to_thread.run_sync(self._verify, password_hash, password, limiter=self._hash_limiter)
 
     # --- access tokens ---------------------------------------------------------------------------------
     def create_access_token(self, *, subject: uuid.UUID, claims: dict[str, Any], ttl_seconds: int) -> tuple[str, int]:
@@ -110,6 +113,11 @@ class Security:
     @staticmethod
     def token_digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+    def mac(self, data: bytes, *, context: str) -> str:
+        """A short keyed MAC (for opaque cursors the server hands out and must recognise)."""
+        key = hashlib.sha256(b"ongi-mac:" + context.encode() + self._jwt_key).digest()
+        return base64.urlsafe_b64encode(hmac.new(key, data, hashlib.sha256).digest()[:16]).decode().rstrip("=")
 
     # --- sensitive fields ------------------------------------------------------------------------------
     def encrypt(self, plaintext: str, *, context: str) -> str:

@@ -42,6 +42,13 @@ async def readyz(request: Request, state: StateDep) -> dict[str, object]:
     except Exception:
         checks["database"] = "unreachable"
     storage = state.extras.get("storage")
+    if storage is None:
+        try:
+            from app.media.storage import get_storage
+        except ModuleNotFoundError:
+            pass
+        else:
+            storage = get_storage(state)  # the configured backend (S3 included), created once
     try:
         if storage is not None and hasattr(storage, "ping"):
             await storage.ping()
