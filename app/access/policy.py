@@ -1,48 +1,76 @@
 """The one access policy (DESIGN §3.1, §3.2). REST, sync, uploads, downloads, exports and events ask it.
 
-Two kinds of answers:
+Four kinds of answers:
 
+* **route gates**: :func:`role_gate` declares which roles may ever call a route (403 otherwise);
 * **filters**: SQL conditions that scope a query to the records a caller may reach, so that lists only
-  ever hold reachable rows (``household_filter``, ``visit_filter``, ``case_filter``, ``report_filter``);
-* **checks**: ``get_*_or_404`` load one record and raise 404 (never 403) when the caller may not see it.
+  ever hold reachable rows (``household_filter``, ``visit_filter``, ``case_filter``, ``report_filter``,
+  ``facility_filter``);
+* **checks**: ``get_*_or_404`` load one record and raise 404 (never 403) when the caller may not see it;
+* **redaction**: :func:`sensitive_kinds_visible` says which encrypted household fields a role may read
+  (``app.households.service.household_views`` is the one function that applies it).
 
 Rules, by role:
 
-| role | households | visits | cases | crisis reports |
-| --- | --- | --- | --- | --- |
-| coordinator | jurisdiction | jurisdiction | jurisdiction | jurisdiction (triage) |
-| planner | jurisdiction (REST) | jurisdiction + own assignments | jurisdiction + own | jurisdiction (read) |
-| partner | assigned (visit or case) **and** consented | own assignments | own membership | — |
-| reporter | — | — | — | own only |
-| integration | jurisdiction, with ``households:read`` | jurisdiction, with ``visits:read`` | — | — |
-| admin | — | — | — | — |
+| role | households | visits | cases | crisis reports | facilities |
+| --- | --- | --- | --- | --- | --- |
+| coordinator | jurisdiction | jurisdiction | jurisdiction | jurisdiction (triage) | jurisdiction (write) |
+| planner | jurisdiction + assigned | jurisdiction + own visits | jurisdiction + own | jurisdiction (read) | area |
+| partner | assigned (visit or case) **and** consented | own assignments | own membership | — | area |
+| reporter | — | — | — | own only | — |
+| integration | jurisdiction, with ``households:read`` | jurisdiction, with ``visits:read`` | — | — | — |
+| admin | — | — | — | — | jurisdiction (write) |
+
+(*area*: the jurisdiction of the caller's organization or user, read only.)
 
 A partner's household access needs an active assignment *and* a consent record that is given, in force,
 not withdrawn, addressed to their organization (or to all partners) and covering the purpose of that
 assignment (the visit's purpose, or ``case_management`` for a case). Without it the partner still sees the
-visit (time, dong, team) but nothing that identifies the household.
+visit (time, dong, team) but nothing that identifies the household. Consents are read on every request,
+so a withdrawal cuts access at once.
+
+An assignment is active while the assignee's team membership has not ended, the visit is not cancelled
+or deleted, and the visit is open or finished less than :data:`FINISHED_GRACE` ago (time to write up
+notes and checklists after the visit); a case membership while the case is open.
+
+Sensitive household fields (encrypted at rest in ``household_sensitive``):
+
+| kind | coordinator | planner | partner, integration |
+| --- | --- | --- | --- |
+| ``rrn`` (registration numbers) | only through ``POST …/reveal`` with a reason (audited) | never | never |
+| ``income``, ``benefit_history``, ``health_notes`` | yes | yes | never |
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.deps import CurrentPrincipal
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
 from app.core.db import utcnow
-from app.core.errors import not_found
+from app.core.errors import Problem, not_found
 from app.households.models import Consent, ConsentPurpose, Household
 from app.reports.models import CrisisReport
-from app.visits.models import Visit, VisitAssignee, VisitStatus
+from app.visits.models import Facility, Visit, VisitAssignee, VisitStatus
 
 PUBLIC_STAFF = (Role.coordinator, Role.planner)
+
+#: How long after a visit finished its team still reaches the household (to write up notes, checklists).
+FINISHED_GRACE = timedelta(days=14)
+
+_OPEN_VISIT = (VisitStatus.scheduled, VisitStatus.in_progress)
+_DONE_VISIT = (VisitStatus.completed, VisitStatus.no_contact, VisitStatus.refused)
+
+SENSITIVE_KINDS = ("rrn", "income", "benefit_history", "health_notes")
 
 
 def codes_clause(column: Any, codes: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
@@ -50,6 +78,26 @@ def codes_clause(column: Any, codes: tuple[str, ...] | list[str]) -> ColumnEleme
     if not codes:
         return false()
     return or_(*[column.like(f"{code}%") for code in codes])
+
+
+# --- route gates -------------------------------------------------------------------------------------------
+
+
+def role_gate(*roles: Role, scope: str | None = None) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting ``roles`` (and integration clients holding ``scope``); 403 for anyone else."""
+    allowed = frozenset(roles)
+    names = ", ".join([r.value for r in roles] + ([f"integration ({scope})"] if scope else []))
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role in allowed:
+            return principal
+        if scope is not None and principal.role == Role.integration:
+            if scope in principal.scopes:
+                return principal
+            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": scope})
+        raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": names})
+
+    return dependency
 
 
 # --- consent -----------------------------------------------------------------------------------------------
@@ -72,6 +120,42 @@ def consent_covers(consent: Consent, organization_id: uuid.UUID, purpose: str, a
     )
 
 
+def _active_visit_assignment(user_id: uuid.UUID, at: datetime) -> ColumnElement[bool]:
+    return and_(
+        VisitAssignee.user_id == user_id,
+        VisitAssignee.ended_at.is_(None),
+        Visit.deleted_at.is_(None),
+        Visit.household_id.is_not(None),
+        or_(
+            Visit.status.in_(_OPEN_VISIT),
+            and_(
+                Visit.status.in_(_DONE_VISIT),
+                func.coalesce(Visit.checked_out_at, Visit.window_end) >= at - FINISHED_GRACE,
+            ),
+        ),
+    )
+
+
+def _assigned_household_ids(principal: Principal, at: datetime) -> Any:
+    """A subquery of the households of the caller's active assignments (visits and cases)."""
+    by_visit = (
+        select(Visit.household_id)
+        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+        .where(_active_visit_assignment(principal.user_id, at))
+    )
+    by_case = (
+        select(Case.household_id)
+        .join(CaseMember, CaseMember.case_id == Case.id)
+        .where(
+            CaseMember.user_id == principal.user_id,
+            CaseMember.ended_at.is_(None),
+            Case.closed_at.is_(None),
+            Case.deleted_at.is_(None),
+        )
+    )
+    return by_visit.union(by_case)
+
+
 @dataclass(frozen=True)
 class PartnerReach:
     """What one partner reaches now: households by assignment, and which of them consent opens."""
@@ -89,13 +173,7 @@ async def partner_reach(session: AsyncSession, principal: Principal, at: datetim
     visit_rows = await session.execute(
         select(Visit.household_id, Visit.purpose)
         .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-        .where(
-            VisitAssignee.user_id == principal.user_id,
-            VisitAssignee.ended_at.is_(None),
-            Visit.deleted_at.is_(None),
-            Visit.household_id.is_not(None),
-            Visit.status != VisitStatus.cancelled,
-        )
+        .where(_active_visit_assignment(principal.user_id, at))
     )
     for household_id, purpose in visit_rows:
         assigned.setdefault(household_id, set()).add(str(purpose.value if hasattr(purpose, "value") else purpose))
@@ -135,11 +213,20 @@ def _integration_has(principal: Principal, scope: str) -> bool:
 
 
 async def household_filter(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    if principal.role in PUBLIC_STAFF or _integration_has(principal, "households:read"):
-        return codes_clause(Household.dong_code, principal.jurisdiction)
+    live = Household.deleted_at.is_(None)
+    if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
+        return and_(live, codes_clause(Household.dong_code, principal.jurisdiction))
+    if principal.role == Role.planner:
+        return and_(
+            live,
+            or_(
+                codes_clause(Household.dong_code, principal.jurisdiction),
+                Household.id.in_(_assigned_household_ids(principal, utcnow())),
+            ),
+        )
     if principal.role == Role.partner:
         reach = await partner_reach(session, principal)
-        return Household.id.in_(list(reach.consented)) if reach.consented else false()
+        return and_(live, Household.id.in_(list(reach.consented))) if reach.consented else false()
     return false()
 
 
@@ -182,23 +269,64 @@ def report_filter(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def facility_filter(principal: Principal) -> ColumnElement[bool]:
+    """Facilities are institutions, not personal data: staff and admins see those of their area."""
+    if principal.role in (Role.coordinator, Role.planner, Role.partner, Role.admin):
+        return codes_clause(Facility.dong_code, principal.jurisdiction)
+    return false()
+
+
+def may_manage_facilities(principal: Principal) -> bool:
+    return principal.role in (Role.coordinator, Role.admin)
+
+
 # --- checks --------------------------------------------------------------------------------------------------
 
 
 async def can_see_household(session: AsyncSession, principal: Principal, household: Household) -> bool:
     if household.deleted_at is not None:
         return False
-    if principal.role in PUBLIC_STAFF or _integration_has(principal, "households:read"):
+    if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
         return principal.in_jurisdiction(household.dong_code)
+    if principal.role == Role.planner:
+        if principal.in_jurisdiction(household.dong_code):
+            return True
+        found = await session.execute(
+            select(Household.id).where(
+                Household.id == household.id, Household.id.in_(_assigned_household_ids(principal, utcnow()))
+            )
+        )
+        return found.first() is not None
     if principal.role == Role.partner:
         return (await partner_reach(session, principal)).household_visible(household.id)
     return False
 
 
-async def get_household_or_404(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
+async def get_household_or_404(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, record_denied: bool = False
+) -> Household:
+    """The household, or 404. ``record_denied`` audits an attempt on an existing household the caller may
+    not see (result ``denied``) and keeps that audit row when the request ends in the 404; use it only
+    where nothing else was written before the lookup."""
     household = await session.get(Household, household_id)
-    if household is None or not await can_see_household(session, principal, household):
+    if household is None or household.deleted_at is not None:
         raise not_found()
+    if not await can_see_household(session, principal, household):
+        problem = not_found()
+        if record_denied:
+            from app.audit import service as audit
+
+            await audit.record(
+                session,
+                principal,
+                "household.read",
+                entity="household",
+                entity_id=household.id,
+                household_id=household.id,
+                result="denied",
+            )
+            problem.commit = True
+        raise problem
     return household
 
 
@@ -224,6 +352,19 @@ async def is_visit_team_member(session: AsyncSession, principal: Principal, visi
     return row.first() is not None
 
 
+async def visit_household_visible(
+    session: AsyncSession, principal: Principal, visit: Visit, reach: PartnerReach | None = None
+) -> bool:
+    """Whether the caller, who sees ``visit``, may also see what identifies its household (§3.2)."""
+    if visit.household_id is None:
+        return True
+    if principal.role == Role.partner:
+        reach = reach or await partner_reach(session, principal)
+        return reach.household_visible(visit.household_id)
+    # Public staff reach every household of the visits they see (jurisdiction or own assignment).
+    return principal.role in PUBLIC_STAFF or _integration_has(principal, "visits:read")
+
+
 async def get_case_or_404(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
     case = (
         await session.execute(select(Case).where(Case.id == case_id, Case.deleted_at.is_(None), case_filter(principal)))
@@ -240,6 +381,30 @@ async def get_report_or_404(session: AsyncSession, principal: Principal, report_
     if report is None:
         raise not_found()
     return report
+
+
+async def get_facility_or_404(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
+    facility = (
+        await session.execute(select(Facility).where(Facility.id == facility_id, facility_filter(principal)))
+    ).scalar_one_or_none()
+    if facility is None:
+        raise not_found()
+    return facility
+
+
+# --- redaction -----------------------------------------------------------------------------------------------
+
+
+def sensitive_kinds_visible(principal: Principal) -> frozenset[str]:
+    """The encrypted household fields a caller may read in ordinary responses (never ``rrn``: that one only
+    leaves the server through :func:`may_reveal_rrn` and an audited reveal)."""
+    if principal.role in PUBLIC_STAFF:
+        return frozenset({"income", "benefit_history", "health_notes"})
+    return frozenset()
+
+
+def may_reveal_rrn(principal: Principal) -> bool:
+    return principal.role == Role.coordinator
 
 
 def unrestricted() -> ColumnElement[bool]:

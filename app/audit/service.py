@@ -49,6 +49,15 @@ def _row(
     }
 
 
+async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    from app.core.db import DEFERRED_AUDIT_KEY, WRITE_KEY
+
+    if session.info.get(WRITE_KEY, True):
+        await session.execute(insert(AuditEvent), rows)
+    else:
+        session.info.setdefault(DEFERRED_AUDIT_KEY, []).extend(rows)
+
+
 async def record(
     session: AsyncSession,
     principal: Principal | None,
@@ -111,4 +120,102 @@ async def record_many(
         )
         for eid, hid in items
     ]
-    await session.execute(insert(AuditEvent), rows)
+    await _write(session, rows)
+
+
+# --- classification, queries, retention ----------------------------------------------------------------------
+
+#: The last segment of an action names how it touched the data: reads send data out, reveals decrypt a
+#: registration number, everything else on a household is a write. (``sync.pull`` sends households to a
+#: device; ``export`` streams them.)
+READ_VERBS = frozenset({"read", "list", "pull", "export", "download", "view", "search"})
+REVEAL_VERBS = frozenset({"reveal"})
+
+
+def action_kind(action: str) -> str:
+    """``read`` | ``reveal`` | ``write`` for an action name such as ``household.read``."""
+    verb = action.rsplit(".", 1)[-1]
+    if verb in REVEAL_VERBS:
+        return "reveal"
+    if verb in READ_VERBS:
+        return "read"
+    return "write"
+
+
+async def purge_expired(session: AsyncSession, settings: Any, *, now: Any = None) -> int:
+    """Delete audit events older than ``settings.audit_retention_days`` (DESIGN §3.4: two years by
+    default). Returns how many were deleted. Run it daily (the CLI / worker calls it and commits)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = (now or utcnow()) - timedelta(days=int(settings.audit_retention_days))
+    result = await session.execute(delete(AuditEvent).where(AuditEvent.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def monthly_summary(
+    session: AsyncSession, organization_ids: list[uuid.UUID], start: Any, end: Any
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per actor of ``organization_ids``, between ``start`` and ``end``: household reads, writes and reveals
+    (events that name a household and succeeded), distinct households, and denied attempts."""
+    from sqlalchemy import func, select
+
+    if not organization_ids:
+        return {}
+    scope = (
+        AuditEvent.organization_id.in_(organization_ids),
+        AuditEvent.actor_id.is_not(None),
+        AuditEvent.at >= start,
+        AuditEvent.at < end,
+    )
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+
+    def entry(actor: uuid.UUID) -> dict[str, Any]:
+        return out.setdefault(
+            actor,
+            {
+                "household_reads": 0,
+                "household_writes": 0,
+                "reveals": 0,
+                "distinct_households": 0,
+                "denied": 0,
+                "events": 0,
+                "first_at": None,
+                "last_at": None,
+            },
+        )
+
+    rows = await session.execute(
+        select(
+            AuditEvent.actor_id,
+            AuditEvent.action,
+            AuditEvent.result,
+            AuditEvent.household_id.is_not(None),
+            func.count(),
+            func.min(AuditEvent.at),
+            func.max(AuditEvent.at),
+        )
+        .where(*scope)
+        .group_by(AuditEvent.actor_id, AuditEvent.action, AuditEvent.result, AuditEvent.household_id.is_not(None))
+    )
+    for actor, action, result, has_household, count, first, last in rows:
+        e = entry(actor)
+        e["events"] += count
+        e["first_at"] = first if e["first_at"] is None or first < e["first_at"] else e["first_at"]
+        e["last_at"] = last if e["last_at"] is None or last > e["last_at"] else e["last_at"]
+        if result == "denied":
+            e["denied"] += count
+            continue
+        if not has_household or result != "ok":
+            continue
+        kind = action_kind(action)
+        e["reveals" if kind == "reveal" else "household_reads" if kind == "read" else "household_writes"] += count
+    distinct = await session.execute(
+        select(AuditEvent.actor_id, func.count(func.distinct(AuditEvent.household_id)))
+        .where(*scope, AuditEvent.household_id.is_not(None), AuditEvent.result == "ok")
+        .group_by(AuditEvent.actor_id)
+    )
+    for actor, count in distinct:
+        entry(actor)["distinct_households"] = count
+    return out

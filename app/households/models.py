@@ -110,6 +110,11 @@ class Household(BaseTable, table=True):
     recurrence_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recurrence_count: int = Field(default=0)
     coordinator_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    #: Risk found by the latest assessment (a scored checklist), see app.households.scoring.
+    assessed_risk: RiskLevel | None = Field(default=None, sa_type=enum_type(RiskLevel))
+    assessed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: What produced the latest assessment (e.g. "checklist:lonely_death_screening@2").
+    assessed_source: str | None = Field(default=None, max_length=120)
     #: Blind index of the normalized address and head name, for matching reports and imports.
     match_key: str | None = Field(default=None, max_length=64, index=True)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -149,6 +154,8 @@ class Consent(BaseTable, table=True):
     """A consent record: given or refused, by whom, recorded by whom, for whom, for what, and when."""
 
     __tablename__ = "consent"
+    #: Not sent to phones as such, but a consent change changes what partners' phones hold.
+    __sync_entity__ = "consent"
     __table_args__ = (Index("ix_consent_household", "household_id", "status"),)
 
     household_id: uuid.UUID = Field(foreign_key="household.id")

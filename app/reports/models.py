@@ -32,6 +32,8 @@ class CrisisReport(BaseTable, table=True):
     subject_name: str | None = Field(default=None, max_length=100)
     subject_phone: str | None = Field(default=None, max_length=40)
     indicators: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    #: The signal source a triage records: honorary_official, resident_report or agency_referral.
+    source: str = Field(default="honorary_official", max_length=32)
     observed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: ReportStatus = Field(default=ReportStatus.new, sa_type=enum_type(ReportStatus))
     #: Never shown to the reporter.

@@ -101,6 +101,8 @@ class VisitAssignee(BaseTable, table=True):
     """A member of a visit's team. An assignment that ends keeps its row with ``ended_at``."""
 
     __tablename__ = "visit_assignee"
+    #: Not sent to phones, but a change of team changes what phones hold (sync re-scopes).
+    __sync_entity__ = "visit_assignee"
     __table_args__ = (
         UniqueConstraint("visit_id", "user_id"),
         Index("ix_visit_assignee_user_active", "user_id", "ended_at"),
@@ -125,3 +127,5 @@ class VisitTransition(BaseTable, table=True):
     device_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     server_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, max_length=1000)
+    #: Where the device was, when it said (``{"lat", "lon", "accuracy_m"}``); kept with the history only.
+    location: dict[str, object] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))

@@ -1,0 +1,15 @@
+"""Messages of the audit domain (Korean and English)."""
+
+from __future__ import annotations
+
+from app.core.i18n import register
+
+register(
+    {
+        "audit.bad-time": {
+            "ko": "날짜(YYYY-MM-DD) 또는 RFC 3339 날짜시간이어야 합니다.",
+            "en": "Must be a date (YYYY-MM-DD) or an RFC 3339 date-time.",
+        },
+        "audit.bad-month": {"ko": "YYYY-MM 형식이어야 합니다.", "en": "Must be a month, YYYY-MM."},
+    }
+)

@@ -1,0 +1,348 @@
+"""API shapes of households, signals, consents and reveals (DESIGN §2 field names)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from app.households.models import (
+    INDICATORS,
+    VULNERABILITY_TAGS,
+    ConsentPurpose,
+    HouseholdStatus,
+    RiskLevel,
+    SignalSource,
+)
+
+VulnerabilityTag = Literal[VULNERABILITY_TAGS]  # type: ignore[valid-type]
+Indicator = Literal[INDICATORS]  # type: ignore[valid-type]
+Relation = Literal[
+    "head", "spouse", "child", "parent", "grandparent", "grandchild", "sibling", "relative", "cohabitant", "other"
+]
+
+DistrictCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+DongCode = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+()\- ]{6,40}$")]
+MemberKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+
+_RRN = re.compile(r"^(\d{6})-?(\d{7})$")
+MAX_DETAILS_BYTES = 8192
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- members and households ---------------------------------------------------------------------------------
+
+
+class MemberIn(Strict):
+    key: MemberKey | None = Field(default=None, description="Stable key within the household; m1, m2… if omitted")
+    name: Name
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    relation: Relation = "other"
+    tags: list[VulnerabilityTag] = Field(default_factory=list, max_length=len(VULNERABILITY_TAGS))
+
+    @field_validator("birth_year")
+    @classmethod
+    def _not_future(cls, value: int | None) -> int | None:
+        if value is not None and value > datetime.now().year:
+            raise ValueError("birth year is in the future")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+
+class MemberOut(BaseModel):
+    key: str
+    name: str
+    birth_year: int | None = None
+    relation: str = "other"
+    tags: list[str] = Field(default_factory=list)
+
+
+def _check_members(members: list[MemberIn] | None) -> list[MemberIn] | None:
+    if members is None:
+        return None
+    keys = [m.key for m in members if m.key is not None]
+    if len(keys) != len(set(keys)):
+        raise ValueError("member keys must be unique")
+    return members
+
+
+def _check_codes(district: str | None, dong: str | None) -> None:
+    if district is not None and dong is not None and not dong.startswith(district):
+        raise ValueError("dong_code must lie in district_code")
+
+
+class HouseholdInput(Strict):
+    """What identifies and describes a household, as staff, imports and report triage give it."""
+
+    district_code: DistrictCode
+    dong_code: DongCode
+    address: Text300
+    address_detail: Text200 | None = None
+    head_name: Name
+    contact_phone: Phone | None = None
+    members: list[MemberIn] = Field(default_factory=list, max_length=30)
+    tags: list[VulnerabilityTag] = Field(default_factory=list, max_length=len(VULNERABILITY_TAGS))
+    living_situation: LongText | None = None
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, value: list[MemberIn]) -> list[MemberIn]:
+        return _check_members(value) or []
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+    @model_validator(mode="after")
+    def _codes(self) -> HouseholdInput:
+        _check_codes(self.district_code, self.dong_code)
+        return self
+
+
+class MemberRrn(Strict):
+    key: MemberKey
+    rrn: str | None = Field(description="Resident registration number (YYMMDD-NNNNNNN); null removes it")
+
+    @field_validator("rrn")
+    @classmethod
+    def _rrn(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _RRN.match(value.strip())
+        if not match:
+            raise ValueError("registration number must be 13 digits (YYMMDD-NNNNNNN)")
+        return f"{match.group(1)}-{match.group(2)}"
+
+
+class SensitiveInput(Strict):
+    """Encrypted at rest. ``null`` removes a value; an absent field leaves it as it is."""
+
+    members: list[MemberRrn] = Field(default_factory=list, max_length=30)
+    income: LongText | None = None
+    benefit_history: LongText | None = None
+    health_notes: LongText | None = None
+
+
+class SignalIn(Strict):
+    source: SignalSource
+    indicators: list[Indicator] = Field(default_factory=list, max_length=len(INDICATORS))
+    observed_at: AwareDatetime
+    external_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    details: dict[str, Any] = Field(default_factory=dict, description="Ids, amounts, months; no personal data")
+
+    @field_validator("indicators")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return _unique(value)
+
+    @field_validator("details")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, ensure_ascii=False, default=str).encode()) > MAX_DETAILS_BYTES:
+            raise ValueError(f"details are limited to {MAX_DETAILS_BYTES} bytes")
+        return value
+
+
+class HouseholdCreate(HouseholdInput):
+    coordinator_id: uuid.UUID | None = Field(default=None, description="Default: the creating coordinator")
+    sensitive: SensitiveInput | None = None
+    signal: SignalIn | None = Field(default=None, description="How the household came to attention")
+
+
+class HouseholdPatch(Strict):
+    district_code: DistrictCode | None = None
+    dong_code: DongCode | None = None
+    address: Text300 | None = None
+    address_detail: Text200 | None = None
+    head_name: Name | None = None
+    contact_phone: Phone | None = None
+    members: list[MemberIn] | None = Field(default=None, max_length=30)
+    tags: list[VulnerabilityTag] | None = Field(default=None, max_length=len(VULNERABILITY_TAGS))
+    living_situation: LongText | None = None
+    status: HouseholdStatus | None = None
+    coordinator_id: uuid.UUID | None = None
+    sensitive: SensitiveInput | None = None
+    acknowledge_recurrence: bool | None = Field(default=None, description="true clears the recurrence flag")
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, value: list[MemberIn] | None) -> list[MemberIn] | None:
+        return _check_members(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return _unique(value) if value is not None else None
+
+
+# --- consent ---------------------------------------------------------------------------------------------------
+
+
+class ConsentBrief(BaseModel):
+    id: uuid.UUID
+    recipient_kind: str
+    recipient_organization_id: uuid.UUID | None
+    purposes: list[str]
+    valid_until: datetime | None
+
+
+class ConsentSummary(BaseModel):
+    """Who may see the household now, and until when (consents given, in force, not withdrawn)."""
+
+    in_force: list[ConsentBrief] = Field(default_factory=list)
+    refused: bool = Field(default=False, description="The latest consent record is a refusal")
+    until: datetime | None = Field(default=None, description="When the last consent in force ends (null: open)")
+
+
+class ConsentIn(Strict):
+    status: Literal["given", "refused"]
+    given_by: Name = Field(description='Who gave or refused it, e.g. "세대주 본인"')
+    recipient_kind: Literal["organization", "all_partners"]
+    recipient_organization_id: uuid.UUID | None = None
+    purposes: list[ConsentPurpose] = Field(min_length=1, max_length=len(ConsentPurpose))
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now")
+    valid_until: AwareDatetime | None = None
+
+    @field_validator("purposes")
+    @classmethod
+    def _dedupe(cls, value: list[ConsentPurpose]) -> list[ConsentPurpose]:
+        return _unique(value)
+
+
+class ConsentWithdraw(Strict):
+    reason: Reason
+
+
+class ConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    version: int
+    household_id: uuid.UUID
+    status: str
+    given_by: str
+    recorded_by_id: uuid.UUID
+    recipient_kind: str
+    recipient_organization_id: uuid.UUID | None
+    purposes: list[str]
+    valid_from: datetime
+    valid_until: datetime | None
+    withdrawn_at: datetime | None
+    withdrawn_by_id: uuid.UUID | None
+    withdrawal_reason: str | None
+    in_force: bool = False
+    created_at: datetime
+
+
+# --- outputs ---------------------------------------------------------------------------------------------------
+
+
+class SensitiveOut(BaseModel):
+    """Decrypted sensitive fields for coordinators and planners; registration numbers only by reveal."""
+
+    income: str | None = None
+    benefit_history: str | None = None
+    health_notes: str | None = None
+    rrn_on_file: list[str] = Field(default_factory=list, description="Member keys with a registration number")
+
+
+class HouseholdOut(BaseModel):
+    id: uuid.UUID
+    version: int
+    district_code: str
+    dong_code: str
+    address: str
+    address_detail: str | None
+    head_name: str
+    contact_phone: str | None
+    members: list[MemberOut]
+    tags: list[str]
+    living_situation: str | None
+    risk_level: RiskLevel
+    priority: int
+    status: HouseholdStatus
+    status_changed_at: datetime | None
+    recurrence_at: datetime | None
+    recurrence_count: int
+    coordinator_id: uuid.UUID | None
+    assessed_risk: RiskLevel | None
+    assessed_at: datetime | None
+    consent: ConsentSummary
+    sensitive: SensitiveOut | None = Field(
+        default=None, description="Only on a single household, for coordinators and planners"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdBrief(BaseModel):
+    id: uuid.UUID
+    version: int
+    status: HouseholdStatus
+    risk_level: RiskLevel
+    priority: int
+    recurrence_at: datetime | None
+    recurrence_count: int
+
+
+class SignalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    household_id: uuid.UUID
+    source: SignalSource
+    indicators: list[str]
+    observed_at: datetime
+    external_ref: str | None
+    details: dict[str, Any]
+    recorded_by_id: uuid.UUID | None
+    created_at: datetime
+
+
+class SignalAdded(BaseModel):
+    outcome: Literal["created", "matched", "reopened"]
+    signal: SignalOut
+    household: HouseholdBrief
+
+
+class RevealIn(Strict):
+    reason: Reason = Field(description="Why the registration numbers are needed (kept in the audit)")
+    member_keys: list[MemberKey] | None = Field(default=None, max_length=30, description="Default: every member")
+
+
+class RevealedMember(BaseModel):
+    key: str
+    name: str | None
+    rrn: str | None
+
+
+class RevealOut(BaseModel):
+    household_id: uuid.UUID
+    members: list[RevealedMember]
+    revealed_at: datetime

@@ -1,0 +1,132 @@
+"""``/v1/reports``: reporters create and follow their own; coordinators triage (DESIGN §2, §7.1)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+
+from app.access.policy import PUBLIC_STAFF, get_report_or_404, report_filter, role_gate
+from app.audit import service as audit
+from app.auth.models import Role
+from app.auth.principal import Principal
+from app.core.deps import SessionDep, StateDep
+from app.core.etag import check_if_match, set_etag
+from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.reports import service
+from app.reports.models import CrisisReport, ReportStatus
+from app.reports.schemas import ReportCreate, ReporterReportOut, ReportTriage, ReportView, TriageResult
+
+router = APIRouter(tags=["reports"])
+
+Reporter = Annotated[Principal, Depends(role_gate(Role.reporter))]
+Readers = Annotated[Principal, Depends(role_gate(Role.reporter, Role.coordinator, Role.planner))]
+Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
+
+NOT_FOUND: dict[str, Any] = {"description": "No such report, or not one the caller may see"}
+
+
+@router.post(
+    "/v1/reports",
+    response_model=ReporterReportOut,
+    status_code=201,
+    summary="Report a household in crisis (reporters)",
+    responses={422: {"description": "Invalid input, or a dong outside the reporter's area"}},
+)
+async def create_report(
+    body: ReportCreate, principal: Reporter, session: SessionDep, response: Response
+) -> ReporterReportOut:
+    report = await service.create_report(session, principal, body)
+    set_etag(response, report.version)
+    response.headers["Location"] = f"/v1/reports/{report.id}"
+    return service.reporter_view(report)
+
+
+@router.get(
+    "/v1/reports",
+    response_model=Page[ReportView],
+    summary="Reports: a reporter's own (status and outcome only), or those of the jurisdiction for staff",
+)
+async def list_reports(
+    principal: Readers,
+    session: SessionDep,
+    status: ReportStatus | None = None,
+    dong_code: Annotated[str | None, Query(pattern=r"^\d{2,10}$")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[Any]:
+    stmt = select(CrisisReport).where(report_filter(principal))
+    if status is not None:
+        stmt = stmt.where(CrisisReport.status == status)
+    if dong_code is not None:
+        stmt = stmt.where(CrisisReport.dong_code.like(f"{dong_code}%"))
+    rows, next_cursor = await keyset_page(
+        session,
+        stmt,
+        created_col=CrisisReport.created_at,
+        id_col=CrisisReport.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    if principal.role == Role.reporter:
+        return Page(items=[service.reporter_view(r) for r in rows], next_cursor=next_cursor)
+    await audit.record_many(
+        session, principal, "report.read", entity="report", items=[(r.id, r.household_id) for r in rows]
+    )
+    return Page(items=[service.staff_view(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/reports/{report_id}",
+    response_model=ReportView,
+    summary="One report (staff also get a suggested household with the same address and name)",
+    responses={404: NOT_FOUND},
+)
+async def get_report(
+    report_id: uuid.UUID, principal: Readers, state: StateDep, session: SessionDep, response: Response
+) -> Any:
+    report = await get_report_or_404(session, principal, report_id)
+    set_etag(response, report.version)
+    if principal.role not in PUBLIC_STAFF:
+        return service.reporter_view(report)
+    suggested = await service.suggest_household(session, principal, state.security, report)
+    await audit.record(
+        session,
+        principal,
+        "report.read",
+        entity="report",
+        entity_id=report.id,
+        household_id=report.household_id,
+        details={"suggested": suggested is not None},
+    )
+    return service.staff_view(report, suggested)
+
+
+@router.post(
+    "/v1/reports/{report_id}/triage",
+    response_model=TriageResult,
+    summary="Triage a report into a household (given, matched or new) or dismiss it",
+    responses={
+        404: NOT_FOUND,
+        409: {"description": "The report was already triaged or dismissed"},
+        412: {"description": "If-Match names another version"},
+        422: {"description": "Invalid input: `errors` lists each field"},
+    },
+)
+async def triage_report(
+    report_id: uuid.UUID,
+    body: ReportTriage,
+    request: Request,
+    principal: Coordinator,
+    state: StateDep,
+    session: SessionDep,
+    response: Response,
+) -> TriageResult:
+    report = await get_report_or_404(session, principal, report_id)
+    check_if_match(request, report.version)
+    result = await service.triage_report(session, principal, state.security, report, body)
+    set_etag(response, report.version)
+    return result
