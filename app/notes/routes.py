@@ -1,0 +1,130 @@
+"""``/v1/notes`` and ``/v1/notes/{id}`` (DESIGN §2, §7.1)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+
+from app.auth.deps import require_roles
+from app.auth.principal import Principal
+from app.core.deps import SessionDep
+from app.core.errors import Problem
+from app.core.etag import check_if_match, set_etag
+from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.notes import service
+from app.notes.models import Note, NoteKind
+from app.notes.schemas import NoteCreate, NotePatch, NotePublic, note_public
+
+router = APIRouter(tags=["notes"])
+
+#: Coordinators, planners and partners work with notes; other roles never do (403 before anything else).
+NoteActor = Annotated[Principal, Depends(require_roles(*service.NOTE_WRITERS))]
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        403: "Your role cannot write notes, or you are not the note's author",
+        404: "No such note or target, or not visible to you",
+        409: "A note with this id exists",
+        412: "If-Match does not match the note's current version",
+        422: "Invalid input (field errors in `errors`)",
+        428: "If-Match is required",
+    }
+    return {code: {"description": text[code], **_PROBLEM} for code in codes}
+
+
+@router.get(
+    "/v1/notes",
+    response_model=Page[NotePublic],
+    summary="Notes you may see, newest first, filtered by visit, household or case",
+    responses=_problems(403),
+)
+async def list_notes(
+    principal: NoteActor,
+    session: SessionDep,
+    visit_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    case_id: uuid.UUID | None = None,
+    kind: NoteKind | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[NotePublic]:
+    """``household_id`` lists every note about the household: on it, and on its visits."""
+    stmt = select(Note).where(await service.note_filter(session, principal))
+    if visit_id is not None:
+        stmt = stmt.where(Note.visit_id == visit_id)
+    if household_id is not None:
+        stmt = stmt.where(Note.household_id == household_id)
+    if case_id is not None:
+        stmt = stmt.where(Note.case_id == case_id)
+    if kind is not None:
+        stmt = stmt.where(Note.kind == kind)
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=Note.created_at, id_col=Note.id, limit=limit, cursor=cursor, descending=True
+    )
+    await service.audit_list(session, principal, rows)
+    return Page(items=[note_public(n) for n in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/v1/notes",
+    response_model=NotePublic,
+    status_code=201,
+    summary="Write a note on a visit, household or case",
+    responses=_problems(403, 404, 409, 422),
+)
+async def create_note(body: NoteCreate, principal: NoteActor, session: SessionDep, response: Response) -> NotePublic:
+    note = await service.create_note(session, principal, body.id, body)
+    set_etag(response, note.version)
+    response.headers["Location"] = f"/v1/notes/{note.id}"
+    return note_public(note)
+
+
+@router.get("/v1/notes/{note_id}", response_model=NotePublic, summary="One note", responses=_problems(404))
+async def get_note(note_id: uuid.UUID, principal: NoteActor, session: SessionDep, response: Response) -> NotePublic:
+    note = await service.get_note_or_404(session, principal, note_id)
+    set_etag(response, note.version)
+    return note_public(note)
+
+
+@router.patch(
+    "/v1/notes/{note_id}",
+    response_model=NotePublic,
+    summary="Edit your own note (If-Match required; the previous text is kept)",
+    responses=_problems(403, 404, 412, 422, 428),
+)
+async def edit_note(
+    note_id: uuid.UUID,
+    body: NotePatch,
+    request: Request,
+    principal: NoteActor,
+    session: SessionDep,
+    response: Response,
+) -> NotePublic:
+    if request.headers.get("if-match") is None:
+        raise Problem(428, "precondition-required", "notes.if-match-required")
+    current = await service.visible_note(session, principal, note_id)
+    service.require_author(principal, current)
+    check_if_match(request, current.version)
+    note = await service.edit_note(session, principal, note_id, body)
+    set_etag(response, note.version)
+    return note_public(note)
+
+
+@router.delete(
+    "/v1/notes/{note_id}",
+    status_code=204,
+    summary="Delete your own note (a tombstone; the text stays in its history)",
+    responses=_problems(403, 404, 412),
+)
+async def delete_note(note_id: uuid.UUID, request: Request, principal: NoteActor, session: SessionDep) -> Response:
+    current = await service.visible_note(session, principal, note_id)
+    service.require_author(principal, current)
+    check_if_match(request, current.version)
+    await service.delete_note(session, principal, note_id)
+    return Response(status_code=204)

@@ -1,0 +1,146 @@
+"""Notes on the phone (DESIGN §4): what a device holds, and the ``note`` ``upsert`` and ``delete`` pushes.
+
+Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
+
+* A device holds the notes on the visits, cases and households it holds (a partner's only while consent
+  opens the household; a facility visit's notes identify no household), never another organization's
+  internal notes, never tombstones (a deleted note is sent as ``delete``).
+* ``upsert`` creates the note with the phone's id, or edits it when it exists (its author only; the target
+  cannot change). An edit based on an older version than the server's is not applied: the result is
+  ``conflict`` with the server's and the phone's ``body``/``kind``/``internal``, and the phone's text is kept
+  in ``note_revision`` (action ``conflict``).
+* ``delete`` (author only) leaves a tombstone; the last text stays in ``note_revision``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.care.models import Case
+from app.core.db import utcnow
+from app.core.errors import Problem
+from app.notes.models import Note, NoteKind, NoteRevision
+from app.notes.schemas import NotePublic, note_data
+from app.notes.service import audit_household, delete_note, upsert_note, visible_note
+
+NOTE_FIELDS = ("visit_id", "household_id", "case_id", "body", "kind", "internal")
+EDITABLE = ("body", "kind", "internal")
+
+
+async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
+    from app.sync.scope import Item
+
+    targets = []
+    if ctx.visit_ids:
+        targets.append(Note.visit_id.in_(list(ctx.visit_ids)))
+    if ctx.case_ids:
+        targets.append(Note.case_id.in_(list(ctx.case_ids)))
+    if ctx.household_ids:
+        targets.append(
+            and_(Note.visit_id.is_(None), Note.case_id.is_(None), Note.household_id.in_(list(ctx.household_ids)))
+        )
+    if not targets:
+        return {}
+    org = ctx.principal.organization_id
+    rows = list(
+        await session.execute(
+            select(Note.id, Note.version, Note.household_id, Note.case_id).where(
+                Note.deleted_at.is_(None),
+                or_(Note.internal.is_(False), Note.author_organization_id == org),
+                or_(*targets),
+            )
+        )
+    )
+    case_ids = {cid for _, _, _, cid in rows if cid is not None}
+    case_household: dict[uuid.UUID, uuid.UUID] = {}
+    if case_ids:
+        found = await session.execute(select(Case.id, Case.household_id).where(Case.id.in_(case_ids)))
+        case_household = dict(found.all())
+    out: dict[uuid.UUID, Any] = {}
+    for nid, version, household_id, case_id in rows:
+        whose = household_id if case_id is None else case_household.get(case_id)
+        if whose is not None and not ctx.household_open(whose):
+            continue
+        out[nid] = Item(version, whose)
+    return out
+
+
+def note_record(note: Note) -> dict[str, Any]:
+    """A note as REST and sync show it."""
+    return NotePublic.model_validate(note_data(note)).model_dump(mode="json")
+
+
+async def _note_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = (await session.execute(select(Note).where(Note.id.in_(ids)))).scalars()
+    return {n.id: note_record(n) for n in rows}
+
+
+def sync_adapters() -> list[Any]:
+    from app.sync.scope import Adapter
+
+    return [Adapter("note", _note_scope, _note_load, Note)]
+
+
+# --- push ------------------------------------------------------------------------------------------------------
+
+
+async def _note_upsert(ctx: Any) -> Any:
+    from app.sync.push import Outcome, only_fields
+
+    only_fields(ctx.data, NOTE_FIELDS)
+    try:
+        note, _created = await upsert_note(ctx.session, ctx.principal, ctx.id, ctx.data, base_version=ctx.base_version)
+    except Problem as problem:
+        if problem.status != 412:
+            raise
+        return await _edit_conflict(ctx, Outcome)
+    return Outcome("applied", note.version, household_id=await audit_household(ctx.session, note))
+
+
+async def _edit_conflict(ctx: Any, outcome: Any) -> Any:
+    """The author's edit was based on an older version: keep the server's note, store the phone's text."""
+    note = await visible_note(ctx.session, ctx.principal, ctx.id)
+    server = {"body": note.body, "kind": note.kind.value, "internal": note.internal}
+    device = {k: ctx.data[k] for k in EDITABLE if k in ctx.data}
+    kind = device.get("kind", note.kind)
+    try:
+        kind = NoteKind(kind)
+    except ValueError:
+        kind = note.kind
+    ctx.session.add(
+        NoteRevision(
+            note_id=note.id,
+            note_version=note.version,
+            body=str(device.get("body", note.body)),
+            kind=kind,
+            internal=bool(device.get("internal", note.internal)),
+            action="conflict",
+            changed_by_id=ctx.principal.user_id,
+            changed_at=utcnow(),
+        )
+    )
+    await ctx.session.flush()
+    changed = {k: v for k, v in device.items() if server.get(k) != v}
+    return outcome(
+        "conflict",
+        note.version,
+        server={k: server[k] for k in changed},
+        device=changed,
+        household_id=await audit_household(ctx.session, note),
+    )
+
+
+async def _note_delete(ctx: Any) -> Any:
+    from app.sync.push import Outcome, only_fields
+
+    only_fields(ctx.data, ())
+    note = await delete_note(ctx.session, ctx.principal, ctx.id)
+    return Outcome("applied", note.version, household_id=await audit_household(ctx.session, note))
+
+
+def sync_handlers() -> dict[tuple[str, str], Any]:
+    return {("note", "upsert"): _note_upsert, ("note", "delete"): _note_delete}
