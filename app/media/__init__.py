@@ -1,0 +1,1 @@
+"""Photos and resumable uploads (DESIGN §5)."""

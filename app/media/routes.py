@@ -1,0 +1,297 @@
+"""``/v1/photos/{id}`` (record, content, thumbnail), ``/v1/visits/{id}/photos`` and, included from
+``app.media.tus``, the tus endpoints at ``/v1/uploads/`` (DESIGN §5)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import StreamingResponse
+
+from app.audit import service as audit
+from app.auth.deps import CurrentPrincipal
+from app.core.deps import SessionDep, StateDep
+from app.core.errors import Problem
+from app.core.etag import check_if_match, set_etag
+from app.core.pagination import CursorQuery, LimitQuery
+from app.media import messages as _messages  # noqa: F401 - registers the messages
+from app.media import tus
+from app.media.schemas import PhotoPublic, PhotoUpdate, VisitPhotos
+from app.media.service import delete_photo, get_photo_or_404, update_photo, visit_photos
+from app.media.storage import ObjectMissing, Storage, StorageError, get_storage
+
+log = structlog.get_logger("ongi.media")
+
+router = APIRouter(tags=["photos"])
+router.include_router(tus.router)
+
+_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or invalid access token"},
+    404: {"description": "No such photo, or not visible to you"},
+}
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_READ_RESPONSES,
+    403: {"description": "Only the uploader or a coordinator may change a photo"},
+    412: {"description": "If-Match does not match the current version"},
+}
+
+
+@router.get(
+    "/v1/visits/{visit_id}/photos",
+    response_model=VisitPhotos,
+    summary="A visit's photos, and which expected photos have arrived and been verified",
+    responses=_READ_RESPONSES,
+)
+async def list_visit_photos(
+    visit_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> VisitPhotos:
+    return await visit_photos(session, principal, visit_id, limit=limit, cursor=cursor)
+
+
+@router.get("/v1/photos/{photo_id}", response_model=PhotoPublic, summary="A photo's record", responses=_READ_RESPONSES)
+async def get_photo(
+    photo_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, response: Response
+) -> PhotoPublic:
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    await audit.record(
+        session, principal, "photo.read", entity="photo", entity_id=photo.id, household_id=photo.household_id
+    )
+    set_etag(response, photo.version)
+    return PhotoPublic.of(photo)
+
+
+@router.patch(
+    "/v1/photos/{photo_id}",
+    response_model=PhotoPublic,
+    summary="Change a photo's caption or item key",
+    responses=_WRITE_RESPONSES,
+)
+async def patch_photo(
+    photo_id: uuid.UUID,
+    body: PhotoUpdate,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+) -> PhotoPublic:
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    check_if_match(request, photo.version)
+    photo = await update_photo(session, principal, photo, body)
+    set_etag(response, photo.version)
+    return PhotoPublic.of(photo)
+
+
+@router.delete(
+    "/v1/photos/{photo_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a photo (a tombstone; the history keeps it)",
+    responses=_WRITE_RESPONSES,
+)
+async def remove_photo(
+    photo_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    check_if_match(request, photo.version)
+    await delete_photo(session, principal, photo)
+    return Response(status_code=204)
+
+
+# --- content -------------------------------------------------------------------------------------------------
+
+_CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The whole file", "content": {"image/*": {}}},
+    206: {"description": "The requested byte range (Content-Range)"},
+    304: {"description": "Not modified (If-None-Match matched the ETag, the file's sha256)"},
+    **_READ_RESPONSES,
+    416: {"description": "The range lies outside the file"},
+}
+
+
+def _etag(sha256: str) -> str:
+    return f'"{sha256}"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One ``bytes=`` range → (start, length); ``None`` to serve the whole file (no, several or malformed
+    ranges: RFC 9110 lets a server ignore those). Raises 416 for a range outside the file."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    first, last = first.strip(), last.strip()
+    if (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+        return None
+    if not first:  # suffix: the last N bytes
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise _unsatisfiable(size)
+        start = max(0, size - suffix)
+        return start, size - start
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        raise _unsatisfiable(size)
+    end = min(end, size - 1)
+    return start, end - start + 1
+
+
+def _unsatisfiable(size: int) -> Problem:
+    return Problem(
+        416,
+        "range-not-satisfiable",
+        "photos.range-not-satisfiable",
+        params={"size": size},
+        headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+    )
+
+
+async def _serve(
+    request: Request,
+    storage: Storage,
+    *,
+    key: str,
+    size: int,
+    sha256: str,
+    content_type: str,
+    filename: str,
+) -> Response:
+    etag = _etag(sha256)
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{filename}"',
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    wanted = parse_range(request.headers.get("range"), size)
+    if_range = request.headers.get("if-range")
+    if wanted is not None and if_range is not None and if_range.strip() != etag:
+        wanted = None
+    start, length = wanted if wanted is not None else (0, size)
+    chunks = storage.get_range(key, start, length)
+    try:
+        first = await anext(chunks, b"")
+    except ObjectMissing as exc:
+        log.error("photo_content_missing", key=key)
+        raise Problem(500, "internal", "photos.content-missing") from exc
+    except StorageError as exc:
+        raise Problem(503, "unavailable", "uploads.storage-unavailable", headers={"Retry-After": "5"}) from exc
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
+
+    headers["Content-Length"] = str(length)
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+        return StreamingResponse(body(), status_code=206, media_type=content_type, headers=headers)
+    return StreamingResponse(body(), status_code=200, media_type=content_type, headers=headers)
+
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+IfNoneMatch = Annotated[str | None, Header(description="An ETag (the sha256) you hold: 304 when unchanged")]
+RangeHeader = Annotated[str | None, Header(description="bytes=start-end (one range)")]
+
+
+@router.get(
+    "/v1/photos/{photo_id}/content",
+    response_class=Response,
+    summary="The photo's file (metadata stripped), with Range support",
+    responses=_CONTENT_RESPONSES,
+)
+async def photo_content(
+    photo_id: uuid.UUID,
+    request: Request,
+    state: StateDep,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+    range: RangeHeader = None,
+) -> Response:
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    response = await _serve(
+        request,
+        get_storage(state),
+        key=photo.storage_key,
+        size=photo.size,
+        sha256=photo.sha256,
+        content_type=photo.content_type,
+        filename=f"{photo.id}.{_EXTENSIONS.get(photo.content_type, 'bin')}",
+    )
+    if response.status_code != 304:
+        await audit.record(
+            session,
+            principal,
+            "photo.download",
+            entity="photo",
+            entity_id=photo.id,
+            household_id=photo.household_id,
+            details={"variant": "content", "status": response.status_code},
+        )
+    return response
+
+
+@router.get(
+    "/v1/photos/{photo_id}/thumbnail",
+    response_class=Response,
+    summary="The photo's thumbnail (JPEG, at most 320 px), with Range support",
+    responses=_CONTENT_RESPONSES,
+)
+async def photo_thumbnail(
+    photo_id: uuid.UUID,
+    request: Request,
+    state: StateDep,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+    range: RangeHeader = None,
+) -> Response:
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    response = await _serve(
+        request,
+        get_storage(state),
+        key=photo.thumbnail_key,
+        size=photo.thumbnail_size,
+        sha256=photo.thumbnail_sha256,
+        content_type="image/jpeg",
+        filename=f"{photo.id}-thumbnail.jpg",
+    )
+    if response.status_code != 304:
+        await audit.record(
+            session,
+            principal,
+            "photo.download",
+            entity="photo",
+            entity_id=photo.id,
+            household_id=photo.household_id,
+            details={"variant": "thumbnail", "status": response.status_code},
+        )
+    return response
