@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.db import BaseTable, UTCDateTime, utcnow
+from app.core.db import BaseTable, JSONType, UTCDateTime, utcnow
 
 
 class ChangeCounter(SQLModel, table=True):
@@ -44,17 +44,91 @@ class ChangeLog(SQLModel, table=True):
 
 
 class DeviceHolding(BaseTable, table=True):
-    """What the server sent to a device and the device has not confirmed purging."""
+    """What the server sent to a device, confirmed or not.
+
+    ``held_version`` is what the device confirmed holding (by pulling with a later cursor); ``sent_*``
+    is the last send not yet confirmed (lost with its response when the device retries an older cursor).
+    ``revoked_at`` marks a record the device was told to purge; the row goes when the device acks.
+    """
 
     __tablename__ = "device_holding"
-    __table_args__ = (UniqueConstraint("device_id", "entity", "entity_id"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "entity", "entity_id"),
+        Index("ix_device_holding_device_batch", "device_id", "sent_batch"),
+    )
 
-    device_id: uuid.UUID = Field(foreign_key="device.id", index=True)
+    device_id: uuid.UUID = Field(foreign_key="device.id")
     entity: str = Field(max_length=32)
     entity_id: uuid.UUID
-    held_version: int
     household_id: uuid.UUID | None = Field(default=None, index=True)
-    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    held_version: int | None = Field(default=None)
+    #: Which redaction of the record the device holds (e.g. a visit with or without its household).
+    held_view: str | None = Field(default=None, max_length=8)
+    sent_version: int | None = Field(default=None)
+    sent_view: str | None = Field(default=None, max_length=8)
+    sent_op: str | None = Field(default=None, max_length=16)
+    sent_batch: int | None = Field(default=None)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    #: Set when a revoke was sent; the row goes when the device acknowledges the purge.
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeviceSyncState(BaseTable, table=True):
+    """Per device: the last batch handed out and what its cursor stood for."""
+
+    __tablename__ = "device_sync_state"
+
+    device_id: uuid.UUID = Field(foreign_key="device.id", unique=True)
+    batch: int = Field(default=0)
+    #: The change number the last complete diff was computed at.
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    scope_day: str = Field(default="", max_length=10)
+    has_more: bool = Field(default=False)
+    checksum: str = Field(default="", max_length=64)
+    renew_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_pull_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_push_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Estimated device clock minus server clock, smoothed over pushes.
+    clock_skew_ms: int | None = Field(default=None)
+
+
+class SyncMutation(BaseTable, table=True):
+    """Each pushed mutation once per device, with its first result (idempotency)."""
+
+    __tablename__ = "sync_mutation"
+    __table_args__ = (UniqueConstraint("device_id", "mutation_id"),)
+
+    device_id: uuid.UUID = Field(foreign_key="device.id")
+    mutation_id: uuid.UUID
+    entity: str = Field(max_length=32)
+    entity_id: uuid.UUID | None = Field(default=None)
+    op: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    result: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    device_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FieldStamp(SQLModel, table=True):
+    """The record version at which a patchable field last changed, for per-field merges of pushes."""
+
+    __tablename__ = "field_stamp"
+
+    entity: str = Field(max_length=32, primary_key=True)
+    entity_id: uuid.UUID = Field(primary_key=True)
+    field: str = Field(max_length=64, primary_key=True)
+    version: int
+
+
+class SyncConflict(BaseTable, table=True):
+    """A value a phone pushed that lost to the server's: kept, never silently dropped."""
+
+    __tablename__ = "sync_conflict"
+
+    device_id: uuid.UUID = Field(foreign_key="device.id", index=True)
+    mutation_id: uuid.UUID
+    entity: str = Field(max_length=32)
+    entity_id: uuid.UUID = Field(index=True)
+    field: str = Field(max_length=64)
+    device_value: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    server_value: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    base_version: int | None = Field(default=None)

@@ -1,0 +1,113 @@
+"""Resources and supports on the phone (DESIGN §4.3): joined into sync by ``app.sync.scope``.
+
+* ``resource``: reference data — the active catalog entries of the districts the worker works in.
+* ``support``: the supports of the households the device holds (so of consented households only, for a
+  partner), tombstones sent as ``delete``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.care.models import Resource, Support
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _districts(ctx: Any) -> list[str]:
+    return sorted({code[:5] for code in ctx.principal.jurisdiction})
+
+
+async def _resource_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
+    from app.sync.scope import Item
+
+    districts = _districts(ctx)
+    if not districts:
+        return {}
+    rows = await session.execute(
+        select(Resource.id, Resource.version).where(
+            Resource.district_code.in_(districts), Resource.active.is_(True), Resource.deleted_at.is_(None)
+        )
+    )
+    return {rid: Item(version) for rid, version in rows}
+
+
+async def _resource_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = (await session.execute(select(Resource).where(Resource.id.in_(ids)))).scalars()
+    return {
+        r.id: {
+            "id": str(r.id),
+            "version": r.version,
+            "name": r.name,
+            "kind": r.kind.value,
+            "category": r.category,
+            "description": r.description,
+            "provider_organization_id": str(r.provider_organization_id),
+            "district_code": r.district_code,
+            "eligibility": r.eligibility,
+            "capacity": r.capacity,
+            "remaining": r.remaining,
+            "unit": r.unit,
+            "default_amount": r.default_amount,
+            "contact": r.contact,
+            "created_at": _iso(r.created_at),
+            "updated_at": _iso(r.updated_at),
+        }
+        for r in rows
+    }
+
+
+async def _support_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
+    from app.sync.scope import Item
+
+    if not ctx.household_ids:
+        return {}
+    out = {}
+    ids = list(ctx.household_ids)
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(Support.id, Support.version, Support.household_id).where(
+                Support.household_id.in_(ids[start : start + 500]), Support.deleted_at.is_(None)
+            )
+        )
+        out.update({sid: Item(version, hid) for sid, version, hid in rows})
+    return out
+
+
+async def _support_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = (await session.execute(select(Support).where(Support.id.in_(ids)))).scalars()
+    return {
+        s.id: {
+            "id": str(s.id),
+            "version": s.version,
+            "household_id": str(s.household_id),
+            "resource_id": str(s.resource_id),
+            "case_id": str(s.case_id) if s.case_id else None,
+            "visit_id": str(s.visit_id) if s.visit_id else None,
+            "status": s.status.value,
+            "amount": s.amount,
+            "period_start": _iso(s.period_start),
+            "period_end": _iso(s.period_end),
+            "provider_organization_id": str(s.provider_organization_id),
+            "reason": s.reason,
+            "status_changed_at": _iso(s.status_changed_at),
+            "created_at": _iso(s.created_at),
+            "updated_at": _iso(s.updated_at),
+        }
+        for s in rows
+    }
+
+
+def sync_adapters() -> list[Any]:
+    from app.sync.scope import Adapter
+
+    return [
+        Adapter("resource", _resource_scope, _resource_load, Resource),
+        Adapter("support", _support_scope, _support_load, Support),
+    ]

@@ -1,0 +1,323 @@
+"""Applying what phones push (DESIGN §4.2).
+
+Each mutation runs in its own savepoint and is recorded once per (device, mutation id) with its first
+result; a retry answers that result again with status ``duplicate`` and changes nothing. A mutation that
+is rejected rolls back alone; later mutations of the same record in the same push are rejected with it.
+
+Handlers by (entity, op). Domain modules provide the rules (visit transitions, note authorship,
+checklist merges); this module checks the shape, the access and the bookkeeping.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.access.policy import can_see_household, get_visit_or_404, is_visit_team_member
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.changes import pending_mark, pending_restore
+from app.core.db import utcnow
+from app.core.errors import Problem
+from app.core.i18n import t
+from app.core.state import AppState
+from app.households.models import Household
+from app.sync.models import DeviceSyncState, FieldStamp, SyncConflict, SyncMutation
+from app.sync.service import _sync_state, require_device
+
+#: Household fields a visitor may correct from the phone, merged per field.
+HOUSEHOLD_PATCHABLE = ("contact_phone", "living_situation", "address_detail")
+
+
+@dataclass
+class MutationContext:
+    state: AppState
+    session: AsyncSession
+    principal: Principal
+    device_id: uuid.UUID
+    mutation_id: uuid.UUID
+    entity: str
+    op: str
+    id: uuid.UUID
+    base_version: int | None
+    data: dict[str, Any]
+    at: datetime | None
+
+
+@dataclass
+class Outcome:
+    status: str  # applied | conflict
+    version: int | None = None
+    server: dict[str, Any] | None = None
+    device: dict[str, Any] | None = None
+    household_id: uuid.UUID | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[MutationContext], Awaitable[Outcome]]
+
+
+def reject(key: str, status: int = 422, **params: Any) -> Problem:
+    return Problem(status, "mutation-rejected", key, params=params)
+
+
+def only_fields(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise reject("sync.unknown-fields", fields=", ".join(unknown))
+
+
+# --- per-field stamps ------------------------------------------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> None:
+    from sqlalchemy import inspect
+
+    for obj in session.dirty:
+        if not isinstance(obj, Household):
+            continue
+        state = inspect(obj)
+        changed = [f for f in HOUSEHOLD_PATCHABLE if state.attrs[f].history.has_changes()]
+        for name in changed:
+            session.merge(FieldStamp(entity="household", entity_id=obj.id, field=name, version=obj.version + 1))
+
+
+# --- handlers ----------------------------------------------------------------------------------------------------
+
+
+async def _household_patch(ctx: MutationContext) -> Outcome:
+    only_fields(ctx.data, HOUSEHOLD_PATCHABLE)
+    household = await ctx.session.get(Household, ctx.id, with_for_update=True)
+    if household is None or not await can_see_household(ctx.session, ctx.principal, household):
+        raise reject("sync.not-found", 404)
+    for name, value in ctx.data.items():
+        if value is not None and not isinstance(value, str):
+            raise reject("sync.invalid-data", reason=name)
+    stamps = dict(
+        (
+            await ctx.session.execute(
+                select(FieldStamp.field, FieldStamp.version).where(
+                    FieldStamp.entity == "household", FieldStamp.entity_id == household.id
+                )
+            )
+        ).all()
+    )
+    conflicts: dict[str, Any] = {}
+    device_values: dict[str, Any] = {}
+    for name, value in ctx.data.items():
+        current = getattr(household, name)
+        changed_since = ctx.base_version is not None and stamps.get(name, 0) > ctx.base_version
+        if changed_since and current != value:
+            conflicts[name] = current
+            device_values[name] = value
+            ctx.session.add(
+                SyncConflict(
+                    device_id=ctx.device_id,
+                    mutation_id=ctx.mutation_id,
+                    entity="household",
+                    entity_id=household.id,
+                    field=name,
+                    device_value={"value": value},
+                    server_value={"value": current},
+                    base_version=ctx.base_version,
+                )
+            )
+        elif current != value:
+            setattr(household, name, value)
+    await ctx.session.flush()
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "household.patch",
+        entity="household",
+        entity_id=household.id,
+        household_id=household.id,
+        purpose="sync",
+        details={"fields": sorted(ctx.data), "conflicts": sorted(conflicts)},
+    )
+    if conflicts:
+        return Outcome("conflict", household.version, server=conflicts, device=device_values, household_id=household.id)
+    return Outcome("applied", household.version, household_id=household.id)
+
+
+async def _visit_transition(ctx: MutationContext) -> Outcome:
+    only_fields(ctx.data, ("to", "outcome", "location"))
+    from app.visits.models import VisitStatus
+
+    try:
+        target = VisitStatus(ctx.data.get("to"))
+    except ValueError as exc:
+        raise reject("sync.invalid-data", reason="to") from exc
+    try:
+        visit = await get_visit_or_404(ctx.session, ctx.principal, ctx.id)
+    except Problem as exc:
+        raise reject("sync.not-found", 404) from exc
+    if not await is_visit_team_member(ctx.session, ctx.principal, visit.id):
+        raise reject("sync.not-found", 404)
+    outcome = ctx.data.get("outcome")
+    location = ctx.data.get("location")
+    if outcome is not None and not isinstance(outcome, str):
+        raise reject("sync.invalid-data", reason="outcome")
+    if location is not None and not isinstance(location, dict):
+        raise reject("sync.invalid-data", reason="location")
+    service = importlib.import_module("app.visits.service")
+    visit = await service.transition_visit(
+        ctx.session, ctx.principal, visit, target, outcome=outcome, device_at=ctx.at, location=location
+    )
+    return Outcome("applied", visit.version, household_id=visit.household_id)
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("household", "patch"): _household_patch,
+    ("visit", "transition"): _visit_transition,
+}
+
+#: Handlers from other domains: a module with ``sync_handlers() -> dict[(entity, op), Handler]``.
+EXTENSION_MODULES = ("app.notes.sync", "app.checklists.sync")
+
+
+def handlers() -> dict[tuple[str, str], Handler]:
+    out = dict(HANDLERS)
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        if hasattr(module, "sync_handlers"):
+            out.update(module.sync_handlers())
+    return out
+
+
+# --- the push ----------------------------------------------------------------------------------------------------
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _result(mutation_id: uuid.UUID, status: str, **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"mutation_id": str(mutation_id), "status": status}
+    out.update({k: v for k, v in kw.items() if v is not None})
+    return out
+
+
+async def push(
+    state: AppState, session: AsyncSession, principal: Principal, body: Any, client_device_id: str
+) -> list[dict[str, Any]]:
+    device_id = require_device(principal)
+    if body.device_id not in (client_device_id, str(device_id)):
+        raise Problem(409, "device-mismatch", "detail.device-mismatch")
+    now = utcnow()
+    st: DeviceSyncState = await _sync_state(session, device_id)
+    device_time = _parse_time(body.device_time)
+    skew_ms = None
+    if device_time is not None:
+        skew_ms = int((device_time - now).total_seconds() * 1000)
+        st.clock_skew_ms = skew_ms if st.clock_skew_ms is None else int(0.7 * st.clock_skew_ms + 0.3 * skew_ms)
+    st.last_push_at = now
+
+    ids = [m.mutation_id for m in body.mutations]
+    seen: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in (
+        await session.execute(
+            select(SyncMutation).where(SyncMutation.device_id == device_id, SyncMutation.mutation_id.in_(ids))
+        )
+    ).scalars():
+        seen[row.mutation_id] = row.result
+
+    table = handlers()
+    rejected: set[tuple[str, uuid.UUID]] = set()
+    results: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for m in body.mutations:
+        if m.mutation_id in seen:
+            results.append({**seen[m.mutation_id], "status": "duplicate"})
+            continue
+        key = (m.entity, m.id)
+        handler = table.get((m.entity, m.op))
+        if handler is None:
+            problem = reject("sync.unsupported", entity=m.entity, op=m.op)
+            result = _result(m.mutation_id, "rejected", error=problem.body())
+        elif key in rejected:
+            problem = reject("sync.depends-on-rejected", 409)
+            result = _result(m.mutation_id, "rejected", error=problem.body())
+        else:
+            ctx = MutationContext(
+                state,
+                session,
+                principal,
+                device_id,
+                m.mutation_id,
+                m.entity,
+                m.op,
+                m.id,
+                m.base_version,
+                dict(m.data or {}),
+                _parse_time(m.at),
+            )
+            mark = pending_mark(session)
+            savepoint = await session.begin_nested()
+            try:
+                outcome = await handler(ctx)
+                await savepoint.commit()
+            except (Problem, IntegrityError, StaleDataError) as exc:
+                # A race with another writer (two phones creating the same record at once) is refused
+                # like any other conflict; the phone gets the winner on its next pull.
+                await savepoint.rollback()
+                pending_restore(session, mark)
+                rejected.add(key)
+                problem = exc if isinstance(exc, Problem) else Problem(409, "conflict", "detail.stale")
+                result = _result(m.mutation_id, "rejected", error=problem.body())
+            else:
+                extra = {"server": outcome.server, "device": outcome.device} if outcome.status == "conflict" else {}
+                if outcome.status == "conflict" and outcome.server:
+                    extra["error"] = {"title": t("sync.conflict", fields=", ".join(sorted(outcome.server)))}
+                result = _result(m.mutation_id, outcome.status, version=outcome.version, **extra, **outcome.extra)
+        seen[m.mutation_id] = result
+        results.append(result)
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+        records.append(
+            {
+                "device_id": device_id,
+                "mutation_id": m.mutation_id,
+                "entity": m.entity[:32],
+                "entity_id": m.id,
+                "op": m.op[:16],
+                "status": result["status"],
+                "result": result,
+                "device_at": _parse_time(m.at),
+            }
+        )
+    for rec in records:
+        session.add(SyncMutation(**rec))
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "sync.push",
+        entity="device",
+        entity_id=device_id,
+        details={"mutations": len(body.mutations), **counts},
+        device_skew_ms=skew_ms,
+    )
+    return results

@@ -1,0 +1,105 @@
+"""``/v1/sync/pull``, ``/v1/sync/push``, ``/v1/sync/ack`` and what a device holds (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from app.auth.deps import AdminPrincipal, CurrentPrincipal
+from app.auth.models import Device
+from app.core.deps import SessionDep, StateDep
+from app.core.errors import Problem, not_found
+from app.people.service import PeopleService
+from app.sync import push as push_service
+from app.sync import service
+from app.sync.models import DeviceSyncState
+from app.sync.schemas import (
+    AckRequest,
+    AckResponse,
+    DeviceHoldings,
+    HoldingPublic,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+router = APIRouter(tags=["sync"])
+
+_SYNC_ERRORS = {
+    401: {"description": "Token invalid; a revoked device gets `wipe: true`"},
+    409: {"description": "The token is not bound to a device"},
+}
+
+
+@router.get(
+    "/v1/sync/pull",
+    response_model=PullResponse,
+    response_model_exclude_none=True,
+    summary="Changes for this device since a cursor (no cursor: a full sync)",
+    responses={**_SYNC_ERRORS, 410: {"description": "Cursor can no longer be served: start a full sync"}},
+)
+async def pull(
+    principal: CurrentPrincipal,
+    state: StateDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict[str, object]:
+    return await service.pull(state, session, principal, cursor, limit)
+
+
+@router.post(
+    "/v1/sync/push",
+    response_model=PushResponse,
+    response_model_exclude_none=True,
+    summary="Apply the phone's mutations; one result per mutation, in order",
+    responses={**_SYNC_ERRORS, 413: {"description": "More than 500 mutations or 5 MiB"}},
+)
+async def push(
+    request: Request, body: PushRequest, principal: CurrentPrincipal, state: StateDep, session: SessionDep
+) -> dict[str, object]:
+    limit = state.settings.sync_max_mutations
+    if len(await request.body()) > state.settings.sync_max_push_bytes or len(body.mutations) > limit:
+        raise Problem(413, "payload-too-large", "detail.push-too-large", params={"limit": limit})
+    device_id = service.require_device(principal)
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise not_found()
+    results = await push_service.push(state, session, principal, body, device.client_device_id)
+    return {"results": results}
+
+
+@router.post(
+    "/v1/sync/ack",
+    response_model=AckResponse,
+    summary="Confirm that revoked records were erased",
+    responses=_SYNC_ERRORS,
+)
+async def ack(body: AckRequest, principal: CurrentPrincipal, session: SessionDep) -> AckResponse:
+    purged = [(p.entity, p.id) if not isinstance(p, uuid.UUID) else (None, p) for p in body.purged]
+    return AckResponse(purged=await service.ack(session, principal, purged))
+
+
+@router.get(
+    "/v1/devices/{device_id}/holdings",
+    response_model=DeviceHoldings,
+    summary="What a device holds (records sent and not yet purged): for a lost phone",
+)
+async def device_holdings(
+    device_id: uuid.UUID, principal: AdminPrincipal, state: StateDep, session: SessionDep
+) -> DeviceHoldings:
+    device = await PeopleService(state, session, principal).get_device(device_id)
+    st = (
+        await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device.id))
+    ).scalar_one_or_none()
+    rows = await service.holdings_of(session, device.id)
+    return DeviceHoldings(
+        device_id=device.id,
+        last_pull_at=st.last_pull_at if st else None,
+        last_push_at=st.last_push_at if st else None,
+        clock_skew_ms=st.clock_skew_ms if st else None,
+        items=[HoldingPublic.model_validate(r) for r in rows],
+    )

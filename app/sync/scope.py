@@ -1,0 +1,286 @@
+"""What a phone may hold (DESIGN §4.3), entity by entity, and how each record looks on the phone.
+
+A planner's or partner's phone holds the records of their open assignments: visits in a window around
+today, their open cases, the households of those (redacted; a partner's only with consent), the
+checklist responses, notes and photo metadata of those, supports of those households, and reference
+data (published checklist templates, active resources).
+
+Each entity is an :class:`Adapter`: ``scope`` lists the live records in scope with their versions,
+``tombstoned`` tells which of some ids were deleted, ``load`` serializes records for the phone. Entities
+whose module is not installed are skipped, so the registry grows with the domains.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.policy import PartnerReach, consent_in_force, partner_reach
+from app.auth.models import Role, User
+from app.auth.principal import Principal
+from app.care.models import Case, CaseMember
+from app.households.models import Consent, Household
+from app.visits.models import FINISHED, Visit, VisitAssignee
+
+Key = tuple[str, uuid.UUID]
+
+#: How far around today a worker's visits stay on the phone.
+WINDOW_BEFORE = timedelta(days=7)
+WINDOW_AFTER = timedelta(days=14)
+
+
+@dataclass
+class Item:
+    version: int
+    household_id: uuid.UUID | None = None
+    #: The redaction the record is shown in; a change of view is sent again at the same version.
+    view: str | None = None
+
+
+@dataclass
+class Context:
+    principal: Principal
+    now: datetime
+    today: date
+    reach: PartnerReach | None = None
+    #: Filled as adapters run, in registry order: later adapters scope by earlier ones.
+    visit_ids: set[uuid.UUID] = field(default_factory=set)
+    household_ids: set[uuid.UUID] = field(default_factory=set)
+    case_ids: set[uuid.UUID] = field(default_factory=set)
+    visit_household: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.principal.role == Role.partner
+
+    def household_open(self, household_id: uuid.UUID | None) -> bool:
+        """May this device see the household's identifying data?"""
+        if household_id is None:
+            return False
+        if self.reach is None:
+            return True
+        return self.reach.household_visible(household_id)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- adapters ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Adapter:
+    entity: str
+    scope: Callable[[AsyncSession, Context], Awaitable[dict[uuid.UUID, Item]]]
+    load: Callable[[AsyncSession, Context, list[uuid.UUID]], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
+    model: Any
+
+
+async def _visit_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
+    rows = await session.execute(
+        select(Visit.id, Visit.version, Visit.household_id)
+        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+        .where(
+            VisitAssignee.user_id == ctx.principal.user_id,
+            VisitAssignee.ended_at.is_(None),
+            Visit.deleted_at.is_(None),
+            Visit.window_end >= ctx.now - WINDOW_BEFORE,
+            Visit.window_start <= ctx.now + WINDOW_AFTER,
+        )
+    )
+    out = {}
+    for vid, version, hid in rows:
+        visible = ctx.household_open(hid)
+        out[vid] = Item(version, hid if visible else None, None if visible or hid is None else "redacted")
+        ctx.visit_ids.add(vid)
+        ctx.visit_household[vid] = hid
+    return out
+
+
+async def _visit_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    visits = (await session.execute(select(Visit).where(Visit.id.in_(ids)))).scalars().all()
+    teams: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for vid, uid in await session.execute(
+        select(VisitAssignee.visit_id, VisitAssignee.user_id)
+        .where(VisitAssignee.visit_id.in_(ids), VisitAssignee.ended_at.is_(None))
+        .order_by(VisitAssignee.lead.desc(), VisitAssignee.created_at)
+    ):
+        teams.setdefault(vid, []).append(uid)
+    out = {}
+    for v in visits:
+        data: dict[str, Any] = {
+            "id": str(v.id),
+            "version": v.version,
+            "purpose": v.purpose.value,
+            "status": v.status.value,
+            "dong_code": v.dong_code,
+            "window_start": iso(v.window_start),
+            "window_end": iso(v.window_end),
+            "assignees": [str(u) for u in teams.get(v.id, [])],
+            "campaign_id": str(v.campaign_id) if v.campaign_id else None,
+            "checklists": v.checklists,
+            "expected_photos": v.expected_photos,
+            "outcome": v.outcome,
+            "checked_in_at": iso(v.checked_in_at),
+            "checked_out_at": iso(v.checked_out_at),
+            "overdue": v.status not in FINISHED and v.window_end < ctx.now,
+            "created_at": iso(v.created_at),
+            "updated_at": iso(v.updated_at),
+        }
+        if v.facility_id is not None:
+            data["facility_id"] = str(v.facility_id)
+        elif ctx.household_open(v.household_id):
+            data["household_id"] = str(v.household_id)
+        out[v.id] = data
+    return out
+
+
+async def _case_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
+    mine = select(CaseMember.case_id).where(CaseMember.user_id == ctx.principal.user_id, CaseMember.ended_at.is_(None))
+    rows = await session.execute(
+        select(Case.id, Case.version, Case.household_id).where(
+            Case.deleted_at.is_(None),
+            Case.closed_at.is_(None),
+            or_(Case.id.in_(mine), Case.manager_id == ctx.principal.user_id),
+        )
+    )
+    out = {}
+    for cid, version, hid in rows:
+        if ctx.is_partner and not ctx.household_open(hid):
+            continue
+        out[cid] = Item(version, hid)
+        ctx.case_ids.add(cid)
+    return out
+
+
+async def _case_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    cases = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
+    teams: dict[uuid.UUID, list[str]] = {}
+    for cid, uid in await session.execute(
+        select(CaseMember.case_id, CaseMember.user_id).where(CaseMember.case_id.in_(ids), CaseMember.ended_at.is_(None))
+    ):
+        teams.setdefault(cid, []).append(str(uid))
+    return {
+        c.id: {
+            "id": str(c.id),
+            "version": c.version,
+            "household_id": str(c.household_id),
+            "dong_code": c.dong_code,
+            "manager_id": str(c.manager_id),
+            "team": teams.get(c.id, []),
+            "stage": c.stage.value,
+            "stage_started_at": iso(c.stage_started_at),
+            "opened_at": iso(c.opened_at),
+            "goals": c.goals,
+            "created_at": iso(c.created_at),
+            "updated_at": iso(c.updated_at),
+        }
+        for c in cases
+    }
+
+
+async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
+    wanted = {hid for hid in ctx.visit_household.values() if hid is not None}
+    wanted |= (
+        {hid for (hid,) in await session.execute(select(Case.household_id).where(Case.id.in_(list(ctx.case_ids))))}
+        if ctx.case_ids
+        else set()
+    )
+    wanted = {hid for hid in wanted if ctx.household_open(hid)}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Household.id, Household.version).where(Household.id.in_(list(wanted)), Household.deleted_at.is_(None))
+    )
+    out = {}
+    for hid, version in rows:
+        out[hid] = Item(version, hid)
+        ctx.household_ids.add(hid)
+    return out
+
+
+async def _household_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    households = (await session.execute(select(Household).where(Household.id.in_(ids)))).scalars().all()
+    consents: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for c in (await session.execute(select(Consent).where(Consent.household_id.in_(ids)))).scalars():
+        if consent_in_force(c, ctx.now):
+            consents.setdefault(c.household_id, []).append(
+                {
+                    "recipient": "all_partners"
+                    if c.recipient_kind == "all_partners"
+                    else str(c.recipient_organization_id),
+                    "purposes": c.purposes,
+                    "valid_until": iso(c.valid_until),
+                }
+            )
+    out = {}
+    for h in households:
+        out[h.id] = {
+            "id": str(h.id),
+            "version": h.version,
+            "district_code": h.district_code,
+            "dong_code": h.dong_code,
+            "address": h.address,
+            "address_detail": h.address_detail,
+            "head_name": h.head_name,
+            "contact_phone": h.contact_phone,
+            "members": h.members,
+            "tags": h.tags,
+            "living_situation": h.living_situation,
+            "risk_level": h.risk_level.value,
+            "priority": h.priority,
+            "status": h.status.value,
+            "consent": {"given": bool(consents.get(h.id)), "grants": consents.get(h.id, [])},
+            "created_at": iso(h.created_at),
+            "updated_at": iso(h.updated_at),
+        }
+    return out
+
+
+def _core_adapters() -> list[Adapter]:
+    return [
+        Adapter("visit", _visit_scope, _visit_load, Visit),
+        Adapter("case", _case_scope, _case_load, Case),
+        Adapter("household", _household_scope, _household_load, Household),
+    ]
+
+
+#: Entities from other domains: (module with ``sync_adapter()``), joined when the module is there.
+EXTENSION_MODULES = (
+    "app.checklists.sync",
+    "app.notes.sync",
+    "app.media.sync",
+    "app.care.sync",
+)
+
+
+def adapters() -> list[Adapter]:
+    out = _core_adapters()
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        out.extend(module.sync_adapters())
+    return out
+
+
+async def context_for(session: AsyncSession, principal: Principal, now: datetime, today: date) -> Context:
+    reach = await partner_reach(session, principal, now) if principal.role == Role.partner else None
+    return Context(principal=principal, now=now, today=today, reach=reach)
+
+
+async def user_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    return dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(list(ids))))).all())

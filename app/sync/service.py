@@ -1,0 +1,440 @@
+"""Pull, push and ack (DESIGN §4).
+
+**Pull** is a diff between what the device may hold now (:mod:`app.sync.scope`) and what the server
+knows it holds (``device_holding``). The cursor names the last batch the device received; presenting
+it confirms that batch, while anything sent in a later batch (whose response was lost) is forgotten
+and sent again. Because every pull that follows a change recomputes the diff, no committed change can
+be skipped, however sequence numbers interleave; the change counter (numbered in commit order, see
+``app.core.changes``) only serves to answer "nothing new" without computing anything.
+
+**Push** applies each mutation in its own savepoint, once per (device, mutation id); the first result
+is stored and returned again, as ``duplicate``, for a retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.models import Device, Role
+from app.auth.principal import Principal
+from app.core.db import begin_write, utcnow
+from app.core.errors import Problem
+from app.core.state import AppState
+from app.sync import messages as _messages  # noqa: F401 - registers messages
+from app.sync.models import ChangeCounter, ChangeLog, DeviceHolding, DeviceSyncState
+from app.sync.scope import Item, Key, adapters, context_for
+
+SYNC_ROLES = (Role.planner, Role.partner, Role.coordinator)
+
+
+def cursor_expired() -> Problem:
+    return Problem(410, "cursor-expired", "detail.cursor-expired")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    device_id: uuid.UUID
+    batch: int
+    seq: int
+    day: str
+
+    def encode(self, state: AppState) -> str:
+        body = f"1.{self.device_id.hex}.{self.batch}.{self.seq}.{self.day}"
+        mac = state.security.mac(body.encode(), context="sync-cursor")
+        return base64.urlsafe_b64encode(f"{body}.{mac}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, state: AppState, raw: str) -> Cursor | None:
+        try:
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+            version, device, batch, seq, day, mac = text.split(".")
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+        body = f"{version}.{device}.{batch}.{seq}.{day}"
+        if version != "1" or state.security.mac(body.encode(), context="sync-cursor") != mac:
+            return None
+        try:
+            return cls(uuid.UUID(hex=device), int(batch), int(seq), day)
+        except ValueError:
+            return None
+
+
+def require_device(principal: Principal) -> uuid.UUID:
+    if principal.role not in SYNC_ROLES:
+        raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": "planner, partner, coordinator"})
+    if principal.device_id is None:
+        raise Problem(409, "device-required", "detail.device-required")
+    return principal.device_id
+
+
+async def current_seq(session: AsyncSession) -> int:
+    return int((await session.execute(select(ChangeCounter.value).where(ChangeCounter.id == 1))).scalar_one())
+
+
+async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSyncState:
+    st = (
+        await session.execute(
+            select(DeviceSyncState)
+            .where(DeviceSyncState.device_id == device_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if st is None:
+        st = DeviceSyncState(device_id=device_id)
+        session.add(st)
+        await session.flush()
+    return st
+
+
+def checksum_of(held: dict[Key, int]) -> str:
+    digest = hashlib.sha256()
+    for (entity, eid), version in sorted(held.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        digest.update(f"{entity}:{eid}:{version}\n".encode())
+    return digest.hexdigest()
+
+
+async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
+    """The device received every batch up to ``batch``; later sends were lost."""
+    dh = DeviceHolding
+    await session.execute(delete(dh).where(dh.device_id == device_id, dh.sent_op == "delete", dh.sent_batch <= batch))
+    await session.execute(
+        update(dh)
+        .where(dh.device_id == device_id, dh.sent_op == "upsert", dh.sent_batch <= batch)
+        .values(
+            held_version=dh.sent_version,
+            held_view=dh.sent_view,
+            revoked_at=None,
+            sent_version=None,
+            sent_view=None,
+            sent_op=None,
+            sent_batch=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(dh)
+        .where(dh.device_id == device_id, dh.sent_op == "revoke", dh.sent_batch <= batch)
+        .values(revoked_at=now, sent_version=None, sent_view=None, sent_op=None, sent_batch=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Lost sends: forget them; rows that were never confirmed go entirely.
+    await session.execute(
+        delete(dh).where(
+            dh.device_id == device_id, dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)
+        )
+    )
+    await session.execute(
+        update(dh)
+        .where(dh.device_id == device_id, dh.sent_batch > batch)
+        .values(sent_version=None, sent_view=None, sent_op=None, sent_batch=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _tombstoned(session: AsyncSession, keys: list[Key], models: dict[str, Any]) -> set[Key]:
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for entity, eid in keys:
+        by_entity[entity].append(eid)
+    out: set[Key] = set()
+    for entity, ids in by_entity.items():
+        model = models.get(entity)
+        if model is None or not hasattr(model, "deleted_at"):
+            continue
+        for chunk in _chunks(ids):
+            rows = await session.execute(select(model.id).where(model.id.in_(chunk), model.deleted_at.is_not(None)))
+            out |= {(entity, eid) for (eid,) in rows}
+    return out
+
+
+def _chunks(ids: list[Any], size: int = 500) -> list[list[Any]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def _last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
+    ids = list({eid for _, eid in keys})
+    out: dict[Key, int] = {}
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(ChangeLog.entity, ChangeLog.entity_id, func.max(ChangeLog.seq))
+            .where(ChangeLog.entity_id.in_(chunk))
+            .group_by(ChangeLog.entity, ChangeLog.entity_id)
+        )
+        out.update({(e, i): s for e, i, s in rows})
+    return out
+
+
+async def pull(
+    state: AppState, session: AsyncSession, principal: Principal, raw_cursor: str | None, limit: int
+) -> dict[str, Any]:
+    device_id = require_device(principal)
+    now = utcnow()
+    today = now.astimezone(state.settings.tz).date()
+    lease = timedelta(hours=state.settings.sync_lease_hours)
+
+    cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
+    if raw_cursor:
+        # The fast path reads only: nothing new since the cursor means two small queries.
+        st_row = (
+            await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device_id))
+        ).scalar_one_or_none()
+        seq = await current_seq(session)
+        if (
+            cursor is None
+            or st_row is None
+            or cursor.device_id != device_id
+            or cursor.batch > st_row.batch
+            or cursor.seq > seq
+        ):
+            raise cursor_expired()
+        if (
+            cursor.batch == st_row.batch
+            and not st_row.has_more
+            and cursor.seq == seq
+            and cursor.day == today.isoformat()
+            and st_row.renew_after is not None
+            and now < st_row.renew_after
+        ):
+            return {"cursor": raw_cursor, "has_more": False, "checksum": st_row.checksum, "changes": []}
+
+    await begin_write(session)
+    st = await _sync_state(session, device_id)
+    seq = await current_seq(session)
+    if cursor is not None:
+        if cursor.batch > st.batch:  # another pull of this device moved on meanwhile
+            raise cursor_expired()
+        await _confirm(session, device_id, cursor.batch, now)
+    else:
+        # A full sync: the device starts from nothing; what it should hold is what this sync sends.
+        await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
+
+    ctx = await context_for(session, principal, now, today)
+    registry = adapters()
+    models = {a.entity: a.model for a in registry}
+    scope: dict[Key, Item] = {}
+    for adapter in registry:
+        for eid, item in (await adapter.scope(session, ctx)).items():
+            scope[(adapter.entity, eid)] = item
+
+    holdings = {
+        (h.entity, h.entity_id): h
+        for h in (await session.execute(select(DeviceHolding).where(DeviceHolding.device_id == device_id))).scalars()
+    }
+    upserts = [
+        key
+        for key, item in scope.items()
+        if (h := holdings.get(key)) is None
+        or h.held_version != item.version
+        or h.held_view != item.view
+        or h.revoked_at is not None
+    ]
+    gone = [
+        key for key, h in holdings.items() if key not in scope and h.held_version is not None and h.revoked_at is None
+    ]
+    deleted = await _tombstoned(session, gone, models)
+    pending = upserts + gone
+    order = await _last_seqs(session, pending)
+    pending.sort(key=lambda k: (order.get(k, 0), k[0], str(k[1])))
+    page, has_more = pending[:limit], len(pending) > limit
+
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    upsert_set = set(upserts)
+    for entity, eid in page:
+        if (entity, eid) in upsert_set:
+            by_entity[entity].append(eid)
+    loaded: dict[Key, dict[str, Any]] = {}
+    for adapter in registry:
+        ids = by_entity.get(adapter.entity)
+        if ids:
+            for chunk in _chunks(ids):
+                for eid, data in (await adapter.load(session, ctx, chunk)).items():
+                    loaded[(adapter.entity, eid)] = data
+
+    batch = st.batch + 1
+    hold_until = now + lease
+    changes: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    sent_rows: list[dict[str, Any]] = []
+    sent_households: list[tuple[uuid.UUID, uuid.UUID | None]] = []
+    should_hold = {
+        k: h.held_version for k, h in holdings.items() if h.held_version is not None and h.revoked_at is None
+    }
+    for key in page:
+        entity, eid = key
+        if key in upsert_set:
+            data = loaded.get(key)
+            if data is None:  # vanished between scope and load: the next pull settles it
+                continue
+            version = scope[key].version
+            changes.append(
+                {
+                    "entity": entity,
+                    "id": str(eid),
+                    "op": "upsert",
+                    "version": version,
+                    "data": data,
+                    "hold_until": hold_until.isoformat(),
+                }
+            )
+            should_hold[key] = version
+            op = "upsert"
+            if entity == "household":
+                sent_households.append((eid, eid))
+        elif key in deleted:
+            held = holdings[key]
+            version = (held.held_version or 0) + 1
+            changes.append({"entity": entity, "id": str(eid), "op": "delete", "version": version})
+            should_hold.pop(key, None)
+            op = "delete"
+        else:
+            changes.append({"entity": entity, "id": str(eid), "op": "revoke"})
+            should_hold.pop(key, None)
+            op, version = "revoke", None
+        household_id = scope[key].household_id if key in scope else holdings[key].household_id
+        view = scope[key].view if key in scope and op == "upsert" else None
+        if key in holdings:
+            sent_rows.append(
+                {
+                    "b_id": holdings[key].id,
+                    "sent_version": version,
+                    "sent_view": view,
+                    "sent_op": op,
+                    "sent_batch": batch,
+                    "sent_at": now,
+                    "hold_until": hold_until,
+                    "household_id": household_id,
+                }
+            )
+        else:
+            new_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "device_id": device_id,
+                    "entity": entity,
+                    "entity_id": eid,
+                    "household_id": household_id,
+                    "held_version": None,
+                    "held_view": None,
+                    "sent_version": version,
+                    "sent_view": view,
+                    "sent_op": op,
+                    "sent_batch": batch,
+                    "sent_at": now,
+                    "hold_until": hold_until,
+                    "revoked_at": None,
+                }
+            )
+    if new_rows:
+        await session.execute(insert(DeviceHolding), new_rows)
+    if sent_rows:
+        dh = DeviceHolding.__table__
+        await session.execute(
+            dh.update()
+            .where(dh.c.id == bindparam("b_id"))
+            .values(
+                sent_version=bindparam("sent_version"),
+                sent_view=bindparam("sent_view"),
+                sent_op=bindparam("sent_op"),
+                sent_batch=bindparam("sent_batch"),
+                sent_at=bindparam("sent_at"),
+                hold_until=bindparam("hold_until"),
+                household_id=bindparam("household_id"),
+            ),
+            sent_rows,
+        )
+
+    response: dict[str, Any] = {}
+    if not has_more and (st.renew_after is None or now >= st.renew_after or not raw_cursor):
+        # Renew the lease on everything the device holds (DESIGN §4.1 hold_until).
+        await session.execute(
+            update(DeviceHolding)
+            .where(DeviceHolding.device_id == device_id, DeviceHolding.revoked_at.is_(None))
+            .values(hold_until=hold_until)
+            .execution_options(synchronize_session=False)
+        )
+        st.renew_after = now + lease / 2
+        response["hold_until"] = hold_until.isoformat()
+    expiry = await _next_consent_expiry(session, ctx, now)
+    if expiry is not None and (st.renew_after is None or expiry < st.renew_after):
+        st.renew_after = expiry  # a consent running out changes the scope with no write: look again then
+
+    st.batch, st.seq, st.has_more = batch, seq, has_more
+    st.scope_day, st.checksum, st.last_pull_at = today.isoformat(), checksum_of(should_hold), now
+    if sent_households:
+        await audit.record_many(
+            session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
+        )
+    cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
+    return {"cursor": cursor, "has_more": has_more, "checksum": st.checksum, "changes": changes, **response}
+
+
+async def _next_consent_expiry(session: AsyncSession, ctx: Any, now: datetime) -> datetime | None:
+    if ctx.reach is None or not ctx.reach.assigned:
+        return None
+    from app.households.models import Consent
+
+    result = await session.execute(
+        select(func.min(Consent.valid_until)).where(
+            Consent.household_id.in_(list(ctx.reach.assigned)),
+            Consent.withdrawn_at.is_(None),
+            Consent.valid_until > now,
+        )
+    )
+    value: datetime | None = result.scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def ack(session: AsyncSession, principal: Principal, purged: list[tuple[str | None, uuid.UUID]]) -> int:
+    device_id = require_device(principal)
+    if not purged:
+        return 0
+    dh = DeviceHolding
+    conditions = [
+        and_(dh.entity_id == eid, dh.entity == entity) if entity else dh.entity_id == eid for entity, eid in purged
+    ]
+    removed = 0
+    for chunk in _chunks(conditions, 200):
+        result = await session.execute(
+            delete(dh).where(
+                dh.device_id == device_id, or_(dh.revoked_at.is_not(None), dh.sent_op == "revoke"), or_(*chunk)
+            )
+        )
+        removed += result.rowcount or 0  # type: ignore[attr-defined]
+    await audit.record(
+        session, principal, "sync.ack", entity="device", entity_id=device_id, details={"purged": removed}
+    )
+    return removed
+
+
+async def holdings_of(session: AsyncSession, device_id: uuid.UUID) -> list[DeviceHolding]:
+    return list(
+        (
+            await session.execute(
+                select(DeviceHolding)
+                .where(DeviceHolding.device_id == device_id)
+                .order_by(DeviceHolding.entity, DeviceHolding.entity_id)
+            )
+        ).scalars()
+    )
+
+
+async def device_of(session: AsyncSession, device_id: uuid.UUID) -> Device | None:
+    return await session.get(Device, device_id)
