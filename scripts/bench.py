@@ -1,0 +1,248 @@
+"""Benchmark orchestrator: dataset, server as in production, load client in its own process, report.
+
+Run through ``scripts/bench``. The load client (scripts/bench_client.py) talks to the server on
+127.0.0.1 only, with bounded loops; the server's resident memory is sampled from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+BUDGET = {
+    "first_sync_p50_ms": ("first full sync of one worker's scope, p50 server time", "≤ 250 ms", 250, "le"),
+    "empty_pull_p50_ms": ("pull with nothing new, p50 server time", "≤ 5 ms", 5, "le"),
+    "empty_pull_rps": ("pull with nothing new, requests/s", "≥ 800/s", 800, "ge"),
+    "push200_ms": ("push of 200 mutations, server time (median)", "≤ 300 ms", 300, "le"),
+    "devices60_errors": ("60 devices syncing together: errors", "0", 0, "le"),
+    "devices60_p99_ms": ("60 devices syncing together: p99 latency", "≤ 500 ms", 500, "le"),
+    "upload_mib_s": ("20 MiB photo through tus, 5 MiB chunks: MiB/s", "≥ 150 MiB/s", 150, "ge"),
+    "upload_rss_growth_mib": ("20 MiB upload: server memory growth", "≤ 30 MiB", 30, "le"),
+    "rss_at_rest_mib": ("one API process at rest: resident memory", "≤ 150 MiB", 150, "le"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), MiB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def worker_pids(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()] or [pid]
+    except OSError:
+        return [pid]
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_mib(self.pid))
+            time.sleep(0.02)
+
+
+def run(cmd: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, env=env, cwd=ROOT, text=True, capture_output=True, **kw)  # type: ignore[call-overload]
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+        raise SystemExit(f"step failed: {' '.join(cmd[:4])}")
+    return done
+
+
+async def _pg(admin_url: str, sql: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(admin_url)
+    conn = await asyncpg.connect(
+        user=u.username,
+        password=u.password,
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        database=u.database or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--short", action="store_true", help="a few minutes: smaller samples, shorter load")
+    ap.add_argument("--size", choices=["small", "full"], default="full")
+    ap.add_argument("--workers", type=int, default=None, help="uvicorn workers (default: 1 on SQLite, 2 on PostgreSQL)")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    args = ap.parse_args()
+    workers = args.workers or (1 if args.db == "sqlite" else 2)
+    repeats = args.repeats or (3 if args.short else 5)
+
+    data = Path(tempfile.mkdtemp(prefix="ongi-bench-"))
+    env = {
+        **os.environ,
+        "ONGI_DATA_DIR": str(data),
+        "ONGI_DEMO": "0",
+        "ONGI_LOG_LEVEL": "WARNING",
+        "ONGI_ENV": "development",
+        "PYTHONPATH": str(ROOT),
+    }
+    pg_name = None
+    if args.db == "postgres":
+        admin = os.environ.get("ONGI_BENCH_POSTGRES_URL")
+        if not admin:
+            print("--db postgres needs ONGI_BENCH_POSTGRES_URL", file=sys.stderr)
+            return 2
+        from sqlalchemy.engine import make_url
+
+        pg_name = f"ongi_bench_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg(admin, f'CREATE DATABASE "{pg_name}"'))
+        env["ONGI_DATABASE_URL"] = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
+        env["ONGI_DATABASE_POOL_SIZE"] = "10"
+    results: dict[str, object] = {
+        "db": args.db,
+        "short": args.short,
+        "workers": workers,
+        "size": args.size,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    server = None
+    try:
+        t0 = time.perf_counter()
+        run([PY, "-m", "app", "migrate"], env)
+        gen = run([PY, "-m", "app.demo.generate", "--size", args.size, "--seed", "1"], env)
+        results["generate_s"] = round(time.perf_counter() - t0, 1)
+        print(gen.stdout.strip()[-800:])
+
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        import httpx
+
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        httpx.get(base + "/readyz", timeout=5)
+        time.sleep(2)
+        per_worker = [rss_mib(p) for p in worker_pids(server.pid)]
+        results["rss_at_rest_mib"] = round(max(per_worker), 1)
+
+        client = [PY, str(ROOT / "scripts" / "bench_client.py"), "--base", base, "--repeats", str(repeats)]
+        if args.short:
+            client.append("--short")
+        out = run(client, env, timeout=1800)
+        results.update(json.loads(out.stdout.strip().splitlines()[-1]))
+
+        # the upload, with the server's memory sampled around it
+        before = rss_mib(server.pid)
+        sampler = RssSampler(server.pid)
+        sampler.start()
+        up = run([*client, "--phase", "upload"], env, timeout=600)
+        sampler.stop.set()
+        sampler.join()
+        results.update(json.loads(up.stdout.strip().splitlines()[-1]))
+        results["upload_rss_growth_mib"] = round(max(0.0, sampler.peak - before), 1)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if pg_name:
+            asyncio.run(_pg(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+
+    print()
+    print(
+        f"Ongi benchmark — {args.db}, {workers} worker(s), {'short' if args.short else 'full'} run, "
+        f"dataset {args.size} (generated in {results.get('generate_s')} s)"
+    )
+    print(f"{'what':<62} {'figure':>10}  {'budget':<12} ok")
+    for key, (label, budget, limit, how) in BUDGET.items():
+        value = results.get(key)
+        if value is None:
+            print(f"{label:<62} {'—':>10}  {budget:<12} ?")
+            continue
+        ok = value <= limit if how == "le" else value >= limit  # type: ignore[operator]
+        print(f"{label:<62} {value:>10}  {budget:<12} {'yes' if ok else 'NO'}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = args.out / f"bench-{args.db}-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"\nwritten {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,340 @@
+"""Load client for scripts/bench: runs in its own process against 127.0.0.1 and prints one JSON line.
+
+Phases: first full sync per worker, empty pulls (latency and throughput), 200-mutation pushes, 60 devices
+syncing together, and (``--phase upload``) a 20 MiB photo through tus in 5 MiB chunks. Server time comes
+from the ``Server-Timing`` header; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+PASSWORD = "ongi-demo"  # noqa: S105 - the generated district's password
+
+
+def server_ms(r: httpx.Response) -> float:
+    header = r.headers.get("server-timing", "")
+    for part in header.split(","):
+        if "dur=" in part:
+            return float(part.split("dur=")[1])
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Device:
+    def __init__(self, http: httpx.AsyncClient, username: str) -> None:
+        self.http, self.username = http, username
+        self.device_id = f"bench-{uuid.uuid4().hex[:10]}"
+        self.token = ""
+        self.cursor: str | None = None
+        self.store: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def login(self) -> None:
+        r = await self.http.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": self.username,
+                "password": PASSWORD,
+                "device_id": self.device_id,
+            },
+        )
+        r.raise_for_status()
+        self.token = r.json()["access_token"]
+
+    async def pull_all(self, limit: int = 1000) -> tuple[float, float, int]:
+        """(server ms, wall ms, changes) for pulling until up to date."""
+        server, started, n = 0.0, time.perf_counter(), 0
+        for _ in range(1000):
+            params: dict[str, Any] = {"limit": limit}
+            if self.cursor:
+                params["cursor"] = self.cursor
+            r = await self.http.get("/v1/sync/pull", params=params, headers=self.headers)
+            r.raise_for_status()
+            server += server_ms(r)
+            body = r.json()
+            for c in body["changes"]:
+                if c["op"] == "upsert":
+                    self.store[(c["entity"], c["id"])] = c
+                else:
+                    self.store.pop((c["entity"], c["id"]), None)
+            n += len(body["changes"])
+            self.cursor = body["cursor"]
+            if not body["has_more"]:
+                break
+        return server, (time.perf_counter() - started) * 1000, n
+
+    def of(self, entity: str) -> list[dict[str, Any]]:
+        return [c for (e, _), c in self.store.items() if e == entity]
+
+    def mutations(self, n: int, rng: random.Random) -> list[dict[str, Any]]:
+        households = self.of("household")
+        visits = [v for v in self.of("visit") if v["data"].get("household_id")]
+        out: list[dict[str, Any]] = []
+        now = datetime.now(UTC).isoformat()
+        for i in range(n):
+            kind = i % 2
+            if kind == 0 and visits:
+                v = rng.choice(visits)
+                out.append(
+                    {
+                        "mutation_id": str(uuid.uuid4()),
+                        "entity": "note",
+                        "op": "upsert",
+                        "id": str(uuid.uuid4()),
+                        "base_version": None,
+                        "at": now,
+                        "data": {
+                            "visit_id": v["id"],
+                            "body": f"방문 기록 {i}: 난방 상태 확인, 식사 여부 확인",
+                            "kind": "observation",
+                            "internal": False,
+                        },
+                    }
+                )
+            elif households:
+                h = rng.choice(households)
+                out.append(
+                    {
+                        "mutation_id": str(uuid.uuid4()),
+                        "entity": "household",
+                        "op": "patch",
+                        "id": h["id"],
+                        "base_version": h["version"],
+                        "at": now,
+                        "data": {"living_situation": f"벤치마크 {i} {rng.random():.4f}"},
+                    }
+                )
+        return out
+
+    async def push(self, mutations: list[dict[str, Any]]) -> tuple[httpx.Response, list[dict[str, Any]]]:
+        r = await self.http.post(
+            "/v1/sync/push",
+            headers=self.headers,
+            json={"device_id": self.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations},
+        )
+        r.raise_for_status()
+        return r, r.json()["results"]
+
+
+async def field_users(http: httpx.AsyncClient) -> dict[str, list[str]]:
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": "admin", "password": PASSWORD})
+    r.raise_for_status()
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    out: dict[str, list[str]] = {"planner": [], "partner": []}
+    for role in out:
+        cursor = None
+        for _ in range(100):
+            params: dict[str, Any] = {"role": role, "limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            page = (await http.get("/v1/users", params=params, headers=headers)).json()
+            out[role] += [u["username"] for u in page["items"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+    return out
+
+
+async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
+    rng = random.Random(11)
+    res: dict[str, Any] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        users = await field_users(http)
+        workers = sorted(users["planner"])[: (5 if short else 10)] + sorted(users["partner"])[: (2 if short else 4)]
+
+        # 1. first full sync of one worker's scope
+        first_server, first_wall, sizes = [], [], []
+        devices: list[Device] = []
+        for name in workers:
+            d = Device(http, name)
+            await d.login()
+            server, wall, n = await d.pull_all()
+            first_server.append(server)
+            first_wall.append(wall)
+            sizes.append(n)
+            devices.append(d)
+        res["first_sync_p50_ms"] = round(statistics.median(first_server), 1)
+        res["first_sync_wall_p50_ms"] = round(statistics.median(first_wall), 1)
+        res["first_sync_records_p50"] = int(statistics.median(sizes))
+
+        # 2. empty pulls: latency (sequential) and throughput (concurrent)
+        d0 = devices[0]
+        lat_server, lat_wall = [], []
+        for _ in range(300 if short else 1000):
+            t = time.perf_counter()
+            r = await http.get("/v1/sync/pull", params={"cursor": d0.cursor}, headers=d0.headers)
+            lat_wall.append((time.perf_counter() - t) * 1000)
+            lat_server.append(server_ms(r))
+            if r.status_code != 200 or r.json()["changes"]:
+                raise RuntimeError(f"an empty pull was not empty: {r.text[:200]}")
+        res["empty_pull_p50_ms"] = round(statistics.median(lat_server), 2)
+        res["empty_pull_wall_p50_ms"] = round(statistics.median(lat_wall), 2)
+
+        duration = 5.0 if short else 15.0
+        count, errors = 0, 0
+        deadline = time.perf_counter() + duration
+
+        async def hammer(d: Device) -> None:
+            nonlocal count, errors
+            while time.perf_counter() < deadline:
+                r = await http.get("/v1/sync/pull", params={"cursor": d.cursor}, headers=d.headers)
+                if r.status_code == 200:
+                    count += 1
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(hammer(devices[i % len(devices)]) for i in range(32)))
+        res["empty_pull_rps"] = round(count / (time.perf_counter() - started))
+        res["empty_pull_errors"] = errors
+
+        # 3. a day offline: 200 mutations in one push
+        push_server, push_status = [], {}
+        for i in range(repeats):
+            d = devices[i % len(devices)]
+            r, results = await d.push(d.mutations(200, rng))
+            push_server.append(server_ms(r))
+            for x in results:
+                push_status[x["status"]] = push_status.get(x["status"], 0) + 1
+            await d.pull_all()
+        res["push200_ms"] = round(statistics.median(push_server), 1)
+        res["push200_statuses"] = push_status
+
+        # 4. 60 devices syncing together
+        names = sorted(users["planner"])[:40] + sorted(users["partner"])[:20]
+        fleet = [Device(http, n) for n in names]
+        await asyncio.gather(*(d.login() for d in fleet))
+        await asyncio.gather(*(d.pull_all() for d in fleet))
+        load_for = 15.0 if short else 60.0
+        lat: list[float] = []
+        errs = 0
+        stop_at = time.perf_counter() + load_for
+
+        async def device_loop(d: Device, seed: int) -> None:
+            nonlocal errs
+            local = random.Random(seed)
+            n = 0
+            while time.perf_counter() < stop_at:
+                await asyncio.sleep(local.uniform(0.5, 1.5))
+                t = time.perf_counter()
+                try:
+                    if n % 5 == 4:
+                        _, results = await d.push(d.mutations(5, local))
+                        errs += sum(1 for x in results if x["status"] == "rejected")
+                    else:
+                        await d.pull_all()
+                except httpx.HTTPError:
+                    errs += 1
+                lat.append((time.perf_counter() - t) * 1000)
+                n += 1
+
+        await asyncio.gather(*(device_loop(d, i) for i, d in enumerate(fleet)))
+        res["devices60_requests"] = len(lat)
+        res["devices60_errors"] = errs
+        res["devices60_p50_ms"] = round(pct(lat, 0.5), 1)
+        res["devices60_p99_ms"] = round(pct(lat, 0.99), 1)
+    return res
+
+
+def noise_png(target: int) -> bytes:
+    from PIL import Image
+
+    side = int((target / 3) ** 0.5) + 1
+    rnd = random.Random(5)
+    img = Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+async def upload_phase(base: str) -> dict[str, Any]:
+    data = noise_png(20 * 1024 * 1024)
+    chunk = 5 * 1024 * 1024
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        users = await field_users(http)
+        d = Device(http, sorted(users["planner"])[0])
+        await d.login()
+        await d.pull_all()
+        visit = next(v for v in d.of("visit") if v["data"].get("household_id"))
+        photo_id = str(uuid.uuid4())
+
+        def b64(x: str) -> str:
+            return base64.b64encode(x.encode()).decode()
+
+        meta = ",".join(
+            [
+                f"photo_id {b64(photo_id)}",
+                f"visit_id {b64(visit['id'])}",
+                f"filename {b64('noise.png')}",
+                f"filetype {b64('image/png')}",
+                f"sha256 {b64(hashlib.sha256(data).hexdigest())}",
+            ]
+        )
+        tus = {"Tus-Resumable": "1.0.0", **d.headers}
+        started = time.perf_counter()
+        r = await http.post("/v1/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+        if r.status_code != 201:
+            return {"upload_error": f"{r.status_code} {r.text[:200]}"}
+        location = r.headers["location"]
+        offset = 0
+        while offset < len(data):
+            part = data[offset : offset + chunk]
+            r = await http.patch(
+                location,
+                content=part,
+                headers={**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+            )
+            if r.status_code != 204:
+                return {"upload_error": f"{r.status_code} {r.text[:200]}"}
+            offset = int(r.headers["upload-offset"])
+        took = time.perf_counter() - started
+    return {
+        "upload_mib_s": round(len(data) / (1024 * 1024) / took, 1),
+        "upload_bytes": len(data),
+        "upload_s": round(took, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--short", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--phase", choices=["sync", "upload"], default="sync")
+    args = ap.parse_args()
+    if not args.base.startswith(("http://127.", "http://localhost", "http://[::1]")):
+        raise SystemExit("the load client only targets loopback")
+    if args.phase == "upload":
+        out = asyncio.run(upload_phase(args.base))
+    else:
+        out = asyncio.run(sync_phases(args.base, args.short, args.repeats))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

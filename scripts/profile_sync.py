@@ -1,0 +1,152 @@
+"""Profile the sync hot paths in-process: ``python scripts/profile_sync.py [empty|first|push] [--n N]``.
+
+Generates the full winter district into a temporary directory, then runs the path under cProfile through
+the ASGI app (no network) and prints the top functions by cumulative and own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+async def main(path: str, n: int, data: Path) -> None:
+    import httpx
+
+    from app.core.config import Settings
+    from app.core.db import create_engine, create_sessionmaker
+    from app.core.security import Security
+    from app.demo.generator import generate
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    settings = Settings(data_dir=data, demo=False, log_level="WARNING")
+    if not (data / "ongi.db").exists():
+        engine = create_engine(settings)
+        await upgrade(engine)
+        await generate(create_sessionmaker(engine), "full", security=Security(settings), today=None, seed=1)
+        await engine.dispose()
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        users = [f"planner{i:02d}" for i in range(1, 41)]
+        r = await c.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "admin", "password": "ongi-demo"}
+        )
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        users = [
+            u["username"]
+            for u in (await c.get("/v1/users", params={"role": "planner", "limit": 50}, headers=admin)).json()["items"]
+        ]
+        r = await c.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": users[3],
+                "password": "ongi-demo",
+                "device_id": uuid.uuid4().hex,
+            },
+        )
+        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        async def full() -> tuple[str, list[dict]]:
+            cursor, changes = None, []
+            while True:
+                r = await c.get(
+                    "/v1/sync/pull", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}, headers=h
+                )
+                body = r.json()
+                changes += body["changes"]
+                cursor = body["cursor"]
+                if not body["has_more"]:
+                    return cursor, changes
+
+        cursor, changes = await full()
+        print("first sync records:", len(changes))
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        if path == "empty":
+            prof.enable()
+            for _ in range(n):
+                await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
+            prof.disable()
+        elif path == "first":
+            prof.enable()
+            for _ in range(n):
+                r = await c.post(
+                    "/v1/auth/token",
+                    data={
+                        "grant_type": "password",
+                        "username": users[3],
+                        "password": "ongi-demo",
+                        "device_id": uuid.uuid4().hex,
+                    },
+                )
+                h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                await full()
+            prof.disable()
+        else:
+            households = [x for x in changes if x["entity"] == "household"]
+            visits = [x for x in changes if x["entity"] == "visit" and x["data"].get("household_id")]
+            prof.enable()
+            for k in range(n):
+                muts = []
+                for i in range(200):
+                    if i % 2 and visits:
+                        v = visits[i % len(visits)]
+                        muts.append(
+                            {
+                                "mutation_id": str(uuid.uuid4()),
+                                "entity": "note",
+                                "op": "upsert",
+                                "id": str(uuid.uuid4()),
+                                "data": {"visit_id": v["id"], "body": "기록", "kind": "observation", "internal": False},
+                            }
+                        )
+                    else:
+                        hh = households[i % len(households)]
+                        muts.append(
+                            {
+                                "mutation_id": str(uuid.uuid4()),
+                                "entity": "household",
+                                "op": "patch",
+                                "id": hh["id"],
+                                "base_version": None,
+                                "data": {"living_situation": f"{k}-{i}"},
+                            }
+                        )
+                r = await c.post(
+                    "/v1/sync/push",
+                    headers=h,
+                    json={"device_id": "x", "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+                )
+                print(r.status_code, r.headers.get("server-timing"), {x["status"] for x in r.json().get("results", [])})
+            prof.disable()
+        took = time.perf_counter() - t
+        print(f"{path}: {n} in {took:.2f}s = {took / n * 1000:.2f} ms each")
+    await app.state.ongi.engine.dispose()
+    stats = pstats.Stats(prof).sort_stats("cumulative")
+    stats.print_stats(35)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("path", choices=["empty", "first", "push"])
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--data", type=Path, default=None)
+    args = ap.parse_args()
+    data = args.data or Path(tempfile.mkdtemp(prefix="ongi-prof-"))
+    os.environ.setdefault("ONGI_LOG_LEVEL", "WARNING")
+    asyncio.run(main(args.path, args.n, data))
