@@ -1,0 +1,127 @@
+"""``GET /v1/exports/{kind}``: visits, supports and campaign summaries as streaming NDJSON or CSV (§6)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.audit import service as audit
+from app.auth.deps import CurrentPrincipal
+from app.core.db import utcnow
+from app.core.deps import SessionDep, StateDep
+from app.core.errors import Problem
+from app.exports import messages as _messages  # noqa: F401 - registers the messages
+from app.exports.service import (
+    KIND_DEFS,
+    MEDIA_TYPES,
+    Filters,
+    available,
+    check_allowed,
+    field_problem,
+    parse_bound,
+    stream_export,
+)
+
+router = APIRouter(tags=["exports"])
+
+ExportKind = Literal["visits", "supports", "campaign-summaries"]
+
+
+def negotiate(fmt: str | None, accept: str | None) -> str:
+    """``?format=`` wins; else the first of text/csv or NDJSON that ``Accept`` names; else NDJSON."""
+    if fmt is not None:
+        return fmt
+    if not accept:
+        return "ndjson"
+    best: tuple[float, str] | None = None
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        found = {
+            "text/csv": "csv",
+            "application/x-ndjson": "ndjson",
+            "application/ndjson": "ndjson",
+            "application/jsonl": "ndjson",
+            "application/json": "ndjson",
+            "*/*": "ndjson",
+            "text/*": "csv",
+            "application/*": "ndjson",
+        }.get(media)
+        if found and q > 0 and (best is None or q > best[0]):
+            best = (q, found)
+    if best is None:
+        raise Problem(406, "not-acceptable", "exports.not-acceptable")
+    return best[1]
+
+
+@router.get(
+    "/v1/exports/{kind}",
+    summary="Export visits, supports or campaign summaries (streaming NDJSON or CSV)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One record per line (NDJSON) or per row (CSV, with a header row)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        },
+        401: {"description": "No valid token"},
+        403: {"description": "Not a coordinator, or a client without exports:read and the kind's read scope"},
+        406: {"description": "Accept names no format we have"},
+        422: {"description": "Invalid filter"},
+    },
+)
+async def export(
+    kind: ExportKind,
+    request: Request,
+    principal: CurrentPrincipal,
+    state: StateDep,
+    session: SessionDep,
+    format: Annotated[Literal["ndjson", "csv"] | None, Query(description="Overrides Accept")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="From this date (YYYY-MM-DD, service time zone) or date-time")
+    ] = None,
+    to: Annotated[str | None, Query(description="To this date (inclusive) or date-time (exclusive)")] = None,
+    dong_code: Annotated[str | None, Query(pattern=r"^\d{2,10}$", description="District or dong code (prefix)")] = None,
+    status: Annotated[str | None, Query(max_length=32, description="Status of the kind's records")] = None,
+    campaign_id: Annotated[uuid.UUID | None, Query(description="Visits of, or the summary of, one campaign")] = None,
+    bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark (for Excel)")] = False,
+) -> StreamingResponse:
+    check_allowed(principal, kind)
+    if not available(kind):
+        raise Problem(501, "not-implemented", "exports.unavailable", params={"kind": kind})
+    fmt = negotiate(format, request.headers.get("accept"))
+    tz = state.settings.tz
+    filters = Filters(
+        start=parse_bound(from_, field="query.from", end=False, tz=tz),
+        end=parse_bound(to, field="query.to", end=True, tz=tz),
+        dong_code=dong_code,
+        status=status,
+        campaign_id=campaign_id,
+    )
+    spec = KIND_DEFS[kind]
+    if status is not None and status not in spec.statuses:
+        raise field_problem("query.status", "exports.bad-status", allowed=", ".join(spec.statuses))
+    export_id = uuid.uuid4()
+    details: dict[str, Any] = {"export_id": str(export_id), "kind": kind, "format": fmt, **filters.describe()}
+    await audit.record(session, principal, "export.start", entity="export", entity_id=export_id, details=details)
+    stamp = utcnow().astimezone(tz).strftime("%Y%m%dT%H%M")
+    filename = f"ongi-{kind}-{stamp}.{'csv' if fmt == 'csv' else 'ndjson'}"
+    return StreamingResponse(
+        stream_export(state, principal, kind, fmt, filters, export_id=export_id, bom=bom and fmt == "csv"),
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Export-Id": str(export_id),
+        },
+    )

@@ -1,0 +1,77 @@
+"""API shapes of imports from other systems (DESIGN §6)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.households.models import INDICATORS, SignalSource
+from app.households.schemas import MAX_DETAILS_BYTES, HouseholdInput, Indicator
+
+#: Printable, no whitespace and no slash (it travels in a URL path segment).
+ExternalId = Annotated[str, StringConstraints(pattern=r"^[^\s/]{1,200}$")]
+
+ImportStatus = Literal["created", "updated", "unchanged", "matched", "reopened", "rejected"]
+
+
+class ImportPayload(BaseModel):
+    """One household from a crisis list: why it came to attention, and who and where it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicators: list[Indicator] = Field(min_length=1, max_length=len(INDICATORS), description=", ".join(INDICATORS))
+    observed_at: AwareDatetime = Field(description="When the source observed it (RFC 3339 with an offset)")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Amounts, months, reference codes; never registration numbers"
+    )
+    household: HouseholdInput
+
+    @field_validator("indicators")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("details")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, ensure_ascii=False, default=str).encode()) > MAX_DETAILS_BYTES:
+            raise ValueError(f"details are limited to {MAX_DETAILS_BYTES} bytes")
+        return value
+
+
+class ImportLine(ImportPayload):
+    """One line of a bulk NDJSON import: the payload with its source and external id."""
+
+    source: SignalSource
+    external_id: ExternalId
+
+
+class ImportResult(BaseModel):
+    """What one import did. ``unchanged``: the same payload was imported before, nothing was written."""
+
+    source: SignalSource
+    external_id: str
+    status: ImportStatus
+    household_id: uuid.UUID
+    signal_id: uuid.UUID | None = None
+    imported_at: datetime
+
+
+class LineError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class LineResult(BaseModel):
+    """One line of a bulk import's answer (NDJSON)."""
+
+    line: int
+    external_id: str | None = None
+    status: ImportStatus
+    household_id: uuid.UUID | None = None
+    errors: list[LineError] | None = None

@@ -1,0 +1,138 @@
+"""The worker process: ``python -m app.worker`` (DESIGN §8: "a worker process for the outbox and cleanup").
+
+It runs the periodic jobs every domain offers in ``app/<domain>/jobs.py`` as ``JOBS = [Job(...)]`` (found
+like ``app.registry`` finds routes, so adding a job touches no shared file). Webhook delivery
+(``app.events.jobs``) is one. Each job runs in its own loop: when a round did work it runs again at once,
+otherwise it sleeps its interval. Any number of workers may run beside any number of API processes; jobs
+coordinate through the database (leases, ``SKIP LOCKED``), never through process memory.
+
+SIGTERM or SIGINT stops it gracefully: rounds under way finish (bounded by ``--grace``), then it exits.
+The worker does not migrate the database; the API does that on start (``python -m app migrate``).
+
+    python -m app.worker                 # every job, until stopped
+    python -m app.worker --job webhooks  # only some jobs
+    python -m app.worker --once          # one round of each job, then exit (cron, tests)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+
+from app.core.state import AppState
+
+log = structlog.get_logger("ongi.worker")
+_APP_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    #: One round; returns how much it did (0: nothing to do, sleep).
+    run: Callable[[AppState], Awaitable[int]]
+    #: Seconds to sleep after an idle round (a number, or a function of the state).
+    interval: float | Callable[[AppState], float] = 5.0
+
+    def idle_seconds(self, state: AppState) -> float:
+        return self.interval(state) if callable(self.interval) else self.interval
+
+
+def discover_jobs() -> list[Job]:
+    from app import registry
+
+    jobs: list[Job] = []
+    for name in registry.domains():
+        if (_APP_DIR / name / "jobs.py").exists():
+            module = importlib.import_module(f"app.{name}.jobs")
+            jobs.extend(getattr(module, "JOBS", []))
+    return jobs
+
+
+async def _job_loop(state: AppState, job: Job, stop: asyncio.Event, once: bool) -> None:
+    failures = 0
+    while not stop.is_set():
+        try:
+            done = await job.run(state)
+            failures = 0
+        except Exception:
+            failures += 1
+            done = 0
+            log.exception("job_failed", job=job.name, failures=failures)
+        if once:
+            return
+        if done:
+            continue
+        # Idle (or failing: back off up to a minute) until the interval passes or we are told to stop.
+        delay = job.idle_seconds(state) if not failures else min(60.0, job.idle_seconds(state) * 2**failures)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+async def run(
+    state: AppState, jobs: list[Job], *, stop: asyncio.Event | None = None, once: bool = False, grace: float = 30.0
+) -> None:
+    """Run ``jobs`` until ``stop`` is set (or one round each with ``once``)."""
+    stop = stop or asyncio.Event()
+    tasks = [asyncio.create_task(_job_loop(state, job, stop, once), name=f"job:{job.name}") for job in jobs]
+    if once:
+        await asyncio.gather(*tasks)
+        return
+    await stop.wait()
+    log.info("worker_stopping", grace=grace)
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+cli = typer.Typer(help="Ongi worker: outbox delivery and other background jobs", add_completion=False)
+
+
+@cli.command()
+def main(
+    job: Annotated[list[str] | None, typer.Option("--job", help="run only these jobs (repeatable)")] = None,
+    once: Annotated[bool, typer.Option(help="one round of each job, then exit")] = False,
+    grace: Annotated[float, typer.Option(help="seconds to let rounds finish on SIGTERM")] = 30.0,
+) -> None:
+    """Run the background jobs."""
+    from app.main import create_app
+
+    app = create_app()
+    state: AppState = app.state.ongi
+    jobs = discover_jobs()
+    if job:
+        unknown = sorted(set(job) - {j.name for j in jobs})
+        if unknown:
+            raise typer.BadParameter(f"unknown job(s) {unknown}; known: {[j.name for j in jobs]}")
+        jobs = [j for j in jobs if j.name in job]
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        for hook in state.extras.get("startup", []):
+            await hook(state)
+        log.info("worker_started", jobs=[j.name for j in jobs], once=once)
+        try:
+            await run(state, jobs, stop=stop, once=once, grace=grace)
+        finally:
+            for hook in state.extras.get("shutdown", []):
+                await hook(state)
+            await state.engine.dispose()
+        log.info("worker_stopped")
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,150 @@
+"""Measure the bulk import rate: ``POST /v1/integrations/households:bulk`` with N NDJSON lines.
+
+    .venv/bin/python scripts/bench_import.py --lines 20000            # SQLite in a scratch directory
+    .venv/bin/python scripts/bench_import.py --lines 20000 \\
+        --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres     # a scratch database on that server
+
+Prints lines/s for a first import (new households) and for the same list again (all ``unchanged``).
+The app is called in-process through httpx's ASGI transport (no network), so the figure is the server's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.auth.models import Organization, OrgKind, Role, User
+from app.core.config import Settings
+from app.core.db import open_session
+from app.main import create_app
+from app.migrate import upgrade
+
+SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
+
+
+def line(i: int, tag: str) -> bytes:
+    body = {
+        "source": "bigdata",
+        "external_id": f"{tag}-{i:07d}",
+        "indicators": ["power_cut", "rent_overdue"] if i % 2 else ["health_insurance_arrears"],
+        "observed_at": "2026-11-01T00:00:00Z",
+        "details": {"months_overdue": i % 7},
+        "household": {
+            "district_code": "11990",
+            "dong_code": f"11990{51 + i % 12}000",
+            "address": f"온기구 벤치로 {i}",
+            "head_name": f"최{i}",
+            "members": [{"name": f"최{i}", "birth_year": 1940 + i % 50, "relation": "head", "tags": ["elderly"]}],
+            "tags": ["single_person"],
+        },
+    }
+    return json.dumps(body, ensure_ascii=False).encode() + b"\n"
+
+
+async def body(n: int, tag: str) -> AsyncIterator[bytes]:
+    buf = bytearray()
+    for i in range(1, n + 1):
+        buf += line(i, tag)
+        if len(buf) >= 64 * 1024:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run(n: int, postgres: str | None, profile: bool) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-import-"))
+    db_name = None
+    if postgres:
+        db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
+        url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
+    settings = Settings(env="test", data_dir=data_dir, database_url=url, log_level="WARNING", demo=False)
+    app = create_app(settings)
+    state = app.state.ongi
+    try:
+        await upgrade(state.engine)
+        async with open_session(state.sessionmaker, write=True) as s:
+            org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
+            s.add(org)
+            await s.flush()
+            s.add(
+                User(
+                    organization_id=org.id,
+                    username="bench-feed",
+                    display_name="bench",
+                    role=Role.integration,
+                    password_hash=state.security.hash_password_sync(SECRET),
+                    scopes=["households:import"],
+                )
+            )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client:
+            r = await client.post(
+                "/v1/auth/token",
+                data={"grant_type": "client_credentials", "client_id": "bench-feed", "client_secret": SECRET},
+            )
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Content-Type": "application/x-ndjson"}
+            tag = uuid.uuid4().hex[:6]
+            for label in ("first import", "same list again"):
+                prof = cProfile.Profile() if profile and label == "first import" else None
+                started = time.perf_counter()
+                if prof:
+                    prof.enable()
+                r = await client.post("/v1/integrations/households:bulk", headers=headers, content=body(n, tag))
+                if prof:
+                    prof.disable()
+                elapsed = time.perf_counter() - started
+                summary = json.loads(r.text.splitlines()[-1])["summary"]
+                db = "postgresql" if postgres else "sqlite"
+                print(f"{db:10} {label:16} {n} lines in {elapsed:6.1f}s = {n / elapsed:7.0f} lines/s  {summary}")
+                if prof:
+                    pstats.Stats(prof).sort_stats(
+                        sys.argv[-1] if sys.argv[-1] in ("tottime", "cumulative") else "tottime"
+                    ).print_stats(40)
+    finally:
+        await state.engine.dispose()
+        if db_name and postgres:
+            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (a scratch database is made)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the first import")
+    args = parser.parse_args()
+    asyncio.run(run(args.lines, args.postgres, args.profile))
+
+
+if __name__ == "__main__":
+    main()
