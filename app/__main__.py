@@ -95,30 +95,54 @@ def create_admin(
 
 @cli.command("seed-demo")
 def seed_demo() -> None:
-    """Seed the demo district and print its logins (refused in production)."""
+    """Seed the demo district (a small winter district) and print its logins (refused in production)."""
     from app import registry
-    from app.core.db import create_engine, create_sessionmaker, open_session
+    from app.core.db import create_engine, create_sessionmaker
     from app.core.security import Security
-    from app.demo.seed import DEMO_PASSWORD, seed_demo_logins
+    from app.demo.seed import DEMO_PASSWORD
+    from app.demo.seed import seed_demo as seed
+    from app.media.storage import create_storage
 
     settings = get_settings()
     if not settings.demo_enabled:
         typer.echo("demo seeding is off (ONGI_DEMO=0 or production)")
         return
 
-    async def go() -> list[tuple[str, str, str]]:
+    async def go() -> object:
+        registry.import_models()
+        engine = create_engine(settings)
+        storage = create_storage(settings)
+        try:
+            return await seed(create_sessionmaker(engine), Security(settings), storage=storage)
+        finally:
+            await storage.close()
+            await engine.dispose()
+
+    stats = _run(go())
+    typer.echo(f"\nDemo logins (password: {DEMO_PASSWORD})")
+    for username, role, org in stats.logins:  # type: ignore[attr-defined]
+        typer.echo(f"  {username:<12} {role:<12} {org}")
+
+
+@cli.command("purge-audit")
+def purge_audit() -> None:
+    """Delete audit events older than ONGI_AUDIT_RETENTION_DAYS (the worker also does it daily)."""
+    from app import registry
+    from app.audit.service import purge_expired
+    from app.core.db import create_engine, create_sessionmaker, open_session
+
+    settings = get_settings()
+
+    async def go() -> int:
         registry.import_models()
         engine = create_engine(settings)
         try:
             async with open_session(create_sessionmaker(engine), write=True) as session:
-                return await seed_demo_logins(session, Security(settings))
+                return await purge_expired(session, settings)
         finally:
             await engine.dispose()
 
-    logins = _run(go())
-    typer.echo(f"\nDemo logins (password: {DEMO_PASSWORD})")
-    for username, role, org in logins:  # type: ignore[attr-defined]
-        typer.echo(f"  {username:<12} {role:<12} {org}")
+    typer.echo(f"deleted {_run(go())} audit events older than {settings.audit_retention_days} days")
 
 
 @cli.command()
@@ -131,6 +155,23 @@ def openapi(out: Annotated[Path, typer.Option(help="where to write")] = Path("op
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     typer.echo(f"wrote {out}")
 
+
+def _mount_subcommands() -> None:
+    """Commands other domains offer: ``worker`` (outbox delivery, cleanup, monitoring) and
+    ``integrations import`` (an office's CSV/XLSX crisis list)."""
+    import importlib
+
+    for module_name, attr, name in (("app.worker", "cli", "worker"), ("app.integrations.cli", "cli", "integrations")):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        sub = getattr(module, attr, None)
+        if sub is not None:
+            cli.add_typer(sub, name=name)
+
+
+_mount_subcommands()
 
 if __name__ == "__main__":
     cli()

@@ -49,10 +49,37 @@ def _row(
     }
 
 
+#: session.info key: when set to a list, audit rows collect there until :func:`flush_batch`.
+BATCH_KEY = "ongi_audit_batch"
+
+
+def start_batch(session: AsyncSession) -> None:
+    session.info[BATCH_KEY] = []
+
+
+def batch_mark(session: AsyncSession) -> int:
+    return len(session.info.get(BATCH_KEY) or [])
+
+
+def batch_truncate(session: AsyncSession, mark: int) -> None:
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:
+        del batch[mark:]
+
+
+async def flush_batch(session: AsyncSession) -> None:
+    rows = session.info.pop(BATCH_KEY, None)
+    if rows:
+        await session.execute(insert(AuditEvent), rows)
+
+
 async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     from app.core.db import DEFERRED_AUDIT_KEY, WRITE_KEY
 
-    if session.info.get(WRITE_KEY, True):
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:
+        batch.extend(rows)  # written at once by flush_batch (a sync push)
+    elif session.info.get(WRITE_KEY, True):
         await session.execute(insert(AuditEvent), rows)
     else:
         session.info.setdefault(DEFERRED_AUDIT_KEY, []).extend(rows)
@@ -72,9 +99,10 @@ async def record(
     details: dict[str, Any] | None = None,
     device_skew_ms: int | None = None,
 ) -> None:
-    """Append one audit event (flushed with the request's transaction)."""
-    await session.execute(
-        insert(AuditEvent),
+    """Append one audit event: in the request's transaction when it writes, right after the read when it
+    reads (see ``app.core.db.open_session``), or in the push's batch."""
+    await _write(
+        session,
         [
             _row(
                 principal,
