@@ -49,13 +49,14 @@ async def main(path: str, n: int, data: Path) -> None:
             u["username"]
             for u in (await c.get("/v1/users", params={"role": "planner", "limit": 50}, headers=admin)).json()["items"]
         ]
+        device = uuid.uuid4().hex
         r = await c.post(
             "/v1/auth/token",
             data={
                 "grant_type": "password",
                 "username": users[3],
                 "password": "ongi-demo",
-                "device_id": uuid.uuid4().hex,
+                "device_id": device,
             },
         )
         h = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -129,7 +130,7 @@ async def main(path: str, n: int, data: Path) -> None:
                 r = await c.post(
                     "/v1/sync/push",
                     headers=h,
-                    json={"device_id": "x", "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+                    json={"device_id": device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
                 )
                 print(r.status_code, r.headers.get("server-timing"), {x["status"] for x in r.json().get("results", [])})
             prof.disable()

@@ -124,6 +124,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={"timeout": 15},
             pool_size=settings.database_pool_size,
             max_overflow=5,
+            # Every session ends its transaction itself (commit or rollback) and closing a connection rolls
+            # back what is left: the pool's extra reset would cost a round trip to SQLite's thread per request.
+            pool_reset_on_return=None,
         )
         _sqlite_setup(engine)
         return engine

@@ -80,17 +80,29 @@ def only_fields(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
 # --- per-field stamps ------------------------------------------------------------------------------------------
 
 
+#: session.info key: households whose field stamps are all loaded (so a missing one is new).
+STAMPS_LOADED_KEY = "ongi_stamps_loaded"
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> None:
     from sqlalchemy import inspect
 
+    loaded: set[uuid.UUID] = session.info.get(STAMPS_LOADED_KEY, set())
     for obj in session.dirty:
         if not isinstance(obj, Household):
             continue
         state = inspect(obj)
         changed = [f for f in HOUSEHOLD_PATCHABLE if state.attrs[f].history.has_changes()]
         for name in changed:
-            session.merge(FieldStamp(entity="household", entity_id=obj.id, field=name, version=obj.version + 1))
+            version = obj.version + 1
+            stamp = session.identity_map.get(session.identity_key(FieldStamp, ("household", obj.id, name)))
+            if stamp is not None:
+                stamp.version = version
+            elif obj.id in loaded:  # every stamp of this household is loaded: this one is new
+                session.add(FieldStamp(entity="household", entity_id=obj.id, field=name, version=version))
+            else:
+                session.merge(FieldStamp(entity="household", entity_id=obj.id, field=name, version=version))
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------
@@ -104,15 +116,18 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
     for name, value in ctx.data.items():
         if value is not None and not isinstance(value, str):
             raise reject("sync.invalid-data", reason=name)
-    stamps = dict(
+    # Load the stamps as objects: the flush hook then updates them without reading them again.
+    stamp_rows = (
         (
             await ctx.session.execute(
-                select(FieldStamp.field, FieldStamp.version).where(
-                    FieldStamp.entity == "household", FieldStamp.entity_id == household.id
-                )
+                select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id == household.id)
             )
-        ).all()
+        )
+        .scalars()
+        .all()
     )
+    ctx.session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set()).add(household.id)
+    stamps = {stamp.field: stamp.version for stamp in stamp_rows}
     conflicts: dict[str, Any] = {}
     device_values: dict[str, Any] = {}
     for name, value in ctx.data.items():
@@ -245,6 +260,7 @@ async def push(
         seen[row.mutation_id] = row.result
 
     table = handlers()
+    audit.start_batch(session)
     rejected: set[tuple[str, uuid.UUID]] = set()
     results: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
@@ -276,6 +292,7 @@ async def push(
                 _parse_time(m.at),
             )
             mark = pending_mark(session)
+            audit_mark = audit.batch_mark(session)
             savepoint = await session.begin_nested()
             try:
                 outcome = await handler(ctx)
@@ -285,6 +302,7 @@ async def push(
                 # like any other conflict; the phone gets the winner on its next pull.
                 await savepoint.rollback()
                 pending_restore(session, mark)
+                audit.batch_truncate(session, audit_mark)
                 rejected.add(key)
                 problem = exc if isinstance(exc, Problem) else Problem(409, "conflict", "detail.stale")
                 result = _result(m.mutation_id, "rejected", error=problem.body())
@@ -311,6 +329,7 @@ async def push(
     for rec in records:
         session.add(SyncMutation(**rec))
     await session.flush()
+    await audit.flush_batch(session)
     await audit.record(
         session,
         principal,

@@ -163,15 +163,19 @@ def _chunks(ids: list[Any], size: int = 500) -> list[list[Any]]:
 
 
 async def _last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
-    ids = list({eid for _, eid in keys})
+    """The last change number of each record (per entity, so the (entity, entity_id) index serves it)."""
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for entity, eid in keys:
+        by_entity[entity].append(eid)
     out: dict[Key, int] = {}
-    for chunk in _chunks(ids):
-        rows = await session.execute(
-            select(ChangeLog.entity, ChangeLog.entity_id, func.max(ChangeLog.seq))
-            .where(ChangeLog.entity_id.in_(chunk))
-            .group_by(ChangeLog.entity, ChangeLog.entity_id)
-        )
-        out.update({(e, i): s for e, i, s in rows})
+    for entity, ids in by_entity.items():
+        for chunk in _chunks(ids):
+            rows = await session.execute(
+                select(ChangeLog.entity_id, func.max(ChangeLog.seq))
+                .where(ChangeLog.entity == entity, ChangeLog.entity_id.in_(chunk))
+                .group_by(ChangeLog.entity_id)
+            )
+            out.update({(entity, i): seq for i, seq in rows})
     return out
 
 
@@ -186,10 +190,15 @@ async def pull(
     cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
     if raw_cursor:
         # The fast path reads only: nothing new since the cursor means two small queries.
-        st_row = (
-            await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device_id))
-        ).scalar_one_or_none()
-        seq = await current_seq(session)
+        # One statement: this device's state and the change counter.
+        row = (
+            await session.execute(
+                select(
+                    DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()
+                ).where(DeviceSyncState.device_id == device_id)
+            )
+        ).first()
+        st_row, seq = (row[0], int(row[1])) if row is not None else (None, 0)
         if (
             cursor is None
             or st_row is None
