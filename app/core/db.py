@@ -117,9 +117,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine. No connection is opened until the first query."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
+        from app.core.sqlite_driver import fast_url
+
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url,
+            fast_url(url),
             echo=settings.database_echo,
             connect_args={"timeout": 15},
             pool_size=settings.database_pool_size,
