@@ -4,6 +4,7 @@ off mid-way then sent again."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -91,7 +92,9 @@ async def test_bulk_import_of_20000_lines_with_bad_lines_then_a_retry(
 ) -> None:
     feed = await integration_client(factory, ["households:import"])
     tag = uuid.uuid4().hex[:6]
-    planned = [line_for(i, tag) for i in range(1, 20_001)]
+    # 20,000 lines by default (the issue's figure); CI may lower it for one database to keep its time budget.
+    count = int(os.environ.get("ONGI_TEST_BULK_LINES", "20000"))
+    planned = [line_for(i, tag) for i in range(1, count + 1)]
     lines = [text for text, _ in planned]
     expected = {i: want for i, (_, want) in enumerate(planned, start=1) if want != "blank"}
 
