@@ -122,7 +122,7 @@ async def monthly_report(
     principal: AdminPrincipal,
     state: StateDep,
     session: SessionDep,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (service time zone)")],
+    month: Annotated[str, Query(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM (service time zone)")],
 ) -> MonthlyReport:
     year, mon = int(month[:4]), int(month[5:])
     tz = state.settings.tz

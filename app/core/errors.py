@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -156,6 +156,27 @@ async def _integrity_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(Problem(409, "conflict", "detail.integrity"), request)
 
 
+def is_data_error(exc: BaseException) -> bool:
+    """A value the database refused (SQLSTATE class 22: PostgreSQL text cannot hold U+0000, numbers out of
+    range, …), as opposed to a fault of the server or of the connection."""
+    if isinstance(exc, DataError):
+        return True
+    if not isinstance(exc, DBAPIError) or isinstance(exc, OperationalError | IntegrityError):
+        return False
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return isinstance(code, str) and code.startswith("22")
+
+
+async def _dbapi_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    if is_data_error(exc):
+        log.info("data_error", error=type(getattr(exc, "orig", exc)).__name__)
+        return problem_response(Problem(422, "invalid-data", "detail.invalid-data"), request)
+    rid = getattr(request.state, "request_id", "")
+    log.error("database_error", error=type(getattr(exc, "orig", exc)).__name__, exc_info=exc)
+    return problem_response(Problem(500, "internal", "detail.internal", params={"request_id": rid}), request)
+
+
 async def _db_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database_unavailable", error=type(exc).__name__)
     return problem_response(Problem(503, "unavailable", "detail.unavailable", headers={"Retry-After": "5"}), request)
@@ -167,6 +188,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(StaleDataError, _stale_handler)
     app.add_exception_handler(IntegrityError, _integrity_handler)
+    app.add_exception_handler(DBAPIError, _dbapi_error_handler)
     app.add_exception_handler(OperationalError, _db_unavailable_handler)
     app.add_exception_handler(SAInterfaceError, _db_unavailable_handler)
     app.add_exception_handler(ConnectionError, _db_unavailable_handler)

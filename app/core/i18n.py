@@ -168,6 +168,11 @@ register(
             "ko": "참조하거나 고유해야 하는 값이 올바르지 않습니다.",
             "en": "A referenced or unique value is invalid.",
         },
+        "problem.invalid-data": {"ko": "저장할 수 없는 값입니다", "en": "Value cannot be stored"},
+        "detail.invalid-data": {
+            "ko": "저장할 수 없는 문자(예: NUL)나 범위를 벗어난 값이 있습니다.",
+            "en": "A value holds a character that cannot be stored (such as NUL) or is out of range.",
+        },
         "detail.malformed-body": {"ko": "요청 본문을 해석할 수 없습니다.", "en": "The request body cannot be parsed."},
         # field errors (pydantic codes)
         "field.missing": {"ko": "필수 항목입니다.", "en": "Field required."},

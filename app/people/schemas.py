@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.auth.models import OrgKind, Role
 
@@ -19,7 +19,19 @@ class OrganizationCreate(BaseModel):
 
 
 class OrganizationUpdate(BaseModel):
+    """Fields left out stay as they are; none of them may be set to null."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: object) -> object:
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None)
+            if nulls:
+                raise ValueError(f"may not be null: {', '.join(nulls)}")
+        return data
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
     jurisdiction: list[AdminCode] | None = Field(default=None, max_length=200)
     active: bool | None = None

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,7 +28,7 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.changes import pending_mark, pending_restore
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import Problem, is_data_error
 from app.core.i18n import t
 from app.core.state import AppState
 from app.households.models import Household
@@ -297,14 +297,22 @@ async def push(
             try:
                 outcome = await handler(ctx)
                 await savepoint.commit()
-            except (Problem, IntegrityError, StaleDataError) as exc:
+            except (Problem, IntegrityError, StaleDataError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and not is_data_error(exc):
+                    raise  # the database failed, not this mutation: the push fails whole (503/500)
                 # A race with another writer (two phones creating the same record at once) is refused
                 # like any other conflict; the phone gets the winner on its next pull.
                 await savepoint.rollback()
                 pending_restore(session, mark)
                 audit.batch_truncate(session, audit_mark)
                 rejected.add(key)
-                problem = exc if isinstance(exc, Problem) else Problem(409, "conflict", "detail.stale")
+                problem = (
+                    exc
+                    if isinstance(exc, Problem)
+                    else Problem(422, "invalid-data", "detail.invalid-data")
+                    if is_data_error(exc)
+                    else Problem(409, "conflict", "detail.stale")
+                )
                 result = _result(m.mutation_id, "rejected", error=problem.body())
             else:
                 extra = {"server": outcome.server, "device": outcome.device} if outcome.status == "conflict" else {}
