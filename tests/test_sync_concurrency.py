@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Organization, OrgKind, Role, User
 from app.core.db import create_engine, open_session
@@ -85,37 +86,45 @@ async def test_concurrent_writers_and_pullers_miss_nothing(live_app: object) -> 
 
     async def writer(n: int) -> None:
         for i in range(TXNS_PER_WRITER):
-            new_id = None
-            async with open_session(maker, write=True) as s:
-                if created and rng.random() < 0.4:
-                    h = await s.get(Household, rng.choice(created))
-                    assert h is not None
-                    h.living_situation = f"writer {n} txn {i}"
-                else:
-                    h = Household(
-                        district_code="11990",
-                        dong_code="1199051000",
-                        address=f"동시로 {n}-{i}",
-                        head_name=f"동시{n}-{i}",
-                    )
-                    s.add(h)
-                    await s.flush()
-                    now = utcnow()
-                    v = Visit(
-                        household_id=h.id,
-                        dong_code=h.dong_code,
-                        purpose="assessment",
-                        window_start=now,
-                        window_end=now + timedelta(hours=2),
-                    )
-                    s.add(v)
-                    await s.flush()
-                    s.add(VisitAssignee(visit_id=v.id, user_id=planner.id, organization_id=org.id))
-                    new_id = h.id
-                await asyncio.sleep(rng.random() * 0.01)  # hold the transaction open a little
+            for _attempt in range(20):  # a stale update (another writer got there first) is retried
+                try:
+                    new_id = await write_once(n, i)
+                    break
+                except StaleDataError:
+                    await asyncio.sleep(rng.random() * 0.005)
+            else:
+                raise AssertionError("a writer kept losing the race")
             if new_id is not None:
                 created.append(new_id)  # visible to the other writers only once committed
             await asyncio.sleep(rng.random() * 0.005)
+
+    async def write_once(n: int, i: int) -> uuid.UUID | None:
+        new_id = None
+        async with open_session(maker, write=True) as s:
+            if created and rng.random() < 0.4:
+                h = await s.get(Household, rng.choice(created))
+                assert h is not None
+                h.living_situation = f"writer {n} txn {i}"
+            else:
+                h = Household(
+                    district_code="11990", dong_code="1199051000", address=f"동시로 {n}-{i}", head_name=f"동시{n}-{i}"
+                )
+                s.add(h)
+                await s.flush()
+                now = utcnow()
+                v = Visit(
+                    household_id=h.id,
+                    dong_code=h.dong_code,
+                    purpose="assessment",
+                    window_start=now,
+                    window_end=now + timedelta(hours=2),
+                )
+                s.add(v)
+                await s.flush()
+                s.add(VisitAssignee(visit_id=v.id, user_id=planner.id, organization_id=org.id))
+                new_id = h.id
+            await asyncio.sleep(rng.random() * 0.01)  # hold the transaction open a little
+        return new_id
 
     polled: list[int] = []
 
