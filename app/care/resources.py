@@ -24,7 +24,7 @@ from app.auth.principal import Principal
 from app.care.common import districts_of, field_problem, forbid_roles
 from app.care.models import RESOURCE_CATEGORIES, Resource, ResourceKind
 from app.care.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
-from app.core.changes import _note as note_change  # the ORM path misses guarded UPDATEs; note them by hand
+from app.core.changes import note_change
 from app.core.db import utcnow
 from app.core.errors import Problem, not_found
 
@@ -180,7 +180,7 @@ async def _refresh_and_note(session: AsyncSession, resource_id: uuid.UUID) -> Re
         )
     ).scalar_one_or_none()
     if resource is not None:
-        note_change(session.sync_session, resource, "upsert")
+        note_change(session, resource)  # a guarded UPDATE: the ORM did not see it
     return resource
 
 

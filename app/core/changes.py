@@ -54,6 +54,12 @@ def _after_flush(session: Session, _ctx: Any) -> None:
         _note(session, obj, "delete")
 
 
+def note_change(session: AsyncSession, obj: Any, op: str = "upsert") -> None:
+    """Note a change the ORM did not see (a guarded bulk ``UPDATE`` of a synced row), so that it is logged
+    at commit like any other; ``obj`` must carry the row's new ``version``."""
+    _note(session.sync_session, obj, op)
+
+
 Mark = tuple[dict[tuple[str, uuid.UUID], dict[str, Any]], list[dict[str, Any]]]
 
 

@@ -221,6 +221,34 @@ IfNoneMatch = Annotated[str | None, Header(description="An ETag (the sha256) you
 RangeHeader = Annotated[str | None, Header(description="bytes=start-end (one range)")]
 
 
+async def _download(
+    variant: str, photo_id: uuid.UUID, request: Request, state: Any, principal: Any, session: Any
+) -> Response:
+    """The photo's file or its thumbnail: the visit's access policy, Range/ETag, and an audit event unless the
+    caller's copy is current (304)."""
+    photo, _ = await get_photo_or_404(session, principal, photo_id)
+    if variant == "content":
+        key, size, sha256, content_type = photo.storage_key, photo.size, photo.sha256, photo.content_type
+        filename = f"{photo.id}.{_EXTENSIONS.get(photo.content_type, 'bin')}"
+    else:
+        key, size, sha256 = photo.thumbnail_key, photo.thumbnail_size, photo.thumbnail_sha256
+        content_type, filename = "image/jpeg", f"{photo.id}-thumbnail.jpg"
+    response = await _serve(
+        request, get_storage(state), key=key, size=size, sha256=sha256, content_type=content_type, filename=filename
+    )
+    if response.status_code != 304:
+        await audit.record(
+            session,
+            principal,
+            "photo.download",
+            entity="photo",
+            entity_id=photo.id,
+            household_id=photo.household_id,
+            details={"variant": variant, "status": response.status_code},
+        )
+    return response
+
+
 @router.get(
     "/v1/photos/{photo_id}/content",
     response_class=Response,
@@ -236,27 +264,7 @@ async def photo_content(
     if_none_match: IfNoneMatch = None,
     range: RangeHeader = None,
 ) -> Response:
-    photo, _ = await get_photo_or_404(session, principal, photo_id)
-    response = await _serve(
-        request,
-        get_storage(state),
-        key=photo.storage_key,
-        size=photo.size,
-        sha256=photo.sha256,
-        content_type=photo.content_type,
-        filename=f"{photo.id}.{_EXTENSIONS.get(photo.content_type, 'bin')}",
-    )
-    if response.status_code != 304:
-        await audit.record(
-            session,
-            principal,
-            "photo.download",
-            entity="photo",
-            entity_id=photo.id,
-            household_id=photo.household_id,
-            details={"variant": "content", "status": response.status_code},
-        )
-    return response
+    return await _download("content", photo_id, request, state, principal, session)
 
 
 @router.get(
@@ -274,24 +282,4 @@ async def photo_thumbnail(
     if_none_match: IfNoneMatch = None,
     range: RangeHeader = None,
 ) -> Response:
-    photo, _ = await get_photo_or_404(session, principal, photo_id)
-    response = await _serve(
-        request,
-        get_storage(state),
-        key=photo.thumbnail_key,
-        size=photo.thumbnail_size,
-        sha256=photo.thumbnail_sha256,
-        content_type="image/jpeg",
-        filename=f"{photo.id}-thumbnail.jpg",
-    )
-    if response.status_code != 304:
-        await audit.record(
-            session,
-            principal,
-            "photo.download",
-            entity="photo",
-            entity_id=photo.id,
-            household_id=photo.household_id,
-            details={"variant": "thumbnail", "status": response.status_code},
-        )
-    return response
+    return await _download("thumbnail", photo_id, request, state, principal, session)

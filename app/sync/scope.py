@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import PartnerReach, consent_in_force, partner_reach
+from app.access.policy import PartnerReach, partner_reach
 from app.auth.models import Role, User
 from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
-from app.households.models import Consent, Household
+from app.households.models import Household
 from app.visits.models import FINISHED, Visit, VisitAssignee
 
 Key = tuple[str, uuid.UUID]
@@ -208,41 +208,14 @@ async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUI
 
 
 async def _household_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    households = (await session.execute(select(Household).where(Household.id.in_(ids)))).scalars().all()
-    consents: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for c in (await session.execute(select(Consent).where(Consent.household_id.in_(ids)))).scalars():
-        if consent_in_force(c, ctx.now):
-            consents.setdefault(c.household_id, []).append(
-                {
-                    "recipient": "all_partners"
-                    if c.recipient_kind == "all_partners"
-                    else str(c.recipient_organization_id),
-                    "purposes": c.purposes,
-                    "valid_until": iso(c.valid_until),
-                }
-            )
-    out = {}
-    for h in households:
-        out[h.id] = {
-            "id": str(h.id),
-            "version": h.version,
-            "district_code": h.district_code,
-            "dong_code": h.dong_code,
-            "address": h.address,
-            "address_detail": h.address_detail,
-            "head_name": h.head_name,
-            "contact_phone": h.contact_phone,
-            "members": h.members,
-            "tags": h.tags,
-            "living_situation": h.living_situation,
-            "risk_level": h.risk_level.value,
-            "priority": h.priority,
-            "status": h.status.value,
-            "consent": {"given": bool(consents.get(h.id)), "grants": consents.get(h.id, [])},
-            "created_at": iso(h.created_at),
-            "updated_at": iso(h.updated_at),
-        }
-    return out
+    """The same redacted view REST answers (:func:`app.households.service.household_views`): never
+    registration numbers or other sensitive fields on a phone, and a partner sees only the consents that
+    cover them."""
+    from app.households.service import household_views
+
+    households = list((await session.execute(select(Household).where(Household.id.in_(ids)))).scalars())
+    views = await household_views(session, ctx.principal, households)
+    return {view.id: view.model_dump(mode="json", exclude={"sensitive"}) for view in views}
 
 
 def _core_adapters() -> list[Adapter]:
