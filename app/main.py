@@ -21,6 +21,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
 from app.core.security import Security
 from app.core.state import AppState
+from app.sync.fastpath import EmptyPullFastPath
 
 DESCRIPTION = """
 Ongi (온기) is the API behind the phone app that welfare planners and partner staff use on home visits
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     errors.install(app)
     for router in registry.routers():
         app.include_router(router)
+    # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
+    app.add_middleware(EmptyPullFastPath, state=state)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

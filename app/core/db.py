@@ -40,6 +40,9 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 #: Execution option that marks a transaction as one that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ongi_write"
+#: Execution option for a connection that runs single reading statements, each its own snapshot: no
+#: BEGIN/COMMIT round trips (SQLite; on PostgreSQL use the AUTOCOMMIT isolation level).
+AUTOCOMMIT_READ_OPTION = "ongi_autocommit_read"
 
 
 def utcnow() -> datetime:
@@ -109,7 +112,10 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT_READ_OPTION):
+            return
+        immediate = options.get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

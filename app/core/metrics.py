@@ -18,4 +18,10 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.sync_pulls = Counter(
+            "ongi_sync_pulls_total",
+            "Sync pulls by how they were answered (fast: nothing new, below the router)",
+            ["path"],
+            registry=self.registry,
+        )
         self.logins = Counter("ongi_logins_total", "Login attempts", ["result"], registry=self.registry)

@@ -106,6 +106,21 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
 
+    def _idle(self) -> bool:
+        """No transaction is open (read on this thread, as aiosqlite's ``in_transaction`` does)."""
+        raw = self._connection._connection
+        return raw is not None and not raw.in_transaction
+
+    def rollback(self) -> None:
+        # A connection that ran reads without BEGIN (app.core.db.AUTOCOMMIT_READ_OPTION) has nothing to roll
+        # back: skip the round trip to aiosqlite's thread.
+        if not self._idle():
+            super().rollback()
+
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
+
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:

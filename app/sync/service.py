@@ -70,6 +70,20 @@ class Cursor:
             return None
 
 
+def nothing_new(
+    cursor: Cursor, *, batch: int, has_more: bool, seq: int, renew_after: datetime | None, now: datetime, today: str
+) -> bool:
+    """Whether a pull presenting ``cursor`` has nothing to receive: the shared rule of both paths."""
+    return (
+        cursor.batch == batch
+        and not has_more
+        and cursor.seq == seq
+        and cursor.day == today
+        and renew_after is not None
+        and now < renew_after
+    )
+
+
 def require_device(principal: Principal) -> uuid.UUID:
     if principal.role not in SYNC_ROLES:
         raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": "planner, partner, coordinator"})
@@ -207,13 +221,14 @@ async def pull(
             or cursor.seq > seq
         ):
             raise cursor_expired()
-        if (
-            cursor.batch == st_row.batch
-            and not st_row.has_more
-            and cursor.seq == seq
-            and cursor.day == today.isoformat()
-            and st_row.renew_after is not None
-            and now < st_row.renew_after
+        if nothing_new(
+            cursor,
+            batch=st_row.batch,
+            has_more=st_row.has_more,
+            seq=seq,
+            renew_after=st_row.renew_after,
+            now=now,
+            today=today.isoformat(),
         ):
             return {"cursor": raw_cursor, "has_more": False, "checksum": st_row.checksum, "changes": []}
 
