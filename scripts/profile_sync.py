@@ -17,12 +17,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-async def main(path: str, n: int, data: Path) -> None:
+async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = False) -> None:
     import httpx
 
     from app.core.config import Settings
@@ -75,7 +76,7 @@ async def main(path: str, n: int, data: Path) -> None:
 
         cursor, changes = await full()
         print("first sync records:", len(changes))
-        prof = cProfile.Profile()
+        prof = Prof(use_pyinstrument)
         t = time.perf_counter()
         if path == "empty":
             prof.enable()
@@ -137,9 +138,41 @@ async def main(path: str, n: int, data: Path) -> None:
         took = time.perf_counter() - t
         print(f"{path}: {n} in {took:.2f}s = {took / n * 1000:.2f} ms each")
     await app.state.ongi.engine.dispose()
-    stats = pstats.Stats(prof).sort_stats("cumulative")
-    stats.print_stats(35)
-    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    prof.report()
+
+
+class Prof:
+    """cProfile, or pyinstrument (``--pyinstrument``; async-aware, ``pip install pyinstrument``)."""
+
+    def __init__(self, use_pyinstrument: bool | None) -> None:
+        self.off = use_pyinstrument is None
+        if use_pyinstrument:
+            from pyinstrument import Profiler
+
+            self.p: Any = Profiler(async_mode="enabled", interval=0.0005)
+        else:
+            self.p = cProfile.Profile()
+        self.pyinstrument = use_pyinstrument
+
+    def enable(self) -> None:
+        if self.off:
+            return
+        self.p.start() if self.pyinstrument else self.p.enable()
+
+    def disable(self) -> None:
+        if self.off:
+            return
+        self.p.stop() if self.pyinstrument else self.p.disable()
+
+    def report(self) -> None:
+        if self.off:
+            return
+        if self.pyinstrument:
+            print(self.p.output_text(unicode=False, color=False, show_all=False))
+            return
+        stats = pstats.Stats(self.p).sort_stats("cumulative")
+        stats.print_stats(35)
+        pstats.Stats(self.p).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
@@ -147,7 +180,9 @@ if __name__ == "__main__":
     ap.add_argument("path", choices=["empty", "first", "push"])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--pyinstrument", action="store_true", help="async-aware sampling profiler")
+    ap.add_argument("--plain", action="store_true", help="no profiler: timings only")
     args = ap.parse_args()
     data = args.data or Path(tempfile.mkdtemp(prefix="ongi-prof-"))
     os.environ.setdefault("ONGI_LOG_LEVEL", "WARNING")
-    asyncio.run(main(args.path, args.n, data))
+    asyncio.run(main(args.path, args.n, data, None if args.plain else args.pyinstrument))

@@ -6,13 +6,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
 from app.core.db import open_session
 from app.households.models import Household
-from app.sync.models import DeviceSyncState, SyncConflict
+from app.notes.models import Note
+from app.sync.models import ChangeLog, DeviceSyncState, SyncConflict
 from tests.factories import Actor, Factory, make_household, make_visit
 
 
@@ -147,3 +150,68 @@ async def test_malformed_push_is_422(client: httpx.AsyncClient, factory: Factory
     r = await client.post("/v1/sync/push", headers=planner.headers, json={"device_id": "x", "mutations": [{}]})
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def _note(visit_id: uuid.UUID, body: str) -> dict[str, object]:
+    return {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": "note",
+        "op": "upsert",
+        "id": str(uuid.uuid4()),
+        "base_version": None,
+        "data": {"visit_id": str(visit_id), "body": body, "kind": "observation", "internal": False},
+        "at": datetime.now(UTC).isoformat(),
+    }
+
+
+@pytest.mark.parametrize("with_rejection", [False, True])
+async def test_one_push_applies_once_whether_or_not_one_is_rejected(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    maker: async_sessionmaker[AsyncSession],
+    app: object,
+    with_rejection: bool,
+) -> None:
+    """A push runs in one savepoint and replays one savepoint per mutation when something is rejected:
+    either way each applied mutation is written once, a rejected one not at all, and a second patch of the
+    same field in the same push sees the first one's stamp."""
+    org = await factory.org(OrgKind.public, ["11990"])
+    planner = await factory.actor(Role.planner, org)
+    h = await make_household(factory)
+    visit = await make_visit(factory, h, [planner.user])
+    elsewhere = await make_visit(factory, await make_household(factory, dong_code="1111051500"), [])
+    first, second = _note(visit.id, "첫 기록"), _note(visit.id, "둘째 기록")
+    bad = _note(elsewhere.id, "보이지 않는 방문")
+    mutations = [
+        first,
+        _patch(h.id, 1, contact_phone="010-1000-0001"),
+        _patch(h.id, 1, contact_phone="010-1000-0002"),  # same base: the first patch changed it since
+        *([bad] if with_rejection else []),
+        second,
+    ]
+    registry = app.state.ongi.metrics.registry  # type: ignore[attr-defined]
+    replays = registry.get_sample_value("ongi_sync_push_replays_total") or 0.0
+    r = await _push(client, planner, mutations)
+    assert r.status_code == 200, r.text
+    assert (registry.get_sample_value("ongi_sync_push_replays_total") or 0.0) == replays + with_rejection
+    statuses = [x["status"] for x in r.json()["results"]]
+    expected = ["applied", "applied", "conflict", *(["rejected"] if with_rejection else []), "applied"]
+    assert statuses == expected
+    async with maker() as s:
+        row = await s.get(Household, h.id)
+        assert row is not None
+        assert (row.contact_phone, row.version) == ("010-1000-0001", 2)
+        notes = (await s.execute(select(Note).where(Note.visit_id.in_([visit.id, elsewhere.id])))).scalars().all()
+        assert sorted(n.body for n in notes) == ["둘째 기록", "첫 기록"]
+        created = (
+            await s.execute(
+                select(AuditEvent).where(AuditEvent.action == "note.create", AuditEvent.actor_id == planner.id)
+            )
+        ).scalars()
+        assert len(list(created)) == 2
+        logged = (
+            await s.execute(select(ChangeLog).where(ChangeLog.entity == "note", ChangeLog.visit_id == elsewhere.id))
+        ).all()
+        assert logged == []
+    retry = await _push(client, planner, mutations)
+    assert [x["status"] for x in retry.json()["results"]] == ["duplicate"] * len(mutations)

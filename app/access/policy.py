@@ -168,7 +168,16 @@ class PartnerReach:
 
 
 async def partner_reach(session: AsyncSession, principal: Principal, at: datetime | None = None) -> PartnerReach:
-    at = at or utcnow()
+    memo = memo_of(session) if at is None else None
+    if memo is not None:
+        key = ("reach", principal.user_id)
+        if key not in memo:
+            memo[key] = await _partner_reach(session, principal, utcnow())
+        return memo[key]  # type: ignore[no-any-return]
+    return await _partner_reach(session, principal, at or utcnow())
+
+
+async def _partner_reach(session: AsyncSession, principal: Principal, at: datetime) -> PartnerReach:
     assigned: dict[uuid.UUID, set[str]] = {}
     visit_rows = await session.execute(
         select(Visit.household_id, Visit.purpose)
@@ -330,12 +339,64 @@ async def get_household_or_404(
     return household
 
 
+# --- memo for batches ------------------------------------------------------------------------------------------
+# A sync push applies hundreds of mutations for one caller in one transaction. Within it the caller's reach
+# cannot change (a push neither assigns visits nor records consents), so the visits they may see and their
+# partner reach are looked up once, or prefetched for the whole push in one query.
+
+MEMO_KEY = "ongi_access_memo"
+
+
+def start_memo(session: AsyncSession) -> None:
+    session.info[MEMO_KEY] = {}
+
+
+def clear_memo(session: AsyncSession) -> None:
+    """Forget remembered objects (after a savepoint rollback expired them); memoing stays on."""
+    if MEMO_KEY in session.info:
+        session.info[MEMO_KEY] = {}
+
+
+def end_memo(session: AsyncSession) -> None:
+    session.info.pop(MEMO_KEY, None)
+
+
+def memo_of(session: AsyncSession) -> dict[Any, Any] | None:
+    """The batch memo, when one is on (see :func:`start_memo`)."""
+    return session.info.get(MEMO_KEY)  # type: ignore[no-any-return]
+
+
+async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids: list[uuid.UUID]) -> None:
+    """Within a memo: load the visits of ``visit_ids`` the caller may see, in one query per 500."""
+    memo = memo_of(session)
+    if memo is None:
+        return
+    wanted = [v for v in dict.fromkeys(visit_ids) if ("visit", principal.user_id, v) not in memo]
+    for i in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(Visit).where(Visit.id.in_(wanted[i : i + 500]), Visit.deleted_at.is_(None), visit_filter(principal))
+        )
+        for visit in rows.scalars():
+            memo[("visit", principal.user_id, visit.id)] = visit
+        for v in wanted[i : i + 500]:
+            memo.setdefault(("visit", principal.user_id, v), None)
+
+
 async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
+    memo = memo_of(session)
+    if memo is not None:
+        key = ("visit", principal.user_id, visit_id)
+        if key in memo:
+            if memo[key] is None:
+                raise not_found()
+            return memo[key]  # type: ignore[no-any-return]
     visit = (
         await session.execute(
             select(Visit).where(Visit.id == visit_id, Visit.deleted_at.is_(None), visit_filter(principal))
         )
     ).scalar_one_or_none()
+    if memo is not None:
+        memo[("visit", principal.user_id, visit_id)] = visit
     if visit is None:
         raise not_found()
     return visit

@@ -24,4 +24,9 @@ class Metrics:
             ["path"],
             registry=self.registry,
         )
+        self.push_replays = Counter(
+            "ongi_sync_push_replays_total",
+            "Pushes replayed one savepoint per mutation because one was rejected",
+            registry=self.registry,
+        )
         self.logins = Counter("ongi_logins_total", "Login attempts", ["result"], registry=self.registry)

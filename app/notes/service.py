@@ -169,12 +169,15 @@ async def _resolve_target(
     return None, household.id, None, household.id
 
 
-async def create_note(session: AsyncSession, principal: Principal, note_id: uuid.UUID | None, data: Any) -> Note:
-    """Create a note (``data``: :class:`NoteCreate` fields; ``note_id`` is the client's id or None)."""
+async def create_note(
+    session: AsyncSession, principal: Principal, note_id: uuid.UUID | None, data: Any, *, known_new: bool = False
+) -> Note:
+    """Create a note (``data``: :class:`NoteCreate` fields; ``note_id`` is the client's id or None;
+    ``known_new``: the caller just found no note with that id)."""
     _require_role(principal)
     body: NoteCreate = _parse(NoteCreate, data)
     note_id = note_id or body.id or uuid.uuid4()
-    if await session.get(Note, note_id) is not None:
+    if not known_new and await session.get(Note, note_id) is not None:
         raise Problem(409, "note-exists", "notes.exists")
     visit_id, household_id, case_id, audited = await _resolve_target(session, principal, body)
     note = Note(
@@ -318,5 +321,5 @@ async def upsert_note(
     """The sync ``note`` ``upsert``: create with the client's id, or edit when it exists (author only).
     Returns (note, created)."""
     if await session.get(Note, note_id) is None:
-        return await create_note(session, principal, note_id, data), True
+        return await create_note(session, principal, note_id, data, known_new=True), True
     return await edit_note(session, principal, note_id, data, base_version=base_version), False

@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import Problem
 from app.notes.models import Note, NoteKind, NoteRevision
 from app.notes.schemas import NotePublic, note_data
-from app.notes.service import audit_household, delete_note, upsert_note, visible_note
+from app.notes.service import audit_household, create_note, delete_note, upsert_note, visible_note
 
 NOTE_FIELDS = ("visit_id", "household_id", "case_id", "body", "kind", "internal")
 EDITABLE = ("body", "kind", "internal")
@@ -88,12 +88,45 @@ def sync_adapters() -> list[Any]:
 # --- push ------------------------------------------------------------------------------------------------------
 
 
+async def _note_prefetch(session: AsyncSession, principal: Any, mutations: list[Any]) -> None:
+    """For a push: the notes it names (present ones into the session, absent ones remembered) and the
+    visits they are written on, in a few queries."""
+    from app.access.policy import memo_of, prefetch_visits
+
+    memo = memo_of(session)
+    if memo is None:
+        return
+    ids = list({m.id for m in mutations})
+    present_ids: set[uuid.UUID] = set()
+    for i in range(0, len(ids), 500):  # present ones stay in the session: their upserts read nothing
+        rows = await session.execute(select(Note).where(Note.id.in_(ids[i : i + 500])))
+        present_ids |= {note.id for note in rows.scalars()}
+    for note_id in ids:
+        if note_id not in present_ids:
+            memo[("note-absent", note_id)] = True
+    visit_ids = []
+    for m in mutations:
+        raw = m.data.get("visit_id") if isinstance(m.data, dict) else None
+        try:
+            visit_ids.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    await prefetch_visits(session, principal, visit_ids)
+
+
 async def _note_upsert(ctx: Any) -> Any:
+    from app.access.policy import memo_of
     from app.sync.push import Outcome, only_fields
 
     only_fields(ctx.data, NOTE_FIELDS)
+    memo = memo_of(ctx.session)
     try:
-        note, _created = await upsert_note(ctx.session, ctx.principal, ctx.id, ctx.data, base_version=ctx.base_version)
+        if memo is not None and memo.pop(("note-absent", ctx.id), False):
+            note = await create_note(ctx.session, ctx.principal, ctx.id, ctx.data, known_new=True)
+        else:
+            note, _created = await upsert_note(
+                ctx.session, ctx.principal, ctx.id, ctx.data, base_version=ctx.base_version
+            )
     except Problem as problem:
         if problem.status != 412:
             raise
@@ -144,3 +177,7 @@ async def _note_delete(ctx: Any) -> Any:
 
 def sync_handlers() -> dict[tuple[str, str], Any]:
     return {("note", "upsert"): _note_upsert, ("note", "delete"): _note_delete}
+
+
+def sync_prefetchers() -> dict[tuple[str, str], Any]:
+    return {("note", "upsert"): _note_prefetch}

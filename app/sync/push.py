@@ -17,13 +17,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.access.policy import can_see_household, get_visit_or_404, is_visit_team_member
+from app.access.policy import (
+    MEMO_KEY,
+    can_see_household,
+    clear_memo,
+    end_memo,
+    get_visit_or_404,
+    is_visit_team_member,
+    memo_of,
+    start_memo,
+)
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.changes import pending_mark, pending_restore
@@ -89,6 +98,7 @@ def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> Non
     from sqlalchemy import inspect
 
     loaded: set[uuid.UUID] = session.info.get(STAMPS_LOADED_KEY, set())
+    memo = session.info.get(MEMO_KEY)
     for obj in session.dirty:
         if not isinstance(obj, Household):
             continue
@@ -100,9 +110,40 @@ def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> Non
             if stamp is not None:
                 stamp.version = version
             elif obj.id in loaded:  # every stamp of this household is loaded: this one is new
-                session.add(FieldStamp(entity="household", entity_id=obj.id, field=name, version=version))
+                stamp = FieldStamp(entity="household", entity_id=obj.id, field=name, version=version)
+                session.add(stamp)
+                known = memo.get(("stamps", obj.id)) if memo is not None else None
+                if known is not None:
+                    known[name] = stamp
             else:
                 session.merge(FieldStamp(entity="household", entity_id=obj.id, field=name, version=version))
+
+
+async def _household_prefetch(session: AsyncSession, principal: Principal, mutations: list[Any]) -> None:
+    """The households a push patches, locked in id order (no deadlock between two pushes), and all their
+    field stamps: then each patch reads nothing."""
+    memo = memo_of(session)
+    if memo is None:
+        return
+    ids = sorted({m.id for m in mutations}, key=str)
+    loaded = session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set())
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows = await session.execute(
+            select(Household).where(Household.id.in_(chunk)).order_by(Household.id).with_for_update()
+        )
+        found = {h.id for h in rows.scalars()}
+        stamps: dict[uuid.UUID, dict[str, FieldStamp]] = {hid: {} for hid in found}
+        for stamp in (
+            await session.execute(
+                select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id.in_(list(found)))
+            )
+        ).scalars():
+            stamps[stamp.entity_id][stamp.field] = stamp
+        for hid in found:
+            memo[("household-locked", hid)] = True
+            memo[("stamps", hid)] = stamps[hid]
+            loaded.add(hid)
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------
@@ -110,23 +151,29 @@ def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> Non
 
 async def _household_patch(ctx: MutationContext) -> Outcome:
     only_fields(ctx.data, HOUSEHOLD_PATCHABLE)
-    household = await ctx.session.get(Household, ctx.id, with_for_update=True)
+    memo = memo_of(ctx.session)
+    if memo is not None and memo.get(("household-locked", ctx.id)):
+        household = await ctx.session.get(Household, ctx.id)  # prefetched and locked for this push
+    else:
+        household = await ctx.session.get(Household, ctx.id, with_for_update=True)
     if household is None or not await can_see_household(ctx.session, ctx.principal, household):
         raise reject("sync.not-found", 404)
     for name, value in ctx.data.items():
         if value is not None and not isinstance(value, str):
             raise reject("sync.invalid-data", reason=name)
-    # Load the stamps as objects: the flush hook then updates them without reading them again.
-    stamp_rows = (
-        (
-            await ctx.session.execute(
-                select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id == household.id)
-            )
+    known = memo.get(("stamps", household.id)) if memo is not None else None
+    if known is not None:
+        stamp_rows = list(known.values())
+    else:
+        # Load the stamps as objects: the flush hook then updates them without reading them again.
+        stamp_rows = list(
+            (
+                await ctx.session.execute(
+                    select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id == household.id)
+                )
+            ).scalars()
         )
-        .scalars()
-        .all()
-    )
-    ctx.session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set()).add(household.id)
+        ctx.session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set()).add(household.id)
     stamps = {stamp.field: stamp.version for stamp in stamp_rows}
     conflicts: dict[str, Any] = {}
     device_values: dict[str, Any] = {}
@@ -198,21 +245,40 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("visit", "transition"): _visit_transition,
 }
 
-#: Handlers from other domains: a module with ``sync_handlers() -> dict[(entity, op), Handler]``.
+#: Loads, for all the push's mutations of one (entity, op), what their handler looks up (optional).
+Prefetcher = Callable[[AsyncSession, Principal, list[Any]], Awaitable[None]]
+PREFETCHERS: dict[tuple[str, str], Prefetcher] = {("household", "patch"): _household_prefetch}
+
+#: Handlers from other domains: a module with ``sync_handlers() -> dict[(entity, op), Handler]`` and
+#: optionally ``sync_prefetchers() -> dict[(entity, op), Prefetcher]``.
 EXTENSION_MODULES = ("app.notes.sync", "app.checklists.sync")
 
 
-def handlers() -> dict[tuple[str, str], Handler]:
-    out = dict(HANDLERS)
+def _extensions() -> list[Any]:
+    out = []
     for name in EXTENSION_MODULES:
         try:
-            module = importlib.import_module(name)
+            out.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
             if exc.name and name.startswith(exc.name):
                 continue
             raise
+    return out
+
+
+def handlers() -> dict[tuple[str, str], Handler]:
+    out = dict(HANDLERS)
+    for module in _extensions():
         if hasattr(module, "sync_handlers"):
             out.update(module.sync_handlers())
+    return out
+
+
+def prefetchers() -> dict[tuple[str, str], Prefetcher]:
+    out = dict(PREFETCHERS)
+    for module in _extensions():
+        if hasattr(module, "sync_prefetchers"):
+            out.update(module.sync_prefetchers())
     return out
 
 
@@ -235,39 +301,37 @@ def _result(mutation_id: uuid.UUID, status: str, **kw: Any) -> dict[str, Any]:
     return out
 
 
-async def push(
-    state: AppState, session: AsyncSession, principal: Principal, body: Any, client_device_id: str
-) -> list[dict[str, Any]]:
-    device_id = require_device(principal)
-    if body.device_id not in (client_device_id, str(device_id)):
-        raise Problem(409, "device-mismatch", "detail.device-mismatch")
-    now = utcnow()
-    st: DeviceSyncState = await _sync_state(session, device_id)
-    device_time = _parse_time(body.device_time)
-    skew_ms = None
-    if device_time is not None:
-        skew_ms = int((device_time - now).total_seconds() * 1000)
-        st.clock_skew_ms = skew_ms if st.clock_skew_ms is None else int(0.7 * st.clock_skew_ms + 0.3 * skew_ms)
-    st.last_push_at = now
+class _Isolate(Exception):
+    """A mutation was rejected while the push ran in one savepoint: replay it one savepoint per mutation."""
 
-    ids = [m.mutation_id for m in body.mutations]
-    seen: dict[uuid.UUID, dict[str, Any]] = {}
-    for row in (
-        await session.execute(
-            select(SyncMutation).where(SyncMutation.device_id == device_id, SyncMutation.mutation_id.in_(ids))
-        )
-    ).scalars():
-        seen[row.mutation_id] = row.result
 
+@dataclass
+class _Run:
+    seen: dict[uuid.UUID, dict[str, Any]]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+async def _apply(
+    state: AppState,
+    session: AsyncSession,
+    principal: Principal,
+    device_id: uuid.UUID,
+    mutations: list[Any],
+    seen: dict[uuid.UUID, dict[str, Any]],
+    *,
+    isolate: bool,
+) -> _Run:
+    """Apply ``mutations`` in order. ``isolate``: each in its own savepoint, a rejected one rolled back
+    alone; otherwise the caller's single savepoint holds them all and a rejection raises :class:`_Isolate`."""
     table = handlers()
-    audit.start_batch(session)
+    run = _Run(seen=dict(seen))
     rejected: set[tuple[str, uuid.UUID]] = set()
-    results: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    for m in body.mutations:
-        if m.mutation_id in seen:
-            results.append({**seen[m.mutation_id], "status": "duplicate"})
+    now = utcnow()
+    for m in mutations:
+        if m.mutation_id in run.seen:
+            run.results.append({**run.seen[m.mutation_id], "status": "duplicate"})
             continue
         key = (m.entity, m.id)
         handler = table.get((m.entity, m.op))
@@ -291,18 +355,23 @@ async def push(
                 dict(m.data or {}),
                 _parse_time(m.at),
             )
-            mark = pending_mark(session)
-            audit_mark = audit.batch_mark(session)
-            savepoint = await session.begin_nested()
+            if isolate:
+                mark = pending_mark(session)
+                audit_mark = audit.batch_mark(session)
+                savepoint = await session.begin_nested()
             try:
                 outcome = await handler(ctx)
-                await savepoint.commit()
+                if isolate:
+                    await savepoint.commit()
             except (Problem, IntegrityError, StaleDataError, DBAPIError) as exc:
                 if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and not is_data_error(exc):
                     raise  # the database failed, not this mutation: the push fails whole (503/500)
+                if not isolate:
+                    raise _Isolate from exc
                 # A race with another writer (two phones creating the same record at once) is refused
                 # like any other conflict; the phone gets the winner on its next pull.
                 await savepoint.rollback()
+                clear_memo(session)
                 pending_restore(session, mark)
                 audit.batch_truncate(session, audit_mark)
                 rejected.add(key)
@@ -319,11 +388,15 @@ async def push(
                 if outcome.status == "conflict" and outcome.server:
                     extra["error"] = {"title": t("sync.conflict", fields=", ".join(sorted(outcome.server)))}
                 result = _result(m.mutation_id, outcome.status, version=outcome.version, **extra, **outcome.extra)
-        seen[m.mutation_id] = result
-        results.append(result)
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-        records.append(
+        run.seen[m.mutation_id] = result
+        run.results.append(result)
+        run.counts[result["status"]] = run.counts.get(result["status"], 0) + 1
+        run.records.append(
             {
+                "id": uuid.uuid4(),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
                 "device_id": device_id,
                 "mutation_id": m.mutation_id,
                 "entity": m.entity[:32],
@@ -334,9 +407,68 @@ async def push(
                 "device_at": _parse_time(m.at),
             }
         )
-    for rec in records:
-        session.add(SyncMutation(**rec))
-    await session.flush()
+    return run
+
+
+async def _prefetch(session: AsyncSession, principal: Principal, mutations: list[Any]) -> None:
+    """Load what the handlers will look up, in a few queries for the whole push."""
+    by_kind: dict[tuple[str, str], list[Any]] = {}
+    for m in mutations:
+        by_kind.setdefault((m.entity, m.op), []).append(m)
+    for kind, fetch in prefetchers().items():
+        if kind in by_kind:
+            await fetch(session, principal, by_kind[kind])
+
+
+async def push(
+    state: AppState, session: AsyncSession, principal: Principal, body: Any, client_device_id: str
+) -> list[dict[str, Any]]:
+    device_id = require_device(principal)
+    if body.device_id not in (client_device_id, str(device_id)):
+        raise Problem(409, "device-mismatch", "detail.device-mismatch")
+    now = utcnow()
+    st: DeviceSyncState = await _sync_state(session, device_id)
+    device_time = _parse_time(body.device_time)
+    skew_ms = None
+    if device_time is not None:
+        skew_ms = int((device_time - now).total_seconds() * 1000)
+        st.clock_skew_ms = skew_ms if st.clock_skew_ms is None else int(0.7 * st.clock_skew_ms + 0.3 * skew_ms)
+    st.last_push_at = now
+
+    ids = [m.mutation_id for m in body.mutations]
+    seen: dict[uuid.UUID, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(SyncMutation.mutation_id, SyncMutation.result).where(
+                SyncMutation.device_id == device_id, SyncMutation.mutation_id.in_(ids[i : i + 500])
+            )
+        )
+        seen.update((mutation_id, result) for mutation_id, result in rows)
+    fresh = [m for m in body.mutations if m.mutation_id not in seen]
+
+    audit.start_batch(session)
+    start_memo(session)
+    try:
+        # Usually every mutation applies: run them all in one savepoint (two statements instead of two per
+        # mutation). When one is rejected, roll that back and replay with a savepoint per mutation, so the
+        # rejected one rolls back alone.
+        mark = pending_mark(session)
+        batch = await session.begin_nested()
+        try:
+            await _prefetch(session, principal, fresh)
+            run = await _apply(state, session, principal, device_id, body.mutations, seen, isolate=False)
+            await batch.commit()
+        except _Isolate:
+            state.metrics.push_replays.inc()
+            await batch.rollback()
+            clear_memo(session)
+            pending_restore(session, mark)
+            audit.start_batch(session)
+            run = await _apply(state, session, principal, device_id, body.mutations, seen, isolate=True)
+    finally:
+        end_memo(session)
+    if run.records:
+        await session.execute(insert(SyncMutation), run.records)
     await audit.flush_batch(session)
     await audit.record(
         session,
@@ -344,7 +476,7 @@ async def push(
         "sync.push",
         entity="device",
         entity_id=device_id,
-        details={"mutations": len(body.mutations), **counts},
+        details={"mutations": len(body.mutations), **run.counts},
         device_skew_ms=skew_ms,
     )
-    return results
+    return run.results
