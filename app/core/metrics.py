@@ -20,7 +20,8 @@ class Metrics:
         )
         self.sync_pulls = Counter(
             "ongi_sync_pulls_total",
-            "Sync pulls by how they were answered (fast: nothing new, below the router)",
+            "Sync pulls by how they were answered: fast (nothing new, below the router), unchanged, "
+            "sifted (only changes that concern other devices), diff",
             ["path"],
             registry=self.registry,
         )

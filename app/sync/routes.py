@@ -60,7 +60,6 @@ async def pull(
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> Response:
     body = await service.pull(state, session, principal, cursor, limit)
-    state.metrics.sync_pulls.labels("full").inc()
     # Built by the sync service in the documented shape; serialized directly (a first sync carries
     # hundreds of records, and validating them again would double the cost of the pull).
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default)

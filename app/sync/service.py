@@ -193,6 +193,79 @@ async def _last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
     return out
 
 
+#: Entities every phone holds (reference data): a change of one concerns every device.
+SHARED_ENTITIES = frozenset({"checklist_template", "resource"})
+#: More changes than this since the cursor: diff rather than sift them.
+SIFT_LIMIT = 500
+
+
+async def _none_concern(
+    session: AsyncSession, principal: Principal, device_id: uuid.UUID, since: int, until: int
+) -> bool:
+    """Whether no change numbered in (``since``, ``until``] can concern this device, so a pull would find
+    nothing to send. Conservative: a change concerns the device when it touches a record the device holds or
+    has been sent, a household, visit or case it holds records of, a visit or case the caller is (or was)
+    on the team of, a household of those, or reference data; a change that names none of these relations
+    concerns everyone. Scope that moves with time (the visit window, consent validity, the lease) is
+    caught by the cursor's day and the lease, as on the fast path."""
+    from app.care.models import Case, CaseMember
+    from app.visits.models import Visit, VisitAssignee
+
+    rows = (
+        await session.execute(
+            select(ChangeLog.entity, ChangeLog.entity_id, ChangeLog.household_id, ChangeLog.visit_id, ChangeLog.case_id)
+            .where(ChangeLog.seq > since, ChangeLog.seq <= until)
+            .limit(SIFT_LIMIT + 1)
+        )
+    ).all()
+    if len(rows) > SIFT_LIMIT:
+        return False
+    entity_ids, household_ids, visit_ids, case_ids = set(), set(), set(), set()
+    for entity, entity_id, household_id, visit_id, case_id in rows:
+        if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
+            return False
+        entity_ids.add(entity_id)
+        for ids, value in ((household_ids, household_id), (visit_ids, visit_id), (case_ids, case_id)):
+            if value is not None:
+                ids.add(value)
+    if not rows:
+        return True
+    dh = DeviceHolding
+    related = list(entity_ids | household_ids | visit_ids | case_ids)
+    me = principal.user_id
+    probes = [
+        select(dh.id).where(
+            dh.device_id == device_id, or_(dh.entity_id.in_(related), dh.household_id.in_(list(household_ids)))
+        ),
+        # assignments of the caller that changed, and visits the caller is on the team of
+        select(VisitAssignee.id).where(
+            VisitAssignee.user_id == me,
+            or_(VisitAssignee.id.in_(list(entity_ids)), VisitAssignee.visit_id.in_(list(visit_ids))),
+        ),
+        select(CaseMember.id).where(
+            CaseMember.user_id == me,
+            or_(CaseMember.id.in_(list(entity_ids)), CaseMember.case_id.in_(list(case_ids))),
+        ),
+        select(Case.id).where(
+            Case.manager_id == me,
+            or_(Case.id.in_(list(case_ids)), Case.household_id.in_(list(household_ids))),
+        ),
+    ]
+    if household_ids:
+        probes += [
+            select(Visit.id)
+            .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+            .where(VisitAssignee.user_id == me, Visit.household_id.in_(list(household_ids))),
+            select(Case.id)
+            .join(CaseMember, CaseMember.case_id == Case.id)
+            .where(CaseMember.user_id == me, Case.household_id.in_(list(household_ids))),
+        ]
+    for probe in probes:
+        if (await session.execute(probe.limit(1))).first() is not None:
+            return False
+    return True
+
+
 async def pull(
     state: AppState, session: AsyncSession, principal: Principal, raw_cursor: str | None, limit: int
 ) -> dict[str, Any]:
@@ -230,7 +303,25 @@ async def pull(
             now=now,
             today=today.isoformat(),
         ):
+            state.metrics.sync_pulls.labels("unchanged").inc()
             return {"cursor": raw_cursor, "has_more": False, "checksum": st_row.checksum, "changes": []}
+        if (
+            nothing_new(
+                cursor,
+                batch=st_row.batch,
+                has_more=st_row.has_more,
+                seq=cursor.seq,
+                renew_after=st_row.renew_after,
+                now=now,
+                today=today.isoformat(),
+            )
+            and cursor.seq < seq
+            and await _none_concern(session, principal, device_id, cursor.seq, seq)
+        ):
+            # Others' changes only: nothing to diff, nothing to write; the cursor moves past them.
+            moved = Cursor(device_id, cursor.batch, seq, cursor.day).encode(state)
+            state.metrics.sync_pulls.labels("sifted").inc()
+            return {"cursor": moved, "has_more": False, "checksum": st_row.checksum, "changes": []}
 
     await begin_write(session)
     st = await _sync_state(session, device_id)
@@ -403,6 +494,7 @@ async def pull(
             session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
         )
     cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
+    state.metrics.sync_pulls.labels("diff").inc()
     return {"cursor": cursor, "has_more": has_more, "checksum": st.checksum, "changes": changes, **response}
 
 
