@@ -74,11 +74,12 @@ async def test_others_changes_are_sifted_then_the_next_pull_is_fast(
     assert (await phone.pull_once())["changes"] == []
     assert pulls(app, "fast") == fast + 1
 
-    # then a change to my household arrives, as a diff
+    # then a change to my household arrives, re-read within what the phone holds
+    partial = pulls(app, "partial")
     await _edit(maker, mine.id, "내 가구의 수정")
     changes = await phone.sync()
     assert [(c["entity"], c["id"]) for c in changes] == [("household", str(mine.id))]
-    assert pulls(app, "diff") == diffs + 1
+    assert (pulls(app, "partial"), pulls(app, "diff")) == (partial + 1, diffs)
 
 
 async def test_what_concerns_the_device_is_never_sifted(

@@ -21,7 +21,7 @@ class Metrics:
         self.sync_pulls = Counter(
             "ongi_sync_pulls_total",
             "Sync pulls by how they were answered: fast (nothing new, below the router), unchanged, "
-            "sifted (only changes that concern other devices), diff",
+            "sifted (only changes that concern other devices), partial (content changes re-read), diff",
             ["path"],
             registry=self.registry,
         )

@@ -55,6 +55,8 @@ class Context:
     household_ids: set[uuid.UUID] = field(default_factory=set)
     case_ids: set[uuid.UUID] = field(default_factory=set)
     visit_household: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    #: Set when the scope is taken from what the device holds: the households it may see identified.
+    visible_households: set[uuid.UUID] | None = None
 
     @property
     def is_partner(self) -> bool:
@@ -64,6 +66,8 @@ class Context:
         """May this device see the household's identifying data?"""
         if household_id is None:
             return False
+        if self.visible_households is not None:
+            return household_id in self.visible_households
         if self.reach is None:
             return True
         return self.reach.household_visible(household_id)

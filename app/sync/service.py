@@ -19,7 +19,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
@@ -33,7 +33,7 @@ from app.core.errors import Problem
 from app.core.state import AppState
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeCounter, ChangeLog, DeviceHolding, DeviceSyncState
-from app.sync.scope import Item, Key, adapters, context_for
+from app.sync.scope import Context, Item, Key, adapters, context_for
 
 SYNC_ROLES = (Role.planner, Role.partner, Role.coordinator)
 
@@ -266,6 +266,53 @@ async def _none_concern(
     return True
 
 
+#: Entities whose records live inside the scope the visits and cases draw, without moving it: when only
+#: these changed since the cursor, a pull re-reads just them within what the device holds. Anything else
+#: (visits, cases, teams, consents, reference data) takes a whole diff.
+CONTENT_ENTITIES = frozenset({"household", "note", "checklist_response", "photo", "support"})
+
+
+async def _changed_entities(session: AsyncSession, since: int, until: int) -> set[str] | None:
+    rows = await session.execute(
+        select(ChangeLog.entity).where(ChangeLog.seq > since, ChangeLog.seq <= until).limit(SIFT_LIMIT + 1)
+    )
+    entities = [entity for (entity,) in rows]
+    return None if len(entities) > SIFT_LIMIT else set(entities)
+
+
+async def _incremental(
+    session: AsyncSession, cursor: Cursor, st: DeviceSyncState, seq: int, now: datetime, today: date
+) -> set[str] | None:
+    """The entities to re-read when the device is up to date but for changes of content entities (then
+    its scope is what it holds: no visit, case, team or consent changed, and the day and lease still hold);
+    ``None`` for a whole diff."""
+    if not (
+        cursor.batch == st.batch
+        and not st.has_more
+        and cursor.day == today.isoformat() == st.scope_day
+        and st.renew_after is not None
+        and now < st.renew_after
+        and cursor.seq <= seq
+    ):
+        return None
+    changed = await _changed_entities(session, cursor.seq, seq)
+    if changed is None or not changed <= CONTENT_ENTITIES:
+        return None
+    return changed
+
+
+def _held_context(principal: Principal, now: datetime, today: date, holdings: dict[Key, Any]) -> Context:
+    """The scope context as the device holds it: its visits, cases and (visible) households."""
+    ctx = Context(principal=principal, now=now, today=today)
+    held = {key: h for key, h in holdings.items() if h.held_version is not None and h.revoked_at is None}
+    ctx.visit_ids = {eid for (entity, eid) in held if entity == "visit"}
+    ctx.case_ids = {eid for (entity, eid) in held if entity == "case"}
+    ctx.household_ids = {eid for (entity, eid) in held if entity == "household"}
+    ctx.visit_household = {eid: h.household_id for (entity, eid), h in held.items() if entity == "visit"}
+    ctx.visible_households = set(ctx.household_ids)
+    return ctx
+
+
 async def pull(
     state: AppState, session: AsyncSession, principal: Principal, raw_cursor: str | None, limit: int
 ) -> dict[str, Any]:
@@ -334,28 +381,41 @@ async def pull(
         # A full sync: the device starts from nothing; what it should hold is what this sync sends.
         await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
 
-    ctx = await context_for(session, principal, now, today)
-    registry = adapters()
-    models = {a.entity: a.model for a in registry}
+    # What the device holds (light rows: the diff reads a few columns of each).
+    dh = DeviceHolding
+    holdings = {
+        (h.entity, h.entity_id): h
+        for h in await session.execute(
+            select(dh.id, dh.entity, dh.entity_id, dh.household_id, dh.held_version, dh.held_view, dh.revoked_at).where(
+                dh.device_id == device_id
+            )
+        )
+    }
+    only = await _incremental(session, cursor, st, seq, now, today) if cursor is not None else None
+    if only is None:  # the whole scope, adapter by adapter
+        ctx = await context_for(session, principal, now, today)
+        registry = adapters()
+        compared = holdings
+    else:  # content changed within the scope the device holds: look at those entities only
+        ctx = _held_context(principal, now, today, holdings)
+        registry = [a for a in adapters() if a.entity in only]
+        compared = {key: h for key, h in holdings.items() if key[0] in only}
+    models = {a.entity: a.model for a in adapters()}
     scope: dict[Key, Item] = {}
     for adapter in registry:
         for eid, item in (await adapter.scope(session, ctx)).items():
             scope[(adapter.entity, eid)] = item
 
-    holdings = {
-        (h.entity, h.entity_id): h
-        for h in (await session.execute(select(DeviceHolding).where(DeviceHolding.device_id == device_id))).scalars()
-    }
     upserts = [
         key
         for key, item in scope.items()
-        if (h := holdings.get(key)) is None
+        if (h := compared.get(key)) is None
         or h.held_version != item.version
         or h.held_view != item.view
         or h.revoked_at is not None
     ]
     gone = [
-        key for key, h in holdings.items() if key not in scope and h.held_version is not None and h.revoked_at is None
+        key for key, h in compared.items() if key not in scope and h.held_version is not None and h.revoked_at is None
     ]
     deleted = await _tombstoned(session, gone, models)
     pending = upserts + gone
@@ -494,7 +554,7 @@ async def pull(
             session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
         )
     cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
-    state.metrics.sync_pulls.labels("diff").inc()
+    state.metrics.sync_pulls.labels("diff" if only is None else "partial").inc()
     return {"cursor": cursor, "has_more": has_more, "checksum": st.checksum, "changes": changes, **response}
 
 
