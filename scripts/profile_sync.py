@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Which planner (in username order) the profile runs as; planners' scopes differ in size.
+USER_INDEX = int(os.environ.get("ONGI_PROFILE_USER", "3"))
 sys.path.insert(0, str(ROOT))
 
 
@@ -55,7 +57,7 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
             "/v1/auth/token",
             data={
                 "grant_type": "password",
-                "username": users[3],
+                "username": users[USER_INDEX],
                 "password": "ongi-demo",
                 "device_id": device,
             },
@@ -83,6 +85,32 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
             for _ in range(n):
                 await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
             prof.disable()
+        elif path == "partial":
+            # a pull after a few changes within the device's scope (its own push): the partial diff
+            households = [x for x in changes if x["entity"] == "household"]
+            for k in range(n):
+                muts = [
+                    {
+                        "mutation_id": str(uuid.uuid4()),
+                        "entity": "household",
+                        "op": "patch",
+                        "id": households[(k * 5 + i) % len(households)]["id"],
+                        "base_version": None,
+                        "data": {"living_situation": f"partial {k}-{i}"},
+                    }
+                    for i in range(5)
+                ]
+                await c.post(
+                    "/v1/sync/push",
+                    headers=h,
+                    json={"device_id": device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+                )
+                prof.enable()
+                r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
+                prof.disable()
+                cursor = r.json()["cursor"]
+                if k < 5:
+                    print(r.headers.get("server-timing"), len(r.json()["changes"]))
         elif path == "first":
             prof.enable()
             for _ in range(n):
@@ -90,7 +118,7 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
                     "/v1/auth/token",
                     data={
                         "grant_type": "password",
-                        "username": users[3],
+                        "username": users[USER_INDEX],
                         "password": "ongi-demo",
                         "device_id": uuid.uuid4().hex,
                     },
@@ -177,7 +205,7 @@ class Prof:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("path", choices=["empty", "first", "push"])
+    ap.add_argument("path", choices=["empty", "first", "push", "partial"])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--pyinstrument", action="store_true", help="async-aware sampling profiler")

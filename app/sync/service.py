@@ -113,10 +113,9 @@ async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSync
 
 
 def checksum_of(held: dict[Key, int]) -> str:
-    digest = hashlib.sha256()
-    for (entity, eid), version in sorted(held.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        digest.update(f"{entity}:{eid}:{version}\n".encode())
-    return digest.hexdigest()
+    """sha256 over ``entity:id:version\n`` of every record held, sorted by entity then id (docs/sync.md)."""
+    lines = sorted(f"{entity}:{eid}:{version}\n" for (entity, eid), version in held.items())
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
@@ -301,6 +300,35 @@ async def _incremental(
     return changed
 
 
+@dataclass(frozen=True)
+class Held:
+    """A device's holding of one record, as the diff reads it."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID | None
+    held_version: int | None
+    held_view: str | None
+    revoked_at: datetime | None
+
+
+def _as_confirmed(rows: Any, batch: int, now: datetime) -> dict[Key, Held]:
+    """The holdings as they stand once ``batch`` is confirmed: the same rules as :func:`_confirm`."""
+    out: dict[Key, Held] = {}
+    for r in rows:
+        held_version, held_view, revoked_at = r.held_version, r.held_view, r.revoked_at
+        if r.sent_batch is not None and r.sent_batch <= batch:
+            if r.sent_op == "delete":
+                continue
+            if r.sent_op == "upsert":
+                held_version, held_view, revoked_at = r.sent_version, r.sent_view, None
+            elif r.sent_op == "revoke":
+                revoked_at = now
+        elif r.sent_batch is not None and held_version is None and revoked_at is None:
+            continue  # sent in a batch the device never received, and never held before
+        out[(r.entity, r.entity_id)] = Held(r.id, r.household_id, held_version, held_view, revoked_at)
+    return out
+
+
 def _held_context(principal: Principal, now: datetime, today: date, holdings: dict[Key, Any]) -> Context:
     """The scope context as the device holds it: its visits, cases and (visible) households."""
     ctx = Context(principal=principal, now=now, today=today)
@@ -370,28 +398,45 @@ async def pull(
             state.metrics.sync_pulls.labels("sifted").inc()
             return {"cursor": moved, "has_more": False, "checksum": st_row.checksum, "changes": []}
 
-    await begin_write(session)
-    st = await _sync_state(session, device_id)
-    seq = await current_seq(session)
-    if cursor is not None:
-        if cursor.batch > st.batch:  # another pull of this device moved on meanwhile
-            raise cursor_expired()
-        await _confirm(session, device_id, cursor.batch, now)
-    else:
-        # A full sync: the device starts from nothing; what it should hold is what this sync sends.
-        await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
-
-    # What the device holds (light rows: the diff reads a few columns of each).
-    dh = DeviceHolding
-    holdings = {
-        (h.entity, h.entity_id): h
-        for h in await session.execute(
-            select(dh.id, dh.entity, dh.entity_id, dh.household_id, dh.held_version, dh.held_view, dh.revoked_at).where(
-                dh.device_id == device_id
+    # The answer is planned in the read transaction; the write lock (one writer at a time on SQLite) is
+    # taken only to record it, and the plan stands if no other pull of this device came in between.
+    if not raw_cursor:
+        row = (
+            await session.execute(
+                select(
+                    DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()
+                ).where(DeviceSyncState.device_id == device_id)
             )
+        ).first()
+        st_row, seq = (row[0], int(row[1])) if row is not None else (None, await current_seq(session))
+    planned_batch = st_row.batch if st_row is not None else 0
+    renew_after = st_row.renew_after if st_row is not None else None
+    if cursor is not None:
+        # What the device holds once the batch it presents is confirmed (as _confirm will record it).
+        dh = DeviceHolding
+        rows = await session.execute(
+            select(
+                dh.id,
+                dh.entity,
+                dh.entity_id,
+                dh.household_id,
+                dh.held_version,
+                dh.held_view,
+                dh.revoked_at,
+                dh.sent_op,
+                dh.sent_batch,
+                dh.sent_version,
+                dh.sent_view,
+            ).where(dh.device_id == device_id)
         )
-    }
-    only = await _incremental(session, cursor, st, seq, now, today) if cursor is not None else None
+        holdings = _as_confirmed(rows, cursor.batch, now)
+    else:
+        holdings = {}  # a full sync: the device starts from nothing
+    only = (
+        await _incremental(session, cursor, st_row, seq, now, today)
+        if cursor is not None and st_row is not None
+        else None
+    )
     if only is None:  # the whole scope, adapter by adapter
         ctx = await context_for(session, principal, now, today)
         registry = adapters()
@@ -436,7 +481,8 @@ async def pull(
                 for eid, data in (await adapter.load(session, ctx, chunk)).items():
                     loaded[(adapter.entity, eid)] = data
 
-    batch = st.batch + 1
+    expiry = await _next_consent_expiry(session, ctx, now)
+    batch = planned_batch + 1
     hold_until = now + lease
     changes: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
@@ -513,6 +559,14 @@ async def pull(
                     "revoked_at": None,
                 }
             )
+    await begin_write(session)
+    st = await _sync_state(session, device_id)
+    if st.batch != planned_batch:  # another pull of this device was recorded meanwhile
+        raise cursor_expired()
+    if cursor is not None:
+        await _confirm(session, device_id, cursor.batch, now)
+    else:
+        await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
     if new_rows:
         await session.execute(insert(DeviceHolding), new_rows)
     if sent_rows:
@@ -533,7 +587,7 @@ async def pull(
         )
 
     response: dict[str, Any] = {}
-    if not has_more and (st.renew_after is None or now >= st.renew_after or not raw_cursor):
+    if not has_more and (renew_after is None or now >= renew_after or not raw_cursor):
         # Renew the lease on everything the device holds (DESIGN §4.1 hold_until).
         await session.execute(
             update(DeviceHolding)
@@ -543,7 +597,6 @@ async def pull(
         )
         st.renew_after = now + lease / 2
         response["hold_until"] = hold_until.isoformat()
-    expiry = await _next_consent_expiry(session, ctx, now)
     if expiry is not None and (st.renew_after is None or expiry < st.renew_after):
         st.renew_after = expiry  # a consent running out changes the scope with no write: look again then
 

@@ -1,0 +1,83 @@
+"""A pull is planned in a read transaction and recorded under the write lock (app/sync/service.py): the
+holdings it plans from must be exactly what ``_confirm`` then writes."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.models import OrgKind, Role
+from app.core.db import commit, utcnow
+from app.sync import service
+from app.sync.models import DeviceHolding
+from tests.factories import Factory
+
+_COLUMNS = (
+    DeviceHolding.id,
+    DeviceHolding.entity,
+    DeviceHolding.entity_id,
+    DeviceHolding.household_id,
+    DeviceHolding.held_version,
+    DeviceHolding.held_view,
+    DeviceHolding.revoked_at,
+    DeviceHolding.sent_op,
+    DeviceHolding.sent_batch,
+    DeviceHolding.sent_version,
+    DeviceHolding.sent_view,
+)
+
+
+async def test_planned_holdings_equal_what_confirm_records(
+    factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    district = await factory.org(OrgKind.public, ["11990"])
+    planner = await factory.actor(Role.planner, district)
+    device_id = uuid.UUID(planner.extra["device"])
+    rng = random.Random(7)
+    now = utcnow()
+    rows = []
+    for _ in range(400):
+        held = rng.choice([None, 1, 2])
+        sent_op = rng.choice([None, "upsert", "delete", "revoke"])
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "device_id": device_id,
+                "entity": rng.choice(["note", "visit", "household"]),
+                "entity_id": uuid.uuid4(),
+                "household_id": rng.choice([None, uuid.uuid4()]),
+                "held_version": held,
+                "held_view": rng.choice([None, "redacted"]) if held else None,
+                "revoked_at": now if rng.random() < 0.2 else None,
+                "sent_op": sent_op,
+                "sent_batch": rng.randint(1, 6) if sent_op else None,
+                "sent_version": rng.randint(1, 5) if sent_op in ("upsert", "delete") else None,
+                "sent_view": rng.choice([None, "redacted"]) if sent_op == "upsert" else None,
+                "sent_at": now if sent_op else None,
+                "hold_until": None,
+            }
+        )
+    async with maker() as s:
+        await s.execute(insert(DeviceHolding), rows)
+        await commit(s)
+    for batch in (0, 3, 6):
+        async with maker() as s:
+            planned = service._as_confirmed(
+                await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id)), batch, now
+            )
+            await service._confirm(s, device_id, batch, now)
+            recorded = {
+                (r.entity, r.entity_id): (r.id, r.household_id, r.held_version, r.held_view, r.revoked_at is not None)
+                for r in await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id))
+            }
+            await s.rollback()
+        assert {
+            key: (h.id, h.household_id, h.held_version, h.held_view, h.revoked_at is not None)
+            for key, h in planned.items()
+        } == recorded, batch
