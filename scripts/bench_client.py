@@ -263,7 +263,7 @@ async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
         async def device_loop(d: Device, seed: int) -> None:
             nonlocal errs
             local = random.Random(seed)
-            n = 0
+            n = local.randrange(5)  # which of its five syncs pushes: devices do not push in lockstep
             while time.perf_counter() < stop_at:
                 await asyncio.sleep(local.uniform(0.5, 1.5))
                 t = time.perf_counter()
@@ -297,8 +297,38 @@ def noise_png(target: int) -> bytes:
     return buf.getvalue()
 
 
-async def upload_phase(base: str) -> dict[str, Any]:
-    data = noise_png(20 * 1024 * 1024)
+def camera_jpeg(target: int) -> bytes:
+    """A phone camera's photo of about ``target`` bytes: a 4:3 JPEG with EXIF (camera, time, GPS)."""
+    from PIL import Image
+
+    rnd = random.Random(5)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = "Samsung", "SM-S928N", "2026:12:03 09:41:00"  # make, model, time
+    exif[0x0112] = 1  # orientation: upright
+    exif[0x8825] = {1: "N", 2: (37.0, 33.0, 59.0), 3: "E", 4: (126.0, 58.0, 41.0)}  # GPS
+    width = 4000
+    data = b""
+    for _ in range(4):  # noise compresses to about one byte per pixel: size it, then correct once or twice
+        height = width * 3 // 4
+        img = Image.frombytes("RGB", (width, height), rnd.randbytes(width * height * 3))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=92, exif=exif.tobytes())
+        data = buf.getvalue()
+        if abs(len(data) - target) < target * 0.03:
+            break
+        width = int(width * (target / len(data)) ** 0.5)
+    return data
+
+
+async def upload_phase(base: str, photo: str, server_pid: int | None) -> dict[str, Any]:
+    """A 20 MiB photo through tus in 5 MiB chunks. Throughput counts from the creating POST to the final
+    PATCH's answer; the server's memory is sampled from just before the POST until the photo is ready to
+    read (its processing included), after the login and pull that precede it."""
+    import threading
+
+    from bench import rss_mib  # scripts/bench.py, beside this file
+
+    data = camera_jpeg(20 * 1024 * 1024) if photo == "jpeg" else noise_png(20 * 1024 * 1024)
     chunk = 5 * 1024 * 1024
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         users = await field_users(http)
@@ -315,34 +345,64 @@ async def upload_phase(base: str) -> dict[str, Any]:
             [
                 f"photo_id {b64(photo_id)}",
                 f"visit_id {b64(visit['id'])}",
-                f"filename {b64('noise.png')}",
-                f"filetype {b64('image/png')}",
+                f"filename {b64('photo.jpg' if photo == 'jpeg' else 'noise.png')}",
+                f"filetype {b64('image/jpeg' if photo == 'jpeg' else 'image/png')}",
                 f"sha256 {b64(hashlib.sha256(data).hexdigest())}",
             ]
         )
+        await asyncio.sleep(1.0)  # let the login's password hashing memory settle
+        sampled = {"before": rss_mib(server_pid) if server_pid else 0.0, "peak": 0.0}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                sampled["peak"] = max(sampled["peak"], rss_mib(server_pid))  # type: ignore[arg-type]
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if server_pid:
+            sampler.start()
         tus = {"Tus-Resumable": "1.0.0", **d.headers}
-        started = time.perf_counter()
-        r = await http.post("/v1/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
-        if r.status_code != 201:
-            return {"upload_error": f"{r.status_code} {r.text[:200]}"}
-        location = r.headers["location"]
-        offset = 0
-        while offset < len(data):
-            part = data[offset : offset + chunk]
-            r = await http.patch(
-                location,
-                content=part,
-                headers={**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+        try:
+            started = time.perf_counter()
+            r = await http.post(
+                "/v1/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
             )
-            if r.status_code != 204:
+            if r.status_code != 201:
                 return {"upload_error": f"{r.status_code} {r.text[:200]}"}
-            offset = int(r.headers["upload-offset"])
-        took = time.perf_counter() - started
-    return {
+            location = r.headers["location"]
+            offset = 0
+            while offset < len(data):
+                part = data[offset : offset + chunk]
+                r = await http.patch(
+                    location,
+                    content=part,
+                    headers={**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+                )
+                if r.status_code != 204:
+                    return {"upload_error": f"{r.status_code} {r.text[:200]}"}
+                offset = int(r.headers["upload-offset"])
+            took = time.perf_counter() - started
+            ready = None
+            for _ in range(1000):  # bounded: at most about 20 s
+                if (await http.get(f"/v1/photos/{photo_id}", headers=d.headers)).status_code == 200:
+                    ready = time.perf_counter() - started - took
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            stop.set()
+            if server_pid:
+                sampler.join()
+    out: dict[str, Any] = {
+        "upload_photo": photo,
         "upload_mib_s": round(len(data) / (1024 * 1024) / took, 1),
         "upload_bytes": len(data),
         "upload_s": round(took, 3),
+        "upload_ready_after_ms": round(ready * 1000, 1) if ready is not None else None,
     }
+    if server_pid:
+        out["upload_rss_growth_mib"] = round(max(0.0, sampled["peak"] - sampled["before"]), 1)
+    return out
 
 
 def main() -> None:
@@ -351,11 +411,13 @@ def main() -> None:
     ap.add_argument("--short", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--phase", choices=["sync", "upload"], default="sync")
+    ap.add_argument("--photo", choices=["jpeg", "png"], default="jpeg", help="a camera JPEG or a noise PNG")
+    ap.add_argument("--server-pid", type=int, default=None, help="sample this server's memory around the upload")
     args = ap.parse_args()
     if not args.base.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise SystemExit("the load client only targets loopback")
     if args.phase == "upload":
-        out = asyncio.run(upload_phase(args.base))
+        out = asyncio.run(upload_phase(args.base, args.photo, args.server_pid))
     else:
         out = asyncio.run(sync_phases(args.base, args.short, args.repeats))
     print(json.dumps(out))

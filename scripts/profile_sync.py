@@ -85,6 +85,54 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
             for _ in range(n):
                 await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
             prof.disable()
+        elif path == "sift":
+            # a pull after another worker's changes that do not concern this device
+            r = await c.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": users[USER_INDEX + 1],
+                    "password": "ongi-demo",
+                    "device_id": uuid.uuid4().hex,
+                },
+            )
+            other = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            other_device = uuid.uuid4().hex
+            r = await c.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": users[USER_INDEX + 1],
+                    "password": "ongi-demo",
+                    "device_id": other_device,
+                },
+            )
+            other = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            theirs = (await c.get("/v1/sync/pull", params={"limit": 2000}, headers=other)).json()["changes"]
+            their_households = [x for x in theirs if x["entity"] == "household"]
+            for k in range(n):
+                muts = [
+                    {
+                        "mutation_id": str(uuid.uuid4()),
+                        "entity": "household",
+                        "op": "patch",
+                        "id": their_households[(k * 5 + i) % len(their_households)]["id"],
+                        "base_version": None,
+                        "data": {"living_situation": f"sift {k}-{i}"},
+                    }
+                    for i in range(5)
+                ]
+                await c.post(
+                    "/v1/sync/push",
+                    headers=other,
+                    json={"device_id": other_device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+                )
+                prof.enable()
+                r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
+                prof.disable()
+                cursor = r.json()["cursor"]
+                if k < 5:
+                    print(r.headers.get("server-timing"), len(r.json()["changes"]))
         elif path == "partial":
             # a pull after a few changes within the device's scope (its own push): the partial diff
             households = [x for x in changes if x["entity"] == "household"]
@@ -205,7 +253,7 @@ class Prof:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("path", choices=["empty", "first", "push", "partial"])
+    ap.add_argument("path", choices=["empty", "first", "push", "partial", "sift"])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--pyinstrument", action="store_true", help="async-aware sampling profiler")
