@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
             "Tus-Checksum-Algorithm",
             "Content-Range",
             "Accept-Ranges",
+            "Ongi-Upload-Status",
+            "Ongi-Upload-Failure",
         ],
     )
     app.add_middleware(

@@ -32,6 +32,7 @@ from tests.test_uploads_support import (
     noise_image,
     png_bytes,
     read_all,
+    settle_background,  # noqa: F401 - autouse: no processing outlives its test
     sha256_hex,
     stored_keys,
     tus_create,

@@ -38,6 +38,8 @@ from tests.test_uploads_support import (
     metadata,
     noise_image,
     png_bytes,
+    settle,
+    settle_background,  # noqa: F401 - autouse: no processing outlives its test
     sha256_hex,
     stored_keys,
     tus_create,
@@ -181,6 +183,7 @@ async def test_interrupted_upload_resumed_at_several_offsets_arrives_whole(
     head = await tus_head(client, team.planner, location)
     assert head.headers["upload-offset"] == str(len(data))
     assert "upload-expires" not in head.headers
+    assert head.headers["ongi-upload-status"] == "completed"
     row = await _upload_row(maker, location)
     assert row.status == UploadStatus.completed
     assert row.segments == []
@@ -245,6 +248,7 @@ async def test_method_override_for_clients_without_patch(client: httpx.AsyncClie
     )
     assert r.status_code == 204, r.text
     assert r.headers["upload-offset"] == str(len(data))
+    await settle(client)
     bogus = await client.post(location, headers={**TUS, **team.planner.headers})
     assert bogus.status_code == 405
 
@@ -344,12 +348,18 @@ async def test_disguised_and_unsupported_files_are_refused(
         assert (row.status, row.failure) == (UploadStatus.failed, "unsupported-image-type")
         assert (await tus_patch(client, team.planner, location, 0, data)).status_code == 410
 
-    # JPEG magic, then garbage: refused when the picture does not decode.
+    # JPEG magic, then garbage: accepted (hash and magic bytes hold), then refused when the picture does
+    # not decode; the phone reads that from HEAD.
     fake = b"\xff\xd8\xff\xe0" + b"<?php system($_GET['c']); ?>" * 40
     created = await tus_create(client, team.planner, team.visit.id, fake)
-    r = await tus_patch(client, team.planner, created.headers["location"], 0, fake)
-    assert r.status_code == 422, r.text
-    assert r.json()["type"].endswith("/image-unreadable")
+    location = created.headers["location"]
+    r = await tus_patch(client, team.planner, location, 0, fake)
+    assert r.status_code == 204, r.text
+    head = await tus_head(client, team.planner, location)
+    assert head.status_code == 410
+    assert head.headers["ongi-upload-status"] == "failed"
+    assert head.headers["ongi-upload-failure"] == "image-unreadable"
+    assert (await _upload_row(maker, location)).failure == "image-unreadable"
     assert await stored_keys(local_storage, "photos/") == []
     assert await stored_keys(local_storage, "uploads/") == []
 
@@ -724,7 +734,9 @@ async def test_too_many_pixels_is_refused_before_decoding(
     data = buf.getvalue()
     assert len(data) < 200_000
     created = await tus_create(client, team.planner, team.visit.id, data)
-    r = await tus_patch(client, team.planner, created.headers["location"], 0, data)
-    assert r.status_code == 422, r.text
-    assert r.json()["type"].endswith("/image-too-large")
+    location = created.headers["location"]
+    r = await tus_patch(client, team.planner, location, 0, data)
+    assert r.status_code == 204, r.text  # refused when processed, after the answer
+    head = await tus_head(client, team.planner, location)
+    assert (head.status_code, head.headers["ongi-upload-failure"]) == (410, "image-too-large")
     assert await stored_keys(local_storage, "photos/") == []

@@ -18,15 +18,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from PIL import Image, ImageDraw
 
 from app.auth.models import OrgKind, Role
+from app.media.service import wait_for_processing
 from app.media.storage import LocalStorage, S3Storage, Storage
 from tests.factories import Actor, Factory, make_consent, make_household, make_visit
 
 TUS = {"Tus-Resumable": "1.0.0"}
+#: Longest wait for the app to process an upload in tests.
+SETTLE_SECONDS = 30.0
 OCTET = {"Content-Type": "application/offset+octet-stream"}
 
 # --- pictures ------------------------------------------------------------------------------------------------
@@ -140,7 +144,10 @@ async def tus_create(
     sha256: str | None = None,
     extra: dict[str, str | None] | None = None,
     headers: dict[str, str] | None = None,
+    settled: bool = True,
 ) -> httpx.Response:
+    """POST an upload (with ``body``: creation-with-upload). With ``settled``, an upload this completes is
+    processed before returning (see :func:`settle`)."""
     meta: dict[str, str | None] = {
         "photo_id": str(photo_id or uuid.uuid4()),
         "visit_id": str(visit_id),
@@ -153,7 +160,10 @@ async def tus_create(
     if body is not None:
         request_headers.update(OCTET)
     request_headers.update(headers or {})
-    return await client.post("/v1/uploads/", headers=request_headers, content=body)
+    response = await client.post("/v1/uploads/", headers=request_headers, content=body)
+    if settled:
+        await settle_if_processing(client, response)
+    return response
 
 
 async def tus_patch(
@@ -164,14 +174,59 @@ async def tus_patch(
     chunk: bytes | Any,
     *,
     headers: dict[str, str] | None = None,
+    settled: bool = True,
 ) -> httpx.Response:
+    """PATCH a chunk. With ``settled``, when this completes the upload the app's processing of it is
+    awaited before returning (see :func:`settle`)."""
     request_headers = {**TUS, **OCTET, **actor.headers, "Upload-Offset": str(offset)}
     request_headers.update(headers or {})
-    return await client.patch(location, headers=request_headers, content=chunk)
+    response = await client.patch(location, headers=request_headers, content=chunk)
+    if settled:
+        await settle_if_processing(client, response)
+    return response
 
 
 async def tus_head(client: httpx.AsyncClient, actor: Actor, location: str) -> httpx.Response:
     return await client.head(location, headers={**TUS, **actor.headers})
+
+
+async def settle(client: httpx.AsyncClient) -> None:
+    """Wait until the app behind ``client`` has processed every upload it accepted (the final PATCH answers
+    before the picture is processed). In-process (httpx's ASGI transport) it waits for the app's background
+    tasks: the test's requests and the app's tasks share one database connection, so they must not
+    overlap. Bounded by :data:`SETTLE_SECONDS`."""
+    transport = client._transport
+    app = getattr(transport, "app", None)
+    if app is None:
+        raise TypeError("settle() needs a client on httpx.ASGITransport; poll HEAD for a live server")
+    with anyio.fail_after(SETTLE_SECONDS):
+        await wait_for_processing(app.state.ongi)
+
+
+@pytest.fixture(autouse=True)
+async def settle_background(app: Any, maker: Any) -> AsyncIterator[None]:
+    """Import into a test module whose tests run on the shared app (``client``/``maker``): after each test,
+    wait for the uploads it completed to be processed, before its database transaction is rolled back (so
+    no task outlives its test)."""
+    yield
+    with anyio.fail_after(SETTLE_SECONDS):
+        await wait_for_processing(app.state.ongi)
+
+
+async def settle_if_processing(client: httpx.AsyncClient, response: httpx.Response) -> None:
+    """:func:`settle` after an answer that left an upload processing (in-process clients only)."""
+    if response.headers.get("ongi-upload-status") == "processing" and hasattr(client._transport, "app"):
+        await settle(client)
+
+
+async def wait_processed(client: httpx.AsyncClient, actor: Actor, location: str) -> httpx.Response:
+    """Poll HEAD (a live server) until the upload is no longer ``processing``; 20 ms apart, bounded."""
+    for _ in range(int(SETTLE_SECONDS / 0.02)):
+        head = await tus_head(client, actor, location)
+        if head.headers.get("ongi-upload-status") != "processing":
+            return head
+        await anyio.sleep(0.02)
+    raise AssertionError(f"{location} still processing after {SETTLE_SECONDS} s")
 
 
 @dataclass
@@ -191,7 +246,9 @@ async def tus_upload(
     photo_id: uuid.UUID | None = None,
     extra: dict[str, str | None] | None = None,
     expect: int = 204,
+    settled: bool = True,
 ) -> Uploaded:
+    """Upload ``data`` in chunks; with ``settled`` (in-process) return once the app processed it."""
     photo_id = photo_id or uuid.uuid4()
     created = await tus_create(client, actor, visit_id, data, photo_id=photo_id, extra=extra)
     assert created.status_code == 201, created.text
@@ -200,7 +257,7 @@ async def tus_upload(
     step = chunk_size or len(data)
     response = created
     while offset < len(data):
-        response = await tus_patch(client, actor, location, offset, data[offset : offset + step])
+        response = await tus_patch(client, actor, location, offset, data[offset : offset + step], settled=settled)
         if response.status_code != 204:
             break
         offset = int(response.headers["upload-offset"])

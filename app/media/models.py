@@ -3,7 +3,8 @@
 * :class:`Upload` is one tus upload resource: who uploads what to which visit, how many bytes have been
   durably received (``offset_bytes``) and where they are staged (``segments``: one storage object per
   accepted PATCH). ``lease_token``/``lease_until`` is the short lock a PATCH holds while it streams; it
-  expires on its own, so a crashed request never blocks a resume for longer than the lease.
+  expires on its own, so a crashed request never blocks a resume for longer than the lease. The same
+  lease is held while a fully received upload is processed in the background (status ``processing``).
 * :class:`Photo` is the verified, stripped file a visit holds; phones receive it by sync (``photo``).
   Files are content-addressed in storage (``photos/<sha256>``), so identical content is stored once.
 """
@@ -22,9 +23,11 @@ from app.core.db import BaseTable, JSONType, UTCDateTime, enum_type
 
 class UploadStatus(StrEnum):
     open = "open"  # receiving bytes
-    processing = "processing"  # all bytes in; verifying and storing
+    #: All bytes in, durable and (once the last PATCH was answered) hash and type checked; the picture is
+    #: being processed under the lease (``lease_token``/``lease_until``), by whoever holds it.
+    processing = "processing"
     completed = "completed"  # the photo exists
-    failed = "failed"  # verification refused the file; bytes discarded
+    failed = "failed"  # refused (``failure`` says why), before or after the last 204; bytes discarded
     terminated = "terminated"  # the client deleted it (tus termination)
     expired = "expired"  # not finished before ``expires_at``; bytes discarded
 

@@ -1,14 +1,20 @@
 """``/v1/photos/{id}`` (record, content, thumbnail), ``/v1/visits/{id}/photos`` and, included from
-``app.media.tus``, the tus endpoints at ``/v1/uploads/`` (DESIGN §5)."""
+``app.media.tus``, the tus endpoints at ``/v1/uploads/`` (DESIGN §5).
+
+The router brings a lifespan (FastAPI merges an included router's lifespan into the app's, inside it):
+on start it runs :func:`~app.media.service.start_background_work` (finishing uploads a
+previous process left ``processing``), on stop :func:`~app.media.service.stop_background_work`, before
+the app's own shutdown hooks close the storage and the database."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.audit import service as audit
@@ -20,12 +26,30 @@ from app.core.pagination import CursorQuery, LimitQuery
 from app.media import messages as _messages  # noqa: F401 - registers the messages
 from app.media import tus
 from app.media.schemas import PhotoPublic, PhotoUpdate, VisitPhotos
-from app.media.service import delete_photo, get_photo_or_404, update_photo, visit_photos
+from app.media.service import (
+    delete_photo,
+    get_photo_or_404,
+    start_background_work,
+    stop_background_work,
+    update_photo,
+    visit_photos,
+)
 from app.media.storage import ObjectMissing, Storage, StorageError, get_storage
 
 log = structlog.get_logger("ongi.media")
 
-router = APIRouter(tags=["photos"])
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app.state.ongi
+    await start_background_work(state)
+    try:
+        yield
+    finally:
+        await stop_background_work(state)
+
+
+router = APIRouter(tags=["photos"], lifespan=lifespan)
 router.include_router(tus.router)
 
 _READ_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -126,11 +126,29 @@ class PhotoUpdate(BaseModel):
 class ExpectedPhotoStatus(BaseModel):
     key: str
     label: object = Field(description="As the visit names it (a string, or {ko, en})")
-    status: Literal["missing", "uploading", "verified"] = Field(
-        description="verified: a photo for this key arrived and passed verification; uploading: an upload "
-        "for it is under way; missing: neither"
+    status: Literal["missing", "uploading", "failed", "verified"] = Field(
+        description="verified: a photo for this key arrived and passed verification and processing; "
+        "uploading: an upload for it is under way or its picture is being processed; failed: its latest "
+        "upload was refused (see failure) and none is under way; missing: none of these"
+    )
+    failure: str | None = Field(
+        default=None, description="For failed: why (a problem type slug, e.g. image-unreadable)"
     )
     photo_ids: list[uuid.UUID]
+
+
+class UploadState(BaseModel):
+    """An upload of the visit whose bytes all arrived but which has no photo (yet)."""
+
+    upload_id: uuid.UUID
+    photo_id: uuid.UUID
+    item_key: str | None
+    status: Literal["processing", "failed"] = Field(
+        description="processing: every byte is in and checked, the picture is being processed; failed: it "
+        "was refused (see failure), upload it again if it can be fixed"
+    )
+    failure: str | None = Field(default=None, description="For failed: a problem type slug")
+    updated_at: datetime
 
 
 class VisitPhotos(BaseModel):
@@ -138,4 +156,9 @@ class VisitPhotos(BaseModel):
     items: list[PhotoPublic]
     next_cursor: str | None = None
     expected: list[ExpectedPhotoStatus]
-    complete: bool = Field(description="Every expected photo has arrived and been verified")
+    complete: bool = Field(description="Every expected photo has arrived and been verified and processed")
+    uploads: list[UploadState] = Field(
+        default_factory=list,
+        description="The visit's uploads whose picture is being processed, or was refused, and that have no "
+        "photo: how a phone learns what became of a file it sent (newest first, at most 100)",
+    )

@@ -7,23 +7,36 @@ An upload moves through short database transactions, never one held while bytes 
    (``lease_token``/``lease_until``). A second PATCH meanwhile finds the lease and gets 409; a lease whose
    request crashed expires after :data:`LEASE_SECONDS`, so nothing blocks a resume for long.
 2. **receive** (no transaction): the body streams into a new storage object (one per PATCH, named by its
-   offset and lease), hashed on the way for ``Upload-Checksum``. A dropped connection or a stalled one
+   offset and lease), hashed on the way for ``Upload-Checksum`` and, while this process has seen every byte
+   so far, for the whole file's sha256 (:class:`RunningHashes`). A dropped connection or a stalled one
    (:data:`IDLE_TIMEOUT_SECONDS`) keeps what arrived.
 3. **commit** (one transaction, compare-and-set on the lease): the offset grows by what was durably
-   written, the segment is recorded, the lease is released. Only now does ``HEAD`` report the new offset.
-4. **complete**, when the offset reaches the length: the segments are joined into a scratch file, the
-   whole-file sha256 is checked, the picture is verified, stripped and thumbnailed in a worker thread,
-   the results are stored content-addressed (``photos/<sha256>``: identical content is stored once) and
-   the photo record is written (with its audit event and sync change) in one transaction.
+   written (fsynced, or stored by S3), the segment is recorded, the lease is released. Only now does
+   ``HEAD`` report the new offset. The last segment instead moves the upload to ``processing`` and keeps
+   the lease.
+4. **accept** (the final PATCH): the whole-file sha256 is checked against ``Upload-Metadata`` (from the
+   running hash, or by reading the staged bytes again when another process received some of them) and the
+   type is sniffed from the first bytes; a mismatch fails the upload and answers the problem. Otherwise the
+   PATCH answers 204 at once, and
+5. **process** runs in the background of the same process (a tracked task, :func:`spawn_processing`),
+   holding the lease and bounded by the media limiter: the picture is stripped, verified by decoding and
+   thumbnailed in a worker thread, the results are stored content-addressed (``photos/<sha256>``:
+   identical content is stored once) and the photo record is written (with its audit event and sync
+   change) in one transaction. A refused picture marks the upload ``failed`` with its reason, which the
+   phone reads from ``HEAD`` and ``GET /v1/visits/{id}/photos``. An upload left ``processing`` by a process
+   that died is finished once its lease expires, by the API process's resumer (started with the app) or
+   by the worker's ``uploads-cleanup`` job; the lease's compare-and-set lets exactly one of them do it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import shutil
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +67,7 @@ from app.media.schemas import (
     PhotoPublic,
     PhotoUpdate,
     UploadMetadata,
+    UploadState,
     VisitPhotos,
 )
 from app.media.storage import LocalStorage, ObjectMissing, Storage, StorageError, get_storage, scratch_dir
@@ -68,6 +82,19 @@ IDLE_TIMEOUT_SECONDS = 30
 #: Image processing jobs at once per process. A picture stored turned is decoded and turned, which holds
 #: it twice in memory (2 × 3 bytes a pixel), so one at a time; an upright one costs almost nothing.
 IMAGE_JOBS = 1
+#: Uploads whose whole-file sha256 this process keeps computing as their bytes arrive (least recently
+#: used beyond that are forgotten; their completion then reads the staged bytes again).
+RUNNING_HASHES = 64
+#: How often the API process looks for uploads left ``processing`` by a process that died (seconds).
+RESUME_INTERVAL = 60.0
+#: How long shutdown lets background processing finish before cancelling it (seconds).
+SHUTDOWN_GRACE = 10.0
+
+#: Response headers telling a phone what became of an upload (``open``, ``processing``, ``completed``,
+#: ``failed``, ``terminated``, ``expired``) and, for a failed one, why (a problem slug such as
+#: ``image-unreadable``).
+STATUS_HEADER = "Ongi-Upload-Status"
+FAILURE_HEADER = "Ongi-Upload-Failure"
 
 PHOTO_ROLES = frozenset({Role.coordinator, Role.planner, Role.partner})
 
@@ -119,6 +146,8 @@ class UploadView:
     status: UploadStatus
     expires_at: datetime
     metadata_header: str | None
+    #: Why the upload was refused (a problem slug), for a failed one.
+    failure: str | None = None
 
     @classmethod
     def of(cls, upload: Upload) -> UploadView:
@@ -129,6 +158,7 @@ class UploadView:
             status=upload.status,
             expires_at=upload.expires_at,
             metadata_header=upload.metadata_header,
+            failure=upload.failure,
         )
 
 
@@ -148,6 +178,62 @@ class Lease:
     meta: dict[str, Any]
     expires_at: datetime
     renewed: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _RunningHash:
+    """The sha256 of an upload's first ``offset`` bytes, and its first bytes (for sniffing the type)."""
+
+    offset: int
+    digest: Any
+    head: bytes
+
+
+class RunningHashes:
+    """Whole-file sha256s of the uploads this process is receiving, kept as PATCH bodies stream, so that
+    completion need not read the file again. Only valid while this process saw every byte of an upload
+    (a resume on another process, or after a restart, starts without one). Small and bounded: at most
+    :data:`RUNNING_HASHES` uploads, least recently used forgotten first."""
+
+    def __init__(self, capacity: int = RUNNING_HASHES) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[uuid.UUID, _RunningHash] = OrderedDict()
+
+    def start(self, upload_id: uuid.UUID, offset: int) -> _RunningHash | None:
+        """A private copy to extend with the bytes of a PATCH at ``offset`` (``None``: not known here)."""
+        if offset == 0:
+            return _RunningHash(0, hashlib.sha256(), b"")
+        known = self._items.get(upload_id)
+        if known is None or known.offset != offset:
+            return None
+        return _RunningHash(known.offset, known.digest.copy(), known.head)
+
+    def keep(self, upload_id: uuid.UUID, running: _RunningHash) -> None:
+        self._items[upload_id] = running
+        self._items.move_to_end(upload_id)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def forget(self, upload_id: uuid.UUID) -> None:
+        self._items.pop(upload_id, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def media_limiter(state: AppState) -> anyio.CapacityLimiter:
+    """How many uploads this process processes at once (:data:`IMAGE_JOBS`)."""
+    limiter = state.extras.get("media_image_limiter")
+    if limiter is None:
+        limiter = state.extras["media_image_limiter"] = anyio.CapacityLimiter(IMAGE_JOBS)
+    return limiter  # type: ignore[no-any-return]
+
+
+def running_hashes(state: AppState) -> RunningHashes:
+    hashes = state.extras.get("media_running_hashes")
+    if hashes is None:
+        hashes = state.extras["media_running_hashes"] = RunningHashes()
+    return hashes  # type: ignore[no-any-return]
 
 
 class _StagingBroken(Exception):
@@ -257,7 +343,13 @@ class UploadService:
             principal = await self._principal(session, token, address)
             upload = await self._own_upload(session, principal, upload_id)
             if _is_gone(upload):
-                raise upload_gone()
+                problem = upload_gone()
+                # HEAD carries no body: the headers say what became of it (and why it was refused).
+                status = UploadStatus.expired if upload.status == UploadStatus.open else upload.status
+                problem.headers[STATUS_HEADER] = status.value
+                if upload.failure:
+                    problem.headers[FAILURE_HEADER] = upload.failure
+                raise problem
             return UploadView.of(upload)
 
     # --- PATCH ---------------------------------------------------------------------------------------------
@@ -297,7 +389,8 @@ class UploadService:
                     params={"length": upload.length},
                     extra={"length": upload.length, "offset": upload.offset_bytes},
                 )
-            if upload.status == UploadStatus.completed:
+            if upload.status in (UploadStatus.completed, UploadStatus.processing):
+                # Every byte is in already (the last 204 may have been lost): nothing to do.
                 return UploadView.of(upload)
             if upload.status != UploadStatus.open:
                 raise upload_busy()
@@ -357,6 +450,9 @@ class UploadService:
         receiver = _Receiver()
         key = f"{staging_prefix(lease.upload_id)}{lease.offset:012d}-{lease.token.hex[:12]}"
         hasher = checksum.factory() if checksum else None
+        hashes = running_hashes(self.state)
+        running = hashes.start(lease.upload_id, lease.offset)
+        whole = running.digest if running is not None else None
         remaining = lease.length - lease.offset
         sniff_head = bytearray() if lease.offset == 0 else None
 
@@ -383,6 +479,8 @@ class UploadService:
                         raise _Abort
                 if hasher is not None:
                     hasher.update(chunk)
+                if whole is not None:
+                    whole.update(chunk)
                 receiver.received += len(chunk)
                 if time.monotonic() - lease.renewed > LEASE_SECONDS / 3 and not await self._renew(lease):
                     receiver.lease_lost = True
@@ -429,9 +527,17 @@ class UploadService:
         view = await self._commit_segment(lease, key, written)
         if receiver.disconnected:
             log.info("upload_interrupted", upload_id=str(lease.upload_id), offset=view.offset)
-        if view.offset == view.length:
-            await self.complete(lease)
-            view = await self._view(lease.upload_id)
+        if running is not None:
+            running.offset = view.offset
+            if sniff_head is not None:
+                running.head = bytes(sniff_head)
+        if view.offset < view.length:
+            if running is not None:
+                hashes.keep(lease.upload_id, running)
+            return view
+        hashes.forget(lease.upload_id)
+        await self.accept(lease, running.digest.hexdigest() if running is not None else None, running)
+        spawn_processing(self.state, lease)
         return view
 
     async def _view(self, upload_id: uuid.UUID) -> UploadView:
@@ -486,23 +592,82 @@ class UploadService:
             metadata_header=None,
         )
 
+    # --- acceptance (on the final PATCH) ----------------------------------------------------------------------
+
+    async def accept(self, lease: Lease, sha256: str | None, running: _RunningHash | None) -> None:
+        """Check a fully received upload before answering its last PATCH: the whole file's sha256 (``sha256``
+        when this process hashed every byte, else read again from storage) and the type from its first
+        bytes. Fails the upload and raises the problem on a mismatch; the picture itself is processed later
+        (:func:`spawn_processing`)."""
+        head = running.head if running is not None and len(running.head) >= images.SNIFF_BYTES else None
+        try:
+            if sha256 is None or head is None:
+                actual, head = await self._staged_sha256(lease)
+                sha256 = sha256 or actual
+        except (_StagingBroken, ObjectMissing) as exc:
+            await self._fail(lease, "staging-lost")
+            log.error("upload_staging_lost", upload_id=str(lease.upload_id), error=str(exc))
+            raise Problem(500, "upload-lost", "uploads.staging-lost") from exc
+        except StorageError as exc:
+            # Left ``processing`` under the lease: once it expires, the resumer checks it again.
+            log.error("upload_accept_failed", upload_id=str(lease.upload_id), error=type(exc).__name__)
+            raise storage_unavailable() from exc
+        if sha256 != lease.sha256:
+            await self._fail(lease, "upload-hash-mismatch")
+            log.info("upload_refused", upload_id=str(lease.upload_id), reason="upload-hash-mismatch")
+            raise Problem(460, "upload-hash-mismatch", "uploads.hash-mismatch")
+        if images.sniff(head) is None:
+            await self._fail(lease, "unsupported-image-type")
+            log.info("upload_refused", upload_id=str(lease.upload_id), reason="unsupported-image-type")
+            raise Problem(415, "unsupported-image-type", "uploads.unsupported-type")
+
+    async def _staged_sha256(self, lease: Lease) -> tuple[str, bytes]:
+        """The staged bytes' sha256 and first bytes, read back from storage."""
+        keys = _ordered_keys(lease)
+        if isinstance(self.storage, LocalStorage):
+            paths = [self.storage.local_path(key) for key in keys]
+
+            def _hash() -> tuple[str, bytes]:
+                digest, head = hashlib.sha256(), b""
+                try:
+                    for path in paths:
+                        with open(path, "rb") as fh:
+                            while chunk := fh.read(images.HASH_CHUNK):
+                                if len(head) < images.SNIFF_BYTES:
+                                    head += chunk[: images.SNIFF_BYTES - len(head)]
+                                digest.update(chunk)
+                except FileNotFoundError as exc:
+                    raise ObjectMissing(str(exc.filename)) from exc
+                except OSError as exc:
+                    raise StorageError(type(exc).__name__) from exc
+                return digest.hexdigest(), head
+
+            return await anyio.to_thread.run_sync(_hash)
+        digest, head = hashlib.sha256(), b""
+        for key in keys:
+            async for chunk in self.storage.get_range(key):
+                if len(head) < images.SNIFF_BYTES:
+                    head += chunk[: images.SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+        return digest.hexdigest(), head
+
     # --- completion ----------------------------------------------------------------------------------------
 
     def _limiter(self) -> anyio.CapacityLimiter:
-        limiter = self.state.extras.get("media_image_limiter")
-        if limiter is None:
-            limiter = anyio.CapacityLimiter(IMAGE_JOBS)
-            self.state.extras["media_image_limiter"] = limiter
-        return limiter  # type: ignore[no-any-return]
+        return media_limiter(self.state)
 
-    async def complete(self, lease: Lease) -> None:
-        """Verify, clean and store a fully received upload, and record its photo. Holds the lease (status
-        ``processing``) throughout; a crash leaves it for :func:`cleanup_expired_uploads` to finish."""
+    async def complete(self, lease: Lease, *, accepted: bool = False) -> None:
+        """Verify, clean and store a fully received upload, and record its photo; one job at a time per
+        process (the media limiter). Holds the lease (status ``processing``) throughout, renewing it; a
+        crash leaves it for the resumer (:func:`resume_stuck_uploads`) once the lease expires.
+
+        ``accepted``: :meth:`accept` already checked the whole-file hash (a resumed completion checks it)."""
         error: Exception | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._keep_lease, lease)
             try:
-                await self._complete(lease)
+                async with self._limiter():
+                    await self._complete(lease, accepted=accepted)
             except Exception as exc:  # raised below, outside the task group (which would wrap it)
                 error = exc
             finally:
@@ -520,7 +685,7 @@ class UploadService:
             except Exception:
                 log.warning("upload_lease_renew_failed", upload_id=str(lease.upload_id), exc_info=True)
 
-    async def _complete(self, lease: Lease) -> None:
+    async def _complete(self, lease: Lease, *, accepted: bool) -> None:
         started = time.perf_counter()
         marks: dict[str, float] = {}
         workdir = scratch_dir(self.state) / f"upload-{lease.upload_id.hex}-{lease.token.hex[:8]}"
@@ -530,7 +695,7 @@ class UploadService:
                 source = await self._assemble(lease, workdir)
                 marks["assemble"] = time.perf_counter()
                 processed = await anyio.to_thread.run_sync(
-                    _verify_and_process, source, workdir, lease.sha256, limiter=self._limiter()
+                    _verify_and_process, source, workdir, None if accepted else lease.sha256
                 )
                 marks["process"] = time.perf_counter()
             except (_StagingBroken, ObjectMissing) as exc:
@@ -586,15 +751,7 @@ class UploadService:
 
     async def _assemble(self, lease: Lease, workdir: Path) -> Path:
         """The received bytes as one local file (the staged file itself when there is exactly one)."""
-        segments = sorted(lease.segments, key=lambda s: int(s["offset"]))
-        expected = 0
-        for segment in segments:
-            if int(segment["offset"]) != expected:
-                raise _StagingBroken(f"gap at {expected}")
-            expected += int(segment["size"])
-        if expected != lease.length:
-            raise _StagingBroken(f"{expected} of {lease.length} bytes staged")
-        keys = [str(segment["key"]) for segment in segments]
+        keys = _ordered_keys(lease)
         target = workdir / "original"
         if isinstance(self.storage, LocalStorage):
             if len(keys) == 1:
@@ -737,10 +894,22 @@ def _same_photo(photo: Photo, visit_id: uuid.UUID, original_sha256: str) -> bool
     return photo.deleted_at is None and photo.visit_id == visit_id and photo.original_sha256 == original_sha256
 
 
-def _verify_and_process(source: Path, workdir: Path, expected_sha256: str) -> images.Processed:
-    """In a worker thread: the whole-file hash, then the picture itself."""
-    actual = images.file_sha256(source)
-    if actual != expected_sha256:
+def _ordered_keys(lease: Lease) -> list[str]:
+    """The staged segments' storage keys in offset order; raises when they do not add up to the upload."""
+    segments = sorted(lease.segments, key=lambda s: int(s["offset"]))
+    expected = 0
+    for segment in segments:
+        if int(segment["offset"]) != expected:
+            raise _StagingBroken(f"gap at {expected}")
+        expected += int(segment["size"])
+    if expected != lease.length:
+        raise _StagingBroken(f"{expected} of {lease.length} bytes staged")
+    return [str(segment["key"]) for segment in segments]
+
+
+def _verify_and_process(source: Path, workdir: Path, expected_sha256: str | None) -> images.Processed:
+    """In a worker thread: the whole-file hash (unless already checked), then the picture itself."""
+    if expected_sha256 is not None and images.file_sha256(source) != expected_sha256:
         raise images.ImageRejected(460, "upload-hash-mismatch", "uploads.hash-mismatch")
     return images.process_image(source, workdir)
 
@@ -807,10 +976,11 @@ async def cleanup_expired_uploads(state: AppState) -> int:
     return count
 
 
-async def _resume_completion(service: UploadService, upload_id: uuid.UUID) -> bool:
+async def _claim(state: AppState, upload_id: uuid.UUID) -> Lease | None:
+    """Take over an upload left ``processing`` whose lease expired (compare-and-set: one taker wins)."""
     now = utcnow()
     token = uuid.uuid4()
-    async with open_session(service.state.sessionmaker, write=True) as session:
+    async with open_session(state.sessionmaker, write=True) as session:
         result = await session.execute(
             update(Upload)
             .where(Upload.id == upload_id, Upload.status == UploadStatus.processing, Upload.lease_until <= now)
@@ -818,7 +988,7 @@ async def _resume_completion(service: UploadService, upload_id: uuid.UUID) -> bo
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
+            return None
         upload = await session.get(Upload, upload_id)
         assert upload is not None
         row = (
@@ -830,7 +1000,13 @@ async def _resume_completion(service: UploadService, upload_id: uuid.UUID) -> bo
         ).first()
         assert row is not None
         principal = principal_for(row[0], row[1], session_id=None, device_id=None, address=None)
-        lease = UploadService._lease_of(upload, principal, token)
+        return UploadService._lease_of(upload, principal, token)
+
+
+async def _resume_completion(service: UploadService, upload_id: uuid.UUID) -> bool:
+    lease = await _claim(service.state, upload_id)
+    if lease is None:
+        return False
     try:
         await service.complete(lease)
     except Problem as problem:
@@ -839,6 +1015,132 @@ async def _resume_completion(service: UploadService, upload_id: uuid.UUID) -> bo
         log.warning("upload_completion_resume_failed", upload_id=str(upload_id), exc_info=True)
         return False
     return True
+
+
+# --- background processing (API process) -----------------------------------------------------------------
+#
+# The final PATCH answers once the bytes are durable and checked; the picture is processed right after in
+# a task of the same process. Tasks are kept in ``state.extras["media_tasks"]`` (upload id → task: strong
+# references, one per upload) and finished or cancelled at shutdown. Nothing another process needs lives
+# there: the upload's status and lease in the database say who processes it.
+
+
+def _tasks(state: AppState) -> dict[uuid.UUID, asyncio.Task[None]]:
+    tasks = state.extras.get("media_tasks")
+    if tasks is None:
+        tasks = state.extras["media_tasks"] = {}
+    hooks = state.extras.setdefault("shutdown", [])
+    if stop_background_work not in hooks:
+        hooks.insert(0, stop_background_work)  # before the storage closes
+    return tasks  # type: ignore[no-any-return]
+
+
+def spawn_processing(state: AppState, lease: Lease, *, accepted: bool = True) -> asyncio.Task[None]:
+    """Process a fully received upload in the background (the caller holds its lease)."""
+    tasks = _tasks(state)
+    task = asyncio.get_running_loop().create_task(
+        _process(state, lease, accepted=accepted), name=f"ongi-upload-{lease.upload_id}"
+    )
+    tasks[lease.upload_id] = task
+
+    def _done(done: asyncio.Task[None]) -> None:
+        if tasks.get(lease.upload_id) is done:
+            del tasks[lease.upload_id]
+
+    task.add_done_callback(_done)
+    return task
+
+
+async def _process(state: AppState, lease: Lease, *, accepted: bool) -> None:
+    try:
+        await UploadService(state).complete(lease, accepted=accepted)
+    except Problem as problem:
+        if problem.status >= 500:
+            # Storage or staging trouble: the lease lapses and the resumer tries again.
+            log.warning("upload_processing_deferred", upload_id=str(lease.upload_id), reason=problem.slug)
+        else:
+            log.info("upload_processing_refused", upload_id=str(lease.upload_id), reason=problem.slug)
+    except Exception:
+        log.exception("upload_processing_failed", upload_id=str(lease.upload_id))
+
+
+async def wait_for_processing(state: AppState) -> None:
+    """Wait until this process's background processing is done (tests; bound it with ``fail_after``)."""
+    while tasks := list(state.extras.get("media_tasks", {}).values()):
+        await asyncio.wait(tasks)
+
+
+async def resume_stuck_uploads(state: AppState) -> int:
+    """Start processing every upload left ``processing`` whose lease expired (its process died, or its
+    processing stopped on a storage error); returns how many this process took over."""
+    claimed, _ = await _resume_round(state)
+    return claimed
+
+
+async def _resume_round(state: AppState) -> tuple[int, float]:
+    """One look for stuck uploads: how many were taken over, and when to look again (soon when a lease
+    held by no task of ours runs out before :data:`RESUME_INTERVAL`, as after a restart)."""
+    ours = set(state.extras.get("media_tasks", {}))
+    now = utcnow()
+    async with open_session(state.sessionmaker, write=False) as session:
+        rows = (
+            await session.execute(select(Upload.id, Upload.lease_until).where(Upload.status == UploadStatus.processing))
+        ).all()
+    claimed = 0
+    next_look = RESUME_INTERVAL
+    for upload_id, lease_until in rows:
+        if upload_id in ours:
+            continue
+        if lease_until is not None and lease_until > now:
+            next_look = min(next_look, (lease_until - now).total_seconds() + 0.5)
+            continue
+        lease = await _claim(state, upload_id)
+        if lease is not None:
+            log.info("upload_processing_resumed", upload_id=str(upload_id))
+            spawn_processing(state, lease, accepted=False)
+            claimed += 1
+    return claimed, max(0.5, next_look)
+
+
+async def _resumer(state: AppState) -> None:
+    while True:
+        try:
+            _, delay = await _resume_round(state)
+        except Exception:
+            log.warning("upload_resume_round_failed", exc_info=True)
+            delay = RESUME_INTERVAL
+        await asyncio.sleep(delay)
+
+
+async def start_background_work(state: AppState) -> None:
+    """Startup hook of the API process: look for uploads a previous process left ``processing`` at once,
+    then every :data:`RESUME_INTERVAL`, in a background task (startup does not wait for it)."""
+    _tasks(state)
+    current = state.extras.get("media_resumer")
+    if current is None or current.done():
+        state.extras["media_resumer"] = asyncio.get_running_loop().create_task(
+            _resumer(state), name="ongi-upload-resumer"
+        )
+
+
+async def stop_background_work(state: AppState) -> None:
+    """Shutdown hook: stop looking for stuck uploads, let processing under way finish for up to
+    :data:`SHUTDOWN_GRACE` seconds, then cancel the rest (their leases lapse; the next process resumes
+    them). Safe to call more than once."""
+    resumer = state.extras.pop("media_resumer", None)
+    if resumer is not None:
+        resumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resumer
+    tasks = list(state.extras.get("media_tasks", {}).values())
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    for task in pending:
+        task.cancel()
+    if pending:
+        log.warning("upload_processing_cancelled", count=len(pending))
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 # --- photos ----------------------------------------------------------------------------------------------
@@ -915,15 +1217,23 @@ async def visit_photos(
         select(Photo.id, Photo.item_key).where(*live, Photo.item_key.is_not(None)).order_by(Photo.created_at)
     ):
         by_key.setdefault(item_key, []).append(photo_id)
-    uploading = await _uploading_keys(session, visit.id)
+    uploads, key_states = await _upload_states(session, visit.id)
     expected: list[ExpectedPhotoStatus] = []
     for entry in visit.expected_photos or []:
         key = str(entry.get("key", ""))
         if not key:
             continue
         ids = by_key.get(key, [])
-        status = "verified" if ids else ("uploading" if key in uploading else "missing")
-        expected.append(ExpectedPhotoStatus(key=key, label=entry.get("label", key), status=status, photo_ids=ids))
+        failure = None
+        if ids:
+            status = "verified"
+        elif key in key_states:
+            status, failure = key_states[key]
+        else:
+            status = "missing"
+        expected.append(
+            ExpectedPhotoStatus(key=key, label=entry.get("label", key), status=status, failure=failure, photo_ids=ids)
+        )
     await audit.record(
         session,
         principal,
@@ -939,24 +1249,65 @@ async def visit_photos(
         next_cursor=next_cursor,
         expected=expected,
         complete=all(e.status == "verified" for e in expected),
+        uploads=uploads,
     )
 
 
-async def _uploading_keys(session: AsyncSession, visit_id: uuid.UUID) -> set[str]:
-    """Item keys of the visit's uploads under way (open or being verified, not expired)."""
+#: Uploads of a visit looked at for its photos' progress (newest first).
+_UPLOAD_STATES_LIMIT = 100
+
+
+async def _upload_states(
+    session: AsyncSession, visit_id: uuid.UUID
+) -> tuple[list[UploadState], dict[str, tuple[str, str | None]]]:
+    """What became of the visit's uploads that have no photo: the latest upload of each photo id when it is
+    being processed or was refused, and per item key whether an upload is under way (``uploading``: open
+    and not expired, or processing) or the latest one was refused (``failed``, with the reason)."""
     now = utcnow()
-    metas = (
+    rows = (
         await session.execute(
-            select(Upload.meta).where(
+            select(Upload.id, Upload.photo_id, Upload.meta, Upload.status, Upload.failure, Upload.updated_at)
+            .where(
                 Upload.visit_id == visit_id,
                 or_(
-                    Upload.status == UploadStatus.processing,
+                    Upload.status.in_([UploadStatus.processing, UploadStatus.failed]),
                     (Upload.status == UploadStatus.open) & (Upload.expires_at > now),
                 ),
             )
+            .order_by(Upload.updated_at.desc(), Upload.id)
+            .limit(_UPLOAD_STATES_LIMIT)
         )
-    ).scalars()
-    return {str(m["item_key"]) for m in metas if m and m.get("item_key")}
+    ).all()
+    photo_ids = {row.photo_id for row in rows}
+    with_photo = (
+        set((await session.execute(select(Photo.id).where(Photo.id.in_(photo_ids)))).scalars()) if photo_ids else set()
+    )
+    uploads: list[UploadState] = []
+    key_states: dict[str, tuple[str, str | None]] = {}
+    seen: set[uuid.UUID] = set()
+    for row in rows:
+        if row.photo_id in seen or row.photo_id in with_photo:
+            continue
+        seen.add(row.photo_id)
+        item_key = (row.meta or {}).get("item_key")
+        state = "failed" if row.status == UploadStatus.failed else "uploading"
+        if item_key:
+            current = key_states.get(str(item_key))
+            # The newest upload of a key decides, but one under way outweighs an older refusal.
+            if current is None or (state == "uploading" and current[0] == "failed"):
+                key_states[str(item_key)] = (state, row.failure if state == "failed" else None)
+        if row.status in (UploadStatus.processing, UploadStatus.failed):
+            uploads.append(
+                UploadState(
+                    upload_id=row.id,
+                    photo_id=row.photo_id,
+                    item_key=item_key,
+                    status="failed" if row.status == UploadStatus.failed else "processing",
+                    failure=row.failure,
+                    updated_at=row.updated_at,
+                )
+            )
+    return uploads, key_states
 
 
 def checksum_factories() -> dict[str, Callable[[], Any]]:

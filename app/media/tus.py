@@ -28,7 +28,7 @@ from app.core.i18n import t
 from app.media import messages as _messages  # noqa: F401 - registers the messages
 from app.media.models import UploadStatus
 from app.media.schemas import UploadMetadata
-from app.media.service import Checksum, UploadService, UploadView, checksum_factories
+from app.media.service import STATUS_HEADER, Checksum, UploadService, UploadView, checksum_factories
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
@@ -185,7 +185,7 @@ def http_date(view: UploadView) -> str:
 
 
 def offset_headers(view: UploadView) -> dict[str, str]:
-    headers = {"Upload-Offset": str(view.offset)}
+    headers = {"Upload-Offset": str(view.offset), STATUS_HEADER: view.status.value}
     if view.status == UploadStatus.open:
         headers["Upload-Expires"] = http_date(view)
     return headers
@@ -311,7 +311,18 @@ async def create_upload_no_slash(request: Request, state: StateDep, credentials:
     "/v1/uploads/{upload_id}",
     response_class=Response,
     summary="Where an upload stands (tus offset)",
-    responses={**_COMMON_RESPONSES, 410: {"description": "The upload expired, was terminated or was refused"}},
+    description=(
+        "Upload-Offset and Upload-Length, and Ongi-Upload-Status: open (receiving), processing (every byte "
+        "is in and checked; the picture is being processed), completed (the photo exists), or with 410 "
+        "failed (with Ongi-Upload-Failure), terminated or expired."
+    ),
+    responses={
+        **_COMMON_RESPONSES,
+        410: {
+            "description": "The upload expired, was terminated or was refused (Ongi-Upload-Status says which; "
+            "for a refused one Ongi-Upload-Failure names the problem type)"
+        },
+    },
 )
 async def upload_status(upload_id: str, request: Request, state: StateDep, credentials: Credentials) -> Response:
     require_tus_version(request)
@@ -330,7 +341,6 @@ _PATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     410: {"description": "The upload expired, was terminated or was refused"},
     413: {"description": "The data goes beyond Upload-Length"},
     415: {"description": "Wrong Content-Type, or the file is not a JPEG, PNG, HEIC or WebP picture"},
-    422: {"description": "The completed file is not a readable picture"},
     460: {"description": "Upload-Checksum mismatch (chunk discarded), or the whole file's sha256 mismatch"},
 }
 
@@ -342,8 +352,13 @@ _PATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Append bytes to an upload (tus core, checksum)",
     description=(
         "Content-Type application/offset+octet-stream; Upload-Offset must equal the server's offset. "
-        "When the last byte arrives the file is verified (sha256, type), stripped of metadata and stored, "
-        "and the photo is created; the answer tells whether that succeeded."
+        "When the last byte arrives the whole file's sha256 and its type (from the bytes) are checked before "
+        "the answer: a mismatch answers 460 or 415 and discards the upload. A 204 for the last byte means "
+        "the file is durably stored and checked (Ongi-Upload-Status: processing); the picture is then "
+        "stripped of metadata, decoded, thumbnailed and stored in the background, and the photo appears in "
+        "sync and GET /v1/visits/{id}/photos when that is done. A picture refused then (undecodable, too "
+        "many pixels) shows as a failed upload: HEAD answers 410 with Ongi-Upload-Status: failed and "
+        "Ongi-Upload-Failure (the problem type), and the visit's photos list it under uploads."
     ),
     responses=_PATCH_RESPONSES,
 )
