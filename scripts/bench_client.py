@@ -286,22 +286,22 @@ async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
     return res
 
 
-def noise_png(target: int) -> bytes:
+def noise_png(target: int, seed: int = 0) -> bytes:
     from PIL import Image
 
     side = int((target / 3) ** 0.5) + 1
-    rnd = random.Random(5)
+    rnd = random.Random(5 + seed)
     img = Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3))
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
-def camera_jpeg(target: int) -> bytes:
+def camera_jpeg(target: int, seed: int = 0) -> bytes:
     """A phone camera's photo of about ``target`` bytes: a 4:3 JPEG with EXIF (camera, time, GPS)."""
     from PIL import Image
 
-    rnd = random.Random(5)
+    rnd = random.Random(5 + seed)
     exif = Image.Exif()
     exif[0x010F], exif[0x0110], exif[0x0132] = "Samsung", "SM-S928N", "2026:12:03 09:41:00"  # make, model, time
     exif[0x0112] = 1  # orientation: upright
@@ -320,89 +320,112 @@ def camera_jpeg(target: int) -> bytes:
     return data
 
 
-async def upload_phase(base: str, photo: str, server_pid: int | None) -> dict[str, Any]:
-    """A 20 MiB photo through tus in 5 MiB chunks. Throughput counts from the creating POST to the final
-    PATCH's answer; the server's memory is sampled from just before the POST until the photo is ready to
-    read (its processing included), after the login and pull that precede it."""
-    import threading
-
+async def upload_phase(base: str, photo: str, server_pid: int | None, repeats: int) -> dict[str, Any]:
+    """A 20 MiB photo through tus in 5 MiB chunks, ``repeats`` times (a different picture each time).
+    Throughput counts from the creating POST to the final PATCH's answer (median); the server's memory is
+    sampled from just before the POST until the photo is ready to read, processing included, after the
+    login and pull that precede it (the largest growth of the runs)."""
     from bench import rss_mib  # scripts/bench.py, beside this file
 
-    data = camera_jpeg(20 * 1024 * 1024) if photo == "jpeg" else noise_png(20 * 1024 * 1024)
-    chunk = 5 * 1024 * 1024
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         users = await field_users(http)
         d = Device(http, sorted(users["planner"])[0])
         await d.login()
         await d.pull_all()
         visit = next(v for v in d.of("visit") if v["data"].get("household_id"))
-        photo_id = str(uuid.uuid4())
-
-        def b64(x: str) -> str:
-            return base64.b64encode(x.encode()).decode()
-
-        meta = ",".join(
-            [
-                f"photo_id {b64(photo_id)}",
-                f"visit_id {b64(visit['id'])}",
-                f"filename {b64('photo.jpg' if photo == 'jpeg' else 'noise.png')}",
-                f"filetype {b64('image/jpeg' if photo == 'jpeg' else 'image/png')}",
-                f"sha256 {b64(hashlib.sha256(data).hexdigest())}",
-            ]
-        )
         await asyncio.sleep(1.0)  # let the login's password hashing memory settle
-        sampled = {"before": rss_mib(server_pid) if server_pid else 0.0, "peak": 0.0}
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.is_set():
-                sampled["peak"] = max(sampled["peak"], rss_mib(server_pid))  # type: ignore[arg-type]
-                time.sleep(0.01)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        if server_pid:
-            sampler.start()
-        tus = {"Tus-Resumable": "1.0.0", **d.headers}
-        try:
-            started = time.perf_counter()
-            r = await http.post(
-                "/v1/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
-            )
-            if r.status_code != 201:
-                return {"upload_error": f"{r.status_code} {r.text[:200]}"}
-            location = r.headers["location"]
-            offset = 0
-            while offset < len(data):
-                part = data[offset : offset + chunk]
-                r = await http.patch(
-                    location,
-                    content=part,
-                    headers={**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
-                )
-                if r.status_code != 204:
-                    return {"upload_error": f"{r.status_code} {r.text[:200]}"}
-                offset = int(r.headers["upload-offset"])
-            took = time.perf_counter() - started
-            ready = None
-            for _ in range(1000):  # bounded: at most about 20 s
-                if (await http.get(f"/v1/photos/{photo_id}", headers=d.headers)).status_code == 200:
-                    ready = time.perf_counter() - started - took
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            stop.set()
-            if server_pid:
-                sampler.join()
+        runs = []
+        for i in range(repeats):
+            target = 20 * 1024 * 1024
+            data = camera_jpeg(target, seed=i) if photo == "jpeg" else noise_png(target, seed=i)
+            run = await _upload_once(http, d, visit["id"], photo, data, server_pid, rss_mib)
+            if "upload_error" in run:
+                return run
+            runs.append(run)
+    speeds = [r["mib_s"] for r in runs]
+    ready = [r["ready_ms"] for r in runs if r["ready_ms"] is not None]
     out: dict[str, Any] = {
         "upload_photo": photo,
-        "upload_mib_s": round(len(data) / (1024 * 1024) / took, 1),
+        "upload_mib_s": round(statistics.median(speeds), 1),
+        "upload_mib_s_runs": speeds,
         "upload_bytes": len(data),
-        "upload_s": round(took, 3),
-        "upload_ready_after_ms": round(ready * 1000, 1) if ready is not None else None,
+        "upload_ready_after_ms": round(statistics.median(ready), 1) if ready else None,
     }
     if server_pid:
-        out["upload_rss_growth_mib"] = round(max(0.0, sampled["peak"] - sampled["before"]), 1)
+        out["upload_rss_growth_mib"] = max(r["growth"] for r in runs)
     return out
+
+
+async def _upload_once(
+    http: httpx.AsyncClient,
+    d: Device,
+    visit_id: str,
+    photo: str,
+    data: bytes,
+    server_pid: int | None,
+    rss_mib: Any,
+) -> dict[str, Any]:
+    import threading
+
+    chunk = 5 * 1024 * 1024
+    photo_id = str(uuid.uuid4())
+
+    def b64(x: str) -> str:
+        return base64.b64encode(x.encode()).decode()
+
+    meta = ",".join(
+        [
+            f"photo_id {b64(photo_id)}",
+            f"visit_id {b64(visit_id)}",
+            f"filename {b64('photo.jpg' if photo == 'jpeg' else 'noise.png')}",
+            f"filetype {b64('image/jpeg' if photo == 'jpeg' else 'image/png')}",
+            f"sha256 {b64(hashlib.sha256(data).hexdigest())}",
+        ]
+    )
+    sampled = {"before": rss_mib(server_pid) if server_pid else 0.0, "peak": 0.0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            sampled["peak"] = max(sampled["peak"], rss_mib(server_pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if server_pid:
+        sampler.start()
+    tus = {"Tus-Resumable": "1.0.0", **d.headers}
+    ready = None
+    try:
+        started = time.perf_counter()
+        r = await http.post("/v1/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+        if r.status_code != 201:
+            return {"upload_error": f"{r.status_code} {r.text[:200]}"}
+        location = r.headers["location"]
+        offset = 0
+        while offset < len(data):
+            r = await http.patch(
+                location,
+                content=data[offset : offset + chunk],
+                headers={**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+            )
+            if r.status_code != 204:
+                return {"upload_error": f"{r.status_code} {r.text[:200]}"}
+            offset = int(r.headers["upload-offset"])
+        took = time.perf_counter() - started
+        for _ in range(1000):  # bounded: at most about 20 s
+            if (await http.get(f"/v1/photos/{photo_id}", headers=d.headers)).status_code == 200:
+                ready = (time.perf_counter() - started - took) * 1000
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        if server_pid:
+            sampler.join()
+    return {
+        "mib_s": round(len(data) / (1024 * 1024) / took, 1),
+        "ready_ms": round(ready, 1) if ready is not None else None,
+        "growth": round(max(0.0, sampled["peak"] - sampled["before"]), 1),
+    }
 
 
 def main() -> None:
@@ -417,7 +440,7 @@ def main() -> None:
     if not args.base.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise SystemExit("the load client only targets loopback")
     if args.phase == "upload":
-        out = asyncio.run(upload_phase(args.base, args.photo, args.server_pid))
+        out = asyncio.run(upload_phase(args.base, args.photo, args.server_pid, min(args.repeats, 5)))
     else:
         out = asyncio.run(sync_phases(args.base, args.short, args.repeats))
     print(json.dumps(out))
