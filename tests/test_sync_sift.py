@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
-from app.core.db import commit
+from app.core.db import commit, utcnow
 from app.households.models import Household
 from app.sync.models import DeviceHolding, DeviceSyncState
 from app.visits.models import VisitAssignee
@@ -117,3 +117,34 @@ async def test_what_concerns_the_device_is_never_sifted(
     assert str(new_visit.id) in phone.ids("visit")
     assert str(fresh.id) in phone.ids("household")
     assert pulls(app, "sifted") == sifted
+
+
+async def test_partial_diff_sends_new_changed_and_deleted_records(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession], app: object
+) -> None:
+    """Content changes within what the phone holds are re-read record by record: a team mate's new note
+    arrives, an edited one is sent again, a deleted one is sent as a delete."""
+    from app.notes.models import Note
+
+    district = await factory.org(OrgKind.public, ["11990"])
+    me, mate = await factory.actor(Role.planner, district), await factory.actor(Role.planner, district)
+    h = await make_household(factory)
+    visit = await make_visit(factory, h, [me.user, mate.user])
+    await _note(client, mate, visit.id, "첫 기록")
+    phone = Phone(client, me)
+    await phone.sync()
+    (first_id,) = [eid for (entity, eid) in phone.store if entity == "note"]
+
+    partial, diffs = pulls(app, "partial"), pulls(app, "diff")
+    await _note(client, mate, visit.id, "둘째 기록")
+    async with maker() as s:
+        first = await s.get(Note, uuid.UUID(first_id))
+        assert first is not None
+        first.deleted_at = utcnow()
+        await commit(s)
+    changes = await phone.sync()
+    ops = sorted((c["entity"], c["op"]) for c in changes)
+    assert ops == [("note", "delete"), ("note", "upsert")]
+    assert [c["data"]["body"] for c in changes if c["op"] == "upsert"] == ["둘째 기록"]
+    assert (pulls(app, "partial"), pulls(app, "diff")) == (partial + 1, diffs)
+    assert len(phone.ids("note")) == 1

@@ -73,7 +73,9 @@ async def _support_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any
     for start in range(0, len(ids), 500):
         rows = await session.execute(
             select(Support.id, Support.version, Support.household_id).where(
-                Support.household_id.in_(ids[start : start + 500]), Support.deleted_at.is_(None)
+                Support.household_id.in_(ids[start : start + 500]),
+                Support.deleted_at.is_(None),
+                ctx.narrow("support", Support.id),
             )
         )
         out.update({sid: Item(version, hid) for sid, version, hid in rows})

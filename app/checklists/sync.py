@@ -83,7 +83,9 @@ async def _response_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, An
         return {}
     rows = await session.execute(
         select(ChecklistResponse.id, ChecklistResponse.version, ChecklistResponse.household_id).where(
-            ChecklistResponse.visit_id.in_(list(ctx.visit_ids)), ChecklistResponse.deleted_at.is_(None)
+            ChecklistResponse.visit_id.in_(list(ctx.visit_ids)),
+            ChecklistResponse.deleted_at.is_(None),
+            ctx.narrow("checklist_response", ChecklistResponse.id),
         )
     )
     out: dict[uuid.UUID, Any] = {}

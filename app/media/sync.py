@@ -23,7 +23,7 @@ async def _photo_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
         return {}
     rows = await session.execute(
         select(Photo.id, Photo.version, Photo.household_id).where(
-            Photo.visit_id.in_(list(ctx.visit_ids)), Photo.deleted_at.is_(None)
+            Photo.visit_id.in_(list(ctx.visit_ids)), Photo.deleted_at.is_(None), ctx.narrow("photo", Photo.id)
         )
     )
     out: dict[uuid.UUID, Any] = {}

@@ -52,6 +52,7 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
                 Note.deleted_at.is_(None),
                 or_(Note.internal.is_(False), Note.author_organization_id == org),
                 or_(*targets),
+                ctx.narrow("note", Note.id),
             )
         )
     )

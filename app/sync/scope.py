@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PartnerReach, partner_reach
@@ -57,6 +57,14 @@ class Context:
     visit_household: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     #: Set when the scope is taken from what the device holds: the households it may see identified.
     visible_households: set[uuid.UUID] | None = None
+    #: Set for a partial diff: the only records of each entity to look at.
+    only: dict[str, set[uuid.UUID]] | None = None
+
+    def narrow(self, entity: str, column: Any) -> Any:
+        """A filter on ``column`` (the entity's id) keeping the records this diff looks at."""
+        if self.only is None:
+            return true()
+        return column.in_(list(self.only.get(entity, ())))
 
     @property
     def is_partner(self) -> bool:
@@ -202,7 +210,9 @@ async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUI
     if not wanted:
         return {}
     rows = await session.execute(
-        select(Household.id, Household.version).where(Household.id.in_(list(wanted)), Household.deleted_at.is_(None))
+        select(Household.id, Household.version).where(
+            Household.id.in_(list(wanted)), Household.deleted_at.is_(None), ctx.narrow("household", Household.id)
+        )
     )
     out = {}
     for hid, version in rows:

@@ -198,18 +198,8 @@ SHARED_ENTITIES = frozenset({"checklist_template", "resource"})
 SIFT_LIMIT = 500
 
 
-async def _none_concern(
-    session: AsyncSession, principal: Principal, device_id: uuid.UUID, since: int, until: int
-) -> bool:
-    """Whether no change numbered in (``since``, ``until``] can concern this device, so a pull would find
-    nothing to send. Conservative: a change concerns the device when it touches a record the device holds or
-    has been sent, a household, visit or case it holds records of, a visit or case the caller is (or was)
-    on the team of, a household of those, or reference data; a change that names none of these relations
-    concerns everyone. Scope that moves with time (the visit window, consent validity, the lease) is
-    caught by the cursor's day and the lease, as on the fast path."""
-    from app.care.models import Case, CaseMember
-    from app.visits.models import Visit, VisitAssignee
-
+async def _changes_since(session: AsyncSession, since: int, until: int) -> list[Any] | None:
+    """The change notes numbered in (``since``, ``until``], or ``None`` when there are too many to sift."""
     rows = (
         await session.execute(
             select(ChangeLog.entity, ChangeLog.entity_id, ChangeLog.household_id, ChangeLog.visit_id, ChangeLog.case_id)
@@ -217,87 +207,88 @@ async def _none_concern(
             .limit(SIFT_LIMIT + 1)
         )
     ).all()
-    if len(rows) > SIFT_LIMIT:
-        return False
-    entity_ids, household_ids, visit_ids, case_ids = set(), set(), set(), set()
-    for entity, entity_id, household_id, visit_id, case_id in rows:
-        if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
-            return False
-        entity_ids.add(entity_id)
-        for ids, value in ((household_ids, household_id), (visit_ids, visit_id), (case_ids, case_id)):
-            if value is not None:
-                ids.add(value)
-    if not rows:
-        return True
-    dh = DeviceHolding
-    related = list(entity_ids | household_ids | visit_ids | case_ids)
-    me = principal.user_id
-    probes = [
-        select(dh.id).where(
-            dh.device_id == device_id, or_(dh.entity_id.in_(related), dh.household_id.in_(list(household_ids)))
-        ),
-        # assignments of the caller that changed, and visits the caller is on the team of
-        select(VisitAssignee.id).where(
-            VisitAssignee.user_id == me,
-            or_(VisitAssignee.id.in_(list(entity_ids)), VisitAssignee.visit_id.in_(list(visit_ids))),
-        ),
-        select(CaseMember.id).where(
-            CaseMember.user_id == me,
-            or_(CaseMember.id.in_(list(entity_ids)), CaseMember.case_id.in_(list(case_ids))),
-        ),
-        select(Case.id).where(
-            Case.manager_id == me,
-            or_(Case.id.in_(list(case_ids)), Case.household_id.in_(list(household_ids))),
-        ),
-    ]
-    if household_ids:
-        probes += [
-            select(Visit.id)
-            .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-            .where(VisitAssignee.user_id == me, Visit.household_id.in_(list(household_ids))),
-            select(Case.id)
-            .join(CaseMember, CaseMember.case_id == Case.id)
-            .where(CaseMember.user_id == me, Case.household_id.in_(list(household_ids))),
-        ]
-    for probe in probes:
-        if (await session.execute(probe.limit(1))).first() is not None:
-            return False
-    return True
+    return None if len(rows) > SIFT_LIMIT else list(rows)
 
 
 #: Entities whose records live inside the scope the visits and cases draw, without moving it: when only
-#: these changed since the cursor, a pull re-reads just them within what the device holds. Anything else
-#: (visits, cases, teams, consents, reference data) takes a whole diff.
+#: these changed since the cursor, a pull re-reads just those records within what the device holds.
+#: Anything else (visits, cases, teams, consents, reference data) takes a whole diff.
 CONTENT_ENTITIES = frozenset({"household", "note", "checklist_response", "photo", "support"})
 
 
-async def _changed_entities(session: AsyncSession, since: int, until: int) -> set[str] | None:
-    rows = await session.execute(
-        select(ChangeLog.entity).where(ChangeLog.seq > since, ChangeLog.seq <= until).limit(SIFT_LIMIT + 1)
-    )
-    entities = [entity for (entity,) in rows]
-    return None if len(entities) > SIFT_LIMIT else set(entities)
+async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.UUID, rows: list[Any]) -> bool:
+    """Whether any of these change notes can concern this device. Conservative: a change concerns it when
+    it touches a record the device holds or was sent, or a household, visit or case it holds records of;
+    a change of a visit, case, team or consent also when the caller is (or was) on that team or manages
+    that case, or it is about a household of theirs; reference data and a change that names no relation
+    concern everyone. A content change outside what the device holds cannot enter its scope (the scope is
+    drawn by visits, cases, teams and consents, and by time, which the cursor's day and the lease catch)."""
+    from app.care.models import Case, CaseMember
+    from app.visits.models import Visit, VisitAssignee
+
+    if not rows:
+        return False
+    related: set[uuid.UUID] = set()
+    households: set[uuid.UUID] = set()
+    scope_rows = []
+    for entity, entity_id, household_id, visit_id, case_id in rows:
+        if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
+            return True
+        related |= {x for x in (entity_id, household_id, visit_id, case_id) if x is not None}
+        if household_id is not None:
+            households.add(household_id)
+        if entity not in CONTENT_ENTITIES:
+            scope_rows.append((entity_id, household_id, visit_id, case_id))
+    dh = DeviceHolding
+    probes = [
+        select(dh.id).where(
+            dh.device_id == device_id, or_(dh.entity_id.in_(list(related)), dh.household_id.in_(list(households)))
+        )
+    ]
+    if scope_rows:
+        me = principal.user_id
+        ids = [r[0] for r in scope_rows]
+        visits = [r[2] for r in scope_rows if r[2] is not None]
+        cases = [r[3] for r in scope_rows if r[3] is not None]
+        homes = [r[1] for r in scope_rows if r[1] is not None]
+        probes += [
+            select(VisitAssignee.id).where(
+                VisitAssignee.user_id == me, or_(VisitAssignee.id.in_(ids), VisitAssignee.visit_id.in_(visits))
+            ),
+            select(CaseMember.id).where(
+                CaseMember.user_id == me, or_(CaseMember.id.in_(ids), CaseMember.case_id.in_(cases))
+            ),
+            select(Case.id).where(Case.manager_id == me, or_(Case.id.in_(cases), Case.household_id.in_(homes))),
+            select(Visit.id)
+            .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+            .where(VisitAssignee.user_id == me, Visit.household_id.in_(homes)),
+            select(Case.id)
+            .join(CaseMember, CaseMember.case_id == Case.id)
+            .where(CaseMember.user_id == me, Case.household_id.in_(homes)),
+        ]
+    for probe in probes:
+        if (await session.execute(probe.limit(1))).first() is not None:
+            return True
+    return False
 
 
-async def _incremental(
-    session: AsyncSession, cursor: Cursor, st: DeviceSyncState, seq: int, now: datetime, today: date
-) -> set[str] | None:
-    """The entities to re-read when the device is up to date but for changes of content entities (then
-    its scope is what it holds: no visit, case, team or consent changed, and the day and lease still hold);
-    ``None`` for a whole diff."""
-    if not (
+def _partial_keys(
+    cursor: Cursor, st: DeviceSyncState, now: datetime, today: date, changes: list[Any] | None
+) -> set[Key] | None:
+    """The records to re-read when the device is up to date but for content changes (then its scope is
+    what it holds: no visit, case, team or consent changed, and the day and lease still hold); ``None``
+    for a whole diff."""
+    if changes is None or not (
         cursor.batch == st.batch
         and not st.has_more
         and cursor.day == today.isoformat() == st.scope_day
         and st.renew_after is not None
         and now < st.renew_after
-        and cursor.seq <= seq
     ):
         return None
-    changed = await _changed_entities(session, cursor.seq, seq)
-    if changed is None or not changed <= CONTENT_ENTITIES:
+    if any(row[0] not in CONTENT_ENTITIES for row in changes):
         return None
-    return changed
+    return {(row[0], row[1]) for row in changes}
 
 
 @dataclass(frozen=True)
@@ -350,6 +341,7 @@ async def pull(
     lease = timedelta(hours=state.settings.sync_lease_hours)
 
     cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
+    changes_since: list[Any] | None = None
     if raw_cursor:
         # The fast path reads only: nothing new since the cursor means two small queries.
         # One statement: this device's state and the change counter.
@@ -391,7 +383,8 @@ async def pull(
                 today=today.isoformat(),
             )
             and cursor.seq < seq
-            and await _none_concern(session, principal, device_id, cursor.seq, seq)
+            and (changes_since := await _changes_since(session, cursor.seq, seq)) is not None
+            and not await _concern(session, principal, device_id, changes_since)
         ):
             # Others' changes only: nothing to diff, nothing to write; the cursor moves past them.
             moved = Cursor(device_id, cursor.batch, seq, cursor.day).encode(state)
@@ -432,19 +425,18 @@ async def pull(
         holdings = _as_confirmed(rows, cursor.batch, now)
     else:
         holdings = {}  # a full sync: the device starts from nothing
-    only = (
-        await _incremental(session, cursor, st_row, seq, now, today)
-        if cursor is not None and st_row is not None
-        else None
-    )
+    keys = _partial_keys(cursor, st_row, now, today, changes_since) if cursor and st_row else None
+    only = {entity for entity, _ in keys} if keys is not None else None
     if only is None:  # the whole scope, adapter by adapter
         ctx = await context_for(session, principal, now, today)
         registry = adapters()
         compared = holdings
-    else:  # content changed within the scope the device holds: look at those entities only
+    else:  # content changed within the scope the device holds: look at those records only
+        assert keys is not None
         ctx = _held_context(principal, now, today, holdings)
+        ctx.only = {entity: {eid for e, eid in keys if e == entity} for entity in only}
         registry = [a for a in adapters() if a.entity in only]
-        compared = {key: h for key, h in holdings.items() if key[0] in only}
+        compared = {key: h for key, h in holdings.items() if key in keys}
     models = {a.entity: a.model for a in adapters()}
     scope: dict[Key, Item] = {}
     for adapter in registry:
