@@ -22,6 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 #: Which planner (in username order) the profile runs as; planners' scopes differ in size.
 USER_INDEX = int(os.environ.get("ONGI_PROFILE_USER", "3"))
+#: Mutations per push in the push profile.
+MUTATIONS = int(os.environ.get("ONGI_PROFILE_MUTATIONS", "200"))
 sys.path.insert(0, str(ROOT))
 
 
@@ -180,7 +182,7 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
             prof.enable()
             for k in range(n):
                 muts = []
-                for i in range(200):
+                for i in range(MUTATIONS):
                     if i % 2 and visits:
                         v = visits[i % len(visits)]
                         muts.append(
