@@ -87,57 +87,24 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
             for _ in range(n):
                 await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
             prof.disable()
-        elif path == "sift":
-            # a pull after another worker's changes that do not concern this device
-            r = await c.post(
-                "/v1/auth/token",
-                data={
-                    "grant_type": "password",
-                    "username": users[USER_INDEX + 1],
-                    "password": "ongi-demo",
-                    "device_id": uuid.uuid4().hex,
-                },
-            )
-            other = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            other_device = uuid.uuid4().hex
-            r = await c.post(
-                "/v1/auth/token",
-                data={
-                    "grant_type": "password",
-                    "username": users[USER_INDEX + 1],
-                    "password": "ongi-demo",
-                    "device_id": other_device,
-                },
-            )
-            other = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            theirs = (await c.get("/v1/sync/pull", params={"limit": 2000}, headers=other)).json()["changes"]
-            their_households = [x for x in theirs if x["entity"] == "household"]
-            for k in range(n):
-                muts = [
-                    {
-                        "mutation_id": str(uuid.uuid4()),
-                        "entity": "household",
-                        "op": "patch",
-                        "id": their_households[(k * 5 + i) % len(their_households)]["id"],
-                        "base_version": None,
-                        "data": {"living_situation": f"sift {k}-{i}"},
-                    }
-                    for i in range(5)
-                ]
-                await c.post(
-                    "/v1/sync/push",
-                    headers=other,
-                    json={"device_id": other_device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+        elif path in ("sift", "partial"):
+            # sift: a pull after another worker's changes that do not concern this device;
+            # partial: a pull after a few changes within the device's scope (its own push)
+            writer, writer_device, targets = h, device, changes
+            if path == "sift":
+                writer_device = uuid.uuid4().hex
+                r = await c.post(
+                    "/v1/auth/token",
+                    data={
+                        "grant_type": "password",
+                        "username": users[USER_INDEX + 1],
+                        "password": "ongi-demo",
+                        "device_id": writer_device,
+                    },
                 )
-                prof.enable()
-                r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
-                prof.disable()
-                cursor = r.json()["cursor"]
-                if k < 5:
-                    print(r.headers.get("server-timing"), len(r.json()["changes"]))
-        elif path == "partial":
-            # a pull after a few changes within the device's scope (its own push): the partial diff
-            households = [x for x in changes if x["entity"] == "household"]
+                writer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                targets = (await c.get("/v1/sync/pull", params={"limit": 2000}, headers=writer)).json()["changes"]
+            households = [x for x in targets if x["entity"] == "household"]
             for k in range(n):
                 muts = [
                     {
@@ -146,14 +113,14 @@ async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = Fa
                         "op": "patch",
                         "id": households[(k * 5 + i) % len(households)]["id"],
                         "base_version": None,
-                        "data": {"living_situation": f"partial {k}-{i}"},
+                        "data": {"living_situation": f"{path} {k}-{i}"},
                     }
                     for i in range(5)
                 ]
                 await c.post(
                     "/v1/sync/push",
-                    headers=h,
-                    json={"device_id": device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
+                    headers=writer,
+                    json={"device_id": writer_device, "mutations": muts, "device_time": datetime.now(UTC).isoformat()},
                 )
                 prof.enable()
                 r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)

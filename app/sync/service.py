@@ -96,6 +96,20 @@ async def current_seq(session: AsyncSession) -> int:
     return int((await session.execute(select(ChangeCounter.value).where(ChangeCounter.id == 1))).scalar_one())
 
 
+async def _state_and_seq(session: AsyncSession, device_id: uuid.UUID) -> tuple[DeviceSyncState | None, int]:
+    """This device's sync state (if it ever pulled) and the change counter, in one statement."""
+    row = (
+        await session.execute(
+            select(DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()).where(
+                DeviceSyncState.device_id == device_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None, await current_seq(session)
+    return row[0], int(row[1])
+
+
 async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSyncState:
     st = (
         await session.execute(
@@ -343,16 +357,7 @@ async def pull(
     cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
     changes_since: list[Any] | None = None
     if raw_cursor:
-        # The fast path reads only: nothing new since the cursor means two small queries.
-        # One statement: this device's state and the change counter.
-        row = (
-            await session.execute(
-                select(
-                    DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()
-                ).where(DeviceSyncState.device_id == device_id)
-            )
-        ).first()
-        st_row, seq = (row[0], int(row[1])) if row is not None else (None, 0)
+        st_row, seq = await _state_and_seq(session, device_id)
         if (
             cursor is None
             or st_row is None
@@ -394,14 +399,7 @@ async def pull(
     # The answer is planned in the read transaction; the write lock (one writer at a time on SQLite) is
     # taken only to record it, and the plan stands if no other pull of this device came in between.
     if not raw_cursor:
-        row = (
-            await session.execute(
-                select(
-                    DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()
-                ).where(DeviceSyncState.device_id == device_id)
-            )
-        ).first()
-        st_row, seq = (row[0], int(row[1])) if row is not None else (None, await current_seq(session))
+        st_row, seq = await _state_and_seq(session, device_id)
     planned_batch = st_row.batch if st_row is not None else 0
     renew_after = st_row.renew_after if st_row is not None else None
     if cursor is not None:
