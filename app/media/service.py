@@ -605,9 +605,7 @@ class UploadService:
                 actual, head = await self._staged_sha256(lease)
                 sha256 = sha256 or actual
         except (_StagingBroken, ObjectMissing) as exc:
-            await self._fail(lease, "staging-lost")
-            log.error("upload_staging_lost", upload_id=str(lease.upload_id), error=str(exc))
-            raise Problem(500, "upload-lost", "uploads.staging-lost") from exc
+            raise await self._staging_lost(lease, exc) from exc
         except StorageError as exc:
             # Left ``processing`` under the lease: once it expires, the resumer checks it again.
             log.error("upload_accept_failed", upload_id=str(lease.upload_id), error=type(exc).__name__)
@@ -699,10 +697,7 @@ class UploadService:
                 )
                 marks["process"] = time.perf_counter()
             except (_StagingBroken, ObjectMissing) as exc:
-                # The staged bytes are not all there (lost storage): the client must upload again.
-                await self._fail(lease, "staging-lost")
-                log.error("upload_staging_lost", upload_id=str(lease.upload_id), error=str(exc))
-                raise Problem(500, "upload-lost", "uploads.staging-lost") from exc
+                raise await self._staging_lost(lease, exc) from exc
             except StorageError as exc:
                 log.error("upload_assemble_failed", upload_id=str(lease.upload_id), error=type(exc).__name__)
                 raise storage_unavailable() from exc
@@ -825,6 +820,12 @@ class UploadService:
                 details={"visit_id": str(visit.id), "upload_id": str(lease.upload_id), "size": processed.size},
             )
         log.info("photo_stored", photo_id=str(lease.photo_id), upload_id=str(lease.upload_id), size=processed.size)
+
+    async def _staging_lost(self, lease: Lease, exc: Exception) -> Problem:
+        """The staged bytes are not all there (lost storage): the upload fails, the client sends it again."""
+        await self._fail(lease, "staging-lost")
+        log.error("upload_staging_lost", upload_id=str(lease.upload_id), error=str(exc))
+        return Problem(500, "upload-lost", "uploads.staging-lost")
 
     async def _fail(self, lease: Lease, reason: str) -> None:
         with anyio.CancelScope(shield=True):
