@@ -198,7 +198,9 @@ async def field_users(http: httpx.AsyncClient) -> dict[str, list[str]]:
 async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
     rng = random.Random(11)
     res: dict[str, Any] = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # Pooled connections expire before the server closes idle ones (uvicorn: 5 s), so that a request never
+    # races the server closing the connection it was sent on.
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
         users = await field_users(http)
         workers = sorted(users["planner"])[: (5 if short else 10)] + sorted(users["partner"])[: (2 if short else 4)]
@@ -258,10 +260,15 @@ async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
         load_for = 15.0 if short else 60.0
         lat: list[float] = []
         errs = 0
+        kinds: dict[str, int] = {}
         stop_at = time.perf_counter() + load_for
 
-        async def device_loop(d: Device, seed: int) -> None:
+        def count(kind: str) -> None:
             nonlocal errs
+            errs += 1
+            kinds[kind] = kinds.get(kind, 0) + 1
+
+        async def device_loop(d: Device, seed: int) -> None:
             local = random.Random(seed)
             n = local.randrange(5)  # which of its five syncs pushes: devices do not push in lockstep
             while time.perf_counter() < stop_at:
@@ -270,17 +277,22 @@ async def sync_phases(base: str, short: bool, repeats: int) -> dict[str, Any]:
                 try:
                     if n % 5 == 4:
                         _, results = await d.push(d.mutations(5, local))
-                        errs += sum(1 for x in results if x["status"] == "rejected")
+                        for x in results:
+                            if x["status"] == "rejected":
+                                count(f"push rejected: {x.get('error', {}).get('type', '?').rsplit('/', 1)[-1]}")
                     else:
                         await d.pull_all()
-                except httpx.HTTPError:
-                    errs += 1
+                except httpx.HTTPStatusError as exc:
+                    count(f"{exc.request.method} {exc.request.url.path}: {exc.response.status_code}")
+                except httpx.HTTPError as exc:
+                    count(type(exc).__name__)
                 lat.append((time.perf_counter() - t) * 1000)
                 n += 1
 
         await asyncio.gather(*(device_loop(d, i) for i, d in enumerate(fleet)))
         res["devices60_requests"] = len(lat)
         res["devices60_errors"] = errs
+        res["devices60_error_kinds"] = kinds
         res["devices60_p50_ms"] = round(pct(lat, 0.5), 1)
         res["devices60_p99_ms"] = round(pct(lat, 0.99), 1)
     return res
