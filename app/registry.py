@@ -5,9 +5,11 @@ A domain is a package under ``app/`` with ``models.py`` (tables) and/or ``routes
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from pathlib import Path
+from types import ModuleType
 
 from fastapi import APIRouter
 
@@ -33,3 +35,14 @@ def routers() -> list[APIRouter]:
             module = importlib.import_module(f"app.{name}.routes")
             out.append(module.router)
     return out
+
+
+@functools.cache
+def extensions(name: str) -> tuple[ModuleType, ...]:
+    """Every domain's ``app.<domain>.<name>`` module that exists (e.g. ``sync``: what a domain adds to
+    phone sync), imported once, in domain order."""
+    return tuple(
+        importlib.import_module(f"app.{domain}.{name}")
+        for domain in domains()
+        if (_APP_DIR / domain / f"{name}.py").exists()
+    )

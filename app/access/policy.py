@@ -366,6 +366,18 @@ def memo_of(session: AsyncSession) -> dict[Any, Any] | None:
     return session.info.get(MEMO_KEY)  # type: ignore[no-any-return]
 
 
+def _visible_visits(principal: Principal, which: ColumnElement[bool]) -> Any:
+    return select(Visit).where(which, Visit.deleted_at.is_(None), visit_filter(principal))
+
+
+async def _one_or_404(session: AsyncSession, stmt: Any) -> Any:
+    """The one row ``stmt`` selects, or 404 (a record the caller may not see does not exist for them)."""
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise not_found()
+    return found
+
+
 async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids: list[uuid.UUID]) -> None:
     """Within a memo: load the visits of ``visit_ids`` the caller may see, in one query per 500."""
     memo = memo_of(session)
@@ -373,33 +385,22 @@ async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids
         return
     wanted = [v for v in dict.fromkeys(visit_ids) if ("visit", principal.user_id, v) not in memo]
     for i in range(0, len(wanted), 500):
-        rows = await session.execute(
-            select(Visit).where(Visit.id.in_(wanted[i : i + 500]), Visit.deleted_at.is_(None), visit_filter(principal))
-        )
-        for visit in rows.scalars():
+        chunk = wanted[i : i + 500]
+        for visit in (await session.execute(_visible_visits(principal, Visit.id.in_(chunk)))).scalars():
             memo[("visit", principal.user_id, visit.id)] = visit
-        for v in wanted[i : i + 500]:
+        for v in chunk:
             memo.setdefault(("visit", principal.user_id, v), None)
 
 
 async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
     memo = memo_of(session)
-    if memo is not None:
-        key = ("visit", principal.user_id, visit_id)
-        if key in memo:
-            if memo[key] is None:
-                raise not_found()
-            return memo[key]  # type: ignore[no-any-return]
-    visit = (
-        await session.execute(
-            select(Visit).where(Visit.id == visit_id, Visit.deleted_at.is_(None), visit_filter(principal))
-        )
-    ).scalar_one_or_none()
-    if memo is not None:
-        memo[("visit", principal.user_id, visit_id)] = visit
+    if memo is None:
+        return await _one_or_404(session, _visible_visits(principal, Visit.id == visit_id))  # type: ignore[no-any-return]
+    await prefetch_visits(session, principal, [visit_id])
+    visit = memo[("visit", principal.user_id, visit_id)]
     if visit is None:
         raise not_found()
-    return visit
+    return visit  # type: ignore[no-any-return]
 
 
 async def is_visit_team_member(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> bool:
@@ -427,30 +428,18 @@ async def visit_household_visible(
 
 
 async def get_case_or_404(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
-    case = (
-        await session.execute(select(Case).where(Case.id == case_id, Case.deleted_at.is_(None), case_filter(principal)))
-    ).scalar_one_or_none()
-    if case is None:
-        raise not_found()
-    return case
+    stmt = select(Case).where(Case.id == case_id, Case.deleted_at.is_(None), case_filter(principal))
+    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
 async def get_report_or_404(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> CrisisReport:
-    report = (
-        await session.execute(select(CrisisReport).where(CrisisReport.id == report_id, report_filter(principal)))
-    ).scalar_one_or_none()
-    if report is None:
-        raise not_found()
-    return report
+    stmt = select(CrisisReport).where(CrisisReport.id == report_id, report_filter(principal))
+    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
 async def get_facility_or_404(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
-    facility = (
-        await session.execute(select(Facility).where(Facility.id == facility_id, facility_filter(principal)))
-    ).scalar_one_or_none()
-    if facility is None:
-        raise not_found()
-    return facility
+    stmt = select(Facility).where(Facility.id == facility_id, facility_filter(principal))
+    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
 # --- redaction -----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import case_filter, get_case_or_404, role_gate
 from app.audit import service as audit
@@ -194,6 +195,14 @@ async def delete_resource(
 # --- supports -------------------------------------------------------------------------------------------------
 
 
+async def _support_out(
+    session: AsyncSession, principal: Principal, support: Any, view: Any, response: Response
+) -> SupportPublic:
+    """One support as answered: its ETag and its public shape under the caller's view."""
+    set_etag(response, support.version)
+    return (await supports.to_public_many(session, principal, [support], view))[0]
+
+
 @router.get(
     "/v1/supports",
     response_model=Page[SupportPublic],
@@ -251,8 +260,7 @@ async def create_support(
 ) -> SupportPublic:
     support = await supports.create_support(session, principal, body)
     view = await supports.support_view(session, principal)
-    set_etag(response, support.version)
-    return (await supports.to_public_many(session, principal, [support], view))[0]
+    return await _support_out(session, principal, support, view, response)
 
 
 @router.get(
@@ -274,8 +282,7 @@ async def get_support(
         household_id=support.household_id if view.household_visible(support) else None,
         purpose="service_linkage",
     )
-    set_etag(response, support.version)
-    return (await supports.to_public_many(session, principal, [support], view))[0]
+    return await _support_out(session, principal, support, view, response)
 
 
 @router.patch(
@@ -295,8 +302,7 @@ async def update_support(
     support, view = await supports.get_support_or_404(session, principal, support_id)
     check_if_match(request, support.version)
     support = await supports.update_support(session, principal, support, view, body)
-    set_etag(response, support.version)
-    return (await supports.to_public_many(session, principal, [support], view))[0]
+    return await _support_out(session, principal, support, view, response)
 
 
 @router.post(
@@ -316,8 +322,7 @@ async def transition_support(
     support, view = await supports.get_support_or_404(session, principal, support_id)
     check_if_match(request, support.version)
     support = await supports.transition_support(session, principal, support, view, body)
-    set_etag(response, support.version)
-    return (await supports.to_public_many(session, principal, [support], view))[0]
+    return await _support_out(session, principal, support, view, response)
 
 
 @router.get(
@@ -341,6 +346,12 @@ async def support_history(
 
 
 # --- cases ----------------------------------------------------------------------------------------------------
+
+
+async def _case_out(session: AsyncSession, principal: Principal, case: Any, response: Response) -> CasePublic:
+    """One case as answered: its ETag and its public shape."""
+    set_etag(response, case.version)
+    return (await cases.to_public_many(session, principal, [case]))[0]
 
 
 @router.get(
@@ -407,8 +418,7 @@ async def list_cases(
 )
 async def create_case(body: CaseCreate, principal: PublicStaff, session: SessionDep, response: Response) -> CasePublic:
     case = await cases.create_case(session, principal, body)
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 @router.get(
@@ -428,8 +438,7 @@ async def get_case(case_id: uuid.UUID, principal: Staff, session: SessionDep, re
         household_id=case.household_id,
         purpose="case_management",
     )
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 @router.patch(
@@ -444,8 +453,7 @@ async def update_case(
     case = await get_case_or_404(session, principal, case_id)
     check_if_match(request, case.version)
     case = await cases.update_case(session, principal, case, body)
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 @router.post(
@@ -465,8 +473,7 @@ async def transition_case(
     case = await get_case_or_404(session, principal, case_id)
     check_if_match(request, case.version)
     case = await cases.transition_case(session, principal, case, body)
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 @router.get(
@@ -498,8 +505,7 @@ async def add_case_member(
 ) -> CasePublic:
     case = await get_case_or_404(session, principal, case_id)
     case = await cases.add_member(session, principal, case, body)
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 @router.delete(
@@ -513,8 +519,7 @@ async def end_case_member(
 ) -> CasePublic:
     case = await get_case_or_404(session, principal, case_id)
     case = await cases.end_member(session, principal, case, user_id)
-    set_etag(response, case.version)
-    return (await cases.to_public_many(session, principal, [case]))[0]
+    return await _case_out(session, principal, case, response)
 
 
 # --- monitoring -----------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -41,6 +43,8 @@ class Security:
         self._aead = AESGCM(settings.encryption_key_bytes())
         # Hashing is CPU- and memory-bound (argon2: memory_cost each): a few at a time, not one per request.
         self._hash_limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 2)))
+        #: Verified access-token claims by token: a phone's token is verified once, not on every request.
+        self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # --- passwords -------------------------------------------------------------------------------------
     @cached_property
@@ -82,7 +86,24 @@ class Security:
         }
         return jwt.encode(payload, self._jwt_key, algorithm=self.settings.jwt_algorithm), ttl_seconds
 
+    #: Tokens whose verified claims are kept (oldest forgotten first).
+    CLAIMS_CACHE_SIZE = 4096
+
     def decode_access_token(self, token: str) -> dict[str, Any]:
+        """The claims of a valid access token (do not change the dict). A token seen before is not verified
+        again, but its expiry is checked on every call, in whole seconds as python-jose does."""
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = self._verify_access_token(token)
+            self._claims[token] = claims
+            if len(self._claims) > self.CLAIMS_CACHE_SIZE:
+                self._claims.popitem(last=False)
+        if int(claims["exp"]) < int(time.time()):
+            self._claims.pop(token, None)
+            raise InvalidToken("Signature has expired.")
+        return claims
+
+    def _verify_access_token(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != self.settings.jwt_algorithm:

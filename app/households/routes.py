@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PUBLIC_STAFF, get_household_or_404, household_filter, role_gate
 from app.audit import service as audit
@@ -203,6 +204,38 @@ async def patch_household(
 # --- signals -------------------------------------------------------------------------------------------------
 
 
+async def _household_records(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    model: Any,
+    action: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """A page of one household's ``model`` rows (newest first), the read audited as ``action``."""
+    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+    rows, next_cursor = await keyset_page(
+        session,
+        select(model).where(model.household_id == household.id),
+        created_col=model.created_at,
+        id_col=model.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    await audit.record(
+        session,
+        principal,
+        action,
+        entity="household",
+        entity_id=household.id,
+        household_id=household.id,
+        details={"count": len(rows)},
+    )
+    return rows, next_cursor
+
+
 @router.get(
     "/v1/households/{household_id}/signals",
     response_model=Page[SignalOut],
@@ -216,24 +249,8 @@ async def list_signals(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[SignalOut]:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(Signal).where(Signal.household_id == household.id),
-        created_col=Signal.created_at,
-        id_col=Signal.id,
-        limit=limit,
-        cursor=cursor,
-        descending=True,
-    )
-    await audit.record(
-        session,
-        principal,
-        "household.signal.read",
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        details={"count": len(rows)},
+    rows, next_cursor = await _household_records(
+        session, principal, household_id, Signal, "household.signal.read", limit, cursor
     )
     return Page(items=[SignalOut.model_validate(s) for s in rows], next_cursor=next_cursor)
 
@@ -291,24 +308,8 @@ async def list_consents(
 ) -> Page[ConsentOut]:
     from app.core.db import utcnow
 
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(Consent).where(Consent.household_id == household.id),
-        created_col=Consent.created_at,
-        id_col=Consent.id,
-        limit=limit,
-        cursor=cursor,
-        descending=True,
-    )
-    await audit.record(
-        session,
-        principal,
-        "household.consent.read",
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        details={"count": len(rows)},
+    rows, next_cursor = await _household_records(
+        session, principal, household_id, Consent, "household.consent.read", limit, cursor
     )
     now = utcnow()
     return Page(items=[_consent_out(c, now) for c in rows], next_cursor=next_cursor)

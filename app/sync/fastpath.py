@@ -12,11 +12,8 @@ id, access log, metrics, ``Server-Timing``) and CORS.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections import OrderedDict
 from types import SimpleNamespace
-from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
@@ -59,33 +56,10 @@ _ROUTE = SimpleNamespace(path_format=PATH)
 _SYNC_ROLE_VALUES = frozenset(r.value for r in SYNC_ROLES)
 
 
-class _ClaimsCache:
-    """Verified access-token claims by token, so a polling phone's token is checked once, not on every
-    poll. Expiry is still checked on every use; the session, device and user are checked in the database
-    on every request."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def get(self, token: str, decode: Any) -> dict[str, Any]:
-        claims = self._items.get(token)
-        if claims is None:
-            claims = decode(token)
-            self._items[token] = claims
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-        if float(claims["exp"]) <= time.time():
-            self._items.pop(token, None)
-            raise InvalidToken("expired")
-        return claims
-
-
 class EmptyPullFastPath:
     def __init__(self, app: ASGIApp, *, state: AppState) -> None:
         self.app = app
         self.state = state
-        self.claims = _ClaimsCache()
         # One statement is its own snapshot: no BEGIN/COMMIT round trips.
         sqlite = state.engine.dialect.name == "sqlite"
         self._read_options = {AUTOCOMMIT_READ_OPTION: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
@@ -132,7 +106,7 @@ class EmptyPullFastPath:
             return None
         state = self.state
         try:
-            claims = self.claims.get(token, state.security.decode_access_token)
+            claims = state.security.decode_access_token(token)
             user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
         except (InvalidToken, KeyError, ValueError, TypeError):
             return None

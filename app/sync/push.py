@@ -10,6 +10,7 @@ checklist merges); this module checks the shape, the access and the bookkeeping.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -249,34 +250,26 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 Prefetcher = Callable[[AsyncSession, Principal, list[Any]], Awaitable[None]]
 PREFETCHERS: dict[tuple[str, str], Prefetcher] = {("household", "patch"): _household_prefetch}
 
-#: Handlers from other domains: a module with ``sync_handlers() -> dict[(entity, op), Handler]`` and
-#: optionally ``sync_prefetchers() -> dict[(entity, op), Prefetcher]``.
-EXTENSION_MODULES = ("app.notes.sync", "app.checklists.sync")
 
-
-def _extensions() -> list[Any]:
-    out = []
-    for name in EXTENSION_MODULES:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-    return out
-
-
+@functools.cache
 def handlers() -> dict[tuple[str, str], Handler]:
+    """The handlers here, then those of every domain whose ``sync`` module has ``sync_handlers()``."""
+    from app import registry
+
     out = dict(HANDLERS)
-    for module in _extensions():
+    for module in registry.extensions("sync"):
         if hasattr(module, "sync_handlers"):
             out.update(module.sync_handlers())
     return out
 
 
+@functools.cache
 def prefetchers() -> dict[tuple[str, str], Prefetcher]:
+    """Likewise for ``sync_prefetchers()``."""
+    from app import registry
+
     out = dict(PREFETCHERS)
-    for module in _extensions():
+    for module in registry.extensions("sync"):
         if hasattr(module, "sync_prefetchers"):
             out.update(module.sync_prefetchers())
     return out

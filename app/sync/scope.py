@@ -12,7 +12,7 @@ whose module is not installed are skipped, so the registry grows with the domain
 
 from __future__ import annotations
 
-import importlib
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -240,26 +240,13 @@ def _core_adapters() -> list[Adapter]:
     ]
 
 
-#: Entities from other domains: (module with ``sync_adapter()``), joined when the module is there.
-EXTENSION_MODULES = (
-    "app.checklists.sync",
-    "app.notes.sync",
-    "app.media.sync",
-    "app.care.sync",
-)
+@functools.cache
+def adapters() -> tuple[Adapter, ...]:
+    """The core adapters, then those of every domain whose ``sync`` module has ``sync_adapters()``."""
+    from app import registry
 
-
-def adapters() -> list[Adapter]:
-    out = _core_adapters()
-    for name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        out.extend(module.sync_adapters())
-    return out
+    extra = [a for m in registry.extensions("sync") if hasattr(m, "sync_adapters") for a in m.sync_adapters()]
+    return (*_core_adapters(), *extra)
 
 
 async def context_for(session: AsyncSession, principal: Principal, now: datetime, today: date) -> Context:
