@@ -49,7 +49,7 @@ async def test_planned_holdings_equal_what_confirm_records(
                 "created_at": now,
                 "updated_at": now,
                 "device_id": device_id,
-                "entity": rng.choice(["note", "visit", "household"]),
+                "entity": rng.choice(["note", "photo", "visit", "case", "household"]),
                 "entity_id": uuid.uuid4(),
                 "household_id": rng.choice([None, uuid.uuid4()]),
                 "held_version": held,
@@ -68,9 +68,9 @@ async def test_planned_holdings_equal_what_confirm_records(
         await commit(s)
     for batch in (0, 3, 6):
         async with maker() as s:
-            planned = service._as_confirmed(
-                await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id)), batch, now
-            )
+            planned, lines = await service._holdings(s, device_id, batch)
+            some = set(rng.sample(sorted(planned), 40))
+            narrowed, narrowed_lines = await service._holdings(s, device_id, batch, some)
             await service._confirm(s, device_id, batch, now)
             recorded = {
                 (r.entity, r.entity_id): (r.id, r.household_id, r.held_version, r.held_view, r.revoked_at is not None)
@@ -78,6 +78,13 @@ async def test_planned_holdings_equal_what_confirm_records(
             }
             await s.rollback()
         assert {
-            key: (h.id, h.household_id, h.held_version, h.held_view, h.revoked_at is not None)
-            for key, h in planned.items()
+            key: (h.id, h.household_id, h.held_version, h.held_view, h.revoked) for key, h in planned.items()
         } == recorded, batch
+        # the checksum lines, made by the database, are those of the records held, sorted
+        assert lines == sorted(
+            f"{entity}:{eid}:{v}" for (entity, eid), (_, _, v, _, revoked) in recorded.items() if v and not revoked
+        )
+        # narrowed to some records: those, and every visit, case and household (the scope context)
+        assert narrowed_lines == lines
+        assert set(narrowed) == {k for k in planned if k in some or k[0] in service.CONTEXT_ENTITIES}
+        assert all(narrowed[k] == planned[k] for k in narrowed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import uuid
 from collections import defaultdict
@@ -22,7 +23,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -124,12 +139,6 @@ async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSync
         session.add(st)
         await session.flush()
     return st
-
-
-def checksum_of(held: dict[Key, int]) -> str:
-    """sha256 over ``entity:id:version\n`` of every record held, sorted by entity then id (docs/sync.md)."""
-    lines = sorted(f"{entity}:{eid}:{version}\n" for (entity, eid), version in held.items())
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
@@ -305,7 +314,7 @@ def _partial_keys(
     return {(row[0], row[1]) for row in changes}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Held:
     """A device's holding of one record, as the diff reads it."""
 
@@ -313,31 +322,115 @@ class Held:
     household_id: uuid.UUID | None
     held_version: int | None
     held_view: str | None
-    revoked_at: datetime | None
+    revoked: bool
 
 
-def _as_confirmed(rows: Any, batch: int, now: datetime) -> dict[Key, Held]:
-    """The holdings as they stand once ``batch`` is confirmed: the same rules as :func:`_confirm`."""
-    out: dict[Key, Held] = {}
-    for r in rows:
-        held_version, held_view, revoked_at = r.held_version, r.held_view, r.revoked_at
-        if r.sent_batch is not None and r.sent_batch <= batch:
-            if r.sent_op == "delete":
-                continue
-            if r.sent_op == "upsert":
-                held_version, held_view, revoked_at = r.sent_version, r.sent_view, None
-            elif r.sent_op == "revoke":
-                revoked_at = now
-        elif r.sent_batch is not None and held_version is None and revoked_at is None:
-            continue  # sent in a batch the device never received, and never held before
-        out[(r.entity, r.entity_id)] = Held(r.id, r.household_id, held_version, held_view, revoked_at)
-    return out
+#: Holdings a partial pull reads whole whatever changed: they draw the scope context (:func:`_held_context`).
+CONTEXT_ENTITIES = ("visit", "case", "household")
+
+
+def _confirmed(device_id: uuid.UUID, batch: int) -> tuple[Any, Any, Any, list[Any]]:
+    """A device's holdings as they stand once ``batch`` is confirmed, by the rules :func:`_confirm` writes,
+    as SQL: (version, view, revoked, the rows that remain)."""
+    dh = DeviceHolding
+    sent = and_(dh.sent_batch.is_not(None), dh.sent_batch <= batch)
+    upsert = and_(sent, dh.sent_op == "upsert")
+    version = case((upsert, dh.sent_version), else_=dh.held_version)
+    view = case((upsert, dh.sent_view), else_=dh.held_view)
+    revoked = case(
+        (upsert, literal(False)),
+        (and_(sent, dh.sent_op == "revoke"), literal(True)),
+        else_=dh.revoked_at.is_not(None),
+    )
+    remain = [
+        dh.device_id == device_id,
+        # confirmed deletes go; so do sends the device never received of records it never held
+        ~and_(sent, func.coalesce(dh.sent_op, "") == "delete"),
+        ~and_(dh.sent_batch.is_not(None), dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)),
+    ]
+    return version, view, revoked, remain
+
+
+def _checksum_line(dialect: str, version: Any) -> Any:
+    """``entity:id:version`` in SQL, the id in its usual text form (SQLite stores 32 hex digits)."""
+    eid = type_coerce(DeviceHolding.entity_id, String)
+    if dialect == "sqlite":
+        eid = (
+            func.substr(eid, 1, 8, type_=String)
+            + "-"
+            + func.substr(eid, 9, 4, type_=String)
+            + "-"
+            + func.substr(eid, 13, 4, type_=String)
+            + "-"
+            + func.substr(eid, 17, 4, type_=String)
+            + "-"
+            + func.substr(eid, 21, 12, type_=String)
+        )
+    else:
+        eid = cast(DeviceHolding.entity_id, String)
+    return DeviceHolding.entity + ":" + eid + ":" + cast(version, String)
+
+
+async def _holdings(
+    session: AsyncSession, device_id: uuid.UUID, batch: int, keys: set[Key] | None = None
+) -> tuple[dict[Key, Held], list[str]]:
+    """What the device holds once ``batch`` is confirmed: the holdings (all of them, or with ``keys`` only
+    those and the ones that draw the scope context), and the checksum line of every record it holds, sorted.
+
+    The lines come from the database as one text, so a partial pull of a phone holding thousands of
+    records builds objects only for the few it looks at."""
+    dh = DeviceHolding
+    version, view, revoked, remain = _confirmed(device_id, batch)
+    dialect = session.get_bind().dialect.name
+    line = _checksum_line(dialect, version)
+    joined = func.group_concat(line, "\n") if dialect == "sqlite" else func.string_agg(line, "\n")
+    text = (await session.execute(select(joined).where(*remain, version.is_not(None), ~revoked))).scalar()
+    lines = sorted(text.split("\n")) if text else []
+    rows = select(
+        type_coerce(dh.id, String),
+        dh.entity,
+        type_coerce(dh.entity_id, String),
+        type_coerce(dh.household_id, String),
+        version,
+        view,
+        revoked,
+    ).where(*remain)
+    if keys is not None:
+        rows = rows.where(or_(dh.entity.in_(CONTEXT_ENTITIES), dh.entity_id.in_([eid for _, eid in keys])))
+    holdings: dict[Key, Held] = {}
+    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(rows):
+        key = (entity, _as_uuid(raw_eid))
+        if keys is None or entity in CONTEXT_ENTITIES or key in keys:
+            household = None if raw_household is None else _as_uuid(raw_household)
+            holdings[key] = Held(_as_uuid(raw_id), household, held_version, held_view, bool(is_revoked))
+    return holdings, lines
+
+
+def _as_uuid(raw: Any) -> uuid.UUID:
+    """An id as the database returns it unconverted (SQLite: 32 hex digits; PostgreSQL: a UUID)."""
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(raw)
+
+
+def checksum_of(lines: list[str]) -> str:
+    """sha256 over ``entity:id:version\\n`` of every record held, sorted by entity then id (docs/sync.md),
+    from the sorted lines (without their newlines)."""
+    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).hexdigest()
+
+
+def _set_line(lines: list[str], entity: str, eid: uuid.UUID, version: int | None) -> None:
+    """Replace (or with ``None`` remove) the checksum line of one record in the sorted ``lines``."""
+    prefix = f"{entity}:{eid}:"
+    i = bisect.bisect_left(lines, prefix)
+    if i < len(lines) and lines[i].startswith(prefix):
+        del lines[i]
+    if version is not None:
+        bisect.insort(lines, f"{prefix}{version}")
 
 
 def _held_context(principal: Principal, now: datetime, today: date, holdings: dict[Key, Any]) -> Context:
     """The scope context as the device holds it: its visits, cases and (visible) households."""
     ctx = Context(principal=principal, now=now, today=today)
-    held = {key: h for key, h in holdings.items() if h.held_version is not None and h.revoked_at is None}
+    held = {key: h for key, h in holdings.items() if h.held_version is not None and not h.revoked}
     ctx.visit_ids = {eid for (entity, eid) in held if entity == "visit"}
     ctx.case_ids = {eid for (entity, eid) in held if entity == "case"}
     ctx.household_ids = {eid for (entity, eid) in held if entity == "household"}
@@ -402,28 +495,12 @@ async def pull(
         st_row, seq = await _state_and_seq(session, device_id)
     planned_batch = st_row.batch if st_row is not None else 0
     renew_after = st_row.renew_after if st_row is not None else None
+    keys = _partial_keys(cursor, st_row, now, today, changes_since) if cursor and st_row else None
     if cursor is not None:
         # What the device holds once the batch it presents is confirmed (as _confirm will record it).
-        dh = DeviceHolding
-        rows = await session.execute(
-            select(
-                dh.id,
-                dh.entity,
-                dh.entity_id,
-                dh.household_id,
-                dh.held_version,
-                dh.held_view,
-                dh.revoked_at,
-                dh.sent_op,
-                dh.sent_batch,
-                dh.sent_version,
-                dh.sent_view,
-            ).where(dh.device_id == device_id)
-        )
-        holdings = _as_confirmed(rows, cursor.batch, now)
-    else:
-        holdings = {}  # a full sync: the device starts from nothing
-    keys = _partial_keys(cursor, st_row, now, today, changes_since) if cursor and st_row else None
+        holdings, lines = await _holdings(session, device_id, cursor.batch, keys)
+    else:  # a full sync: the device starts from nothing
+        holdings, lines = {}, []
     only = {entity for entity, _ in keys} if keys is not None else None
     if only is None:  # the whole scope, adapter by adapter
         ctx = await context_for(session, principal, now, today)
@@ -444,14 +521,9 @@ async def pull(
     upserts = [
         key
         for key, item in scope.items()
-        if (h := compared.get(key)) is None
-        or h.held_version != item.version
-        or h.held_view != item.view
-        or h.revoked_at is not None
+        if (h := compared.get(key)) is None or h.held_version != item.version or h.held_view != item.view or h.revoked
     ]
-    gone = [
-        key for key, h in compared.items() if key not in scope and h.held_version is not None and h.revoked_at is None
-    ]
+    gone = [key for key, h in compared.items() if key not in scope and h.held_version is not None and not h.revoked]
     deleted = await _tombstoned(session, gone, models)
     pending = upserts + gone
     order = await _last_seqs(session, pending)
@@ -478,9 +550,6 @@ async def pull(
     new_rows: list[dict[str, Any]] = []
     sent_rows: list[dict[str, Any]] = []
     sent_households: list[tuple[uuid.UUID, uuid.UUID | None]] = []
-    should_hold = {
-        k: h.held_version for k, h in holdings.items() if h.held_version is not None and h.revoked_at is None
-    }
     for key in page:
         entity, eid = key
         if key in upsert_set:
@@ -498,7 +567,7 @@ async def pull(
                     "hold_until": hold_until.isoformat(),
                 }
             )
-            should_hold[key] = version
+            _set_line(lines, entity, eid, version)
             op = "upsert"
             if entity == "household":
                 sent_households.append((eid, eid))
@@ -506,11 +575,11 @@ async def pull(
             held = holdings[key]
             version = (held.held_version or 0) + 1
             changes.append({"entity": entity, "id": str(eid), "op": "delete", "version": version})
-            should_hold.pop(key, None)
+            _set_line(lines, entity, eid, None)
             op = "delete"
         else:
             changes.append({"entity": entity, "id": str(eid), "op": "revoke"})
-            should_hold.pop(key, None)
+            _set_line(lines, entity, eid, None)
             op, version = "revoke", None
         household_id = scope[key].household_id if key in scope else holdings[key].household_id
         view = scope[key].view if key in scope and op == "upsert" else None
@@ -591,7 +660,7 @@ async def pull(
         st.renew_after = expiry  # a consent running out changes the scope with no write: look again then
 
     st.batch, st.seq, st.has_more = batch, seq, has_more
-    st.scope_day, st.checksum, st.last_pull_at = today.isoformat(), checksum_of(should_hold), now
+    st.scope_day, st.checksum, st.last_pull_at = today.isoformat(), checksum_of(lines), now
     if sent_households:
         await audit.record_many(
             session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
