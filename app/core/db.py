@@ -117,6 +117,10 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
             return
         immediate = options.get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:  # the writer's statements no longer yield to other requests (app.core.sqlite_driver)
+            run_inline = getattr(conn.connection.dbapi_connection, "run_inline", None)
+            if run_inline is not None:
+                run_inline()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -129,7 +133,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             fast_url(url),
             echo=settings.database_echo,
-            connect_args={"timeout": 15},
+            # a writer's statements run on the event loop's thread, the others on aiosqlite's (one at a time)
+            connect_args={"timeout": 15, "check_same_thread": False},
             pool_size=settings.database_pool_size,
             max_overflow=5,
             # Every session ends its transaction itself (commit or rollback) and closing a connection rolls
