@@ -1,5 +1,6 @@
 """A pull is planned in a read transaction and recorded under the write lock (app/sync/service.py): the
-holdings it plans from must be exactly what ``_confirm`` then writes."""
+holdings it plans from must be exactly what ``_confirm`` then writes, and both must follow the rules of
+confirming a batch (written out here in Python, row by row)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,26 @@ _COLUMNS = (
     DeviceHolding.sent_version,
     DeviceHolding.sent_view,
 )
+
+
+def _oracle(rows: list[dict], batch: int) -> dict:
+    """What each holding becomes once ``batch`` is confirmed: sends in received batches are settled (a
+    delete goes, an upsert is held, a revoke is revoked); sends in lost batches are forgotten, and a row
+    that held nothing before goes."""
+    out = {}
+    for r in rows:
+        held, view, revoked = r["held_version"], r["held_view"], r["revoked_at"] is not None
+        if r["sent_batch"] is not None and r["sent_batch"] <= batch:
+            if r["sent_op"] == "delete":
+                continue
+            if r["sent_op"] == "upsert":
+                held, view, revoked = r["sent_version"], r["sent_view"], False
+            elif r["sent_op"] == "revoke":
+                revoked = True
+        elif r["sent_batch"] is not None and held is None and not revoked:
+            continue
+        out[(r["entity"], r["entity_id"])] = (r["id"], r["household_id"], held, view, revoked)
+    return out
 
 
 async def test_planned_holdings_equal_what_confirm_records(
@@ -77,9 +98,11 @@ async def test_planned_holdings_equal_what_confirm_records(
                 for r in await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id))
             }
             await s.rollback()
+        expected = _oracle(rows, batch)
+        assert recorded == expected, batch
         assert {
             key: (h.id, h.household_id, h.held_version, h.held_view, h.revoked) for key, h in planned.items()
-        } == recorded, batch
+        } == expected, batch
         # the checksum lines, made by the database, are those of the records held, sorted
         assert lines == sorted(
             f"{entity}:{eid}:{v}" for (entity, eid), (_, _, v, _, revoked) in recorded.items() if v and not revoked

@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     String,
@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     type_coerce,
@@ -141,40 +142,43 @@ async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSync
     return st
 
 
+async def _record_state(session: AsyncSession, device_id: uuid.UUID, planned_batch: int, **values: Any) -> None:
+    """Move the device's sync state on to what a pull planned, unless another pull of the device was recorded
+    since it was planned (then 410): one compare-and-set on the batch number, which also takes the row's
+    lock on PostgreSQL. A device's first pull makes the row."""
+    t = DeviceSyncState.__table__
+    moved = await session.execute(
+        t.update()
+        .where(t.c.device_id == device_id, t.c.batch == planned_batch)
+        .values(**values, version=t.c.version + 1)
+    )
+    if moved.rowcount == 1:
+        return
+    if planned_batch == 0 and (await session.execute(select(t.c.id).where(t.c.device_id == device_id))).first() is None:
+        session.add(DeviceSyncState(device_id=device_id, **values))
+        await session.flush()
+        return
+    raise cursor_expired()
+
+
 async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
-    """The device received every batch up to ``batch``; later sends were lost."""
+    """The device received every batch up to ``batch``; later sends were lost. Two statements, by the rules
+    of :func:`_confirmed`: what no longer remains goes, and every other send is settled."""
     dh = DeviceHolding
-    await session.execute(delete(dh).where(dh.device_id == device_id, dh.sent_op == "delete", dh.sent_batch <= batch))
+    c = _confirmed(device_id, batch)
+    await session.execute(delete(dh).where(dh.device_id == device_id, or_(c.deleted, c.lost_unheld)))
     await session.execute(
         update(dh)
-        .where(dh.device_id == device_id, dh.sent_op == "upsert", dh.sent_batch <= batch)
+        .where(dh.device_id == device_id, dh.sent_batch.is_not(None))
         .values(
-            held_version=dh.sent_version,
-            held_view=dh.sent_view,
-            revoked_at=None,
+            held_version=c.version,
+            held_view=c.view,
+            revoked_at=case((c.upsert, null()), (c.revoke, literal(now, dh.revoked_at.type)), else_=dh.revoked_at),
             sent_version=None,
             sent_view=None,
             sent_op=None,
             sent_batch=None,
         )
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        update(dh)
-        .where(dh.device_id == device_id, dh.sent_op == "revoke", dh.sent_batch <= batch)
-        .values(revoked_at=now, sent_version=None, sent_view=None, sent_op=None, sent_batch=None)
-        .execution_options(synchronize_session=False)
-    )
-    # Lost sends: forget them; rows that were never confirmed go entirely.
-    await session.execute(
-        delete(dh).where(
-            dh.device_id == device_id, dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)
-        )
-    )
-    await session.execute(
-        update(dh)
-        .where(dh.device_id == device_id, dh.sent_batch > batch)
-        .values(sent_version=None, sent_view=None, sent_op=None, sent_batch=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -329,26 +333,33 @@ class Held:
 CONTEXT_ENTITIES = ("visit", "case", "household")
 
 
-def _confirmed(device_id: uuid.UUID, batch: int) -> tuple[Any, Any, Any, list[Any]]:
-    """A device's holdings as they stand once ``batch`` is confirmed, by the rules :func:`_confirm` writes,
-    as SQL: (version, view, revoked, the rows that remain)."""
+class _Confirmed(NamedTuple):
+    upsert: Any  # sent in a received batch: an upsert, a revoke, a delete
+    revoke: Any
+    deleted: Any
+    lost_unheld: Any  # sent in a lost batch, never held before
+    version: Any  # what is held once confirmed
+    view: Any
+    revoked: Any
+
+
+def _confirmed(device_id: uuid.UUID, batch: int) -> _Confirmed:
+    """The rules of confirming ``batch`` as SQL: ``_confirm`` writes them, a planning pull reads by them."""
     dh = DeviceHolding
     sent = and_(dh.sent_batch.is_not(None), dh.sent_batch <= batch)
     upsert = and_(sent, dh.sent_op == "upsert")
-    version = case((upsert, dh.sent_version), else_=dh.held_version)
-    view = case((upsert, dh.sent_view), else_=dh.held_view)
-    revoked = case(
-        (upsert, literal(False)),
-        (and_(sent, dh.sent_op == "revoke"), literal(True)),
-        else_=dh.revoked_at.is_not(None),
+    revoke = and_(sent, dh.sent_op == "revoke")
+    return _Confirmed(
+        upsert=upsert,
+        revoke=revoke,
+        deleted=and_(sent, func.coalesce(dh.sent_op, "") == "delete"),
+        lost_unheld=and_(
+            dh.sent_batch.is_not(None), dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)
+        ),
+        version=case((upsert, dh.sent_version), else_=dh.held_version),
+        view=case((upsert, dh.sent_view), else_=dh.held_view),
+        revoked=case((upsert, literal(False)), (revoke, literal(True)), else_=dh.revoked_at.is_not(None)),
     )
-    remain = [
-        dh.device_id == device_id,
-        # confirmed deletes go; so do sends the device never received of records it never held
-        ~and_(sent, func.coalesce(dh.sent_op, "") == "delete"),
-        ~and_(dh.sent_batch.is_not(None), dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)),
-    ]
-    return version, view, revoked, remain
 
 
 def _checksum_line(dialect: str, version: Any) -> Any:
@@ -380,20 +391,21 @@ async def _holdings(
     The lines come from the database as one text, so a partial pull of a phone holding thousands of
     records builds objects only for the few it looks at."""
     dh = DeviceHolding
-    version, view, revoked, remain = _confirmed(device_id, batch)
+    c = _confirmed(device_id, batch)
+    remain = (dh.device_id == device_id, ~or_(c.deleted, c.lost_unheld))
     dialect = session.get_bind().dialect.name
-    line = _checksum_line(dialect, version)
+    line = _checksum_line(dialect, c.version)
     joined = func.group_concat(line, "\n") if dialect == "sqlite" else func.string_agg(line, "\n")
-    text = (await session.execute(select(joined).where(*remain, version.is_not(None), ~revoked))).scalar()
+    text = (await session.execute(select(joined).where(*remain, c.version.is_not(None), ~c.revoked))).scalar()
     lines = sorted(text.split("\n")) if text else []
     rows = select(
         type_coerce(dh.id, String),
         dh.entity,
         type_coerce(dh.entity_id, String),
         type_coerce(dh.household_id, String),
-        version,
-        view,
-        revoked,
+        c.version,
+        c.view,
+        c.revoked,
     ).where(*remain)
     if keys is not None:
         rows = rows.where(or_(dh.entity.in_(CONTEXT_ENTITIES), dh.entity_id.in_([eid for _, eid in keys])))
@@ -618,10 +630,28 @@ async def pull(
                     "revoked_at": None,
                 }
             )
+    response: dict[str, Any] = {}
+    renew = not has_more and (renew_after is None or now >= renew_after or not raw_cursor)
+    if renew:  # the lease on everything the device holds (DESIGN §4.1 hold_until)
+        renew_after = now + lease / 2
+        response["hold_until"] = hold_until.isoformat()
+    if expiry is not None and (renew_after is None or expiry < renew_after):
+        renew_after = expiry  # a consent running out changes the scope with no write: look again then
+    checksum = checksum_of(lines)
+
     await begin_write(session)
-    st = await _sync_state(session, device_id)
-    if st.batch != planned_batch:  # another pull of this device was recorded meanwhile
-        raise cursor_expired()
+    await _record_state(
+        session,
+        device_id,
+        planned_batch,
+        batch=batch,
+        seq=seq,
+        has_more=has_more,
+        scope_day=today.isoformat(),
+        checksum=checksum,
+        last_pull_at=now,
+        renew_after=renew_after,
+    )
     if cursor is not None:
         await _confirm(session, device_id, cursor.batch, now)
     else:
@@ -644,30 +674,20 @@ async def pull(
             ),
             sent_rows,
         )
-
-    response: dict[str, Any] = {}
-    if not has_more and (renew_after is None or now >= renew_after or not raw_cursor):
-        # Renew the lease on everything the device holds (DESIGN §4.1 hold_until).
+    if renew:
         await session.execute(
             update(DeviceHolding)
             .where(DeviceHolding.device_id == device_id, DeviceHolding.revoked_at.is_(None))
             .values(hold_until=hold_until)
             .execution_options(synchronize_session=False)
         )
-        st.renew_after = now + lease / 2
-        response["hold_until"] = hold_until.isoformat()
-    if expiry is not None and (st.renew_after is None or expiry < st.renew_after):
-        st.renew_after = expiry  # a consent running out changes the scope with no write: look again then
-
-    st.batch, st.seq, st.has_more = batch, seq, has_more
-    st.scope_day, st.checksum, st.last_pull_at = today.isoformat(), checksum_of(lines), now
     if sent_households:
         await audit.record_many(
             session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
         )
     cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
     state.metrics.sync_pulls.labels("diff" if only is None else "partial").inc()
-    return {"cursor": cursor, "has_more": has_more, "checksum": st.checksum, "changes": changes, **response}
+    return {"cursor": cursor, "has_more": has_more, "checksum": checksum, "changes": changes, **response}
 
 
 async def _next_consent_expiry(session: AsyncSession, ctx: Any, now: datetime) -> datetime | None:
