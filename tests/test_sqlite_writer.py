@@ -72,3 +72,45 @@ async def test_a_writer_that_fails_gives_the_thread_back(engine) -> None:  # typ
         assert await _thread(s) != loop_thread
         # rolled back: the table was never made
         assert (await s.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'scratch'"))).scalar_one() == 0
+
+
+async def test_writers_of_two_engines_take_turns_and_a_cancelled_wait_leaves_no_lock(
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two engines on one file stand for two processes: the second writer waits for the first (on the
+    file lock beside the database) and goes on when it commits; a writer cancelled while waiting leaves
+    the lock free for the next."""
+    import asyncio
+
+    other = create_engine(make_settings(str(engine.url), Path(str(engine.url.database)).parent))
+    first, second = create_sessionmaker(engine), create_sessionmaker(other)
+    try:
+        async with open_session(first, write=True) as a:
+            await begin_write(a)
+            await a.execute(text("CREATE TABLE turns (who TEXT)"))
+
+            async def write(who: str) -> None:
+                async with open_session(second, write=True) as b:
+                    await begin_write(b)
+                    await b.execute(text("INSERT INTO turns VALUES (:who)"), {"who": who})
+
+            cancelled = asyncio.create_task(write("cancelled"))
+            waiting = asyncio.create_task(write("second"))
+            await asyncio.sleep(0.3)
+            assert not cancelled.done()
+            assert not waiting.done()
+            cancelled.cancel()
+            await asyncio.sleep(0.1)
+            await a.execute(text("INSERT INTO turns VALUES ('first')"))
+        await asyncio.wait_for(waiting, 10)
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        await asyncio.wait_for(write("third"), 10)  # nothing left holding the lock
+        async with open_session(first, write=False) as s:
+            assert [r[0] for r in await s.execute(text("SELECT who FROM turns ORDER BY rowid"))] == [
+                "first",
+                "second",
+                "third",
+            ]
+    finally:
+        await other.dispose()

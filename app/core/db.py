@@ -12,6 +12,7 @@ update of a stale row fails instead of overwriting), ``created_at`` and ``update
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -28,6 +29,11 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from app.core.config import Settings
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of other processes wait on SQLite's busy timeout
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -161,10 +167,49 @@ WRITE_KEY = "ongi_write"
 DEFERRED_AUDIT_KEY = "ongi_deferred_audit"
 _LOCK_HELD_KEY = "ongi_write_lock_held"
 
-#: SQLite admits one writer at a time. Queueing writers of this process on an asyncio lock (FIFO, taken
-#: before a pooled connection is checked out) replaces SQLite's busy-wait polling, which starves under
-#: load; other processes still wait on SQLite's busy timeout.
-_write_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+class _WriterLock:
+    """SQLite admits one writer at a time. The writers of this process queue on an asyncio lock (FIFO, taken
+    before a pooled connection is checked out), which replaces SQLite's busy-wait polling that starves under
+    load. Between processes sharing the database file (uvicorn workers, the worker process) the holder also
+    takes an exclusive ``flock`` on a file beside it, so a writer of another process waits in a thread, woken
+    when the lock is free, instead of polling on SQLite's busy timeout."""
+
+    def __init__(self, database: str | None) -> None:
+        self.local = asyncio.Lock()
+        self.fd: int | None = None
+        if fcntl is not None and database and database != ":memory:" and not database.startswith("file:"):
+            self.fd = os.open(f"{database}.writer", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        await self.local.acquire()
+        if self.fd is None:
+            return
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            # cancelled while another process writes: let go of the file lock once the thread has it
+            waiting.add_done_callback(lambda f: self.release() if f.exception() is None else self.local.release())
+            raise
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.local.release()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+_write_locks: weakref.WeakKeyDictionary[Any, _WriterLock] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_engine(session: AsyncSession) -> Any | None:
@@ -180,7 +225,8 @@ async def _take_write_lock(session: AsyncSession) -> None:
         return
     lock = _write_locks.get(engine)
     if lock is None:
-        lock = _write_locks[engine] = asyncio.Lock()
+        lock = _write_locks[engine] = _WriterLock(engine.url.database)
+        weakref.finalize(engine, lock.close)
     await lock.acquire()
     session.info[_LOCK_HELD_KEY] = lock
 
