@@ -70,7 +70,7 @@ def batch_truncate(session: AsyncSession, mark: int) -> None:
 async def flush_batch(session: AsyncSession) -> None:
     rows = session.info.pop(BATCH_KEY, None)
     if rows:
-        await session.execute(insert(AuditEvent), rows)
+        await session.execute(insert(AuditEvent.__table__), rows)
 
 
 async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -80,7 +80,7 @@ async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if batch is not None:
         batch.extend(rows)  # written at once by flush_batch (a sync push)
     elif session.info.get(WRITE_KEY, True):
-        await session.execute(insert(AuditEvent), rows)
+        await session.execute(insert(AuditEvent.__table__), rows)
     else:
         session.info.setdefault(DEFERRED_AUDIT_KEY, []).extend(rows)
 

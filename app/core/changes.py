@@ -102,10 +102,10 @@ async def number_changes(session: AsyncSession) -> None:
     now = utcnow()
     if pending:
         rows = [{**note, "seq": first + i, "at": now} for i, note in enumerate(pending.values())]
-        await session.execute(insert(ChangeLog), rows)
+        await session.execute(insert(ChangeLog.__table__), rows)
     if events:
         base = first + len(pending)
-        await session.execute(insert(OutboxEvent), [{**e, "seq": base + i} for i, e in enumerate(events)])
+        await session.execute(insert(OutboxEvent.__table__), [{**e, "seq": base + i} for i, e in enumerate(events)])
 
 
 @event.listens_for(Session, "after_rollback")

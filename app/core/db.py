@@ -278,7 +278,7 @@ async def _flush_deferred_audit(session: AsyncSession) -> None:
     from app.audit.models import AuditEvent
 
     await begin_write(session)
-    await session.execute(insert(AuditEvent), rows)
+    await session.execute(insert(AuditEvent.__table__), rows)
     await commit(session)
 
 

@@ -461,7 +461,7 @@ async def push(
     finally:
         end_memo(session)
     if run.records:
-        await session.execute(insert(SyncMutation), run.records)
+        await session.execute(insert(SyncMutation.__table__), run.records)
     await audit.flush_batch(session)
     await audit.record(
         session,
