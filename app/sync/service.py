@@ -229,7 +229,14 @@ async def _changes_since(session: AsyncSession, since: int, until: int) -> list[
     """The change notes numbered in (``since``, ``until``], or ``None`` when there are too many to sift."""
     rows = (
         await session.execute(
-            select(ChangeLog.entity, ChangeLog.entity_id, ChangeLog.household_id, ChangeLog.visit_id, ChangeLog.case_id)
+            select(
+                ChangeLog.entity,
+                ChangeLog.entity_id,
+                ChangeLog.household_id,
+                ChangeLog.visit_id,
+                ChangeLog.case_id,
+                ChangeLog.seq,
+            )
             .where(ChangeLog.seq > since, ChangeLog.seq <= until)
             .limit(SIFT_LIMIT + 1)
         )
@@ -258,7 +265,7 @@ async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.
     related: set[uuid.UUID] = set()
     households: set[uuid.UUID] = set()
     scope_rows = []
-    for entity, entity_id, household_id, visit_id, case_id in rows:
+    for entity, entity_id, household_id, visit_id, case_id, _seq in rows:
         if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
             return True
         related |= {x for x in (entity_id, household_id, visit_id, case_id) if x is not None}
@@ -538,7 +545,11 @@ async def pull(
     gone = [key for key, h in compared.items() if key not in scope and h.held_version is not None and not h.revoked]
     deleted = await _tombstoned(session, gone, models)
     pending = upserts + gone
-    order = await _last_seqs(session, pending)
+    # commit order: a partial pull knows it from the change notes it sifted; the rest is looked up
+    order: dict[Key, int] = {}
+    for row in changes_since if keys is not None and changes_since else ():
+        order[(row[0], row[1])] = max(order.get((row[0], row[1]), 0), row[5])
+    order.update(await _last_seqs(session, [k for k in pending if k not in order]))
     pending.sort(key=lambda k: (order.get(k, 0), k[0], str(k[1])))
     page, has_more = pending[:limit], len(pending) > limit
 
@@ -657,7 +668,7 @@ async def pull(
     else:
         await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
     if new_rows:
-        await session.execute(insert(DeviceHolding), new_rows)
+        await session.execute(insert(DeviceHolding.__table__), new_rows)
     if sent_rows:
         dh = DeviceHolding.__table__
         await session.execute(
