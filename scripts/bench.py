@@ -99,12 +99,12 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--short", action="store_true", help="a few minutes: smaller samples, shorter load")
     ap.add_argument("--size", choices=["small", "full"], default="full")
-    ap.add_argument("--workers", type=int, default=None, help="uvicorn workers (default: 1 on SQLite, 2 on PostgreSQL)")
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2: one per core)")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
     args = ap.parse_args()
-    workers = args.workers or (1 if args.db == "sqlite" else 2)
+    workers = args.workers
     repeats = args.repeats or (3 if args.short else 5)
 
     data = Path(tempfile.mkdtemp(prefix="ongi-bench-"))
