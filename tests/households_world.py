@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit.models import AuditEvent
 from app.auth.models import Organization, OrgKind, Role, User
 from app.auth.principal import Principal
+from app.auth.service import principal_for
 from app.core.db import utcnow
 from app.events.models import OutboxEvent
 from tests.factories import Actor, Factory
@@ -39,15 +40,7 @@ def household_body(dong: str = DONG_A, **kw: Any) -> dict[str, Any]:
 
 def principal_of(actor: Actor | tuple[User, Organization]) -> Principal:
     user, org = (actor.user, actor.org) if isinstance(actor, Actor) else actor
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        organization_id=org.id,
-        org_kind=org.kind,
-        jurisdiction=tuple(user.jurisdiction if user.jurisdiction is not None else org.jurisdiction),
-        scopes=frozenset(user.scopes or ()),
-    )
+    return principal_for(user, org, session_id=None, device_id=None, address=None)
 
 
 async def events(maker: async_sessionmaker[AsyncSession], type_: str, household_id: Any = None) -> list[OutboxEvent]:

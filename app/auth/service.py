@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.models import AuthSession, Device, LoginThrottle, Organization, RefreshToken, Role, User
+from app.auth.models import AuthSession, Device, LoginThrottle, Organization, OrgKind, RefreshToken, Role, User
 from app.auth.principal import Principal
 from app.core.db import begin_write, end_read, utcnow
 from app.core.errors import Problem
@@ -34,14 +34,44 @@ def _device_revoked() -> Problem:
 def principal_for(
     user: User, org: Organization, *, session_id: uuid.UUID | None, device_id: uuid.UUID | None, address: str | None
 ) -> Principal:
-    return Principal(
+    return principal_of(
         user_id=user.id,
         username=user.username,
         role=user.role,
+        user_jurisdiction=user.jurisdiction,
+        scopes=user.scopes,
         organization_id=org.id,
         org_kind=org.kind,
-        jurisdiction=tuple(user.jurisdiction if user.jurisdiction is not None else org.jurisdiction),
-        scopes=frozenset(user.scopes or ()),
+        org_jurisdiction=org.jurisdiction,
+        session_id=session_id,
+        device_id=device_id,
+        address=address,
+    )
+
+
+def principal_of(
+    *,
+    user_id: uuid.UUID,
+    username: str,
+    role: Role,
+    user_jurisdiction: list[str] | None,
+    scopes: list[str] | None,
+    organization_id: uuid.UUID,
+    org_kind: OrgKind,
+    org_jurisdiction: list[str],
+    session_id: uuid.UUID | None,
+    device_id: uuid.UUID | None,
+    address: str | None,
+) -> Principal:
+    """The one rule of what a principal is: the user's own jurisdiction if set, else the organization's."""
+    return Principal(
+        user_id=user_id,
+        username=username,
+        role=role,
+        organization_id=organization_id,
+        org_kind=org_kind,
+        jurisdiction=tuple(user_jurisdiction if user_jurisdiction is not None else org_jurisdiction),
+        scopes=frozenset(scopes or ()),
         session_id=session_id,
         device_id=device_id,
         address=address,
@@ -394,6 +424,17 @@ _PRINCIPAL = (
     .outerjoin(Device, Device.id == AuthSession.device_id)
     .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid"))
 )
+#: The columns of ``_PRINCIPAL`` that :func:`principal_of` takes as they are.
+_PRINCIPAL_FIELDS = (
+    "username",
+    "role",
+    "user_jurisdiction",
+    "scopes",
+    "organization_id",
+    "org_kind",
+    "org_jurisdiction",
+    "device_id",
+)
 
 
 async def resolve_principal(state: AppState, session: AsyncSession, token: str, address: str | None) -> Principal:
@@ -415,17 +456,12 @@ async def resolve_principal(state: AppState, session: AsyncSession, token: str, 
         raise Problem(401, "token-revoked", "detail.token-revoked")
     if not row.user_active or not row.org_active:
         raise Problem(401, "token-revoked", "detail.user-inactive")
-    principal = Principal(
+    fields = row._mapping
+    principal = principal_of(
         user_id=user_id,
-        username=row.username,
-        role=row.role,
-        organization_id=row.organization_id,
-        org_kind=row.org_kind,
-        jurisdiction=tuple(row.user_jurisdiction if row.user_jurisdiction is not None else row.org_jurisdiction),
-        scopes=frozenset(row.scopes or ()),
         session_id=session_id,
-        device_id=row.device_id,
         address=address,
+        **{name: fields[name] for name in _PRINCIPAL_FIELDS},
     )
     if row.role == Role.integration:
         principal = Principal(**{**principal.__dict__, "scopes": frozenset(str(claims.get("scope", "")).split())})

@@ -251,28 +251,27 @@ Prefetcher = Callable[[AsyncSession, Principal, list[Any]], Awaitable[None]]
 PREFETCHERS: dict[tuple[str, str], Prefetcher] = {("household", "patch"): _household_prefetch}
 
 
+def _extended(base: dict[tuple[str, str], Any], hook: str) -> dict[tuple[str, str], Any]:
+    """``base``, then what every domain whose ``sync`` module has ``hook()`` adds."""
+    from app import registry
+
+    out = dict(base)
+    for module in registry.extensions("sync"):
+        if hasattr(module, hook):
+            out.update(getattr(module, hook)())
+    return out
+
+
 @functools.cache
 def handlers() -> dict[tuple[str, str], Handler]:
     """The handlers here, then those of every domain whose ``sync`` module has ``sync_handlers()``."""
-    from app import registry
-
-    out = dict(HANDLERS)
-    for module in registry.extensions("sync"):
-        if hasattr(module, "sync_handlers"):
-            out.update(module.sync_handlers())
-    return out
+    return _extended(HANDLERS, "sync_handlers")
 
 
 @functools.cache
 def prefetchers() -> dict[tuple[str, str], Prefetcher]:
     """Likewise for ``sync_prefetchers()``."""
-    from app import registry
-
-    out = dict(PREFETCHERS)
-    for module in registry.extensions("sync"):
-        if hasattr(module, "sync_prefetchers"):
-            out.update(module.sync_prefetchers())
-    return out
+    return _extended(PREFETCHERS, "sync_prefetchers")
 
 
 # --- the push ----------------------------------------------------------------------------------------------------
