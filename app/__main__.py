@@ -161,7 +161,14 @@ def _mount_subcommands() -> None:
     ``integrations import`` (an office's CSV/XLSX crisis list)."""
     import importlib
 
-    for module_name, attr, name in (("app.worker", "cli", "worker"), ("app.integrations.cli", "cli", "integrations")):
+    # ``worker`` is one command (``python -m app worker [--once] [--job NAME]``), not a group: a Typer app
+    # with a single command mounted as a group would ask for that command's name ("Missing command").
+    from app.worker import main as worker_main
+
+    cli.command("worker", help="Run the background jobs: outbox delivery, cleanup, monitoring, retention.")(
+        worker_main
+    )
+    for module_name, attr, name in (("app.integrations.cli", "cli", "integrations"),):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:

@@ -52,7 +52,15 @@ async def live_database(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.args = args
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -65,6 +73,7 @@ class LiveServer:
             "ONGI_ARGON2_MEMORY_COST_KIB": "64",
             "ONGI_ARGON2_PARALLELISM": "1",
             "PYTHONPATH": str(ROOT),
+            **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -83,6 +92,7 @@ class LiveServer:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                *self.args,
             ],
             cwd=ROOT,
             env=self.env,

@@ -54,6 +54,7 @@ from app.events.signing import (
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
     sign,
+    standard_headers,
 )
 
 log = structlog.get_logger("ongi.webhooks")
@@ -328,6 +329,7 @@ async def send(client: httpx.AsyncClient, item: Claimed, *, env: str, cfg: Webho
             DELIVERY_ID_HEADER: str(item.id),
             ATTEMPT_HEADER: str(item.attempts),
             SIGNATURE_HEADER: sign(item.secret, item.body),
+            **standard_headers(item.secret, str(item.event_id), item.body),
         }
         response = await client.post(url, content=item.body, headers=headers)
         await response.aread()
@@ -407,6 +409,10 @@ async def finish(
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 written += 1
+                state.metrics.webhook_attempts.labels(
+                    "delivered" if outcome.ok else str(values["status"].value if values["status"] is not None
+                                                       else "failed")
+                ).inc()
                 log.info(
                     "webhook_attempt",
                     delivery_id=str(item.id),

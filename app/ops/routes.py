@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select, text
 
 from app.core.deps import StateDep
 from app.core.errors import Problem
+from app.core.metrics import ScrapeCollector, mark_process_dead
+from app.core.state import AppState
 
-router = APIRouter(tags=["operations"])
+log = structlog.get_logger("ongi.ops")
+
+#: How often each process refreshes its own gauges (memory, CPU, pool) in multiprocess mode.
+SAMPLE_SECONDS = 10.0
+
+
+async def _sample_forever(state: AppState) -> None:
+    while True:
+        state.metrics.sample_process(state.engine)
+        await asyncio.sleep(SAMPLE_SECONDS)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """In multiprocess mode every process refreshes its gauges by itself (a scrape reaches only one of
+    them), and drops its live gauges when it stops."""
+    state: AppState = app.state.ongi
+    task = asyncio.create_task(_sample_forever(state)) if state.metrics.multiprocess else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            mark_process_dead(os.getpid())
+
+
+router = APIRouter(tags=["operations"], lifespan=lifespan)
 
 
 @router.get("/healthz", summary="Alive")
@@ -66,4 +101,38 @@ async def readyz(request: Request, state: StateDep) -> dict[str, object]:
     "/metrics", summary="Prometheus metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
 async def metrics(state: StateDep) -> Response:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    state.metrics.sample_process(state.engine)
+    return Response(state.metrics.exposition(await _database_gauges(state)), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _database_gauges(state: AppState) -> ScrapeCollector | None:
+    """Figures only the shared database knows, read at scrape time: the same whichever process answers."""
+    try:
+        from app.events.models import DeliveryStatus, WebhookDelivery
+    except ModuleNotFoundError:
+        return None
+    try:
+        async with state.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)  # type: ignore[arg-type]
+                )
+            ).all()
+    except Exception:  # the scrape still answers; /readyz tells the database is down
+        log.warning("metrics_database_unreachable")
+        return None
+    counts = {str(getattr(status, "value", status)): int(n) for status, n in rows}
+    return ScrapeCollector(
+        [
+            (
+                "ongi_outbox_backlog",
+                "Webhook deliveries waiting to be sent (pending or failed, to be retried)",
+                float(counts.get(DeliveryStatus.pending.value, 0) + counts.get(DeliveryStatus.retrying.value, 0)),
+            ),
+            (
+                "ongi_webhook_deliveries_dead",
+                "Webhook deliveries given up after the last attempt (the dead-letter list)",
+                float(counts.get(DeliveryStatus.dead.value, 0)),
+            ),
+        ]
+    )
