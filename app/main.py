@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import registry
+from app import registry, web
 from app.core import errors
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     errors.install(app)
     for router in registry.routers():
         app.include_router(router)
+    web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
     # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
     app.add_middleware(EmptyPullFastPath, state=state)
     app.add_middleware(

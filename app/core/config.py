@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     sync_max_push_bytes: int = 5 * 1024 * 1024
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_expiry_hours: int = 24
+    #: The built Ongi Field app (``npm run build`` in web/), served at /app/ (app/web.py).
+    web_dir: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "web" / "dist" / "field",
+        description="built Ongi Field app served at /app/; default: web/dist/field of the repository",
+    )
 
     @model_validator(mode="after")
     def _production_guard(self) -> Settings:
