@@ -37,9 +37,7 @@ def build(web_dir: Path) -> None:
     (web_dir / "assets" / "index-Bx7kQ9aZ.js").write_text("console.log('ongi');", encoding="utf-8")
 
 
-async def test_missing_build_answers_how_to_build_it_in_both_languages(
-    web: httpx.AsyncClient, web_dir: Path
-) -> None:
+async def test_missing_build_answers_how_to_build_it_in_both_languages(web: httpx.AsyncClient, web_dir: Path) -> None:
     for path in ("/app/", "/app/index.html", "/app/visits/1"):
         r = await web.get(path)
         assert r.status_code == 503
