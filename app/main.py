@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import registry, web
-from app.core import errors
+from app.core import errors, openapi
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.logging import configure_logging
@@ -74,11 +74,13 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.ongi = state
     errors.install(app)
     for router in registry.routers():
         app.include_router(router)
+    openapi.install(app)
     web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
     # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
     app.add_middleware(EmptyPullFastPath, state=state)

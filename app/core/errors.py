@@ -90,6 +90,9 @@ class Problem(Exception):
             if rid:
                 body["request_id"] = rid
         body.update(self.extra)
+        if self.status == 422:
+            # Every 422 carries its field errors (ValidationProblem), even when there are none to name.
+            body.setdefault("errors", [])
         return body
 
 

@@ -1,0 +1,409 @@
+"""The OpenAPI document: what every operation can answer, written once here instead of on each route.
+
+FastAPI describes success responses from the routes. This module adds what it cannot see:
+
+- the RFC 9457 ``Problem`` and ``ValidationProblem`` schemas, and for every operation each error status it can
+  answer as ``application/problem+json``: 401 (with ``wipe`` for a revoked device) and 403 for authenticated
+  operations, 404 for records named in the path, 422 for parameters and bodies, 413 for bodies, 412/428 with
+  an ``If-Match`` parameter where a route declares them, 429/503 with ``Retry-After``, 500 everywhere. Routes
+  declare the extra statuses only they can answer with :func:`problems` (or any ``responses=`` entry of 400 and
+  above: its content is rewritten to problem+json here);
+- readable ``operationId`` values (:func:`operation_id`: the endpoint function's name in camelCase);
+- ``servers`` and named request bodies instead of ``Body_…``.
+
+FastAPI's ``HTTPValidationError`` and ``ValidationError`` never appear: the server never answers them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+
+PROBLEM_REF = "#/components/schemas/Problem"
+VALIDATION_REF = "#/components/schemas/ValidationProblem"
+
+#: What each error status means when a route does not say more.
+DESCRIPTIONS: dict[int, str] = {
+    400: "Bad request (a malformed cursor, header or body)",
+    401: (
+        "No, an expired or a revoked token. A revoked device answers type `…/problems/device-revoked` with "
+        '`"wipe": true`: the app erases its local data'
+    ),
+    403: "Your role or scopes can never do this",
+    404: "No such record, or not one you may see",
+    405: "Method not allowed",
+    406: "None of the accepted media types can be produced",
+    409: "Conflicts with the record's current state (the problem's `type` says which)",
+    410: "Gone: the cursor, upload or record can no longer be served",
+    412: "If-Match does not match the current ETag (compared strongly: a weak ETag never matches)",
+    413: "The request body is too large",
+    415: "Unsupported Content-Type",
+    416: "Range not satisfiable",
+    422: "Invalid input: field errors in `errors`, in the caller's language",
+    428: "If-Match is required",
+    429: "Too many attempts; retry after `Retry-After` seconds",
+    460: "Checksum mismatch (tus)",
+    500: "Unexpected server error (the problem carries the request id)",
+    503: "A dependency (database, storage) is unreachable; retry after `Retry-After` seconds",
+}
+
+#: Operations that need no database (they answer neither 503 nor 500 from a dependency).
+_NO_DEPENDENCY_PATHS = frozenset({"/healthz", "/metrics"})
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": 'The authentication scheme (`Bearer realm="ongi"`)',
+        "schema": {"type": "string"},
+    }
+}
+
+IF_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The record's `ETag` as last read; a mismatch answers 412. Weak ETags never match.",
+    "schema": {"type": "string"},
+}
+
+
+def problems(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the statuses a route can answer beyond those derived centrally.
+
+    ``problems(409, 412)``; a description per status as ``problems(409, s409="Already closed")``.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = descriptions.get(f"s{code}") or DESCRIPTIONS.get(code, "Error")
+        out[code] = {"description": text, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _ref(code)}}}}
+    return out
+
+
+def _ref(code: int) -> str:
+    return VALIDATION_REF if code == 422 else PROBLEM_REF
+
+
+PROBLEM_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "title": "Problem",
+        "type": "object",
+        "description": (
+            "RFC 9457 problem details. `type` is stable (a URI under " + PROBLEM_BASE + "); `title` and `detail` "
+            "follow Accept-Language. Extension members depend on the type, e.g. `wipe` (device-revoked), "
+            "`errors` (validation), `allowed` (illegal transitions), `current` (conflicts)."
+        ),
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "format": "uri", "description": "Stable problem type URI"},
+            "title": {"type": "string", "description": "Short summary in the caller's language"},
+            "status": {"type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status"},
+            "detail": {"type": "string", "description": "What happened, in the caller's language"},
+            "instance": {"type": "string", "description": "The request path"},
+            "request_id": {"type": "string", "description": "The request id (also in X-Request-ID)"},
+            "wipe": {
+                "type": "boolean",
+                "description": "Only on device-revoked: the app must erase its local data",
+            },
+        },
+        "additionalProperties": True,
+    },
+    "FieldError": {
+        "title": "FieldError",
+        "type": "object",
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {
+                "type": "string",
+                "description": "Where: dotted location such as `body.visit_id` or `query.limit`",
+            },
+            "code": {"type": "string", "description": "Stable error code (pydantic's error type, e.g. `missing`)"},
+            "message": {"type": "string", "description": "What is wrong, in the caller's language"},
+            "allowed": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "For enum and literal errors: the values the field accepts",
+            },
+        },
+        "additionalProperties": True,
+    },
+    "ValidationProblem": {
+        "title": "ValidationProblem",
+        "description": "A 422 problem: `detail` is a sentence, the field errors are in `errors` (maybe empty).",
+        "allOf": [
+            {"$ref": PROBLEM_REF},
+            {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {
+                    "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+                },
+            },
+        ],
+    },
+}
+
+
+def to_camel(name: str) -> str:
+    head, *rest = [p for p in name.split("_") if p]
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+#: Endpoint function names that do not read as an operation (``token`` → ``createToken``).
+OPERATION_NAMES: dict[str, str] = {
+    "healthz": "getHealth",
+    "readyz": "getReadiness",
+    "metrics": "getMetrics",
+    "token": "createToken",
+    "refresh": "refreshToken",
+    "logout": "logout",
+    "me": "getMe",
+    "pull": "pullChanges",
+    "push": "pushMutations",
+    "ack": "ackPurges",
+    "export": "exportRecords",
+    "reveal": "revealHousehold",
+    "transition": "transitionVisit",
+    "triage_queue": "getTriageQueue",
+    "monthly_report": "getMonthlyAuditReport",
+    "campaign_summary": "getCampaignSummary",
+    "case_history": "listCaseHistory",
+    "support_history": "listSupportHistory",
+    "device_holdings": "getDeviceHoldings",
+    "due_monitoring": "listDueMonitoring",
+    "run_monitoring": "runMonitoring",
+    "photo_content": "getPhotoContent",
+    "photo_thumbnail": "getPhotoThumbnail",
+    "remove_photo": "deletePhoto",
+    "discover": "discoverUploads",
+    "discover_upload": "discoverUpload",
+    "upload_status": "getUploadStatus",
+    "method_override": "overrideUploadMethod",
+    "redeliver": "redeliverDelivery",
+    "import_bulk": "importHouseholdsBulk",
+    "get_import": "getImportedHousehold",
+    "upsert_response": "upsertChecklistResponse",
+    "list_responses": "listChecklistResponses",
+    "get_response": "getChecklistResponse",
+    "patch_response": "patchChecklistResponse",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """``generate_unique_id_function`` of the app: stable camelCase ids from the endpoint names."""
+    return OPERATION_NAMES.get(route.name) or to_camel(route.name)
+
+
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _walk_refs(node: Any, rename: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                name = value.rsplit("/", 1)[1]
+                out[key] = "#/components/schemas/" + rename.get(name, name)
+            else:
+                out[key] = _walk_refs(value, rename)
+        return out
+    if isinstance(node, list):
+        return [_walk_refs(v, rename) for v in node]
+    return node
+
+
+_SUFFIXES = ("RestrictedOut", "Public", "Out")
+_WORDS = re.compile(r"[A-Z][a-z0-9]*")
+
+
+def _base_name(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and name != suffix:
+            return name.removesuffix(suffix)
+    return name
+
+
+def page_name(item_names: list[str]) -> str:
+    """A page's name from its items: ``VisitOut`` → ``VisitPage``; for a union of views the words their names
+    share (``VisitOut | VisitRestrictedOut`` → ``VisitPage``, ``ReporterReportOut | StaffReportOut`` →
+    ``ReportPage``)."""
+    words = [_WORDS.findall(_base_name(n)) or [_base_name(n)] for n in item_names]
+    shared = words[0]
+    if len(words) > 1:
+        prefix: list[str] = []
+        for group in zip(*words, strict=False):
+            if any(w != group[0] for w in group):
+                break
+            prefix.append(group[0])
+        suffix: list[str] = []
+        for group in zip(*(ws[::-1] for ws in words), strict=False):
+            if any(w != group[0] for w in group):
+                break
+            suffix.append(group[0])
+        shared = prefix or suffix[::-1] or words[0]
+    return "".join(shared) + "Page"
+
+
+def _page_items(schema: dict[str, Any]) -> list[str] | None:
+    props = schema.get("properties", {})
+    if set(props) != {"items", "next_cursor"}:
+        return None
+    items = props["items"].get("items", {})
+    refs = (
+        [items["$ref"]] if "$ref" in items else [m.get("$ref", "") for m in items.get("oneOf", items.get("anyOf", []))]
+    )
+    names = [r.rsplit("/", 1)[1] for r in refs if r]
+    return names or None
+
+
+def _page_renames(schemas: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, schema in schemas.items():
+        if not name.startswith("Page_"):
+            continue
+        items = _page_items(schema)
+        if items:
+            out[name] = page_name(items)
+    taken = set(schemas) - set(out)
+    for old, new in list(out.items()):
+        if new in taken:
+            raise RuntimeError(f"page model {old} would be named {new}, which exists")
+        taken.add(new)
+    return out
+
+
+def _has_security(op: dict[str, Any], doc: dict[str, Any]) -> bool:
+    sec = op.get("security", doc.get("security"))
+    return bool(sec) and any(req for req in sec)
+
+
+def _statuses(path: str, method: str, op: dict[str, Any], doc: dict[str, Any]) -> set[int]:
+    declared = {int(code) for code in op.get("responses", {}) if code.isdigit() and int(code) >= 400}
+    out = set(declared)
+    params = op.get("parameters", [])
+    if _has_security(op, doc):
+        out |= {401, 403}
+    if any(p.get("in") == "path" for p in params):
+        out.add(404)
+    if params or "requestBody" in op:
+        out.add(422)
+    if "requestBody" in op:
+        out.add(413)
+    if path not in _NO_DEPENDENCY_PATHS:
+        out |= {500, 503}
+    return out
+
+
+def _problem_response(code: int, existing: dict[str, Any] | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": (existing or {}).get("description") or DESCRIPTIONS.get(code, "Error")}
+    # FastAPI's own default texts say nothing: prefer ours.
+    if response["description"] in {"Validation Error", "Successful Response", "Error"}:
+        response["description"] = DESCRIPTIONS.get(code, "Error")
+    schema: dict[str, Any] = {"$ref": _ref(code)}
+    media: dict[str, Any] = {"schema": schema}
+    if code == 401:
+        media["examples"] = {
+            "device-revoked": {
+                "summary": "A revoked device: erase local data",
+                "value": {
+                    "type": PROBLEM_BASE + "device-revoked",
+                    "title": "Device revoked",
+                    "status": 401,
+                    "detail": "This device was revoked by an administrator; its local data must be erased.",
+                    "wipe": True,
+                },
+            }
+        }
+    response["content"] = {PROBLEM_MEDIA_TYPE: media}
+    headers = dict((existing or {}).get("headers") or {})
+    if code in (429, 503):
+        headers.update(_RETRY_AFTER)
+    if code == 401:
+        headers.update(_WWW_AUTHENTICATE)
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def complete(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the problem responses, schemas, servers and names to a document FastAPI generated."""
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas.update(PROBLEM_SCHEMAS)
+
+    # Request bodies FastAPI names Body_<operationId>: name them for what they are.
+    # …and pages Page_<item type>_: named by their items (VisitPage).
+    rename = {name: _pascal(name.removeprefix("Body_")) + "Form" for name in schemas if name.startswith("Body_")}
+    rename |= _page_renames(schemas)
+    for old, new in rename.items():
+        body = schemas.pop(old)
+        body["title"] = new
+        schemas[new] = body
+    doc["components"]["schemas"] = schemas = dict(sorted(schemas.items()))
+    if rename:
+        doc["paths"] = _walk_refs(doc["paths"], rename)
+        doc["components"]["schemas"] = schemas = _walk_refs(schemas, rename)
+
+    seen: dict[str, str] = {}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            op_id = op.get("operationId", "")
+            if op_id in seen:
+                raise RuntimeError(f"operationId {op_id!r} of {method} {path} is also {seen[op_id]}")
+            seen[op_id] = f"{method} {path}"
+            responses = op["responses"]
+            for code in sorted(_statuses(path, method, op, doc)):
+                responses[str(code)] = _problem_response(code, responses.get(str(code)))
+            if "412" in responses:
+                params = op.setdefault("parameters", [])
+                if not any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in params):
+                    params.append(dict(IF_MATCH_PARAMETER))
+            op["responses"] = dict(sorted(responses.items(), key=lambda kv: kv[0]))
+    doc["servers"] = [{"url": "/", "description": "This server"}]
+    return doc
+
+
+def install(app: FastAPI, extend: Iterable[Callable[[dict[str, Any]], None]] = ()) -> None:
+    """Make ``app.openapi()`` answer the completed document (built once, then cached)."""
+    hooks = list(extend)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+                servers=app.servers,
+            )
+            for hook in hooks:
+                hook(doc)
+            app.openapi_schema = complete(doc)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+def is_camel(name: str) -> bool:
+    return bool(_CAMEL.match(name))

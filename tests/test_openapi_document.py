@@ -1,0 +1,122 @@
+"""The OpenAPI document says what the server answers (issue 14): problems on every operation, readable names,
+OAuth2 security, typed sync changes and mutations, binary and NDJSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from app.auth.models import Role
+from app.core.openapi import is_camel
+from tests.factories import Factory
+
+METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
+
+
+@pytest.fixture
+async def doc(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m, p, op) for p, ops in doc["paths"].items() for m, op in ops.items() if m in METHODS]
+
+
+def find(doc: dict[str, Any], op_id: str) -> dict[str, Any]:
+    for _, _, op in operations(doc):
+        if op["operationId"] == op_id:
+            return op
+    raise AssertionError(f"no operation {op_id}")
+
+
+async def test_no_fastapi_validation_error_schemas(doc: dict[str, Any]) -> None:
+    text = json.dumps(doc)
+    assert "HTTPValidationError" not in text
+    assert '"ValidationError"' not in text
+    assert {"Problem", "ValidationProblem", "FieldError"} <= set(doc["components"]["schemas"])
+
+
+async def test_every_error_response_is_a_problem(doc: dict[str, Any]) -> None:
+    for method, path, op in operations(doc):
+        for code, response in op["responses"].items():
+            if int(code) < 400:
+                continue
+            content = response.get("content", {})
+            assert list(content) == ["application/problem+json"], f"{method} {path} {code}"
+            ref = content["application/problem+json"]["schema"]["$ref"]
+            want = "ValidationProblem" if code == "422" else "Problem"
+            assert ref == f"#/components/schemas/{want}", f"{method} {path} {code}"
+
+
+async def test_derived_statuses(doc: dict[str, Any]) -> None:
+    for method, path, op in operations(doc):
+        codes = set(op["responses"])
+        if op.get("security"):
+            assert {"401", "403"} <= codes, f"{method} {path}"
+            assert "WWW-Authenticate" in op["responses"]["401"]["headers"]
+        if any(p["in"] == "path" for p in op.get("parameters", [])):
+            assert "404" in codes, f"{method} {path}"
+        if op.get("parameters") or "requestBody" in op:
+            assert "422" in codes, f"{method} {path}"
+        if "requestBody" in op:
+            assert "413" in codes, f"{method} {path}"
+        if "412" in codes:
+            headers = {p["name"].lower() for p in op["parameters"] if p["in"] == "header"}
+            assert "if-match" in headers, f"{method} {path}"
+        for code in ("429", "503"):
+            if code in codes:
+                assert "Retry-After" in op["responses"][code]["headers"], f"{method} {path}"
+        if path not in ("/healthz", "/metrics"):
+            assert {"500", "503"} <= codes, f"{method} {path}"
+
+
+async def test_device_revoked_is_described(doc: dict[str, Any]) -> None:
+    pull = find(doc, "pullChanges")
+    media = pull["responses"]["401"]["content"]["application/problem+json"]
+    assert media["examples"]["device-revoked"]["value"]["wipe"] is True
+    assert "wipe" in doc["components"]["schemas"]["Problem"]["properties"]
+
+
+async def test_operation_ids_are_readable_and_unique(doc: dict[str, Any]) -> None:
+    ids = [op["operationId"] for _, _, op in operations(doc)]
+    assert len(ids) == len(set(ids))
+    assert all(is_camel(i) for i in ids), [i for i in ids if not is_camel(i)]
+    for name in ("listVisits", "getVisit", "pullChanges", "pushMutations", "createToken", "listHouseholds"):
+        find(doc, name)
+
+
+async def test_named_pages_and_bodies(doc: dict[str, Any]) -> None:
+    names = set(doc["components"]["schemas"])
+    assert not [n for n in names if n.startswith(("Page_", "Body_"))]
+    assert {"VisitPage", "ReportPage", "HouseholdPage", "CreateTokenForm"} <= names
+    visits = find(doc, "listVisits")["responses"]["200"]["content"]["application/json"]["schema"]
+    assert visits == {"$ref": "#/components/schemas/VisitPage"}
+    assert doc["servers"] == [{"url": "/", "description": "This server"}]
+    assert all(op.get("tags") for _, _, op in operations(doc))
+
+
+async def test_a_422_at_run_time_is_the_documented_validation_problem(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    actor = await factory.actor(Role.coordinator)
+    response = await client.get("/v1/visits", params={"limit": "many"}, headers=actor.headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert isinstance(body["detail"], str)
+    assert {"type", "title", "status", "errors"} <= set(body)
+    [error] = body["errors"]
+    assert {"field", "code", "message"} <= set(error)
+    assert error["field"] == "query.limit"
+
+
+async def test_a_422_without_field_errors_still_has_errors(client: httpx.AsyncClient, factory: Factory) -> None:
+    from app.core.errors import Problem
+
+    body = Problem(422, "invalid-data", "detail.invalid-data").body()
+    assert body["errors"] == []
