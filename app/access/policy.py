@@ -18,10 +18,18 @@ Rules, by role:
 | planner | jurisdiction + assigned | jurisdiction + own visits | jurisdiction + own | jurisdiction (read) | area |
 | partner | assigned (visit or case) **and** consented | own assignments | own membership | — | area |
 | reporter | — | — | — | own only | — |
-| integration | jurisdiction, with ``households:read`` | jurisdiction, with ``visits:read`` | — | — | — |
+| integration (public org) | jurisdiction, with ``households:read`` | jurisdiction, with ``visits:read`` | — | — | — |
+| integration (private org) | as its organization's partners: assigned **and** consented | — | — | — | — |
 | admin | — | — | — | — | jurisdiction (write) |
 
 (*area*: the jurisdiction of the caller's organization or user, read only.)
+
+Integration clients act for their organization (DESIGN §3.5): only a public organization's client may hold
+``households:read``, ``visits:read`` and ``households:import`` (:data:`app.auth.models.PUBLIC_ONLY_SCOPES`;
+a :class:`~app.auth.principal.Principal` of a private organization's client never carries them, and
+:func:`_integration_has` refuses them again). A private organization's client is *consent bound* like its
+partners (:attr:`Principal.consent_bound`): it reaches a household only through an assignment and a
+consent, which a client never has.
 
 A partner's household access needs an active assignment *and* a consent record that is given, in force,
 not withdrawn, addressed to their organization (or to all partners) and covering the purpose of that
@@ -53,7 +61,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import CurrentPrincipal
-from app.auth.models import Role
+from app.auth.models import PUBLIC_ONLY_SCOPES, OrgKind, Role
 from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
 from app.core.db import utcnow
@@ -218,7 +226,9 @@ async def _partner_reach(session: AsyncSession, principal: Principal, at: dateti
 
 
 def _integration_has(principal: Principal, scope: str) -> bool:
-    return principal.role == Role.integration and scope in principal.scopes
+    if principal.role != Role.integration or scope not in principal.scopes:
+        return False
+    return scope not in PUBLIC_ONLY_SCOPES or principal.org_kind == OrgKind.public
 
 
 async def household_filter(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
@@ -233,7 +243,7 @@ async def household_filter(session: AsyncSession, principal: Principal) -> Colum
                 Household.id.in_(_assigned_household_ids(principal, utcnow())),
             ),
         )
-    if principal.role == Role.partner:
+    if principal.consent_bound:
         reach = await partner_reach(session, principal)
         return and_(live, Household.id.in_(list(reach.consented))) if reach.consented else false()
     return false()
@@ -295,48 +305,59 @@ def may_manage_facilities(principal: Principal) -> bool:
 async def can_see_household(session: AsyncSession, principal: Principal, household: Household) -> bool:
     if household.deleted_at is not None:
         return False
+    return await _may_see(session, principal, household.id, household.dong_code)
+
+
+async def _may_see(session: AsyncSession, principal: Principal, household_id: uuid.UUID, dong_code: str | None) -> bool:
+    """The household rule on an id and a dong. It asks the same questions of a household that does not
+    exist (``dong_code`` None), so that a forbidden household and a missing one cost the same."""
     if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
-        return principal.in_jurisdiction(household.dong_code)
+        return principal.in_jurisdiction(dong_code)
     if principal.role == Role.planner:
-        if principal.in_jurisdiction(household.dong_code):
+        if principal.in_jurisdiction(dong_code):
             return True
         found = await session.execute(
             select(Household.id).where(
-                Household.id == household.id, Household.id.in_(_assigned_household_ids(principal, utcnow()))
+                Household.id == household_id, Household.id.in_(_assigned_household_ids(principal, utcnow()))
             )
         )
         return found.first() is not None
-    if principal.role == Role.partner:
-        return (await partner_reach(session, principal)).household_visible(household.id)
+    if principal.consent_bound:
+        return (await partner_reach(session, principal)).household_visible(household_id)
     return False
 
 
 async def get_household_or_404(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, record_denied: bool = False
 ) -> Household:
-    """The household, or 404. ``record_denied`` audits an attempt on an existing household the caller may
-    not see (result ``denied``) and keeps that audit row when the request ends in the 404; use it only
-    where nothing else was written before the lookup."""
-    household = await session.get(Household, household_id)
-    if household is None or household.deleted_at is not None:
-        raise not_found()
-    if not await can_see_household(session, principal, household):
-        problem = not_found()
-        if record_denied:
-            from app.audit import service as audit
+    """The household, or 404. ``record_denied`` audits the attempt (result ``denied``, ``entity_id`` the id
+    asked for, ``household_id`` set when that household exists) and keeps that audit row when the request
+    ends in the 404; use it only where nothing else was written before the lookup.
 
-            await audit.record(
-                session,
-                principal,
-                "household.read",
-                entity="household",
-                entity_id=household.id,
-                household_id=household.id,
-                result="denied",
-            )
-            problem.commit = True
-        raise problem
-    return household
+    A household the caller may not see must be indistinguishable from one that does not exist (issue 13,
+    item 11): both run the same access questions, both write the one audit row, and both answer the same
+    problem with the same headers, so neither the answer nor its time tells them apart."""
+    household = await session.get(Household, household_id)
+    exists = household is not None
+    live = household if household is not None and household.deleted_at is None else None
+    visible = await _may_see(session, principal, household_id, live.dong_code if live is not None else None)
+    if live is not None and visible:
+        return live
+    problem = not_found()
+    if record_denied:
+        from app.audit import service as audit
+
+        await audit.record(
+            session,
+            principal,
+            "household.read",
+            entity="household",
+            entity_id=household_id,
+            household_id=household_id if exists else None,
+            result="denied",
+        )
+        problem.commit = True
+    raise problem
 
 
 # --- memo for batches ------------------------------------------------------------------------------------------
@@ -420,11 +441,20 @@ async def visit_household_visible(
     """Whether the caller, who sees ``visit``, may also see what identifies its household (§3.2)."""
     if visit.household_id is None:
         return True
-    if principal.role == Role.partner:
+    if principal.consent_bound:
         reach = reach or await partner_reach(session, principal)
         return reach.household_visible(visit.household_id)
     # Public staff reach every household of the visits they see (jurisdiction or own assignment).
     return principal.role in PUBLIC_STAFF or _integration_has(principal, "visits:read")
+
+
+async def get_visit_with_household_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
+    """A visit whose household the caller may also see (§3.2), or 404: for work that touches the household's
+    data on the visit (notes, checklists, photos). A partner without consent sees only the restricted view."""
+    visit = await get_visit_or_404(session, principal, visit_id)
+    if not await visit_household_visible(session, principal, visit):
+        raise not_found()
+    return visit
 
 
 async def get_case_or_404(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:

@@ -35,6 +35,8 @@ INTEGRATION_SCOPES = (
     "events:read",
     "exports:read",
 )
+#: Scopes only a public organization's client may hold (DESIGN §3.5): they open a whole jurisdiction.
+PUBLIC_ONLY_SCOPES = frozenset({"households:read", "visits:read", "households:import"})
 
 
 class Organization(BaseTable, table=True):

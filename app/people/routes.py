@@ -25,7 +25,7 @@ from app.people.schemas import (
     UserPublic,
     UserUpdate,
 )
-from app.people.service import PeopleService, get_manageable_org, manageable_orgs
+from app.people.service import PeopleService, get_manageable_org, manageable_orgs, manageable_user_ids
 
 router = APIRouter(tags=["people"])
 
@@ -83,10 +83,9 @@ async def list_users(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[UserPublic]:
-    org_ids = [o.id for o in await manageable_orgs(session, principal)]
+    stmt = select(User).where(User.id.in_(await manageable_user_ids(session, principal)))
     if organization_id is not None:
-        org_ids = [o for o in org_ids if o == organization_id]
-    stmt = select(User).where(User.organization_id.in_(org_ids))
+        stmt = stmt.where(User.organization_id == organization_id)
     if role is not None:
         stmt = stmt.where(User.role == role)
     if active is not None:
@@ -150,8 +149,7 @@ async def list_devices(
 ) -> Page[DevicePublic]:
     stmt = select(Device)
     if principal.role == Role.admin:
-        org_ids = [o.id for o in await manageable_orgs(session, principal)]
-        stmt = stmt.join(User, User.id == Device.user_id).where(User.organization_id.in_(org_ids))
+        stmt = stmt.where(Device.user_id.in_(await manageable_user_ids(session, principal)))
     else:
         stmt = stmt.where(Device.user_id == principal.user_id)
     if user_id is not None:
