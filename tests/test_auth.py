@@ -47,9 +47,12 @@ async def test_wrong_password_and_unknown_user_look_alike(client: httpx.AsyncCli
     unknown = await client.post(
         "/v1/auth/token", data={"grant_type": "password", "username": "ghost-user", "password": "nope-nope"}
     )
-    assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json()["type"] == unknown.json()["type"]
-    assert wrong.json()["detail"] == unknown.json()["detail"]
+    # RFC 6749 §5.2: a bad resource-owner password is invalid_grant (400), not a problem
+    assert wrong.status_code == unknown.status_code == 400
+    assert wrong.json()["error"] == unknown.json()["error"] == "invalid_grant"
+    assert wrong.json()["error_description"] == unknown.json()["error_description"]
+    assert wrong.headers["content-type"] == "application/json"
+    assert wrong.headers["cache-control"] == "no-store"
 
 
 async def test_missing_token_is_401_with_www_authenticate(client: httpx.AsyncClient) -> None:
@@ -133,7 +136,7 @@ async def test_throttle_per_account_engages_and_releases(client: httpx.AsyncClie
     user = await factory.user(Role.planner)
     bad = {"grant_type": "password", "username": user.username, "password": "wrong-password"}
     for _ in range(5):
-        assert (await client.post("/v1/auth/token", data=bad)).status_code == 401
+        assert (await client.post("/v1/auth/token", data=bad)).status_code == 400
     locked = await client.post("/v1/auth/token", data={**bad, "password": PASSWORD})  # even the right password waits
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) >= 1
@@ -151,7 +154,7 @@ async def test_throttle_per_address_spans_accounts(
         r = await client.post(
             "/v1/auth/token", data={"grant_type": "password", "username": f"spray{i}", "password": "guess-guess"}
         )
-        assert r.status_code == 401
+        assert r.status_code == 400
     user = await factory.user(Role.planner)
     blocked = await client.post(
         "/v1/auth/token", data={"grant_type": "password", "username": user.username, "password": PASSWORD}
@@ -190,7 +193,8 @@ async def test_revoked_device_is_locked_out_and_told_to_wipe(client: httpx.Async
             "device_id": planner.device_id,
         },
     )
-    assert relogin.status_code == 401
+    assert relogin.status_code == 400
+    assert relogin.json()["error"] == "invalid_grant"
     assert relogin.json()["wipe"] is True
     # the same person on a new phone may log in
     other = await factory.login(planner.user, org, device_id="new-phone")
@@ -256,7 +260,8 @@ async def test_client_credentials_with_scopes(client: httpx.AsyncClient, factory
     pw = await client.post(
         "/v1/auth/token", data={"grant_type": "password", "username": "bigdata-feed", "password": secret}
     )
-    assert pw.status_code == 401
+    assert pw.status_code == 400
+    assert pw.json()["error"] == "invalid_grant"
 
 
 async def test_deactivated_user_is_locked_out(client: httpx.AsyncClient, factory: Factory) -> None:

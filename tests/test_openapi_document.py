@@ -41,10 +41,18 @@ async def test_no_fastapi_validation_error_schemas(doc: dict[str, Any]) -> None:
     assert {"Problem", "ValidationProblem", "FieldError"} <= set(doc["components"]["schemas"])
 
 
+#: The token endpoint's own errors are RFC 6749 §5.2 JSON, not problems.
+OAUTH_ERRORS = {("post", "/v1/auth/token", "400"), ("post", "/v1/auth/token", "401")}
+
+
 async def test_every_error_response_is_a_problem(doc: dict[str, Any]) -> None:
     for method, path, op in operations(doc):
         for code, response in op["responses"].items():
             if int(code) < 400:
+                continue
+            if (method, path, code) in OAUTH_ERRORS:
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/OAuthErrorResponse"}
                 continue
             content = response.get("content", {})
             assert list(content) == ["application/problem+json"], f"{method} {path} {code}"
@@ -61,7 +69,7 @@ async def test_derived_statuses(doc: dict[str, Any]) -> None:
             assert "WWW-Authenticate" in op["responses"]["401"]["headers"]
         if any(p["in"] == "path" for p in op.get("parameters", [])):
             assert "404" in codes, f"{method} {path}"
-        if op.get("parameters") or "requestBody" in op:
+        if (op.get("parameters") or "requestBody" in op) and op["operationId"] != "createToken":
             assert "422" in codes, f"{method} {path}"
         if "requestBody" in op:
             assert "413" in codes, f"{method} {path}"
@@ -120,3 +128,77 @@ async def test_a_422_without_field_errors_still_has_errors(client: httpx.AsyncCl
 
     body = Problem(422, "invalid-data", "detail.invalid-data").body()
     assert body["errors"] == []
+
+
+# --- OAuth2 (RFC 6749) -----------------------------------------------------------------------------------------
+
+
+async def test_security_schemes_are_oauth2_with_scopes(doc: dict[str, Any]) -> None:
+    from app.auth.models import INTEGRATION_SCOPES
+
+    schemes = doc["components"]["securitySchemes"]
+    assert list(schemes) == ["oauth2"]
+    flows = schemes["oauth2"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/v1/auth/token"
+    assert flows["password"]["refreshUrl"] == "/v1/auth/token"
+    assert set(flows["clientCredentials"]["scopes"]) == set(INTEGRATION_SCOPES)
+    assert find(doc, "listEvents")["security"] == [{"oauth2": ["events:read"]}]
+    assert find(doc, "importHousehold")["security"] == [{"oauth2": ["households:import"]}]
+    # staff by role, or an integration client holding the scope
+    assert find(doc, "listVisits")["security"] == [{"oauth2": []}, {"oauth2": ["visits:read"]}]
+    assert find(doc, "getMe")["security"] == [{"oauth2": []}]
+    assert "security" not in find(doc, "createToken")
+    form = doc["components"]["schemas"]["CreateTokenForm"]["properties"]
+    assert {"grant_type", "refresh_token", "device_id", "device_name", "scope"} <= set(form)
+
+
+def _oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["error"] == error
+    assert isinstance(body.get("error_description"), str)
+    return body
+
+
+async def test_token_endpoint_refresh_grant_rotates(client: httpx.AsyncClient, factory: Factory) -> None:
+    actor = await factory.actor(Role.planner)
+    first = await client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": actor.refresh})
+    assert first.status_code == 200, first.text
+    assert first.headers["cache-control"] == "no-store"
+    body = first.json()
+    assert body["token_type"] == "bearer"
+    assert body["refresh_token"] != actor.refresh
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    # the spent token again: RFC 6749 invalid_grant, and the family is revoked
+    again = await client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": actor.refresh})
+    _oauth_error(again, 400, "invalid_grant")
+    rotated = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    _oauth_error(await client.post("/v1/auth/token", data=rotated), 400, "invalid_grant")
+
+
+async def test_token_endpoint_errors_are_rfc6749(client: httpx.AsyncClient, factory: Factory) -> None:
+    _oauth_error(await client.post("/v1/auth/token", data={}), 400, "invalid_request")
+    _oauth_error(await client.post("/v1/auth/token", data={"grant_type": "implicit"}), 400, "unsupported_grant_type")
+    _oauth_error(await client.post("/v1/auth/token", data={"grant_type": "password"}), 400, "invalid_request")
+    _oauth_error(await client.post("/v1/auth/token", data={"grant_type": "refresh_token"}), 400, "invalid_request")
+    _oauth_error(
+        await client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 40}),
+        400,
+        "invalid_grant",
+    )
+    _oauth_error(
+        await client.post("/v1/auth/token", data={"grant_type": "password", "username": "u" * 101, "password": "p"}),
+        400,
+        "invalid_request",
+    )
+    bad_client = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + __import__("base64").b64encode(b"nobody:wrong").decode()},
+    )
+    _oauth_error(bad_client, 401, "invalid_client")
+    assert bad_client.headers["www-authenticate"].startswith("Basic")
+    _oauth_error(await client.post("/v1/auth/token", data={"grant_type": "client_credentials"}), 401, "invalid_client")

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from sqlalchemy import select
 
 from app.auth.deps import CurrentPrincipal, OptionalPrincipal
 from app.auth.models import Organization, User
-from app.auth.schemas import MeResponse, OrganizationBrief, TokenResponse
+from app.auth.schemas import MeResponse, OAuthErrorResponse, OrganizationBrief, TokenResponse
 from app.auth.service import AuthService, TokenPair
+from app.core.db import begin_write
 from app.core.deps import ReadSessionDep, SessionDep, StateDep, client_address
-from app.core.errors import Problem, not_found
+from app.core.errors import OAuthError, Problem, not_found
 
 router = APIRouter(tags=["auth"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_NO_STORE_HEADERS: dict[str, Any] = {
+    "Cache-Control": {"description": "`no-store` (RFC 6749 §5.1)", "schema": {"type": "string"}},
+    "Pragma": {"description": "`no-cache`", "schema": {"type": "string"}},
+}
 
 
 def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
@@ -44,44 +49,131 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return (client_id, secret) if sep else None
 
 
+#: What the token endpoint accepts of each form field (RFC 6749 §5.2: a bad one is ``invalid_request``).
+_TOKEN_FIELD_LIMITS = {
+    "username": 100,
+    "password": 1024,
+    "scope": 500,
+    "client_id": 100,
+    "client_secret": 1024,
+    "device_id": 200,
+    "device_name": 200,
+    "refresh_token": 200,
+}
+GRANT_TYPES = ("password", "client_credentials", "refresh_token")
+
+_OAUTH_ERROR_RESPONSE: dict[str, Any] = {"model": OAuthErrorResponse, "headers": _NO_STORE_HEADERS}
+
+
 @router.post(
     "/v1/auth/token",
     response_model=TokenResponse,
-    summary="Log in (OAuth2 password or client-credentials grant)",
+    summary="Log in or refresh (OAuth2 password, client-credentials and refresh-token grants)",
+    description=(
+        "RFC 6749: `grant_type=password` (with `username`, `password`, and the phone's `device_id` and "
+        "`device_name`), `client_credentials` (HTTP Basic or `client_id`/`client_secret`, optional `scope`) or "
+        "`refresh_token` (§6; the same as `POST /v1/auth/refresh`). Errors are RFC 6749 §5.2 JSON "
+        "(`error`, `error_description`): 400 `invalid_request`, `invalid_grant` (bad username or password, a "
+        'spent or expired refresh token, a revoked device with `"wipe": true`), `invalid_scope`, '
+        "`unsupported_grant_type`; 401 `invalid_client` with `WWW-Authenticate`. Too many failed logins answer a "
+        "429 problem with `Retry-After`. Answers are never cached."
+    ),
     responses={
-        401: {"description": "Bad credentials, or a revoked device (`wipe: true`)"},
+        200: {"headers": _NO_STORE_HEADERS},
+        400: {"description": "RFC 6749 §5.2 error", **_OAUTH_ERROR_RESPONSE},
+        401: {
+            "description": "`invalid_client`: unknown client or wrong secret",
+            **_OAUTH_ERROR_RESPONSE,
+            "headers": {**_NO_STORE_HEADERS, "WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
         429: {"description": "Too many failed logins; see Retry-After"},
     },
+    openapi_extra={"x-ongi-omit-problems": [422]},
 )
 async def token(
     request: Request,
     response: Response,
     state: StateDep,
     session: ReadSessionDep,
-    grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
-    username: Annotated[str | None, Form(max_length=100)] = None,
-    password: Annotated[str | None, Form(max_length=1024)] = None,
-    scope: Annotated[str | None, Form(max_length=500)] = None,
-    client_id: Annotated[str | None, Form(max_length=100)] = None,
-    client_secret: Annotated[str | None, Form(max_length=1024)] = None,
-    device_id: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
-    device_name: Annotated[str | None, Form(max_length=200)] = None,
+    grant_type: Annotated[
+        str | None,
+        Form(
+            description="password, client_credentials or refresh_token",
+            json_schema_extra={"enum": ["password", "client_credentials", "refresh_token"]},
+        ),
+    ] = None,
+    username: Annotated[str | None, Form(json_schema_extra={"maxLength": 100})] = None,
+    password: Annotated[str | None, Form(json_schema_extra={"maxLength": 1024})] = None,
+    scope: Annotated[
+        str | None, Form(json_schema_extra={"maxLength": 500}, description="Space-separated scopes")
+    ] = None,
+    client_id: Annotated[str | None, Form(json_schema_extra={"maxLength": 100})] = None,
+    client_secret: Annotated[str | None, Form(json_schema_extra={"maxLength": 1024})] = None,
+    device_id: Annotated[str | None, Form(json_schema_extra={"minLength": 1, "maxLength": 200})] = None,
+    device_name: Annotated[str | None, Form(json_schema_extra={"maxLength": 200})] = None,
+    refresh_token: Annotated[
+        str | None, Form(json_schema_extra={"maxLength": 200}, description="For grant_type=refresh_token")
+    ] = None,
 ) -> TokenResponse:
+    try:
+        pair = await _grant(
+            request,
+            state,
+            session,
+            grant_type,
+            {
+                "username": username,
+                "password": password,
+                "scope": scope,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "device_id": device_id,
+                "device_name": device_name,
+                "refresh_token": refresh_token,
+            },
+        )
+    except OAuthError:
+        raise
+    except Problem as exc:
+        if exc.status in (400, 401):
+            default = "invalid_client" if grant_type == "client_credentials" else "invalid_grant"
+            raise OAuthError.from_problem(exc, default) from exc
+        raise
+    return _token_response(pair, response)
+
+
+async def _grant(
+    request: Request, state: StateDep, session: ReadSessionDep, grant_type: str | None, form: dict[str, str | None]
+) -> TokenPair:
+    if not grant_type:
+        raise OAuthError("invalid_request", "detail.oauth-missing", params={"field": "grant_type"})
+    if grant_type not in GRANT_TYPES:
+        raise OAuthError("unsupported_grant_type", "detail.unsupported-grant", params={"grant": grant_type[:50]})
+    for name, limit in _TOKEN_FIELD_LIMITS.items():
+        value = form[name]
+        if value is not None and (len(value) > limit or (name == "device_id" and not value)):
+            raise OAuthError("invalid_request", "detail.oauth-invalid-field", params={"field": name})
     service = AuthService(state, session)
     address = client_address(request)
     if grant_type == "password":
+        username, password = form["username"], form["password"]
         if not username or password is None:
-            raise Problem(400, "invalid-grant", "detail.invalid-credentials", extra={"error": "invalid_request"})
-        pair = await service.password_login(
-            username, password, client_device_id=device_id, device_name=device_name, address=address
+            field = "username" if not username else "password"
+            raise OAuthError("invalid_request", "detail.oauth-missing", params={"field": field})
+        return await service.password_login(
+            username, password, client_device_id=form["device_id"], device_name=form["device_name"], address=address
         )
-    else:
-        basic = _basic_credentials(request)
-        cid, secret = basic if basic else (client_id, client_secret)
-        if not cid or secret is None:
-            raise Problem(401, "invalid-credentials", "detail.invalid-credentials", extra={"error": "invalid_client"})
-        pair = await service.client_credentials(cid, secret, scope, address)
-    return _token_response(pair, response)
+    if grant_type == "refresh_token":
+        refresh_token = form["refresh_token"]
+        if not refresh_token:
+            raise OAuthError("invalid_request", "detail.oauth-missing", params={"field": "refresh_token"})
+        await begin_write(session)
+        return await service.refresh(refresh_token, address)
+    basic = _basic_credentials(request)
+    cid, secret = basic if basic else (form["client_id"], form["client_secret"])
+    if not cid or secret is None:
+        raise OAuthError("invalid_client", "detail.invalid-credentials")
+    return await service.client_credentials(cid, secret, form["scope"], address)
 
 
 @router.post("/v1/auth/refresh", response_model=TokenResponse, summary="Rotate a refresh token")

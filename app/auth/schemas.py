@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +16,24 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = None
     scope: str | None = None
     device_id: uuid.UUID | None = None
+
+
+class OAuthErrorResponse(BaseModel):
+    """An error of the token endpoint (RFC 6749 §5.2)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
+    error_description: str | None = None
+    #: A revoked device (``invalid_grant``): the app erases its local data.
+    wipe: bool | None = None
 
 
 class OrganizationBrief(BaseModel):

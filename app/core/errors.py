@@ -96,12 +96,72 @@ class Problem(Exception):
         return body
 
 
+class OAuthError(Problem):
+    """An error of the OAuth2 token endpoint, answered as RFC 6749 §5.2 says: ``application/json``
+    ``{"error": …, "error_description": …}``, 400 (401 ``invalid_client`` with ``WWW-Authenticate``),
+    never cached. Extension members (``wipe`` of a revoked device) ride along."""
+
+    CODES = frozenset(
+        {
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+        }
+    )
+
+    def __init__(
+        self,
+        error: str,
+        detail: str | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        commit: bool = False,
+        slug: str | None = None,
+    ) -> None:
+        if error not in self.CODES:
+            raise ValueError(error)
+        status = 401 if error == "invalid_client" else 400
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="ongi"'
+        super().__init__(
+            status, slug or error.replace("_", "-"), detail, params=params, extra=extra, headers=headers, commit=commit
+        )
+        self.error = error
+
+    @classmethod
+    def from_problem(cls, problem: Problem, default: str = "invalid_grant") -> OAuthError:
+        extra = {k: v for k, v in problem.extra.items() if k != "error"}
+        error = str(problem.extra.get("error") or default)
+        return cls(
+            error if error in cls.CODES else default,
+            problem.detail_key,
+            params=problem.params,
+            extra=extra,
+            commit=problem.commit,
+            slug=problem.slug,
+        )
+
+    def body(self, request: Request | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.error}
+        if self.detail_key:
+            out["error_description"] = t(self.detail_key, **self.params)
+        out.update(self.extra)
+        return out
+
+
 def not_found() -> Problem:
     return Problem(404, "not-found", "detail.not-found")
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     headers = dict(problem.headers)
+    if isinstance(problem, OAuthError):
+        return JSONResponse(problem.body(request), status_code=problem.status, headers=headers)
     if problem.status == 401 and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = 'Bearer realm="ongi"'
     return JSONResponse(

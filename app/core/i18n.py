@@ -149,6 +149,8 @@ register(
             "ko": "지원하지 않는 grant_type입니다: {grant}",
             "en": "Unsupported grant_type: {grant}",
         },
+        "detail.oauth-missing": {"ko": "{field} 항목이 필요합니다.", "en": "{field} is required."},
+        "detail.oauth-invalid-field": {"ko": "{field} 값이 올바르지 않습니다.", "en": "{field} is invalid."},
         "detail.invalid-scope": {"ko": "허용되지 않은 scope입니다: {scope}", "en": "Scope not allowed: {scope}"},
         "detail.role-forbidden": {"ko": "이 작업은 {roles} 역할만 할 수 있습니다.", "en": "Only {roles} may do this."},
         "detail.scope-forbidden": {

@@ -16,6 +16,7 @@ FastAPI's ``HTTPValidationError`` and ``ValidationError`` never appear: the serv
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -306,6 +307,17 @@ def _statuses(path: str, method: str, op: dict[str, Any], doc: dict[str, Any]) -
     return out
 
 
+def _own_content(response: dict[str, Any]) -> bool:
+    """A route's own error body that is not a problem (the OAuth2 token endpoint's RFC 6749 errors)."""
+    content = response.get("content") or {}
+    return any(
+        media != PROBLEM_MEDIA_TYPE
+        and (body or {}).get("schema")
+        and "HTTPValidationError" not in str(body["schema"])
+        for media, body in content.items()
+    )
+
+
 def _problem_response(code: int, existing: dict[str, Any] | None) -> dict[str, Any]:
     response: dict[str, Any] = {"description": (existing or {}).get("description") or DESCRIPTIONS.get(code, "Error")}
     # FastAPI's own default texts say nothing: prefer ours.
@@ -337,8 +349,90 @@ def _problem_response(code: int, existing: dict[str, Any] | None) -> dict[str, A
     return response
 
 
-def complete(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add the problem responses, schemas, servers and names to a document FastAPI generated."""
+#: Scopes an operation needs that no gate on its route names (checked inside the service).
+SCOPE_OVERRIDES: dict[str, list[str]] = {"exportRecords": ["exports:read"]}
+
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "households:import": "Import households (REST and NDJSON bulk)",
+    "households:read": "Read households of the organization's jurisdiction (public organizations only)",
+    "visits:read": "Read visits (public organizations only)",
+    "supports:read": "Read supports",
+    "events:read": "Poll events and manage webhooks",
+    "exports:read": "Stream exports",
+}
+
+
+def security_schemes() -> dict[str, Any]:
+    from app.auth.models import INTEGRATION_SCOPES
+
+    scopes = {name: SCOPE_DESCRIPTIONS.get(name, name) for name in INTEGRATION_SCOPES}
+    return {
+        "oauth2": {
+            "type": "oauth2",
+            "description": (
+                "People log in with the password grant (the phone adds `device_id` and `device_name`); their "
+                "tokens carry no scopes: what a person may do follows from the role, which the server checks. "
+                "Integration clients use the client-credentials grant with scopes."
+            ),
+            "flows": {
+                "password": {"tokenUrl": "/v1/auth/token", "refreshUrl": "/v1/auth/token", "scopes": {}},
+                "clientCredentials": {"tokenUrl": "/v1/auth/token", "refreshUrl": "/v1/auth/token", "scopes": scopes},
+            },
+        }
+    }
+
+
+def _gates(call: Any) -> tuple[str | None, frozenset[Any] | None]:
+    try:
+        names = inspect.getclosurevars(call).nonlocals
+    except (TypeError, ValueError):
+        return None, None
+    scope = names.get("scope")
+    allowed = names.get("allowed")
+    return (scope if isinstance(scope, str) else None), (allowed if isinstance(allowed, frozenset) else None)
+
+
+def route_security(route: APIRoute) -> list[dict[str, list[str]]] | None:
+    """The security requirement of a route from its gates (``require_scope``, ``role_gate``): ``[]`` scopes
+    for any token (the role is the server's business), the gate's scope for integration clients."""
+    scopes: list[str] = []
+    roles_too = False
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        stack.extend(dep.dependencies)
+        if dep.call is None:
+            continue
+        scope, allowed = _gates(dep.call)
+        if scope:
+            scopes.append(scope)
+            if allowed is not None:
+                roles_too = roles_too or bool(allowed)
+        elif allowed is not None and allowed:
+            roles_too = True
+    scopes = sorted(set(scopes) | set(SCOPE_OVERRIDES.get(operation_id(route), [])))
+    if not scopes:
+        return None
+    requirement: list[dict[str, list[str]]] = [{"oauth2": scopes}]
+    if roles_too:
+        requirement.insert(0, {"oauth2": []})
+    return requirement
+
+
+def _secure(op: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]]) -> None:
+    security = op.get("security")
+    if not security:
+        return
+    if op.get("operationId") in scopes:
+        op["security"] = scopes[op["operationId"]]
+    else:
+        op["security"] = [{"oauth2": []}]
+
+
+def complete(doc: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]] | None = None) -> dict[str, Any]:
+    """Add the problem responses, schemas, security, servers and names to a document FastAPI generated."""
+    components = doc.setdefault("components", {})
+    components["securitySchemes"] = security_schemes()
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -366,9 +460,16 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if op_id in seen:
                 raise RuntimeError(f"operationId {op_id!r} of {method} {path} is also {seen[op_id]}")
             seen[op_id] = f"{method} {path}"
+            _secure(op, scopes or {})
             responses = op["responses"]
-            for code in sorted(_statuses(path, method, op, doc)):
-                responses[str(code)] = _problem_response(code, responses.get(str(code)))
+            omit = {int(c) for c in op.pop("x-ongi-omit-problems", [])}
+            for code in omit:
+                responses.pop(str(code), None)
+            for code in sorted(_statuses(path, method, op, doc) - omit):
+                existing = responses.get(str(code))
+                if existing and _own_content(existing):
+                    continue
+                responses[str(code)] = _problem_response(code, existing)
             if "412" in responses:
                 params = op.setdefault("parameters", [])
                 if not any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in params):
@@ -376,6 +477,16 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             op["responses"] = dict(sorted(responses.items(), key=lambda kv: kv[0]))
     doc["servers"] = [{"url": "/", "description": "This server"}]
     return doc
+
+
+def _api_routes(app: FastAPI) -> list[Any]:
+    """The app's API routes, also those of included routers (FastAPI 0.165 keeps them nested)."""
+    from fastapi import routing
+
+    iterate = getattr(routing, "iter_route_contexts", None)
+    if iterate is None:
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [ctx for ctx in iterate(app.routes) if isinstance(ctx.original_route, APIRoute)]
 
 
 def install(app: FastAPI, extend: Iterable[Callable[[dict[str, Any]], None]] = ()) -> None:
@@ -396,7 +507,13 @@ def install(app: FastAPI, extend: Iterable[Callable[[dict[str, Any]], None]] = (
             )
             for hook in hooks:
                 hook(doc)
-            app.openapi_schema = complete(doc)
+            scopes = {}
+            for route in _api_routes(app):
+                if route.include_in_schema:
+                    requirement = route_security(route)
+                    if requirement:
+                        scopes[operation_id(route)] = requirement
+            app.openapi_schema = complete(doc, scopes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
