@@ -237,7 +237,11 @@ async def test_every_household_sent_is_audited(
         events = (
             (
                 await s.execute(
-                    select(AuditEvent).where(AuditEvent.household_id == h.id, AuditEvent.action == "sync.pull")
+                    select(AuditEvent).where(
+                        AuditEvent.household_id == h.id,
+                        AuditEvent.action == "sync.pull",
+                        AuditEvent.entity == "household",
+                    )
                 )
             )
             .scalars()

@@ -98,26 +98,26 @@ async def record(
     address: str | None = None,
     details: dict[str, Any] | None = None,
     device_skew_ms: int | None = None,
+    organization_id: uuid.UUID | None = None,
 ) -> None:
     """Append one audit event: in the request's transaction when it writes, right after the read when it
-    reads (see ``app.core.db.open_session``), or in the push's batch."""
-    await _write(
-        session,
-        [
-            _row(
-                principal,
-                action,
-                entity=entity,
-                entity_id=entity_id,
-                household_id=household_id,
-                purpose=purpose,
-                result=result,
-                address=address,
-                details=details,
-                device_skew_ms=device_skew_ms,
-            )
-        ],
+    reads (see ``app.core.db.open_session``), or in the push's batch. ``organization_id`` names the
+    organization of an event without a principal (a failed login of an existing account)."""
+    row = _row(
+        principal,
+        action,
+        entity=entity,
+        entity_id=entity_id,
+        household_id=household_id,
+        purpose=purpose,
+        result=result,
+        address=address,
+        details=details,
+        device_skew_ms=device_skew_ms,
     )
+    if organization_id is not None and principal is None:
+        row["organization_id"] = organization_id
+    await _write(session, [row])
 
 
 async def record_many(
@@ -130,7 +130,20 @@ async def record_many(
     purpose: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """One event per (entity id, household id): for lists and sync pulls that send many records."""
+    """One event per (entity id, household id): for lists that send many records."""
+    await record_each(session, principal, action, [(entity, eid, hid) for eid, hid in items], purpose, details)
+
+
+async def record_each(
+    session: AsyncSession,
+    principal: Principal | None,
+    action: str,
+    items: list[tuple[str, uuid.UUID, uuid.UUID | None]],
+    purpose: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One event per (entity, entity id, household id), all in one Core INSERT: a sync pull audits every
+    record of a household it sends (the household, its notes, photos, checklist responses, supports …)."""
     if not items:
         return
     rows = [
@@ -146,7 +159,7 @@ async def record_many(
             details=details,
             device_skew_ms=None,
         )
-        for eid, hid in items
+        for entity, eid, hid in items
     ]
     await _write(session, rows)
 

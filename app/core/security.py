@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import time
@@ -28,6 +30,25 @@ class InvalidToken(Exception):
     pass
 
 
+#: The one signing algorithm Ongi issues and accepts (README "Security notes"). A token's header is checked
+#: against it before any key is touched, so no other jose backend (RSA, ECDSA, ``none``) is ever reached.
+JWT_ALGORITHM = "HS256"
+JWT_ALGORITHMS: tuple[str, ...] = (JWT_ALGORITHM,)
+
+
+def check_token_header(token: str) -> None:
+    """Refuse a token whose header names any algorithm but :data:`JWT_ALGORITHMS`, reading only its base64
+    header (no key, no jose backend). The signature is checked afterwards, by python-jose."""
+    head = token.split(".", 1)[0] if isinstance(token, str) else ""
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidToken("malformed header") from exc
+    alg = header.get("alg") if isinstance(header, dict) else None
+    if not isinstance(alg, str) or alg not in JWT_ALGORITHMS:
+        raise InvalidToken("algorithm not accepted")
+
+
 class Security:
     """Everything that needs the service's secrets, built once per app from its settings."""
 
@@ -35,13 +56,14 @@ class Security:
         self.settings = settings
         self.hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
-            memory_cost=settings.argon2_memory_cost_kib,
+            memory_cost=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         )
         self._jwt_key = hashlib.sha256(b"ongi-jwt:" + settings.secret_key.get_secret_value().encode()).digest()
         self._index_key = hashlib.sha256(b"ongi-index:" + settings.encryption_key_bytes()).digest()
         self._aead = AESGCM(settings.encryption_key_bytes())
-        # Hashing is CPU- and memory-bound (argon2: memory_cost each): a few at a time, not one per request.
+        # The login limiter: hashing is CPU- and memory-bound (ONGI_ARGON2_MEMORY_KIB each), so this process
+        # runs at most this many hashes at once (README "Security notes"); each API process has its own.
         self._hash_limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 2)))
         #: Verified access-token claims by token: a phone's token is verified once, not on every request.
         self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -84,7 +106,7 @@ class Security:
             "iss": self.settings.jwt_issuer,
             **claims,
         }
-        return jwt.encode(payload, self._jwt_key, algorithm=self.settings.jwt_algorithm), ttl_seconds
+        return jwt.encode(payload, self._jwt_key, algorithm=JWT_ALGORITHM), ttl_seconds
 
     #: Tokens whose verified claims are kept (oldest forgotten first).
     CLAIMS_CACHE_SIZE = 4096
@@ -104,14 +126,12 @@ class Security:
         return claims
 
     def _verify_access_token(self, token: str) -> dict[str, Any]:
+        check_token_header(token)  # before any key is used
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("alg") != self.settings.jwt_algorithm:
-                raise InvalidToken("algorithm")
             return jwt.decode(
                 token,
                 self._jwt_key,
-                algorithms=[self.settings.jwt_algorithm],
+                algorithms=list(JWT_ALGORITHMS),
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
                 options={

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
+from app.audit import service as audit
 from app.auth.deps import AdminPrincipal, CurrentPrincipal
 from app.auth.models import Device
 from app.core.deps import SessionDep, StateDep
@@ -111,6 +112,15 @@ async def device_holdings(
         await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device.id))
     ).scalar_one_or_none()
     rows = await service.holdings_of(session, device.id)
+    # What a phone holds names households and their records: reading it is audited (DESIGN §3.4).
+    await audit.record(
+        session,
+        principal,
+        "device.holdings.read",
+        entity="device",
+        entity_id=device.id,
+        details={"count": len(rows), "user_id": str(device.user_id)},
+    )
     return DeviceHoldings(
         device_id=device.id,
         last_pull_at=st.last_pull_at if st else None,

@@ -127,18 +127,16 @@ async def _state_and_seq(session: AsyncSession, device_id: uuid.UUID) -> tuple[D
 
 
 async def _sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSyncState:
-    st = (
-        await session.execute(
-            select(DeviceSyncState)
-            .where(DeviceSyncState.device_id == device_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if st is None:
-        st = DeviceSyncState(device_id=device_id)
-        session.add(st)
-        await session.flush()
+    locked = (
+        select(DeviceSyncState)
+        .where(DeviceSyncState.device_id == device_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    st = (await session.execute(locked)).scalar_one_or_none()
+    if st is None:  # made here, or by a first pull of the device at the same moment
+        await _insert_state(session, device_id)
+        st = (await session.execute(locked)).scalar_one()
     return st
 
 
@@ -154,11 +152,26 @@ async def _record_state(session: AsyncSession, device_id: uuid.UUID, planned_bat
     )
     if moved.rowcount == 1:
         return
-    if planned_batch == 0 and (await session.execute(select(t.c.id).where(t.c.device_id == device_id))).first() is None:
-        session.add(DeviceSyncState(device_id=device_id, **values))
-        await session.flush()
+    if planned_batch == 0 and await _insert_state(session, device_id, **values):
         return
     raise cursor_expired()
+
+
+async def _insert_state(session: AsyncSession, device_id: uuid.UUID, **values: Any) -> bool:
+    """Make a device's sync state row unless one exists: ``INSERT … ON CONFLICT (device_id) DO NOTHING``, so of
+    two first pulls of one device at once (PostgreSQL) one makes it and the other is told so (never a unique
+    key violation). Whether this call made it."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    row = {"id": uuid.uuid4(), "version": 1, "created_at": now, "updated_at": now, "device_id": device_id, **values}
+    made = await session.execute(
+        make(DeviceSyncState.__table__).values(**row).on_conflict_do_nothing(index_elements=["device_id"])
+    )
+    return bool(made.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
@@ -572,7 +585,8 @@ async def pull(
     changes: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     sent_rows: list[dict[str, Any]] = []
-    sent_households: list[tuple[uuid.UUID, uuid.UUID | None]] = []
+    #: Every record of a household's data this pull sends, with whose it is (DESIGN §3.4): audited at once.
+    sent_personal: list[tuple[str, uuid.UUID, uuid.UUID | None]] = []
     for key in page:
         entity, eid = key
         if key in upsert_set:
@@ -592,8 +606,8 @@ async def pull(
             )
             _set_line(lines, entity, eid, version)
             op = "upsert"
-            if entity == "household":
-                sent_households.append((eid, eid))
+            if scope[key].household_id is not None:
+                sent_personal.append((entity, eid, scope[key].household_id))
         elif key in deleted:
             held = holdings[key]
             version = (held.held_version or 0) + 1
@@ -692,10 +706,8 @@ async def pull(
             .values(hold_until=hold_until)
             .execution_options(synchronize_session=False)
         )
-    if sent_households:
-        await audit.record_many(
-            session, principal, "sync.pull", entity="household", items=sent_households, purpose="sync"
-        )
+    if sent_personal:
+        await audit.record_each(session, principal, "sync.pull", sent_personal, purpose="sync")
     cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
     state.metrics.sync_pulls.labels("diff" if only is None else "partial").inc()
     return {"cursor": cursor, "has_more": has_more, "checksum": checksum, "changes": changes, **response}
