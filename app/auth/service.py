@@ -480,5 +480,8 @@ async def resolve_principal(state: AppState, session: AsyncSession, token: str, 
         **{name: fields[name] for name in _PRINCIPAL_FIELDS},
     )
     if row.role == Role.integration:
-        principal = Principal(**{**principal.__dict__, "scopes": frozenset(str(claims.get("scope", "")).split())})
+        # The token names what was asked for; the client's scopes as stored now bound it, so a removed scope
+        # stops at once (DESIGN §3.5), not when the token expires.
+        asked = frozenset(str(claims.get("scope", "")).split())
+        principal = Principal(**{**principal.__dict__, "scopes": asked & principal.scopes})
     return principal
