@@ -114,7 +114,8 @@ async def test_illegal_moves_answer_409_with_allowed(client: httpx.AsyncClient, 
     r = await move(client, coordinator, sid, "approved")
     assert r.status_code == 409
     body = r.json()
-    assert body["type"].endswith("/illegal-transition")
+    assert body["type"].endswith("/problems/support-illegal-transition")
+    assert body["title"] == "허용되지 않는 지원 상태 변경입니다"  # its own kind, not the visits' title
     assert body["allowed"] == ["requested", "declined"]
     assert (await move(client, coordinator, sid, "proposed")).status_code == 409
     r = await move(client, planner, sid, "declined", reason="본인 거부")
@@ -138,15 +139,18 @@ async def test_private_resource_is_decided_by_its_provider(client: httpx.AsyncCl
     household = await make_household(factory)
     sid = (await propose(client, planner, household.id, resource["id"], reason="식료품 부족")).json()["id"]
 
-    # the provider's staff sees it (without the household's details), the stranger does not
+    # a support names its household: the provider's staff sees it only once it reaches the household
+    # (assigned and consented, DESIGN §3.2), the stranger never (issue 13, item 4)
+    assert (await client.get(f"/v1/supports/{sid}", headers=provider_staff.headers)).status_code == 404
+    assert (await move(client, planner, sid, "requested")).status_code == 200
+    assert (await move(client, provider_staff, sid, "approved")).status_code == 404
+    await make_visit(factory, household, [planner.user, provider_staff.user], purpose="follow_up")
+    await make_consent(factory, household, coordinator.user, organization=food_bank)
     r = await client.get(f"/v1/supports/{sid}", headers=provider_staff.headers)
     assert r.status_code == 200
-    assert r.json()["household_visible"] is False
-    assert r.json()["reason"] is None
+    assert r.json()["household_visible"] is True
     assert (await client.get(f"/v1/supports/{sid}", headers=stranger.headers)).status_code == 404
 
-    assert (await move(client, provider_staff, sid, "requested")).status_code == 403  # cannot reach the household
-    assert (await move(client, planner, sid, "requested")).status_code == 200
     assert (await move(client, coordinator, sid, "approved")).status_code == 403
     r = await move(client, provider_staff, sid, "approved")
     assert r.status_code == 200, r.text

@@ -465,8 +465,10 @@ async def test_only_the_team_creates_and_only_the_uploader_continues(
     assert (await tus_create(client, reporter, team.visit.id, data)).status_code == 404
     assert (await tus_create(client, team.planner, uuid.uuid4(), data)).status_code == 404
 
-    # A partner of the team may upload (even without consent: they are there).
-    assert (await tus_create(client, team.partner_no_consent, team.visit.id, data)).status_code == 201
+    # A partner of the team without consent sees the restricted visit only: no photo of the home (issue 13,
+    # item 4), the same 404 as its notes and checklists; the consented partner uploads.
+    assert (await tus_create(client, team.partner_no_consent, team.visit.id, data)).status_code == 404
+    assert (await tus_create(client, team.partner, team.visit.id, data)).status_code == 201
 
     location = (await tus_create(client, team.planner, team.visit.id, data)).headers["location"]
     for other in (team.partner, team.coordinator, team.planner_unassigned):

@@ -7,14 +7,17 @@ approved. Every change is kept in ``support_history`` (who, when, from, to, why)
 Who may do what (the rules the phone and the web console rely on):
 
 * **see**: coordinators and planners: supports of the households the household policy lets them see;
-  partners: supports of households they reach (assigned **and** consented, DESIGN §3.2) and the supports
-  their own organization provides (without the reason unless they also reach the household);
-  integrations with ``supports:read``: their jurisdiction.
+  partners: supports of households they reach (assigned **and** consented, DESIGN §3.2), also those their
+  own organization provides: a support names its household, dong, resource and amount, so a support of a
+  household the partner may not see answers 404 and is left out of lists like the household itself;
+  integrations with ``supports:read``: the households the household policy gives them (a public
+  organization's client with ``households:read`` its jurisdiction; a private one's, under consent, none).
 * **propose** (create): coordinators, planners and partners who may see the household.
 * **edit** amount, period, reason: whoever may request it, while proposed or requested.
 * **request** (proposed → requested): coordinators, planners and partners who may see the household.
 * **approve** (requested → approved): a public benefit by a coordinator whose jurisdiction covers the
-  household; a private resource by the staff (coordinator, planner or partner) of its provider organization.
+  household; a private resource by the staff (coordinator, planner or partner) of its provider organization
+  who see the support (for a partner: assigned to the household with consent).
 * **mark provided** (approved → provided): whoever may approve it, and for a public benefit also the
   planners of the jurisdiction (they hand it over).
 * **decline**: from proposed, whoever may request or approve it; from requested or approved, whoever may
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NoReturn
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import get_household_or_404, household_filter, partner_reach
@@ -80,8 +83,9 @@ class SupportView:
 
 
 async def support_view(session: AsyncSession, principal: Principal) -> SupportView:
-    """Supports are reached through the household policy (``household_filter``); partners also reach the
-    supports their organization provides."""
+    """Supports are reached through the household policy: ``household_filter``, and for a partner the
+    households their assignments and consents open (nothing else, not even their organization's own
+    supports of other households)."""
     alive = Support.deleted_at.is_(None)
     if principal.role in (Role.coordinator, Role.planner) or (
         principal.role == Role.integration and "supports:read" in principal.scopes
@@ -90,10 +94,9 @@ async def support_view(session: AsyncSession, principal: Principal) -> SupportVi
         return SupportView(alive & Support.household_id.in_(households), True, frozenset())
     if principal.role == Role.partner:
         reach = await partner_reach(session, principal)
-        clause = Support.provider_organization_id == principal.organization_id
-        if reach.consented:
-            clause = or_(clause, Support.household_id.in_(list(reach.consented)))
-        return SupportView(alive & clause, False, reach.consented)
+        if not reach.consented:
+            return SupportView(false(), False, frozenset())
+        return SupportView(alive & Support.household_id.in_(list(reach.consented)), False, reach.consented)
     return SupportView(false(), False, frozenset())
 
 
@@ -305,7 +308,7 @@ async def update_support(
     if support.status not in EDITABLE_STATUSES:
         raise Problem(
             409,
-            "illegal-transition",
+            "support-illegal-transition",
             "care.support-illegal-transition",
             params={"from_status": support.status.value, "to_status": support.status.value, "allowed": "-"},
             extra={"allowed": []},
@@ -340,7 +343,7 @@ def _illegal(support: Support, to: SupportStatus, allowed: tuple[SupportStatus, 
     names = [s.value for s in allowed]
     raise Problem(
         409,
-        "illegal-transition",
+        "support-illegal-transition",
         "care.support-illegal-transition",
         params={"from_status": support.status.value, "to_status": to.value, "allowed": ", ".join(names) or "-"},
         extra={"allowed": names, "status": support.status.value},

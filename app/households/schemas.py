@@ -8,7 +8,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.households.models import (
     INDICATORS,
@@ -27,12 +36,22 @@ Relation = Literal[
 
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 DongCode = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
-Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _no_nul(value: str) -> str:
+    """NUL never belongs in text (PostgreSQL cannot store it; SQLite would, and exports would carry it)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+()\- ]{6,40}$")]
 MemberKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), NoNul]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 
 _RRN = re.compile(r"^(\d{6})-?(\d{7})$")

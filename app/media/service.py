@@ -51,7 +51,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
-from app.access.policy import get_visit_or_404, is_visit_team_member, partner_reach
+from app.access.policy import (
+    get_visit_or_404,
+    get_visit_with_household_or_404,
+    is_visit_team_member,
+    partner_reach,
+)
 from app.audit import service as audit
 from app.auth.models import Organization, Role, User
 from app.auth.principal import Principal
@@ -294,7 +299,9 @@ class UploadService:
         for ``creation-with-upload``."""
         async with self._session(write=True) as session:
             principal = await self._principal(session, token, address)
-            visit = await get_visit_or_404(session, principal, meta.visit_id)
+            # A photo of a home identifies the household: a partner without consent answers 404 here as for
+            # the visit's notes and checklists (DESIGN §3.2).
+            visit = await get_visit_with_household_or_404(session, principal, meta.visit_id)
             if not await is_visit_team_member(session, principal, visit.id):
                 raise not_found()
             existing = await session.get(Photo, meta.photo_id)

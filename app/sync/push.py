@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,8 @@ from app.sync.service import _sync_state, require_device
 
 #: Household fields a visitor may correct from the phone, merged per field.
 HOUSEHOLD_PATCHABLE = ("contact_phone", "living_situation", "address_detail")
+#: The statuses a phone may move a visit to (DESIGN §4.2); cancelling and rescheduling are REST's.
+PHONE_VISIT_TARGETS = ("in_progress", "completed", "no_contact", "refused")
 
 
 @dataclass
@@ -85,6 +88,30 @@ def only_fields(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise reject("sync.unknown-fields", fields=", ".join(unknown))
+
+
+def validated(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` checked by the REST schema ``model`` (the same lengths, patterns and normalization), as the
+    values REST would store; otherwise a ``rejected`` result carrying the field errors as REST words them
+    (``field`` is the name within the mutation's ``data``)."""
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            code = str(err.get("type", "value_error"))
+            text = t(f"field.{code}", msg=str(err.get("msg", "")))
+            errors.append(
+                {
+                    "field": ".".join(str(p) for p in err.get("loc", ())),
+                    "code": code,
+                    "message": text if text != f"field.{code}" else str(err.get("msg", "")),
+                }
+            )
+        raise Problem(
+            422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors}
+        ) from None
+    return parsed.model_dump(include=set(data))
 
 
 # --- per-field stamps ------------------------------------------------------------------------------------------
@@ -152,6 +179,10 @@ async def _household_prefetch(session: AsyncSession, principal: Principal, mutat
 
 async def _household_patch(ctx: MutationContext) -> Outcome:
     only_fields(ctx.data, HOUSEHOLD_PATCHABLE)
+    # The schema of REST's PATCH /v1/households/{id}: what REST refuses, a phone cannot store either.
+    from app.households.schemas import HouseholdPatch
+
+    ctx.data = validated(HouseholdPatch, ctx.data)
     memo = memo_of(ctx.session)
     if memo is not None and memo.get(("household-locked", ctx.id)):
         household = await ctx.session.get(Household, ctx.id)  # prefetched and locked for this push
@@ -159,9 +190,6 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
         household = await ctx.session.get(Household, ctx.id, with_for_update=True)
     if household is None or not await can_see_household(ctx.session, ctx.principal, household):
         raise reject("sync.not-found", 404)
-    for name, value in ctx.data.items():
-        if value is not None and not isinstance(value, str):
-            raise reject("sync.invalid-data", reason=name)
     known = memo.get(("stamps", household.id)) if memo is not None else None
     if known is not None:
         stamp_rows = list(known.values())
@@ -218,10 +246,9 @@ async def _visit_transition(ctx: MutationContext) -> Outcome:
     only_fields(ctx.data, ("to", "outcome", "location"))
     from app.visits.models import VisitStatus
 
-    try:
-        target = VisitStatus(ctx.data.get("to"))
-    except ValueError as exc:
-        raise reject("sync.invalid-data", reason="to") from exc
+    if ctx.data.get("to") not in PHONE_VISIT_TARGETS:
+        raise reject("sync.invalid-data", reason="to")
+    target = VisitStatus(ctx.data["to"])
     try:
         visit = await get_visit_or_404(ctx.session, ctx.principal, ctx.id)
     except Problem as exc:
