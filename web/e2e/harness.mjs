@@ -68,10 +68,11 @@ export async function support(...args) {
 // --- the service -----------------------------------------------------------------------------------------------
 
 /**
- * Starts a live Ongi with the demo district. Returns {base, db, api, stop}; stop() ends the server and removes
+ * Starts a live Ongi with the demo district (`dataset: "full"`: the benchmark district instead). Returns
+ * {base, db, api, stop}; stop() ends the server and removes
  * its data (and its PostgreSQL database).
  */
-export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite" } = {}) {
+export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite", dataset = "demo" } = {}) {
   if (!existsSync(join(FIELD_DIR, "index.html"))) {
     throw new Error(`no build in ${FIELD_DIR}: run \`npm run build\` in web/ first`);
   }
@@ -121,8 +122,13 @@ export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite" } = {
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    await run(PYTHON, ["-m", "app", "migrate"], opts);
-    await run(PYTHON, ["-m", "app", "seed-demo"], opts);
+    if (dataset === "full") {
+      // the benchmark district of DESIGN §9 (migrates first); the phones sync photo metadata, not files
+      await run(PYTHON, ["-m", "app.demo.generate", "--size", "full", "--no-files"], { ...opts, timeout: s(600) });
+    } else {
+      await run(PYTHON, ["-m", "app", "migrate"], opts);
+      await run(PYTHON, ["-m", "app", "seed-demo"], opts);
+    }
     proc = spawn(
       PYTHON,
       ["-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", String(port),
