@@ -27,7 +27,7 @@ from app.auth.models import Role, User
 from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
 from app.households.models import Household
-from app.visits.models import FINISHED, Visit, VisitAssignee
+from app.visits.models import Visit, VisitAssignee
 
 Key = tuple[str, uuid.UUID]
 
@@ -118,41 +118,17 @@ async def _visit_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, I
 
 
 async def _visit_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    visits = (await session.execute(select(Visit).where(Visit.id.in_(ids)))).scalars().all()
-    teams: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for vid, uid in await session.execute(
-        select(VisitAssignee.visit_id, VisitAssignee.user_id)
-        .where(VisitAssignee.visit_id.in_(ids), VisitAssignee.ended_at.is_(None))
-        .order_by(VisitAssignee.lead.desc(), VisitAssignee.created_at)
-    ):
-        teams.setdefault(vid, []).append(uid)
-    out = {}
-    for v in visits:
-        data: dict[str, Any] = {
-            "id": str(v.id),
-            "version": v.version,
-            "purpose": v.purpose.value,
-            "status": v.status.value,
-            "dong_code": v.dong_code,
-            "window_start": iso(v.window_start),
-            "window_end": iso(v.window_end),
-            "assignees": [str(u) for u in teams.get(v.id, [])],
-            "campaign_id": str(v.campaign_id) if v.campaign_id else None,
-            "checklists": v.checklists,
-            "expected_photos": v.expected_photos,
-            "outcome": v.outcome,
-            "checked_in_at": iso(v.checked_in_at),
-            "checked_out_at": iso(v.checked_out_at),
-            "overdue": v.status not in FINISHED and v.window_end < ctx.now,
-            "created_at": iso(v.created_at),
-            "updated_at": iso(v.updated_at),
-        }
-        if v.facility_id is not None:
-            data["facility_id"] = str(v.facility_id)
-        elif ctx.household_open(v.household_id):
-            data["household_id"] = str(v.household_id)
-        out[v.id] = data
-    return out
+    """The view REST answers the same caller (:func:`app.visits.service.visit_views`): for a partner whom
+    no consent covers, the restricted one (no household, outcome, checklist pins or check-in/out times)."""
+    from app.visits.service import visit_views
+
+    visits = list((await session.execute(select(Visit).where(Visit.id.in_(ids)))).scalars())
+
+    def household_open(visit: Visit) -> bool:
+        return visit.household_id is None or ctx.household_open(visit.household_id)
+
+    views = await visit_views(session, ctx.principal, visits, household_open=household_open)
+    return {view.id: view.model_dump(mode="json") for view in views}
 
 
 async def _case_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -112,13 +112,20 @@ async def load_teams(session: AsyncSession, visit_ids: Sequence[uuid.UUID]) -> d
 
 
 async def visit_views(
-    session: AsyncSession, principal: Principal, visits: Sequence[Visit], *, reach: PartnerReach | None = None
+    session: AsyncSession,
+    principal: Principal,
+    visits: Sequence[Visit],
+    *,
+    reach: PartnerReach | None = None,
+    household_open: Callable[[Visit], bool] | None = None,
 ) -> list[VisitOut | VisitRestrictedOut]:
-    """Every visit that leaves the server over REST goes through here: the full view, or for a partner whom
-    no consent covers for the visit's household the restricted one (see app.visits.schemas)."""
+    """Every visit that leaves the server goes through here, over REST and in a sync pull alike: the full
+    view, or for a partner whom no consent covers for the visit's household the restricted one (see
+    app.visits.schemas). ``household_open`` replaces the policy's question where the caller already knows
+    the answer (a pull decides it once for the device's whole scope, ``app.sync.scope``)."""
     if not visits:
         return []
-    if principal.role == Role.partner and reach is None:
+    if principal.consent_bound and reach is None and household_open is None:
         reach = await partner_reach(session, principal)
     teams = await load_teams(session, [v.id for v in visits])
     now = utcnow()
@@ -137,7 +144,12 @@ async def visit_views(
             "team": team,
             "overdue": is_overdue(v, now),
         }
-        if not await visit_household_visible(session, principal, v, reach):
+        opened = (
+            household_open(v)
+            if household_open is not None
+            else await visit_household_visible(session, principal, v, reach)
+        )
+        if not opened:
             out.append(VisitRestrictedOut(**common))
             continue
         out.append(
