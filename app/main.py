@@ -84,36 +84,38 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
     # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
     app.add_middleware(EmptyPullFastPath, state=state)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=[
-            "ETag",
-            "Location",
-            "Retry-After",
-            "X-Request-ID",
-            "Upload-Offset",
-            "Upload-Length",
-            "Upload-Metadata",
-            "Upload-Expires",
-            "Tus-Resumable",
-            "Tus-Version",
-            "Tus-Extension",
-            "Tus-Max-Size",
-            "Tus-Checksum-Algorithm",
-            "Content-Range",
-            "Accept-Ranges",
-            "Ongi-Upload-Status",
-            "Ongi-Upload-Failure",
-        ],
-    )
+    if settings.cors_origins:  # only the configured origins; none configured: no CORS headers at all
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "Upload-Offset",
+                "Upload-Length",
+                "Upload-Metadata",
+                "Upload-Expires",
+                "Tus-Resumable",
+                "Tus-Version",
+                "Tus-Extension",
+                "Tus-Max-Size",
+                "Tus-Checksum-Algorithm",
+                "Content-Range",
+                "Accept-Ranges",
+                "Ongi-Upload-Status",
+                "Ongi-Upload-Failure",
+            ],
+        )
     app.add_middleware(
         RequestContextMiddleware,
         metrics=state.metrics,
         default_language=settings.default_language,
         max_body=settings.max_request_body_bytes,
         unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
+        trusted_proxies=settings.trusted_proxies,
     )
     return app

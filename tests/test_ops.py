@@ -104,5 +104,6 @@ async def test_unexpected_error_is_500_problem_without_trace(settings: object) -
 
 @pytest.mark.parametrize("header", ["en", "ko", None])
 async def test_request_id_is_echoed(client: httpx.AsyncClient, header: str | None) -> None:
-    r = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
-    assert r.headers["x-request-id"] == "abc-123"
+    rid = "5f0c3a5e-8d3b-4c47-9a51-3f1f0b6f6a11"  # a client's id is kept only when it is a UUID (issue 13)
+    r = await client.get("/healthz", headers={"X-Request-ID": rid})
+    assert r.headers["x-request-id"] == rid

@@ -22,7 +22,7 @@ from app.auth.models import Organization, User
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem
 from app.core.i18n import t
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
 from app.people.service import manageable_orgs
 
 router = APIRouter(tags=["audit"])
@@ -100,7 +100,7 @@ async def list_audit_events(
         try:
             c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
         except (ValueError, IndexError, TypeError) as exc:
-            raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+            raise invalid_cursor() from exc
         stmt = stmt.where(or_(AuditEvent.at < c_at, and_(AuditEvent.at == c_at, AuditEvent.id < c_id)))
     rows = list(
         (await session.execute(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1))).scalars()

@@ -46,8 +46,8 @@ from app.care.schemas import (
     SourceSummary,
     SummaryCounts,
 )
-from app.core.errors import Problem, not_found
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.errors import not_found
+from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.households.models import INDICATORS, VULNERABILITY_TAGS, Household, RiskLevel, Signal
 from app.visits.models import Visit, VisitStatus
 
@@ -118,7 +118,7 @@ async def list_campaigns(
         try:
             after = (datetime.fromisoformat(raw[0]), uuid.UUID(raw[1]))
         except (ValueError, IndexError, TypeError) as exc:
-            raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+            raise invalid_cursor() from exc
     out: list[Campaign] = []
     for _ in range(1000):  # bounded scan
         page = stmt

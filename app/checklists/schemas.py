@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictInt, StringConstraints
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, ItemType, TemplateStatus
+from app.core.pagination import INT32_MAX
 from app.households.models import RiskLevel
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -216,10 +217,13 @@ class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = Field(default=None, description="Client-chosen id for a new response")
     template_key: Key
-    template_version: int = Field(ge=1)
+    template_version: int = Field(ge=1, le=INT32_MAX)
     answers: Answers = Field(default_factory=dict)
     base_version: int | None = Field(
-        default=None, ge=0, description="The response version the answers were based on (per-item merge)"
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="The response version the answers were based on (per-item merge)",
     )
     completed: bool | None = Field(default=None, description="true submits the response (required items checked)")
 
@@ -228,7 +232,10 @@ class ResponsePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: Answers = Field(default_factory=dict)
     base_version: int | None = Field(
-        default=None, ge=0, description="The response version the answers were based on; default: If-Match"
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="The response version the answers were based on; default: If-Match",
     )
     completed: bool | None = None
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The development secret. Production refuses to start with it (or with any secret shorter than 32 chars).
 PLACEHOLDER_SECRET = "ongi-development-secret-do-not-use-in-production"  # noqa: S105
@@ -80,6 +81,32 @@ class Settings(BaseSettings):
     sync_max_push_bytes: int = 5 * 1024 * 1024
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_expiry_hours: int = 24
+
+    # --- edges (issue 13): addresses, headers, parsers --------------------------------------------------------
+    #: Peers (addresses or CIDRs, comma-separated) whose X-Forwarded-For / Forwarded headers are believed:
+    #: the load balancer's. Empty: the TCP peer is the client, whatever the headers say.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Browser origins allowed by CORS (comma-separated, e.g. ``https://console.example.go.kr``). Empty: no CORS.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Memory one photo's decoding may take (pixels × bytes per pixel, copies included). Larger JPEGs are
+    #: reduced while decoding; larger PNG, WebP and HEIC pictures are refused.
+    image_decode_budget_mib: int = Field(default=48, ge=8)
+    #: Largest decompressed size of an XLSX import (the sum of its parts as the zip declares them).
+    import_xlsx_max_uncompressed_mib: int = Field(default=64, ge=1)
+
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
     #: The built Ongi Field app (``npm run build`` in web/), served at /app/ (app/web.py).
     web_dir: Path = Field(
         default=Path(__file__).resolve().parents[2] / "web" / "dist" / "field",

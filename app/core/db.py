@@ -139,6 +139,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             fast_url(url),
             echo=settings.database_echo,
+            hide_parameters=True,  # a failed statement's error never carries the values (personal data)
             # a writer's statements run on the event loop's thread, the others on aiosqlite's (one at a time)
             connect_args={"timeout": 15, "check_same_thread": False},
             pool_size=settings.database_pool_size,
@@ -152,6 +153,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.database_echo,
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=10,
         pool_pre_ping=True,

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Problem
+from app.core.i18n import t
 
 T = TypeVar("T")
 
@@ -33,15 +34,55 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(out, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+#: Largest values the database's integer columns hold (INTEGER, BIGINT). A number beyond them in a request is
+#: a 422 at validation, never a database error.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def invalid_cursor() -> Problem:
+    """A cursor this service did not hand out (or one tampered with): 422, naming ``query.cursor``."""
+    return Problem(
+        422,
+        "invalid-cursor",
+        "detail.malformed-body",
+        extra={"errors": [{"field": "query.cursor", "code": "invalid_cursor", "message": t("detail.malformed-body")}]},
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity, -Infinity: JSON allows none of them
+
+
+def _bounded(value: Any) -> bool:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return -INT64_MAX - 1 <= value <= INT64_MAX
+    if isinstance(value, float):
+        return abs(value) <= INT64_MAX
+    if isinstance(value, list):
+        return all(_bounded(v) for v in value)
+    return False
+
+
 def decode_cursor(cursor: str) -> list[Any]:
+    """The values of a cursor from :func:`encode_cursor`; numbers beyond 64 bits, NaN and infinities refused."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list):
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()), parse_constant=_refuse_constant)
+        if not isinstance(values, list) or not _bounded(values):
             raise ValueError
         return values
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        raise invalid_cursor() from exc
+
+
+def cursor_int(value: Any, *, minimum: int = -INT64_MAX - 1) -> int:
+    """An integer position from a cursor (a JSON integer, not a float like ``1e+300``, within 64 bits)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= INT64_MAX:
+        raise invalid_cursor()
+    return value
 
 
 async def keyset_page(
@@ -60,7 +101,7 @@ async def keyset_page(
         try:
             c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
         except (ValueError, IndexError, TypeError) as exc:
-            raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+            raise invalid_cursor() from exc
         if descending:
             stmt = stmt.where(or_(created_col < c_at, and_(created_col == c_at, id_col < c_id)))
         else:

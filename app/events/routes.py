@@ -11,7 +11,7 @@ from app.auth.deps import CurrentPrincipal, require_scope
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.pagination import INT64_MAX, CursorQuery, LimitQuery, Page
 from app.events import messages as _messages  # noqa: F401 - registers the messages
 from app.events.models import DeliveryStatus
 from app.events.schemas import (
@@ -186,7 +186,9 @@ async def redeliver(
 async def list_events(
     principal: Annotated[Principal, Depends(require_scope("events:read"))],
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="The last seq you processed (0: from the beginning)")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT64_MAX, description="The last seq you processed (0: from the beginning)")
+    ] = 0,
     types: Annotated[list[str], Query(description="Event types, repeated or comma-separated")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: CursorQuery = None,

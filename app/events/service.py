@@ -381,12 +381,12 @@ class WebhookService:
 
 
 def cursor_after(cursor: str) -> int:
-    from app.core.pagination import decode_cursor
+    from app.core.pagination import cursor_int, decode_cursor, invalid_cursor
 
     raw = decode_cursor(cursor)
-    if len(raw) != 1 or not isinstance(raw[0], int) or raw[0] < 0:
-        raise Problem(400, "invalid-cursor", "detail.malformed-body")
-    return raw[0]
+    if len(raw) != 1:
+        raise invalid_cursor()
+    return cursor_int(raw[0], minimum=0)
 
 
 def parse_types(raw: list[str]) -> list[str]:

@@ -37,6 +37,10 @@ register(
             "ko": "이름·주소 검색은 공공 담당자만 할 수 있습니다.",
             "en": "Only public staff may search by name or address.",
         },
+        "households.search-in-body": {
+            "ko": "검색어는 주소(URL)에 넣지 않습니다. POST /v1/households/search 의 본문 q 로 보내세요.",
+            "en": "Search text does not go in the URL: send it as q in the body of POST /v1/households/search.",
+        },
         "households.consent-organization-required": {
             "ko": "수신 기관을 지정해야 합니다.",
             "en": "A recipient organization is required.",

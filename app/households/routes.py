@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PUBLIC_STAFF, get_household_or_404, household_filter, role_gate
@@ -20,7 +20,16 @@ from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, keyset_page
+from app.core.pagination import (
+    CursorQuery,
+    LimitQuery,
+    Page,
+    cursor_int,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    keyset_page,
+)
 from app.households import service
 from app.households.models import Consent, Household, HouseholdStatus, RiskLevel, Signal
 from app.households.schemas import (
@@ -31,6 +40,7 @@ from app.households.schemas import (
     HouseholdCreate,
     HouseholdOut,
     HouseholdPatch,
+    HouseholdSearch,
     RevealIn,
     RevealOut,
     SignalAdded,
@@ -89,8 +99,11 @@ async def _views_audited(
 @router.get(
     "/v1/households",
     response_model=Page[HouseholdOut],
-    summary="Households the caller reaches, with filters",
-    responses={403: {"description": "Role may not read households, or may not search by name/address"}},
+    summary="Households the caller reaches, with filters (search by text: POST /v1/households/search)",
+    responses={
+        400: {"description": "A search text in the URL (q): use POST /v1/households/search"},
+        403: {"description": "Role may not read households"},
+    },
 )
 async def list_households(
     principal: ReadHouseholds,
@@ -100,33 +113,73 @@ async def list_households(
     risk_level: RiskLevel | None = None,
     dong_code: DongQuery = None,
     tag: VulnerabilityTag | None = None,  # type: ignore[valid-type]
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name or address (public staff)")] = None,
     recurrence: Annotated[bool | None, Query(description="Only households flagged as recurred")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> Page[HouseholdOut]:
-    if q is not None and principal.role not in PUBLIC_STAFF:
+    if q is not None:  # names and addresses never travel in a URL (proxies and access logs keep URLs)
+        raise Problem(400, "search-in-body", "households.search-in-body")
+    filters = HouseholdSearch.model_construct(
+        status=status, risk_level=risk_level, dong_code=dong_code, tag=tag, recurrence=recurrence
+    )
+    return await _list(session, principal, state, filters, None, limit=limit, cursor=cursor)
+
+
+@router.post(
+    "/v1/households/search",
+    response_model=Page[HouseholdOut],
+    summary="Search households by name, address or phone (public staff), with the list's filters and paging",
+    responses={
+        403: {"description": "Role may not read households, or may not search by name/address"},
+        422: VALIDATION,
+    },
+)
+async def search_households(
+    body: HouseholdSearch, principal: ReadHouseholds, state: StateDep, session: SessionDep
+) -> Page[HouseholdOut]:
+    if principal.role not in PUBLIC_STAFF:
         raise Problem(403, "forbidden", "households.search-forbidden")
+    return await _list(session, principal, state, body, body.q, limit=body.limit, cursor=body.cursor)
+
+
+async def _list(
+    session: AsyncSession,
+    principal: Principal,
+    state: Any,
+    filters: HouseholdSearch,
+    q: str | None,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[HouseholdOut]:
+    """The list and the search: one query, one access filter, one audit."""
     stmt = select(Household).where(await household_filter(session, principal))
-    if status is not None:
-        stmt = stmt.where(Household.status == status)
-    if risk_level is not None:
-        stmt = stmt.where(Household.risk_level == risk_level)
-    if dong_code is not None:
-        stmt = stmt.where(Household.dong_code.like(f"{dong_code}%"))
-    if tag is not None:
-        stmt = stmt.where(_tag_clause(tag))
+    if filters.status is not None:
+        stmt = stmt.where(Household.status == filters.status)
+    if filters.risk_level is not None:
+        stmt = stmt.where(Household.risk_level == filters.risk_level)
+    if filters.dong_code is not None:
+        stmt = stmt.where(Household.dong_code.like(f"{filters.dong_code}%"))
+    if filters.tag is not None:
+        stmt = stmt.where(_tag_clause(filters.tag))
     if q is not None:
-        pattern = _like(q.strip())
+        pattern = _like(q)
+        matches = [
+            Household.head_name.ilike(pattern, escape="\\"),
+            Household.address.ilike(pattern, escape="\\"),
+            Household.address_detail.ilike(pattern, escape="\\"),
+        ]
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 4 and len(digits) >= len(q.replace("-", "").replace(" ", "")):
+            # a phone number, with or without its dashes and spaces
+            phone = func.replace(func.replace(Household.contact_phone, "-", ""), " ", "")
+            matches.append(phone.like(_like(digits), escape="\\"))
+        stmt = stmt.where(or_(*matches))
+    if filters.recurrence is not None:
         stmt = stmt.where(
-            or_(
-                Household.head_name.ilike(pattern, escape="\\"),
-                Household.address.ilike(pattern, escape="\\"),
-                Household.address_detail.ilike(pattern, escape="\\"),
-            )
+            Household.recurrence_at.is_not(None) if filters.recurrence else Household.recurrence_at.is_(None)
         )
-    if recurrence is not None:
-        stmt = stmt.where(Household.recurrence_at.is_not(None) if recurrence else Household.recurrence_at.is_(None))
     rows, next_cursor = await keyset_page(
         session, stmt, created_col=Household.created_at, id_col=Household.id, limit=limit, cursor=cursor
     )
@@ -416,9 +469,9 @@ async def triage_queue(
     if cursor:
         raw = decode_cursor(cursor)
         try:
-            c_priority, c_at, c_id = int(raw[0]), datetime.fromisoformat(raw[1]), uuid.UUID(raw[2])
+            c_priority, c_at, c_id = cursor_int(raw[0]), datetime.fromisoformat(raw[1]), uuid.UUID(raw[2])
         except (ValueError, IndexError, TypeError) as exc:
-            raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+            raise invalid_cursor() from exc
         stmt = stmt.where(
             or_(
                 Household.priority < c_priority,

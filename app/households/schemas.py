@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -185,6 +186,36 @@ class SignalIn(Strict):
     def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, ensure_ascii=False, default=str).encode()) > MAX_DETAILS_BYTES:
             raise ValueError(f"details are limited to {MAX_DETAILS_BYTES} bytes")
+        return value
+
+
+def normalize_search(text: str) -> str:
+    """Search text as stored text is compared: Unicode NFC (a phone's keyboard may send Hangul as separate
+    jamo, NFD), whitespace runs as one space, trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+class HouseholdSearch(Strict):
+    """``POST /v1/households/search``: the list's filters and paging, and the search text in the body, where no
+    proxy or access log sees it (DESIGN §11)."""
+
+    q: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="Name, address or phone number (part of it); public staff only"
+    )
+    status: HouseholdStatus | None = None
+    risk_level: RiskLevel | None = None
+    dong_code: Annotated[str, StringConstraints(pattern=r"^\d{2,10}$")] | None = None
+    tag: VulnerabilityTag | None = None  # type: ignore[valid-type]
+    recurrence: bool | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+    @field_validator("q")
+    @classmethod
+    def _normalized(cls, value: str) -> str:
+        value = normalize_search(value)
+        if not value:
+            raise ValueError("empty search")
         return value
 
 

@@ -23,9 +23,16 @@ from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, keyset_page
+from app.core.pagination import (
+    CursorQuery,
+    LimitQuery,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    keyset_page,
+)
 from app.visits import service
 from app.visits.models import FINISHED, Facility, Visit, VisitAssignee, VisitPurpose, VisitStatus, VisitTransition
 from app.visits.schemas import (
@@ -135,7 +142,7 @@ async def list_visits(
 
             c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
         except (ValueError, IndexError, TypeError) as exc:
-            raise Problem(400, "invalid-cursor", "detail.malformed-body") from exc
+            raise invalid_cursor() from exc
         stmt = stmt.where(or_(Visit.window_start > c_at, and_(Visit.window_start == c_at, Visit.id > c_id)))
     stmt = stmt.order_by(Visit.window_start.asc(), Visit.id.asc()).limit(limit + 1)
     rows = list((await session.execute(stmt)).scalars())

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.auth.models import OrgKind, Role
+from app.core.pagination import INT32_MAX
 from app.households.schemas import DistrictCode, DongCode, Phone, Strict, Text200, Text300
 from app.visits.models import VisitPurpose, VisitStatus
 
@@ -26,7 +27,7 @@ MAX_TEAM = 10
 
 class ChecklistPin(Strict):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT32_MAX)
 
 
 class ExpectedPhoto(Strict):
