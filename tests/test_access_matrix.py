@@ -11,6 +11,14 @@ be added here with its access. Three things are proved, across two organizations
 * for scoped routes, every allowed role gets 404 for a record of the other district (or, for a partner, a
   household not assigned and consented to them), and reaches the record of its own district.
 
+Beside the six roles the matrix holds the bounds of DESIGN §3.5: ``admin_dong``, the admin of a dong centre
+(a public organization of one dong of the home district; ``admin`` is the district office's), who may call
+what an admin may but reaches only what lies within its dong (never the district office, its users or their
+devices); and ``integration_private``, a private organization's client that holds every scope in the
+database, wide ones included, and may still call only what needs none of ``households:read``,
+``visits:read``, ``households:import`` (:data:`WIDE`). Their access is derived from the table's rows for
+``admin`` and ``integration``.
+
 Each request runs inside a savepoint that is rolled back, so checks never disturb one another.
 """
 
@@ -29,17 +37,19 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.routing import Mount
 
-from app.auth.models import Device, Role
+from app.auth.models import Device, OrgKind, Role
 from app.care.models import Case, CaseMember
 from app.core.db import commit, utcnow
 from app.reports.models import CrisisReport
 from app.visits.models import Facility
-from tests.factories import Actor, Factory, make_consent, make_household, make_visit
+from tests.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit
 from tests.households_world import DONG_A, DONG_B, District, district
 
 A, C, P, W, R, IC = "admin", "coordinator", "planner", "partner", "reporter", "integration"
-ROLES = (A, C, P, W, R, IC)
+AD, IP = "admin_dong", "integration_private"
+ROLES = (A, C, P, W, R, IC, AD, IP)
 EVERYONE = frozenset(ROLES)
+ADMINS = frozenset({A, AD})
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/app"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     # --- auth -----------------------------------------------------------------------------------------------
@@ -108,6 +119,7 @@ TABLE: dict[tuple[str, str], Access] = {
     # --- households -----------------------------------------------------------------------------------------
     ("GET", "/v1/households"): acc(C, P, W, IC),
     ("POST", "/v1/households"): acc(C, P),
+    ("POST", "/v1/households/search"): acc(C, P, W, IC, body={"q": "김"}, record_rule=frozenset({W, IC})),
     ("GET", "/v1/households/{household_id}"): acc(C, P, W, IC, scoped=True),
     ("PATCH", "/v1/households/{household_id}"): acc(C, P, W, body={"living_situation": "확인"}, scoped=True),
     ("GET", "/v1/households/{household_id}/signals"): acc(C, P, IC, scoped=True),
@@ -238,6 +250,51 @@ TABLE: dict[tuple[str, str], Access] = {
 }
 
 
+#: Routes that need a scope only a public organization's client may hold (DESIGN §3.5).
+WIDE = {
+    ("GET", "/v1/households"),
+    ("POST", "/v1/households/search"),
+    ("GET", "/v1/households/{household_id}"),
+    ("GET", "/v1/households/{household_id}/signals"),
+    ("GET", "/v1/visits"),
+    ("GET", "/v1/visits/{visit_id}"),
+    ("PUT", "/v1/integrations/households/{source}/{external_id}"),
+    ("GET", "/v1/integrations/households/{source}/{external_id}"),
+    ("POST", "/v1/integrations/households:bulk"),
+    ("GET", "/v1/exports/{kind}"),
+}
+
+
+def _derive(key: tuple[str, str], rule: Access) -> Access:
+    """``rule`` with the dong admin's access (the admin's) and the private client's (the public client's, but
+    never where a wide scope is needed)."""
+    if rule.ok is None:
+        return rule
+    ok, refused, skip, record = set(rule.ok), dict(rule.refused), set(rule.scope_skip), set(rule.record_rule)
+    for derived, base, allowed in ((AD, A, True), (IP, IC, key not in WIDE)):
+        if base in rule.ok and allowed:
+            ok.add(derived)
+        if base in rule.refused:
+            refused[derived] = rule.refused[base]
+        if base in rule.scope_skip:
+            skip.add(derived)
+        if base in rule.record_rule:
+            record.add(derived)
+    return Access(
+        ok=frozenset(ok),
+        refused=refused,
+        body=rule.body,
+        form=rule.form,
+        scoped=rule.scoped,
+        scope_skip=frozenset(skip),
+        record_rule=frozenset(record),
+        headers=rule.headers,
+    )
+
+
+TABLE = {key: _derive(key, rule) for key, rule in TABLE.items()}
+
+
 # --- the routes the app serves ------------------------------------------------------------------------------
 
 
@@ -283,6 +340,12 @@ class World:
     values: dict[str, dict[str, str]]  # param → {"in": …, "out": …}
     devices: dict[str, str]  # role → the device id of that role's own login (district A)
     far_devices: dict[str, str]
+    actors: dict[str, Actor]  # role → the home district's actor of that role
+    #: role → param → the value of its own reach (the dong admin's centre, planner and device)
+    own: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def actor(self, role: str) -> Actor:
+        return self.actors[role]
 
 
 async def _device_of(maker: async_sessionmaker[AsyncSession], actor: Actor) -> str:
@@ -343,9 +406,50 @@ async def build_world(factory: Factory, maker: async_sessionmaker[AsyncSession])
         }
         for name, value in values.items():
             objects.setdefault(name, {})[side] = str(value)
-    devices = {role: await _device_of(maker, getattr(home, role)) for role in ROLES}
-    far = {role: await _device_of(maker, getattr(away, role)) for role in ROLES}
+    # the bounds of §3.5: a dong centre of the home district with its admin and planner, a private centre of
+    # that dong, and a private organization's client holding every scope (the wide ones stored anyway)
+    dong_office = await factory.org(OrgKind.public, [DONG_A])
+    dong_center = await factory.org(OrgKind.private, [DONG_A])
+    dong_admin = await factory.actor(Role.admin, dong_office)
+    dong_planner = await factory.actor(Role.planner, dong_office)
+    everything = [
+        "households:read",
+        "visits:read",
+        "households:import",
+        "events:read",
+        "supports:read",
+        "exports:read",
+    ]
+    private_client = await factory.user(Role.integration, home.private, scopes=everything)
+    r = await factory.client.post(
+        "/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": private_client.username,
+            "client_secret": PASSWORD,
+            "scope": " ".join(everything),
+        },
+    )
+    assert r.status_code == 200, r.text
+    actors = {role: getattr(home, role) for role in (A, C, P, W, R, IC)}
+    actors[AD] = dong_admin
+    actors[IP] = Actor(user=private_client, org=home.private, token=r.json()["access_token"])
+    away_actors = {role: getattr(away, role) for role in (A, C, P, W, R, IC)}
+    away_actors[AD], away_actors[IP] = away.admin, away.integration
+    devices = {role: await _device_of(maker, actors[role]) for role in ROLES}
+    far = {role: await _device_of(maker, away_actors[role]) for role in ROLES}
     objects["device_id"] = {"in": devices[P], "out": far[P]}
+    own = {
+        AD: {
+            "org_id": str(dong_center.id),
+            "user_id": str(dong_planner.id),
+            "device_id": await _device_of(maker, dong_planner),
+        }
+    }
+    # what lies beyond the dong admin although in its district: the district office, its staff and devices
+    objects["org_id"]["near"] = str(home.public.id)
+    objects["user_id"]["near"] = str(home.coordinator.id)
+    objects["device_id"]["near"] = await _device_of(maker, home.coordinator)
     # records of the home district that some roles still may not reach ("near"): a household whose visit
     # has the partner on its team but no consent; a visit without the partner; another reporter's report
     near_household = await make_household(factory, DONG_A)
@@ -366,7 +470,7 @@ async def build_world(factory: Factory, maker: async_sessionmaker[AsyncSession])
     objects["household_id"]["near"] = str(near_household.id)
     objects["visit_id"]["near"] = str(near_visit.id)
     objects["report_id"]["near"] = str(near_report.id)
-    return World(home=home, away=away, values=objects, devices=devices, far_devices=far)
+    return World(home=home, away=away, values=objects, devices=devices, far_devices=far, actors=actors, own=own)
 
 
 FILLERS = {
@@ -384,10 +488,12 @@ def fill(path: str, world: World, role: str, side: str) -> str:
     while "{" in out:
         start = out.index("{")
         name = out[start + 1 : out.index("}", start)]
-        if name == "device_id" and side == "in" and role != A:
+        if name == "device_id" and side == "in" and role not in ADMINS:
             value = world.devices[role]  # a device is its owner's (admins: of the users they manage)
-        elif name == "device_id" and side == "out" and role != A:
+        elif name == "device_id" and side == "out" and role not in ADMINS:
             value = world.far_devices[role]
+        elif side == "in" and name in world.own.get(role, {}):
+            value = world.own[role][name]
         elif name in world.values:
             value = world.values[name].get(side, world.values[name]["in"])
         else:
@@ -460,7 +566,14 @@ async def call(
 
 DISCOVER = os.environ.get("ONGI_MATRIX_DISCOVER") == "1"
 #: Path parameters with a record of the home district that these roles may still not reach.
-NEAR = {"household_id": {W}, "visit_id": {W}, "report_id": {R}}
+NEAR = {
+    "household_id": {W},
+    "visit_id": {W},
+    "report_id": {R},
+    "org_id": {AD},
+    "user_id": {AD},
+    "device_id": {AD},
+}
 
 
 async def test_without_a_token_and_by_role(
@@ -485,7 +598,7 @@ async def test_without_a_token_and_by_role(
         if anonymous.status_code != 401:
             failures.append(f"{method} {template} anonymous: {anonymous.status_code} (want 401)")
         for role in ROLES:
-            actor = getattr(world.home, role)
+            actor = world.actor(role)
             r = await call(client, maker, method, fill(template, world, role, "in"), rule, world, actor)
             checks += 1
             if role in rule.ok:
@@ -510,7 +623,7 @@ async def test_records_outside_scope_answer_404(
         if not rule.scoped or rule.ok is None:
             continue
         for role in sorted(rule.ok - rule.scope_skip):
-            actor = getattr(world.home, role)
+            actor = world.actor(role)
             outside = await call(client, maker, method, fill(template, world, role, "out"), rule, world, actor)
             inside = await call(client, maker, method, fill(template, world, role, "in"), rule, world, actor)
             checks += 2
