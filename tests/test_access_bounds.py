@@ -61,11 +61,25 @@ async def client_login(factory: Factory, user: User, scopes: list[str]) -> httpx
     )
 
 
+def with_scopes(factory: Factory, token: str, scopes: list[str]) -> str:
+    """``token`` signed again naming ``scopes``: a token issued before the rule of DESIGN §3.5, or forged by
+    someone holding the key, whose session is real."""
+    claims = dict(factory.state.security.decode_access_token(token))
+    extra = {k: claims[k] for k in ("sid", "role", "org") if k in claims}
+    forged, _ = factory.state.security.create_access_token(
+        subject=uuid.UUID(claims["sub"]), claims={**extra, "scope": " ".join(scopes)}, ttl_seconds=600
+    )
+    return forged
+
+
 async def integration(factory: Factory, org: Organization, scopes: list[str]) -> Actor:
+    """A client holding ``scopes`` in the database, with a token naming all of them (for a private
+    organization's client, whose login refuses the wide ones, a token signed again as one from before)."""
     user = await factory.user(Role.integration, org, scopes=scopes)
-    r = await client_login(factory, user, scopes)
+    asked = scopes if org.kind == OrgKind.public else [s for s in scopes if s not in WIDE_SCOPES]
+    r = await client_login(factory, user, asked)
     assert r.status_code == 200, r.text
-    return Actor(user=user, org=org, token=r.json()["access_token"])
+    return Actor(user=user, org=org, token=with_scopes(factory, r.json()["access_token"], scopes))
 
 
 def _new_user(org_id: Any, role: str, **kw: Any) -> dict[str, Any]:
@@ -146,6 +160,20 @@ async def test_private_organization_client_with_a_stored_wide_scope_reads_no_hou
         "/v1/integrations/households/bigdata/ext-1", headers=private_client.headers, json={"household": {}}
     )
     assert put.status_code == 403, put.text
+
+
+async def test_private_organization_client_login_never_grants_a_wide_scope(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    center = await factory.org(OrgKind.private, [DISTRICT])
+    user = await factory.user(Role.integration, center, scopes=[*WIDE_SCOPES, "events:read"])  # stored anyway
+    for scope in WIDE_SCOPES:
+        r = await client_login(factory, user, [scope])
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_scope"
+    r = await client_login(factory, user, [])
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "events:read"
 
 
 async def test_policy_never_honours_a_wide_scope_of_a_private_client(factory: Factory) -> None:

@@ -11,7 +11,17 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.models import AuthSession, Device, LoginThrottle, Organization, OrgKind, RefreshToken, Role, User
+from app.auth.models import (
+    PUBLIC_ONLY_SCOPES,
+    AuthSession,
+    Device,
+    LoginThrottle,
+    Organization,
+    OrgKind,
+    RefreshToken,
+    Role,
+    User,
+)
 from app.auth.principal import Principal
 from app.core.db import begin_write, end_read, utcnow
 from app.core.errors import Problem
@@ -295,6 +305,8 @@ class AuthService:
     ) -> TokenPair:
         user, org = await self._verify_or_fail(client_id, client_secret, address, integration=True)
         granted = set(user.scopes or ())
+        if org.kind != OrgKind.public:
+            granted -= PUBLIC_ONLY_SCOPES  # never in force for a private organization's client (DESIGN §3.5)
         asked = set(scope.split()) if scope else granted
         if not asked <= granted:
             raise Problem(
