@@ -1,17 +1,74 @@
-"""Structured JSON logs with a request id.
+"""Structured JSON logs with a request id: ours, the standard library's and uvicorn's alike.
 
 Logs carry ids, never personal data or tokens: the access log names the route template (not the raw path
-or query string), the status and the time taken.
+or query string), the status and the time taken. Everything goes through the standard library's root logger
+and is rendered as one JSON object per line by :class:`JsonFormatter`:
+
+* structlog events (``ongi.*``) are handed to the standard library (level filtering happens there);
+* uvicorn's ``uvicorn.error`` lines are JSON too, and its access lines (off in ``scripts/serve``; on with
+  ``--access-log``) name the path without its query string and no client address;
+* SQLAlchemy's engine is built with ``hide_parameters`` (app/core/db.py), so a failed statement's values
+  never reach a log line.
+
+``scripts/serve`` passes :data:`UVICORN_LOG_CONFIG_FILE` to uvicorn (``--log-config``) so that the lines of
+uvicorn's supervisor process, which never builds the app, are JSON as well; each app process applies the
+same set-up again in :func:`configure_logging`.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
+from typing import Any
 
 import structlog
 
 _configured = False
+
+#: uvicorn's ``--log-config`` file (JSON, for :func:`logging.config.dictConfig`).
+UVICORN_LOG_CONFIG_FILE = Path(__file__).with_name("uvicorn_log.json")
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+_SHARED: list[structlog.types.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+class AccessLineFilter(logging.Filter):
+    """uvicorn's access record (client, method, full path, HTTP version, status) without the client's address
+    and the query string: ``GET /v1/households 200``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            _, method, path, _, status = args
+            record.msg = "%s %s %s"
+            record.args = (method, str(path).split("?", 1)[0], status)
+        return True
+
+
+class JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """One JSON object per record, for structlog events and plain standard-library records alike."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=_SHARED,
+        )
+
+
+def json_formatter() -> JsonFormatter:
+    """Factory for ``logging.config`` (``"()": "app.core.logging.json_formatter"``)."""
+    return JsonFormatter()
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -19,21 +76,38 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     if _configured:
         return
     _configured = True
-    processors: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-    ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
-    )
     structlog.configure(
-        processors=[*processors, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    # Route the standard library (uvicorn, sqlalchemy, alembic) through a plain JSON-ish line too.
-    logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
-    logging.getLogger("uvicorn.access").disabled = True
+    handler = logging.StreamHandler(sys.stdout)
+    if json:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.dev.ConsoleRenderer(),
+                ],
+                foreign_pre_chain=_SHARED,
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn configured its loggers with its own text handlers before it built the app: send them to the root.
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLineFilter) for f in access.filters):
+        access.addFilter(AccessLineFilter())
