@@ -38,6 +38,44 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="ONGI_HOST", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="ONGI_PORT", help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="ONGI_WORKERS", help="API processes (one per core)")] = 1,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="apply migrations before serving (one process only)")
+    ] = False,
+) -> None:
+    """Serve the API with uvicorn as in production: JSON logs, no access log, the client's address decided by
+    the app (ONGI_TRUSTED_PROXIES), metrics added up across the workers."""
+    import os
+    import shutil
+
+    import uvicorn
+
+    if migrate_first:
+        migrate()
+    settings = get_settings()
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Every worker writes its metrics here and /metrics adds them up; emptied before they start.
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    log_config = Path(__file__).resolve().parent / "core" / "uvicorn_log.json"
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        access_log=False,
+        log_config=str(log_config) if log_config.exists() else None,
+    )
+
+
 @cli.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Option(help="login name")],
@@ -143,6 +181,26 @@ def purge_audit() -> None:
             await engine.dispose()
 
     typer.echo(f"deleted {_run(go())} audit events older than {settings.audit_retention_days} days")
+
+
+@cli.command("destroy-expired")
+def destroy_expired() -> None:
+    """Destroy the personal data of households past retention, once (the worker also does it hourly)."""
+    from app.lifecycle.service import destroy_expired as run_round
+    from app.main import create_app
+
+    async def go() -> int:
+        state = create_app().state.ongi
+        for hook in state.extras.get("startup", []):
+            await hook(state)
+        try:
+            return await run_round(state, job="cli:destroy-expired")
+        finally:
+            for hook in state.extras.get("shutdown", []):
+                await hook(state)
+            await state.engine.dispose()
+
+    typer.echo(f"destroyed the personal data of {_run(go())} household(s) past retention (see GET /v1/destructions)")
 
 
 @cli.command()

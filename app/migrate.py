@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -26,13 +27,27 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+#: PostgreSQL advisory lock key held while migrating ("ongi" in ASCII), so that processes started together (API
+#: replicas, a one-shot migration, the worker) migrate one after another: the second finds nothing left to do.
+MIGRATION_LOCK_KEY = 0x6F6E6769
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     def _upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
+    postgres = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
-        await conn.run_sync(_upgrade)
-        await conn.commit()
+        if postgres:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            await conn.commit()
+        try:
+            await conn.run_sync(_upgrade)
+            await conn.commit()
+        finally:
+            if postgres:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                await conn.commit()
 
 
 async def schema_drift(engine: AsyncEngine) -> list[Any]:
