@@ -155,6 +155,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/v1/audit-events"): acc(A),
     ("GET", "/v1/audit-reports/monthly"): acc(A),
     ("GET", "/v1/destructions"): acc(A),
+    ("GET", "/v1/destructions"): acc(A),
     # --- care (cases are scoped by the policy's case_filter) ------------------------------------------------
     ("GET", "/v1/resources"): acc(A, C, P, W),
     ("POST", "/v1/resources"): acc(A, C),

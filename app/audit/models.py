@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.db import BaseTable, JSONType, UTCDateTime, utcnow
@@ -35,3 +35,19 @@ class AuditEvent(BaseTable, table=True):
     details: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     #: Estimated device clock skew (device minus server), when the request came from a phone.
     device_skew_ms: int | None = Field(default=None)
+
+
+class AuditReviewSignOff(BaseTable, table=True):
+    """A reviewer's sign-off of one month's access review (DESIGN §3.6), once per organization and month."""
+
+    __tablename__ = "audit_review_signoff"
+    __table_args__ = (UniqueConstraint("organization_id", "month"),)
+
+    organization_id: uuid.UUID = Field(foreign_key="organization.id")
+    #: YYYY-MM in the service time zone.
+    month: str = Field(max_length=7)
+    signed_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    signed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    #: The flags the report showed when it was signed (counts by kind), so later changes are visible.
+    flag_counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     default_language: Literal["ko", "en"] = "ko"
     audit_retention_days: int = 730
 
+    # Lifecycle of personal data (DESIGN §3.6, app.lifecycle): days after a household's closure until the
+    # worker destroys its personal data; photos and notes may go earlier (a period longer than the
+    # household's changes nothing: the household's destruction takes them too).
+    retention_closed_days: int = Field(default=1825, ge=1)
+    retention_photo_days: int = Field(default=1825, ge=1)
+    retention_note_days: int = Field(default=1825, ge=1)
+    retention_batch: int = Field(default=50, ge=1, le=1000)
+    # The monthly access review (app.audit): working hours (service time zone, weekdays), and what is unusual.
+    review_work_start_hour: int = Field(default=8, ge=0, le=23)
+    review_work_end_hour: int = Field(default=20, ge=1, le=24)
+    review_volume_factor: float = Field(default=3.0, gt=1)
+    review_volume_minimum: int = Field(default=100, ge=1)
+    review_large_export_rows: int = Field(default=1000, ge=1)
+
     max_request_body_bytes: int = 6 * 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
@@ -107,6 +121,7 @@ class Settings(BaseSettings):
         for item in value:
             ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
+
     #: The built Ongi Field app (``npm run build`` in web/), served at /app/ (app/web.py).
     web_dir: Path = Field(
         default=Path(__file__).resolve().parents[2] / "web" / "dist" / "field",

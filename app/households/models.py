@@ -118,6 +118,8 @@ class Household(BaseTable, table=True):
     #: Blind index of the normalized address and head name, for matching reports and imports.
     match_key: str | None = Field(default=None, max_length=64, index=True)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set when its personal data was destroyed past retention (app.lifecycle): no phone holds it any more.
+    destroyed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class HouseholdSensitive(BaseTable, table=True):

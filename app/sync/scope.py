@@ -187,7 +187,10 @@ async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUI
         return {}
     rows = await session.execute(
         select(Household.id, Household.version).where(
-            Household.id.in_(list(wanted)), Household.deleted_at.is_(None), ctx.narrow("household", Household.id)
+            Household.id.in_(list(wanted)),
+            Household.deleted_at.is_(None),
+            Household.destroyed_at.is_(None),  # destroyed past retention: revoked on every phone (app.lifecycle)
+            ctx.narrow("household", Household.id),
         )
     )
     out = {}
