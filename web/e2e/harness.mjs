@@ -16,7 +16,7 @@
 
 import { spawn, execFile } from "node:child_process";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,8 +107,11 @@ export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite", data
   delete env.ONGI_PORT;
   const opts = { cwd: ROOT, env, timeout: s(180), maxBuffer: 8 << 20 };
   let proc = null;
+  let proxy = null;
   let log = "";
   const stop = async () => {
+    await proxy?.close();
+    proxy = null;
     if (proc && proc.exitCode === null) {
       const exited = new Promise((ok) => proc.once("exit", ok));
       proc.kill("SIGTERM");
@@ -140,23 +143,67 @@ export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite", data
     };
     proc.stdout.on("data", keep);
     proc.stderr.on("data", keep);
-    const base = `http://127.0.0.1:${port}`;
+    const direct = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + s(60);
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`ongi exited (${proc.exitCode}):\n${log}`);
       try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
+        if ((await fetch(`${direct}/healthz`)).ok) break;
       } catch {
         // not yet listening
       }
       if (Date.now() > deadline) throw new Error(`ongi did not start:\n${log}`);
       await new Promise((ok) => setTimeout(ok, 100));
     }
-    return { base, db, dataDir, api: new Api(base), stop, log: () => log };
+    proxy = await cuttableProxy(port);
+    return {
+      base: proxy.base, // what the phones use: through a proxy whose connections a test can cut
+      direct,
+      db,
+      dataDir,
+      api: new Api(direct),
+      cut: () => proxy.cut(),
+      stop,
+      log: () => log,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the service. `cut()` drops every open connection at once, as a lost
+ * signal does in the middle of a request (Chromium's offline emulation fails new requests but lets a request
+ * already sending finish).
+ */
+async function cuttableProxy(target) {
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(target, "127.0.0.1");
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      sockets.add(a);
+      a.on("close", () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+      a.on("error", () => b.destroy());
+      a.pipe(b);
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      const n = sockets.size;
+      for (const socket of sockets) socket.destroy();
+      return n;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
 }
 
 // --- the public API, for setup and checks ------------------------------------------------------------------------
