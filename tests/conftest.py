@@ -95,6 +95,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "login_lockout_seconds": 1,
         "log_level": "WARNING",
         "database_pool_size": 5,
+        "cors_origins": "https://console.ongi.example",  # a web console, as a deployment configures it
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

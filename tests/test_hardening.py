@@ -14,7 +14,7 @@ import pytest
 
 from app.auth.models import Role
 from app.core.metrics import Metrics
-from app.core.middleware import ClientAddress, RequestContextMiddleware
+from app.core.middleware import RequestContextMiddleware
 from app.events import delivery
 from app.events.config import WebhookSettings
 from app.main import create_app
@@ -66,6 +66,8 @@ async def test_forwarded_addresses_believed_only_from_trusted_proxies(
 
 
 def test_trusted_proxies_setting_reads_a_comma_list_and_refuses_nonsense(tmp_path: Path) -> None:
+    from app.core.middleware import ClientAddress
+
     s = make_settings("sqlite+aiosqlite://", tmp_path, trusted_proxies="10.0.0.0/8, 192.0.2.1")
     assert s.trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
     assert ClientAddress(s.trusted_proxies).trusted(__import__("ipaddress").ip_address("10.4.4.4"))
@@ -127,26 +129,24 @@ async def test_every_v1_response_is_no_store_and_nosniff(factory: Factory, clien
 
 
 async def test_cors_answers_only_configured_origins(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
-    r = await client.options("/v1/me", headers=preflight)
-    assert "access-control-allow-origin" not in r.headers  # none configured: no CORS at all
-    r = await client.get("/healthz", headers={"Origin": "https://evil.example"})
-    assert "access-control-allow-origin" not in r.headers
+    evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    console = {"Origin": "https://console.ongi.example", "Access-Control-Request-Method": "GET"}
+    # the test app is configured with the console's origin (tests/conftest.py): only it is answered
+    ok = await client.options("/v1/me", headers=console)
+    assert ok.headers["access-control-allow-origin"] == "https://console.ongi.example"
+    bad = await client.options("/v1/me", headers=evil)
+    assert "access-control-allow-origin" not in bad.headers
+    bad = await client.get("/healthz", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in bad.headers
 
-    app = create_app(
-        make_settings(
-            f"sqlite+aiosqlite:///{tmp_path / 'cors.db'}", tmp_path, cors_origins="https://console.example.go.kr"
-        )
-    )
+    # none configured (the default): no CORS headers at all
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'cors.db'}", tmp_path, cors_origins=""))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        ok = await c.options(
-            "/v1/me", headers={"Origin": "https://console.example.go.kr", "Access-Control-Request-Method": "GET"}
-        )
-        assert ok.headers["access-control-allow-origin"] == "https://console.example.go.kr"
-        bad = await c.options("/v1/me", headers=preflight)
-        assert "access-control-allow-origin" not in bad.headers
-        bad = await c.get("/healthz", headers={"Origin": "https://evil.example"})
-        assert "access-control-allow-origin" not in bad.headers
+        for headers in (console, evil):
+            r = await c.options("/v1/me", headers=headers)
+            assert "access-control-allow-origin" not in r.headers
+            r = await c.get("/healthz", headers={"Origin": headers["Origin"]})
+            assert "access-control-allow-origin" not in r.headers
     await app.state.ongi.engine.dispose()
 
 
@@ -494,3 +494,170 @@ async def test_huge_integers_answer_422_not_500(factory: Factory, client: httpx.
         assert r.status_code == 422, (r.request.method, r.request.url, r.status_code, r.text[:300])
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["errors"], r.text
+
+
+# --- 12. decoding within a memory budget ----------------------------------------------------------------------
+
+#: Run in a fresh interpreter: the peak resident memory (VmHWM) is reset after the input is made, then the
+#: work runs and the growth of the peak is printed as JSON with the outcome.
+_MEASURE = """
+import json, sys
+from pathlib import Path
+
+def peak():
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
+
+def measure(work):
+    import gc
+    gc.collect()
+    open("/proc/self/clear_refs", "w").write("5")
+    before = peak()
+    try:
+        outcome = work()
+    except Exception as exc:
+        outcome = {"error": type(exc).__name__, "slug": getattr(exc, "slug", None), "text": str(exc)[:300]}
+    print(json.dumps({"growth": peak() - before, "outcome": outcome}))
+"""
+
+
+def _measured(code: str, tmp_path: Path) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE + code, str(tmp_path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _png_bomb(path: Path, width: int, height: int) -> None:
+    """A real PNG of ``width`` × ``height`` black RGB pixels, written row by row (a few hundred KiB)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + b"\x00" * (width * 3)
+    deflate = zlib.compressobj(9)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
+
+
+BUDGET = 64 * 1024 * 1024
+
+
+def test_png_of_8900_squared_pixels_is_refused_within_the_budget(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    _png_bomb(bomb, 8900, 8900)
+    assert bomb.stat().st_size < 400 * 1024
+    result = _measured(
+        """
+from app.media import images
+work = Path(sys.argv[1])
+measure(lambda: images.process_image(work / "bomb.png", work).width)
+""",
+        tmp_path,
+    )
+    assert result["outcome"].get("slug") == "image-too-large", result
+    assert result["growth"] < BUDGET, result
+
+
+def test_ordinary_png_still_accepted(tmp_path: Path) -> None:
+    _png_bomb(tmp_path / "ok.png", 2000, 1500)
+    result = _measured(
+        """
+from app.media import images
+work = Path(sys.argv[1])
+measure(lambda: [images.process_image(work / "ok.png", work).width])
+""",
+        tmp_path,
+    )
+    assert result["outcome"][0] == 2000, result
+    assert result["growth"] < BUDGET, result
+
+
+def test_turned_camera_jpeg_is_reduced_while_decoding(tmp_path: Path) -> None:
+    """A 27-megapixel JPEG stored turned (EXIF orientation 6) is re-encoded upright; decoded whole with its
+    turned copy it would take 200+ MiB. It is decoded at a reduced scale instead."""
+    result = _measured(
+        """
+from PIL import Image
+from app.media import images
+work = Path(sys.argv[1])
+im = Image.new("RGB", (6000, 4500), (90, 120, 150))
+exif = Image.Exif()
+exif[0x0112] = 6
+im.save(work / "turned.jpg", "JPEG", quality=85, exif=exif.tobytes())
+del im
+def run():
+    p = images.process_image(work / "turned.jpg", work)
+    return [p.width, p.height]
+measure(run)
+""",
+        tmp_path,
+    )
+    width, height = result["outcome"]
+    assert (width, height) != (4500, 6000)  # reduced
+    assert height > width  # and upright
+    assert width >= 4500 // 8
+    assert result["growth"] < BUDGET, result
+
+
+def _xlsx_bomb(path: Path, styles: int) -> None:
+    """A real workbook (openpyxl) whose cell-style table was blown up to ``styles`` entries, deflated (openpyxl
+    reads the whole style table into objects, even in read-only mode)."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    plain = path.with_name("plain.xlsx")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["external_id", "head_name"])
+    ws.append(["A-1", "홍길동"])
+    wb.save(plain)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for item in src.infolist():
+            if item.filename != "xl/styles.xml":
+                out.writestr(item, src.read(item.filename))
+        head, tail = re.split(rb"<cellXfs[^>]*>.*?</cellXfs>", src.read("xl/styles.xml"), maxsplit=1, flags=re.S)
+        with out.open("xl/styles.xml", "w", force_zip64=True) as fh:
+            fh.write(head + f'<cellXfs count="{styles}">'.encode())
+            block = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" pivotButton="0" quotePrefix="0"/>'
+            block *= 10_000
+            for _ in range(styles // 10_000):
+                fh.write(block)
+            fh.write(b"</cellXfs>" + tail)
+
+
+def test_xlsx_zip_bomb_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    _xlsx_bomb(tmp_path / "bomb.xlsx", 1_000_000)
+    assert (tmp_path / "bomb.xlsx").stat().st_size < 1024 * 1024
+    result = _measured(
+        """
+from app.integrations.cli import read_rows
+work = Path(sys.argv[1])
+def run():
+    header, rows, total = read_rows(work / "bomb.xlsx")
+    return [header, sum(1 for _ in rows)]
+measure(run)
+""",
+        tmp_path,
+    )
+    assert result["outcome"].get("error") == "BadParameter", result
+    assert "MiB" in result["outcome"]["text"]
+    assert result["growth"] < BUDGET, result

@@ -197,11 +197,40 @@ def _csv_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
-def read_rows(path: Path, sheet: str | None = None) -> tuple[list[Any], Iterator[tuple[int, list[Any]]], int | None]:
+#: Default bound on an XLSX file's decompressed size (the setting ``import_xlsx_max_uncompressed_mib``).
+XLSX_MAX_UNCOMPRESSED = 64 * 1024 * 1024
+#: Most parts an XLSX file may hold (a workbook of a few sheets has a few dozen).
+XLSX_MAX_PARTS = 10_000
+
+
+def check_xlsx(path: Path, max_uncompressed: int = XLSX_MAX_UNCOMPRESSED) -> None:
+    """Refuse a zip bomb before openpyxl opens it: the parts' sizes as the zip declares them must add up to no
+    more than ``max_uncompressed``. Python's zip reader never inflates a part past its declared size (a part
+    that tries fails its check), so the declared sizes bound what the parse can take."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise typer.BadParameter("not a readable .xlsx file", param_hint="FILE") from exc
+    total = sum(part.file_size for part in parts)
+    if len(parts) > XLSX_MAX_PARTS or total > max_uncompressed:
+        raise typer.BadParameter(
+            f"the workbook unpacks to {total / 2**20:.0f} MiB in {len(parts)} parts; "
+            f"at most {max_uncompressed / 2**20:.0f} MiB is read (ONGI_IMPORT_XLSX_MAX_UNCOMPRESSED_MIB)",
+            param_hint="FILE",
+        )
+
+
+def read_rows(
+    path: Path, sheet: str | None = None, *, max_uncompressed: int = XLSX_MAX_UNCOMPRESSED
+) -> tuple[list[Any], Iterator[tuple[int, list[Any]]], int | None]:
     """(header, numbered data rows (row numbers as the spreadsheet shows them), row count if known)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
+        check_xlsx(path, max_uncompressed)
         workbook = load_workbook(path, read_only=True, data_only=True)
         ws = workbook[sheet] if sheet else workbook.worksheets[0]
         rows = ws.iter_rows(values_only=True)
@@ -318,7 +347,9 @@ async def run_import(
         state = create_app().state.ongi
     try:
         principal = await _principal(state, username)
-        header, rows, total = read_rows(path, sheet)
+        header, rows, total = read_rows(
+            path, sheet, max_uncompressed=state.settings.import_xlsx_max_uncompressed_mib * 1024 * 1024
+        )
         fields = header_map(header)
         if "external_id" not in fields:
             raise typer.BadParameter("the header has no external_id (관리번호) column", param_hint="FILE")

@@ -9,6 +9,10 @@ thread (``anyio.to_thread.run_sync``).
   losslessly, WebP as lossless or lossy as it came; HEIC becomes JPEG, which every browser shows. The
   colour profile (ICC) is kept: it is not personal and the colours depend on it.
 * A thumbnail (JPEG, at most 320 px on its longer side) is made from the cleaned picture.
+* Decoding stays within a memory budget (``ONGI_IMAGE_DECODE_BUDGET_MIB``): what a decode will cost (pixels ×
+  the bytes Pillow keeps per pixel, and the copies the cleaning makes) is reckoned from the header before any
+  pixel is decoded. A JPEG over the budget is reduced while decoding (DCT scaling, 1/2 to 1/8); a PNG, WebP or
+  HEIC over it is refused (a 300 KiB PNG can announce 8,900 × 8,900 pixels: 300 MiB decoded).
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ pillow_heif.register_heif_opener()
 #: decompression-bomb warning starts at about 89 MP).
 MAX_PIXELS = 80_000_000
 THUMBNAIL_SIZE = 320
+#: Default decode budget in bytes (the setting ``image_decode_budget_mib`` overrides it).
+DECODE_BUDGET = 48 * 1024 * 1024
+#: Bytes Pillow keeps per pixel by mode (RGB is stored in four bytes, like RGBA); modes not named: 4.
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+#: Modes the thumbnail is made from as they are (others are converted first, a second full-size copy).
+_THUMBNAIL_MODES = frozenset({"RGB", "L", "RGBA", "LA"})
 HASH_CHUNK = 1024 * 1024
 
 #: Detected kind → (Pillow format, content type of the stored file, file extension).
@@ -187,10 +197,44 @@ def _hash_file(path: Path) -> tuple[int, str]:
     return path.stat().st_size, file_sha256(path)
 
 
-def process_image(source: Path, workdir: Path, *, max_pixels: int = MAX_PIXELS) -> Processed:
+def decode_cost(kind: str, mode: str, size: tuple[int, int], *, turned: bool) -> int:
+    """Bytes that decoding and cleaning a picture of ``mode`` and ``size`` hold at their peak: the decoded
+    pixels, a converted copy for the thumbnail when the mode needs one, the turned copy when the picture is
+    re-encoded upright, and libheif's own buffer for HEIC."""
+    pixels = size[0] * size[1]
+    cost = pixels * _STORED_BYTES.get(mode, 4)
+    if mode not in _THUMBNAIL_MODES:
+        cost += pixels * 4
+    if turned:
+        cost += pixels * 4
+    if kind == "heic":
+        cost += pixels * 3
+    return cost
+
+
+def _too_large(kind: str, mode: str, budget: int, *, turned: bool = False) -> ImageRejected:
+    per_pixel = max(1, decode_cost(kind, mode, (1, 1), turned=turned))
+    return ImageRejected(422, "image-too-large", "uploads.too-many-pixels", limit=budget // per_pixel)
+
+
+def _jpeg_reduction(im: Image.Image, cost: int, budget: int) -> None:
+    """Ask the JPEG decoder for the smallest DCT reduction (1/2, 1/4, 1/8) that fits ``budget``."""
+    for scale in (1, 2, 4, 8):
+        if cost // (scale * scale) <= budget:
+            if scale > 1:
+                width, height = im.size
+                im.draft(im.mode, (-(-width // scale), -(-height // scale)))
+            return
+    raise _too_large("jpeg", im.mode, budget * 64, turned=True)
+
+
+def process_image(
+    source: Path, workdir: Path, *, max_pixels: int = MAX_PIXELS, decode_budget: int = DECODE_BUDGET
+) -> Processed:
     """Check that ``source`` is an accepted photo and write its cleaned copy and thumbnail into ``workdir``.
 
-    Raises :class:`ImageRejected` for anything that is not a readable JPEG, PNG, WebP or HEIC picture."""
+    Raises :class:`ImageRejected` for anything that is not a readable JPEG, PNG, WebP or HEIC picture, and for
+    a PNG, WebP or HEIC whose decoding would take more than ``decode_budget`` bytes."""
     with open(source, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     kind = sniff(head)
@@ -210,6 +254,13 @@ def process_image(source: Path, workdir: Path, *, max_pixels: int = MAX_PIXELS) 
             if width * height > max_pixels:
                 raise ImageRejected(422, "image-too-large", "uploads.too-many-pixels", limit=max_pixels)
             upright = _orientation(im, source) == 1
+            turned = kind != "heic" and not upright  # libheif turns a HEIC itself, no second copy
+            cost = decode_cost(kind, im.mode, (width, height), turned=turned)
+            if kind == "jpeg":
+                if turned:  # decoded whole: reduce while decoding (an upright one decodes at thumbnail scale)
+                    _jpeg_reduction(im, cost, decode_budget)
+            elif cost > decode_budget:
+                raise _too_large(kind, im.mode, decode_budget, turned=turned)
             if kind != "heic" and upright:
                 # Nothing to turn: copy the picture's own data and leave every metadata block behind.
                 im.close()

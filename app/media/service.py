@@ -700,7 +700,11 @@ class UploadService:
                 source = await self._assemble(lease, workdir)
                 marks["assemble"] = time.perf_counter()
                 processed = await anyio.to_thread.run_sync(
-                    _verify_and_process, source, workdir, None if accepted else lease.sha256
+                    _verify_and_process,
+                    source,
+                    workdir,
+                    None if accepted else lease.sha256,
+                    self.state.settings.image_decode_budget_mib * 1024 * 1024,
                 )
                 marks["process"] = time.perf_counter()
             except (_StagingBroken, ObjectMissing) as exc:
@@ -915,11 +919,13 @@ def _ordered_keys(lease: Lease) -> list[str]:
     return [str(segment["key"]) for segment in segments]
 
 
-def _verify_and_process(source: Path, workdir: Path, expected_sha256: str | None) -> images.Processed:
+def _verify_and_process(
+    source: Path, workdir: Path, expected_sha256: str | None, decode_budget: int = images.DECODE_BUDGET
+) -> images.Processed:
     """In a worker thread: the whole-file hash (unless already checked), then the picture itself."""
     if expected_sha256 is not None and images.file_sha256(source) != expected_sha256:
         raise images.ImageRejected(460, "upload-hash-mismatch", "uploads.hash-mismatch")
-    return images.process_image(source, workdir)
+    return images.process_image(source, workdir, decode_budget=decode_budget)
 
 
 # --- cleanup (worker) ------------------------------------------------------------------------------------
