@@ -188,9 +188,43 @@ async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, request)
 
 
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def allowed_methods(request: Request, *, fewer_params_than: int | None = None) -> list[str]:
+    """Every method the request's path answers by the app's OpenAPI document, over all its operations
+    (Starlette's 405 names only the methods of the first route that matched the path). With
+    ``fewer_params_than``: only paths with fewer parameters, which name this path more exactly than the
+    template that took it."""
+    import re
+
+    app = request.app
+    table = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for path, item in (app.openapi().get("paths") or {}).items():
+            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+            table.append((pattern, path.count("{"), sorted(m.upper() for m in item if m in _HTTP_METHODS)))
+        app.state.allow_table = table
+    methods: set[str] = set()
+    for pattern, params, path_methods in table:
+        if (fewer_params_than is None or params < fewer_params_than) and pattern.match(request.url.path):
+            methods.update(path_methods)
+    return sorted(methods)
+
+
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
+    if any(e["field"].startswith("path.") for e in errors):
+        # ``PATCH /v1/monitoring/due`` matches ``PATCH /v1/monitoring/{plan_id}`` only as a template; the
+        # resource ``/v1/monitoring/due`` exists and does not answer PATCH.
+        route = request.scope.get("route")
+        allow = allowed_methods(request, fewer_params_than=getattr(route, "path", "").count("{")) if route else []
+        if allow:
+            problem = Problem(405, "method-not-allowed", "detail.method-not-allowed", params={"method": request.method})
+            problem.headers["Allow"] = ", ".join(allow)
+            return problem_response(problem, request)
     problem = Problem(422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors})
     return problem_response(problem, request)
 
@@ -202,6 +236,10 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
         problem = Problem(404, "not-found", "detail.route-not-found")
     elif status == 405:
         problem = Problem(405, "method-not-allowed", "detail.method-not-allowed", params={"method": request.method})
+        allow = allowed_methods(request)
+        if allow:
+            problem.headers["Allow"] = ", ".join(allow)
+            exc.headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
     elif status == 413:
         problem = Problem(413, "payload-too-large")
     else:
