@@ -613,18 +613,21 @@ async def test_forbidden_household_404_is_indistinguishable_from_a_missing_one(l
         assert set(forbidden.headers) == set(missing.headers)
         assert forbidden.headers["server-timing"].split(";")[0] == missing.headers["server-timing"].split(";")[0]
 
-        # timing: medians of interleaved runs stay within a generous ratio of each other
-        times: dict[str, list[float]] = {"forbidden": [], "missing": []}
-        server: dict[str, list[float]] = {"forbidden": [], "missing": []}
-        for _ in range(30):
-            for kind, target in (("forbidden", elsewhere.id), ("missing", uuid.uuid4())):
-                r, took = await get(target)
+        # timing: each round asks for both, in alternating order, back to back (so that the load of a shared
+        # machine falls on both alike); the median of the rounds' ratios stays within a generous bound. A
+        # denied-audit row written in line made the forbidden one ~1.3-1.4x slower here (4x in production).
+        ratios: dict[str, list[float]] = {"client": [], "server": []}
+        for i in range(30):
+            took: dict[str, tuple[float, float]] = {}
+            order = (("forbidden", elsewhere.id), ("missing", uuid.uuid4()))
+            for kind, target in order if i % 2 == 0 else order[::-1]:
+                r, seconds = await get(target)
                 assert r.status_code == 404
-                times[kind].append(took)
-                server[kind].append(float(r.headers["server-timing"].split("dur=")[1].split(",")[0]))
-        for measured in (times, server):
-            f, m = statistics.median(measured["forbidden"]), statistics.median(measured["missing"])
-            assert 1 / 1.25 < f / m < 1.25, (measured is times, f, m)
+                took[kind] = (seconds, float(r.headers["server-timing"].split("dur=")[1].split(",")[0]))
+            ratios["client"].append(took["forbidden"][0] / took["missing"][0])
+            ratios["server"].append(took["forbidden"][1] / max(took["missing"][1], 0.01))
+        medians = {name: statistics.median(values) for name, values in ratios.items()}
+        assert all(1 / 1.25 < m < 1.25 for m in medians.values()), medians
 
         # the denied attempts on a real household are still audited (once the request is answered)
         async with state.sessionmaker() as s:
