@@ -155,7 +155,7 @@ async def export(app: Any, token: str, query: str) -> tuple[int, int]:
         "raw_path": b"/v1/exports/visits",
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")],
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"ongi-reason", b"bench"), (b"host", b"bench")],
         "client": ("127.0.0.1", 50000),
         "server": ("bench", 80),
         "state": {},

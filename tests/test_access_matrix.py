@@ -155,7 +155,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/v1/audit-events"): acc(A),
     ("GET", "/v1/audit-reports/monthly"): acc(A),
     ("GET", "/v1/destructions"): acc(A),
-    ("GET", "/v1/destructions"): acc(A),
+    ("POST", "/v1/audit-reports/monthly/{month}/sign-off"): acc(A, body={"comment": "matrix check"}),
     # --- care (cases are scoped by the policy's case_filter) ------------------------------------------------
     ("GET", "/v1/resources"): acc(A, C, P, W),
     ("POST", "/v1/resources"): acc(A, C),
@@ -248,7 +248,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"): acc(A, IC),
     ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): acc(A, IC),
     ("GET", "/v1/events"): acc(IC),
-    ("GET", "/v1/exports/{kind}"): acc(C, IC),
+    ("GET", "/v1/exports/{kind}"): acc(C, IC, headers={"Ongi-Reason": "matrix check"}),
 }
 
 
@@ -484,6 +484,7 @@ FILLERS = {
     "source": "bigdata",
     "external_id": "ext-1",
     "upload_id": uuid.uuid4().hex,
+    "month": "2026-01",
 }
 
 

@@ -23,6 +23,8 @@ from tests.factories import Factory, make_household
 from tests.test_integrations_kit import integration_client
 
 EXPORT = "/v1/exports"
+#: Every download of personal data says why (DESIGN §3.6), in a header (never the URL).
+REASON = {"Ongi-Reason": "%EC%9B%94%EB%A1%80%20%EB%B3%B4%EA%B3%A0"}  # "월례 보고", percent-encoded
 PAGE = 40
 
 
@@ -76,7 +78,7 @@ async def test_visits_export_ndjson_and_csv_paged_filtered_and_audited(
     await _visits(factory, there, 25, dong="1168051000")  # another district: never exported to this caller
     ids = {str(v.id) for v in mine}
 
-    r = await client.get(f"{EXPORT}/visits", headers=coordinator.headers)
+    r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON})
     assert r.headers["content-type"].startswith("application/x-ndjson")
     assert r.headers["content-disposition"].startswith('attachment; filename="ongi-visits-')
     export_id = r.headers["x-export-id"]
@@ -90,19 +92,23 @@ async def test_visits_export_ndjson_and_csv_paged_filtered_and_audited(
 
     # filters
     completed = _ndjson(
-        await client.get(f"{EXPORT}/visits", headers=coordinator.headers, params={"status": "completed"})
+        await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"status": "completed"})
     )
     assert {row["status"] for row in completed} == {"completed"}
     assert len([row for row in completed if row["id"] in ids]) == len([v for v in mine if v.status == "completed"])
-    none = _ndjson(await client.get(f"{EXPORT}/visits", headers=coordinator.headers, params={"dong_code": "1199052"}))
+    none = _ndjson(
+        await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"dong_code": "1199052"})
+    )
     assert not [row for row in none if row["id"] in ids]
     tomorrow = (utcnow() + timedelta(days=3)).astimezone(app.state.ongi.settings.tz).date().isoformat()
-    later = _ndjson(await client.get(f"{EXPORT}/visits", headers=coordinator.headers, params={"from": tomorrow}))
+    later = _ndjson(
+        await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"from": tomorrow})
+    )
     assert not [row for row in later if row["id"] in ids]
     window = _ndjson(
         await client.get(
             f"{EXPORT}/visits",
-            headers=coordinator.headers,
+            headers={**coordinator.headers, **REASON},
             params={
                 "from": (utcnow() - timedelta(hours=2)).isoformat(),
                 "to": (utcnow() + timedelta(hours=30)).isoformat(),
@@ -112,7 +118,7 @@ async def test_visits_export_ndjson_and_csv_paged_filtered_and_audited(
     assert 0 < len([row for row in window if row["id"] in ids]) < len(mine)
 
     # CSV by Accept, with a header, Excel-safe cells, and a BOM on request
-    r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, "Accept": "text/csv"})
+    r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON, "Accept": "text/csv"})
     assert r.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(r.text)))
     assert list(table[0]) == VISIT_COLUMNS
@@ -120,7 +126,9 @@ async def test_visits_export_ndjson_and_csv_paged_filtered_and_audited(
     assert len(by_id) == len(mine)
     assert by_id[str(mine[0].id)]["outcome"].startswith("'=")  # a formula is neutralized
     assert by_id[str(mine[1].id)]["assignees"] == str(planner.id)
-    bom = await client.get(f"{EXPORT}/visits", headers=coordinator.headers, params={"format": "csv", "bom": "true"})
+    bom = await client.get(
+        f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"format": "csv", "bom": "true"}
+    )
     assert bom.content.startswith(b"\xef\xbb\xbfid,version,")
 
     # audited: the start, and one event per exported visit with its household
@@ -149,18 +157,20 @@ async def test_export_access(client: httpx.AsyncClient, factory: Factory) -> Non
     here = await make_household(factory, "1199051000")
     await _visits(factory, here, 3, dong="1199051000")
     dashboard = await integration_client(factory, ["exports:read", "visits:read"], org=org)
-    rows = _ndjson(await client.get(f"{EXPORT}/visits", headers=dashboard.headers))
+    rows = _ndjson(await client.get(f"{EXPORT}/visits", headers={**dashboard.headers, **REASON}))
     assert len(rows) >= 3
     # a client needs both exports:read and the kind's read scope
     for scopes in (["visits:read"], ["exports:read"], ["exports:read", "supports:read"]):
         other = await integration_client(factory, scopes, org=org)
-        assert (await client.get(f"{EXPORT}/visits", headers=other.headers)).status_code == 403, scopes
-    assert (await client.get(f"{EXPORT}/campaign-summaries", headers=dashboard.headers)).status_code == 403
+        assert (await client.get(f"{EXPORT}/visits", headers={**other.headers, **REASON})).status_code == 403, scopes
+    assert (
+        await client.get(f"{EXPORT}/campaign-summaries", headers={**dashboard.headers, **REASON})
+    ).status_code == 403
     for role in (Role.planner, Role.admin):
         actor = await factory.actor(role, org)
-        assert (await client.get(f"{EXPORT}/visits", headers=actor.headers)).status_code == 403
+        assert (await client.get(f"{EXPORT}/visits", headers={**actor.headers, **REASON})).status_code == 403
     partner = await factory.actor(Role.partner)
-    assert (await client.get(f"{EXPORT}/visits", headers=partner.headers)).status_code == 403
+    assert (await client.get(f"{EXPORT}/visits", headers={**partner.headers, **REASON})).status_code == 403
     assert (await client.get(f"{EXPORT}/visits")).status_code == 401
     coordinator = await factory.actor(Role.coordinator, org)
     bad = [
@@ -171,11 +181,11 @@ async def test_export_access(client: httpx.AsyncClient, factory: Factory) -> Non
         ({"format": "xml"}, 422),
     ]
     for params, status in bad:
-        r = await client.get(f"{EXPORT}/visits", headers=coordinator.headers, params=params)
+        r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params=params)
         assert r.status_code == status, (params, r.text)
-    r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, "Accept": "application/xml"})
+    r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON, "Accept": "application/xml"})
     assert r.status_code == 406
-    assert (await client.get(f"{EXPORT}/households", headers=coordinator.headers)).status_code == 422
+    assert (await client.get(f"{EXPORT}/households", headers={**coordinator.headers, **REASON})).status_code == 422
 
 
 async def test_supports_and_campaign_summaries(
@@ -226,14 +236,14 @@ async def test_supports_and_campaign_summaries(
         s.add(campaign)
         await commit(s)
 
-    rows = _ndjson(await client.get(f"{EXPORT}/supports", headers=coordinator.headers))
+    rows = _ndjson(await client.get(f"{EXPORT}/supports", headers={**coordinator.headers, **REASON}))
     mine = [r for r in rows if r["household_id"] == str(here.id)]
     assert len(mine) == 2
     assert not [r for r in rows if r["household_id"] == str(there.id)]
     assert {r["status"] for r in mine} == {"proposed", "approved"}
     assert mine[0]["reason"] == "난방비 체납"
     approved = _ndjson(
-        await client.get(f"{EXPORT}/supports", headers=coordinator.headers, params={"status": "approved"})
+        await client.get(f"{EXPORT}/supports", headers={**coordinator.headers, **REASON}, params={"status": "approved"})
     )
     assert [r["household_id"] for r in approved if r["household_id"] in (str(here.id), str(there.id))] == [str(here.id)]
     # (app.care.supports.support_view reaches supports through the household policy: households:read too)
@@ -242,14 +252,14 @@ async def test_supports_and_campaign_summaries(
         len(
             [
                 r
-                for r in _ndjson(await client.get(f"{EXPORT}/supports", headers=reader.headers))
+                for r in _ndjson(await client.get(f"{EXPORT}/supports", headers={**reader.headers, **REASON}))
                 if r["household_id"] == str(here.id)
             ]
         )
         == 2
     )
 
-    summary = _ndjson(await client.get(f"{EXPORT}/campaign-summaries", headers=coordinator.headers))
+    summary = _ndjson(await client.get(f"{EXPORT}/campaign-summaries", headers={**coordinator.headers, **REASON}))
     ours = [r for r in summary if r["campaign_id"] == str(campaign.id)]
     assert ours[0]["dimension"] == "total"
     assert ours[0]["campaign_name"] == "겨울철 집중 발굴"
@@ -262,7 +272,7 @@ async def test_supports_and_campaign_summaries(
                 (
                     await client.get(
                         f"{EXPORT}/campaign-summaries",
-                        headers=coordinator.headers,
+                        headers={**coordinator.headers, **REASON},
                         params={"format": "csv", "campaign_id": str(campaign.id)},
                     )
                 ).text
@@ -274,7 +284,7 @@ async def test_supports_and_campaign_summaries(
     past = _ndjson(
         await client.get(
             f"{EXPORT}/campaign-summaries",
-            headers=coordinator.headers,
+            headers={**coordinator.headers, **REASON},
             params={"to": (date.today() - timedelta(days=60)).isoformat()},
         )
     )
@@ -322,7 +332,9 @@ async def test_export_over_a_real_http_server(factory: Factory, app: Any, client
     async with (
         serve_app(app) as base,
         httpx.AsyncClient(base_url=base, timeout=60) as real,
-        real.stream("GET", f"{EXPORT}/visits", headers=coordinator.headers, params={"dong_code": "1199053000"}) as r,
+        real.stream(
+            "GET", f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"dong_code": "1199053000"}
+        ) as r,
     ):
         assert r.status_code == 200
         assert r.headers.get("transfer-encoding") == "chunked"

@@ -11,5 +11,13 @@ register(
             "en": "Must be a date (YYYY-MM-DD) or an RFC 3339 date-time.",
         },
         "audit.bad-month": {"ko": "YYYY-MM 형식이어야 합니다.", "en": "Must be a month, YYYY-MM."},
+        "audit.month-not-over": {
+            "ko": "끝나지 않은 달은 검토 완료 처리할 수 없습니다.",
+            "en": "A month can be signed off only once it is over.",
+        },
+        "audit.signed-off": {
+            "ko": "이 달의 점검은 이미 검토 완료되었습니다.",
+            "en": "This month's review was signed off already.",
+        },
     }
 )

@@ -10,15 +10,25 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import messages as _messages  # noqa: F401  (registers the messages)
 from app.audit import service
-from app.audit.models import AuditEvent
-from app.audit.schemas import AuditEventOut, MonthlyReport, MonthlyTotals, UserAccessSummary
+from app.audit.models import AuditEvent, AuditReviewSignOff
+from app.audit.schemas import (
+    AuditEventOut,
+    MonthlyReport,
+    MonthlyTotals,
+    ReviewFlag,
+    SignOff,
+    SignOffIn,
+    UserAccessSummary,
+)
 from app.auth.deps import AdminPrincipal
 from app.auth.models import Organization, User
+from app.core.db import begin_write, utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem
 from app.core.i18n import t
@@ -113,26 +123,51 @@ async def list_audit_events(
     return Page(items=[AuditEventOut.model_validate(e) for e in rows], next_cursor=next_cursor)
 
 
-@router.get(
-    "/v1/audit-reports/monthly",
-    response_model=MonthlyReport,
-    summary="Monthly access review: per user, household reads, writes, reveals and denied attempts",
-)
-async def monthly_report(
-    principal: AdminPrincipal,
-    state: StateDep,
-    session: SessionDep,
-    month: Annotated[str, Query(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM (service time zone)")],
-) -> MonthlyReport:
+MonthQuery = Annotated[
+    str, Query(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM (service time zone)")
+]
+MonthPath = Annotated[str, Path(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM (service time zone)")]
+
+
+def _period(month: str, tz: Any) -> tuple[datetime, datetime]:
     year, mon = int(month[:4]), int(month[5:])
-    tz = state.settings.tz
-    start = datetime(year, mon, 1, tzinfo=tz)
-    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=tz)
+    return datetime(year, mon, 1, tzinfo=tz), datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=tz)
+
+
+async def _sign_off_of(session: Any, organization_id: uuid.UUID, month: str) -> SignOff | None:
+    row = (
+        await session.execute(
+            select(AuditReviewSignOff, User.display_name)
+            .join(User, User.id == AuditReviewSignOff.signed_by_id)
+            .where(AuditReviewSignOff.organization_id == organization_id, AuditReviewSignOff.month == month)
+        )
+    ).first()
+    if row is None:
+        return None
+    signed, name = row
+    return SignOff(
+        month=signed.month,
+        organization_id=signed.organization_id,
+        signed_by_id=signed.signed_by_id,
+        signed_by_name=name,
+        signed_at=signed.signed_at,
+        comment=signed.comment,
+        flag_counts=signed.flag_counts,
+    )
+
+
+async def _report(session: Any, state: Any, principal: Any, month: str) -> MonthlyReport:
+    settings = state.settings
+    tz = settings.tz
+    start, end = _period(month, tz)
     orgs = await manageable_orgs(session, principal)
-    summary = await service.monthly_summary(session, [o.id for o in orgs], start, end)
+    org_ids = [o.id for o in orgs]
+    summary = await service.monthly_summary(session, org_ids, start, end)
+    flags = await service.review_flags(session, org_ids, start, end, settings, summary)
+    actors = set(summary) | {f["user_id"] for f in flags}
     users = (
-        {u.id: u for u in (await session.execute(select(User).where(User.id.in_(list(summary))))).scalars()}
-        if summary
+        {u.id: u for u in (await session.execute(select(User).where(User.id.in_(list(actors))))).scalars()}
+        if actors
         else {}
     )
     org_names = {o.id: o.name for o in orgs}
@@ -155,10 +190,9 @@ async def monthly_report(
             )
         )
     rows.sort(key=lambda r: (-(r.household_reads + r.household_writes + r.reveals), r.username or ""))
-    await service.record(session, principal, "audit.report.read", entity="audit_report", details={"month": month})
     return MonthlyReport(
         month=month,
-        timezone=state.settings.timezone,
+        timezone=settings.timezone,
         period_start=start,
         period_end=end,
         users=rows,
@@ -169,4 +203,73 @@ async def monthly_report(
             reveals=sum(r.reveals for r in rows),
             denied=sum(r.denied for r in rows),
         ),
+        flags=[
+            ReviewFlag(**f, username=users[f["user_id"]].username if f["user_id"] in users else None) for f in flags
+        ],
+        working_hours=f"{settings.review_work_start_hour:02d}:00-{settings.review_work_end_hour:02d}:00 Mon-Fri",
+        sign_off=await _sign_off_of(session, principal.organization_id, month),
     )
+
+
+@router.get(
+    "/v1/audit-reports/monthly",
+    response_model=MonthlyReport,
+    summary="Monthly access review: per user, household reads, writes, reveals and denied attempts; flags; sign-off",
+)
+async def monthly_report(
+    principal: AdminPrincipal, state: StateDep, session: SessionDep, month: MonthQuery
+) -> MonthlyReport:
+    report = await _report(session, state, principal, month)
+    await service.record(session, principal, "audit.report.read", entity="audit_report", details={"month": month})
+    return report
+
+
+@router.post(
+    "/v1/audit-reports/monthly/{month}/sign-off",
+    response_model=SignOff,
+    status_code=201,
+    summary="Sign off a month's access review for the admin's organization (once)",
+    responses={
+        401: {"description": "No valid token"},
+        403: {"description": "Not an admin"},
+        409: {"description": "This month was signed off already"},
+        422: {"description": "Bad month (or one not over yet) or comment"},
+    },
+)
+async def sign_off(
+    principal: AdminPrincipal, state: StateDep, session: SessionDep, month: MonthPath, body: SignOffIn
+) -> SignOff:
+    _, end = _period(month, state.settings.tz)
+    if end > utcnow():
+        raise _field_problem("path.month", "audit.month-not-over")
+    await begin_write(session)
+    if await _sign_off_of(session, principal.organization_id, month) is not None:
+        raise Problem(409, "conflict", "audit.signed-off")
+    report = await _report(session, state, principal, month)
+    counts: dict[str, int] = {}
+    for flag in report.flags:
+        counts[flag.kind] = counts.get(flag.kind, 0) + 1
+    signed = AuditReviewSignOff(
+        organization_id=principal.organization_id,
+        month=month,
+        signed_by_id=principal.user_id,
+        comment=body.comment.strip(),
+        flag_counts=counts,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(signed)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-off won
+        raise Problem(409, "conflict", "audit.signed-off") from exc
+    await service.record(
+        session,
+        principal,
+        "audit.report.sign_off",
+        entity="audit_report",
+        entity_id=signed.id,
+        details={"month": month, "flags": counts},
+    )
+    out = await _sign_off_of(session, principal.organization_id, month)
+    assert out is not None
+    return out

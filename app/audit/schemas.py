@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEventOut(BaseModel):
@@ -61,3 +61,41 @@ class MonthlyReport(BaseModel):
     period_end: datetime
     users: list[UserAccessSummary]
     totals: MonthlyTotals
+    #: What a reviewer should look at (working hours and thresholds: ``ONGI_REVIEW_*``), most first.
+    flags: list[ReviewFlag] = []
+    working_hours: str = ""
+    #: The reviewer's sign-off of this month for the admin's organization, once given.
+    sign_off: SignOff | None = None
+
+
+class ReviewFlag(BaseModel):
+    """Something a PIPA reviewer looks at (DESIGN §3.6)."""
+
+    #: volume_spike | off_hours | reveals | large_export | denied
+    kind: str
+    user_id: uuid.UUID
+    username: str | None = None
+    #: How many events (household records touched, reveals, exported records, denied attempts).
+    count: int
+    #: volume_spike: the actor's median monthly volume over the three months before.
+    baseline: float | None = None
+    #: large_export: which export (its ``X-Export-Id``) and the reason it gave.
+    export_id: str | None = None
+    reason: str | None = None
+
+
+class SignOffIn(BaseModel):
+    comment: str = Field(min_length=2, max_length=2000)
+
+
+class SignOff(BaseModel):
+    month: str
+    organization_id: uuid.UUID
+    signed_by_id: uuid.UUID
+    signed_by_name: str | None
+    signed_at: datetime
+    comment: str
+    flag_counts: dict[str, int]
+
+
+MonthlyReport.model_rebuild()

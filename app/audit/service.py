@@ -260,3 +260,130 @@ async def monthly_summary(
     for actor, count in distinct:
         entry(actor)["distinct_households"] = count
     return out
+
+
+# --- the monthly review's flags (DESIGN §3.6) ----------------------------------------------------------------
+
+
+def _touches(action: str) -> bool:
+    return action_kind(action) in ("read", "write", "reveal")
+
+
+async def _volumes(
+    session: AsyncSession, organization_ids: list[uuid.UUID], start: Any, end: Any
+) -> dict[uuid.UUID, int]:
+    """Per actor: successful events on a household's data between ``start`` and ``end``."""
+    from sqlalchemy import func, select
+
+    rows = await session.execute(
+        select(AuditEvent.actor_id, AuditEvent.action, func.count())
+        .where(
+            AuditEvent.organization_id.in_(organization_ids),
+            AuditEvent.actor_id.is_not(None),
+            AuditEvent.household_id.is_not(None),
+            AuditEvent.result == "ok",
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+        )
+        .group_by(AuditEvent.actor_id, AuditEvent.action)
+    )
+    out: dict[uuid.UUID, int] = {}
+    for actor, action, count in rows:
+        if _touches(action):
+            out[actor] = out.get(actor, 0) + count
+    return out
+
+
+def _month_start(year: int, month: int, tz: Any) -> Any:
+    from datetime import datetime
+
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 1, tzinfo=tz)
+
+
+async def review_flags(
+    session: AsyncSession,
+    organization_ids: list[uuid.UUID],
+    start: Any,
+    end: Any,
+    settings: Any,
+    summary: dict[uuid.UUID, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """What PIPA reviewers look for in a month: an actor's volume far above their usual (more than
+    ``review_volume_factor`` × the median of their three months before, and at least
+    ``review_volume_minimum``), access to households outside working hours (weekdays
+    ``review_work_start_hour``–``review_work_end_hour``, service time zone) or on weekends, reveals of
+    registration numbers, exports of ``review_large_export_rows`` records or more, and denied attempts."""
+    from statistics import median
+
+    from sqlalchemy import func, select
+
+    if not organization_ids:
+        return []
+    tz = settings.tz
+    flags: list[dict[str, Any]] = []
+    # volume far above the usual
+    current = await _volumes(session, organization_ids, start, end)
+    local = start.astimezone(tz)
+    previous = []
+    for back in (1, 2, 3):
+        lo = _month_start(local.year, local.month - back, tz)
+        hi = _month_start(local.year, local.month - back + 1, tz)
+        previous.append(await _volumes(session, organization_ids, lo, hi))
+    for actor, count in current.items():
+        baseline = float(median([p.get(actor, 0) for p in previous]))
+        if count >= settings.review_volume_minimum and count > settings.review_volume_factor * baseline:
+            flags.append({"kind": "volume_spike", "user_id": actor, "count": count, "baseline": baseline})
+    # outside working hours: counted per UTC hour in the database, judged in the service time zone
+    hour = (
+        func.strftime("%Y-%m-%d %H", AuditEvent.at)
+        if session.get_bind().dialect.name == "sqlite"
+        else func.to_char(func.timezone("UTC", AuditEvent.at), "YYYY-MM-DD HH24")
+    )
+    rows = await session.execute(
+        select(AuditEvent.actor_id, AuditEvent.action, hour, func.count())
+        .where(
+            AuditEvent.organization_id.in_(organization_ids),
+            AuditEvent.actor_id.is_not(None),
+            AuditEvent.household_id.is_not(None),
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+        )
+        .group_by(AuditEvent.actor_id, AuditEvent.action, hour)
+    )
+    from datetime import UTC, datetime
+
+    off: dict[uuid.UUID, int] = {}
+    for actor, action, bucket, count in rows:
+        if not _touches(action):
+            continue
+        at = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(tz)
+        if at.weekday() >= 5 or not settings.review_work_start_hour <= at.hour < settings.review_work_end_hour:
+            off[actor] = off.get(actor, 0) + count
+    flags += [{"kind": "off_hours", "user_id": a, "count": n} for a, n in off.items()]
+    # reveals and denied attempts
+    for actor, e in summary.items():
+        if e.get("reveals"):
+            flags.append({"kind": "reveals", "user_id": actor, "count": e["reveals"]})
+        if e.get("denied"):
+            flags.append({"kind": "denied", "user_id": actor, "count": e["denied"]})
+    # large exports: records sent by one export
+    export_id = AuditEvent.details["export_id"].as_string()
+    rows = await session.execute(
+        select(AuditEvent.actor_id, export_id, func.count(), func.max(AuditEvent.purpose))
+        .where(
+            AuditEvent.organization_id.in_(organization_ids),
+            AuditEvent.actor_id.is_not(None),
+            AuditEvent.action == "export.read",
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+        )
+        .group_by(AuditEvent.actor_id, export_id)
+        .having(func.count() >= settings.review_large_export_rows)
+    )
+    for actor, eid, count, reason in rows:
+        flags.append({"kind": "large_export", "user_id": actor, "count": count, "export_id": eid, "reason": reason})
+    order = {"volume_spike": 0, "large_export": 1, "reveals": 2, "off_hours": 3, "denied": 4}
+    flags.sort(key=lambda f: (order[f["kind"]], -f["count"], str(f["user_id"])))
+    return flags

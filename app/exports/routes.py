@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.audit import service as audit
@@ -17,9 +17,11 @@ from app.exports import messages as _messages  # noqa: F401 - registers the mess
 from app.exports.service import (
     KIND_DEFS,
     MEDIA_TYPES,
+    REASON_HEADER,
     Filters,
     available,
     check_allowed,
+    download_reason,
     field_problem,
     parse_bound,
     stream_export,
@@ -77,7 +79,7 @@ def negotiate(fmt: str | None, accept: str | None) -> str:
         401: {"description": "No valid token"},
         403: {"description": "Not a coordinator, or a client without exports:read and the kind's read scope"},
         406: {"description": "Accept names no format we have"},
-        422: {"description": "Invalid filter"},
+        422: {"description": "Invalid filter, or no Ongi-Reason header"},
     },
 )
 async def export(
@@ -95,8 +97,18 @@ async def export(
     status: Annotated[str | None, Query(max_length=32, description="Status of the kind's records")] = None,
     campaign_id: Annotated[uuid.UUID | None, Query(description="Visits of, or the summary of, one campaign")] = None,
     bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark (for Excel)")] = False,
+    ongi_reason: Annotated[
+        str | None,
+        Header(
+            alias=REASON_HEADER,
+            max_length=1600,
+            description="Why personal data is downloaded (required; UTF-8, percent-encoded, 2-500 characters). "
+            "Audited with every record sent.",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     check_allowed(principal, kind)
+    reason = download_reason(ongi_reason)
     if not available(kind):
         raise Problem(501, "not-implemented", "exports.unavailable", params={"kind": kind})
     fmt = negotiate(format, request.headers.get("accept"))
@@ -113,11 +125,15 @@ async def export(
         raise field_problem("query.status", "exports.bad-status", allowed=", ".join(spec.statuses))
     export_id = uuid.uuid4()
     details: dict[str, Any] = {"export_id": str(export_id), "kind": kind, "format": fmt, **filters.describe()}
-    await audit.record(session, principal, "export.start", entity="export", entity_id=export_id, details=details)
+    await audit.record(
+        session, principal, "export.start", entity="export", entity_id=export_id, purpose=reason, details=details
+    )
     stamp = utcnow().astimezone(tz).strftime("%Y%m%dT%H%M")
     filename = f"ongi-{kind}-{stamp}.{'csv' if fmt == 'csv' else 'ndjson'}"
     return StreamingResponse(
-        stream_export(state, principal, kind, fmt, filters, export_id=export_id, bom=bom and fmt == "csv"),
+        stream_export(
+            state, principal, kind, fmt, filters, export_id=export_id, bom=bom and fmt == "csv", reason=reason
+        ),
         media_type=MEDIA_TYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -417,6 +417,7 @@ async def stream_export(
     export_id: uuid.UUID,
     bom: bool = False,
     page_size: int | None = None,
+    reason: str | None = None,
 ) -> AsyncIterator[bytes]:
     """The export's body, a page at a time. Each page is read and redacted in a short read transaction, then
     audited in a short writing one (so SQLite's single write lock is held only for the audit rows), and
@@ -437,9 +438,25 @@ async def stream_export(
                     "export.read",
                     entity="visit" if kind == "visits" else "support",
                     items=items,
+                    purpose=reason,
                     details={"export_id": str(export_id), "kind": kind},
                 )
         if rows:
             yield csv_chunk(rows, spec.columns, header=False) if fmt == "csv" else ndjson_chunk(rows)
         if after is None:
             return
+
+
+#: The request header that carries why personal data is downloaded (DESIGN §3.6; docs/integrations.md).
+REASON_HEADER = "Ongi-Reason"
+
+
+def download_reason(raw: str | None) -> str:
+    """The reason a download of personal data gives (``Ongi-Reason``: UTF-8, percent-encoded, since header
+    values are Latin-1), or a 422 naming ``header.ongi-reason``. Never in the URL: URLs end up in logs."""
+    from urllib.parse import unquote
+
+    text = " ".join(unquote(raw or "", errors="strict").split()) if raw else ""
+    if not 2 <= len(text) <= 500 or any(ord(c) < 32 for c in text):
+        raise field_problem("header.ongi-reason", "exports.reason-required")
+    return text
