@@ -362,7 +362,7 @@ async def destroy_expired(state: AppState, *, job: str = "retention-destroy", no
     return done
 
 
-async def reclaim(state: AppState) -> None:
+async def reclaim(state: AppState) -> bool:
     """Make the destroyed values unrecoverable from the database files: SQLite's write-ahead log is
     checkpointed and truncated (deleted content is already zeroed by ``secure_delete``); PostgreSQL's dead
     tuples are vacuumed."""
@@ -375,5 +375,7 @@ async def reclaim(state: AppState) -> None:
             async with engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text("VACUUM " + ", ".join(TOUCHED_TABLES)))
-    except Exception:  # the destruction stands; the space is reclaimed by the next round
+    except Exception:  # the destruction stands; the space is reclaimed by the next round (or autovacuum)
         log.exception("reclaim_failed")
+        return False
+    return True
