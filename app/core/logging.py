@@ -6,7 +6,7 @@ and is rendered as one JSON object per line by :class:`JsonFormatter`:
 
 * structlog events (``ongi.*``) are handed to the standard library (level filtering happens there);
 * uvicorn's ``uvicorn.error`` lines are JSON too, and its access lines (off in ``scripts/serve``; on with
-  ``--access-log``) name the path without its query string and no client address;
+  ``--access-log``) name the method and status only (no path, query string or client address);
 * SQLAlchemy's engine is built with ``hide_parameters`` (app/core/db.py), so a failed statement's values
   never reach a log line.
 
@@ -30,6 +30,7 @@ _configured = False
 UVICORN_LOG_CONFIG_FILE = Path(__file__).with_name("uvicorn_log.json")
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "asyncio", "multipart", "python_multipart", "PIL", "botocore")
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -40,15 +41,16 @@ _SHARED: list[structlog.types.Processor] = [
 
 
 class AccessLineFilter(logging.Filter):
-    """uvicorn's access record (client, method, full path, HTTP version, status) without the client's address
-    and the query string: ``GET /v1/households 200``."""
+    """uvicorn's access record (client, method, full path, HTTP version, status) as the method and the status
+    only: paths carry ids and names (``/v1/integrations/households/{source}/{external_id}``) and query strings
+    anything; the app's own ``request`` line with the same request id names the route template."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
-            _, method, path, _, status = args
-            record.msg = "%s %s %s"
-            record.args = (method, str(path).split("?", 1)[0], status)
+            _, method, _, _, status = args
+            record.msg = "%s %s"
+            record.args = (method, status)
         return True
 
 
@@ -108,6 +110,10 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Libraries that log request URLs or statements' arguments at INFO/DEBUG (webhook targets' query strings,
+    # aiosqlite's calls with their parameters) stay at WARNING whatever the service's level.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, AccessLineFilter) for f in access.filters):
         access.addFilter(AccessLineFilter())
