@@ -329,3 +329,28 @@ async def test_nothing_destroyed_survives_in_the_sqlite_file_or_the_storage(db_k
         assert _found(_files(*files), b"010-9876-5432") == []
     finally:
         await state.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+async def test_photo_files_go_from_every_storage_unless_shared(
+    kind: str,
+    request: pytest.FixtureRequest,
+    app: Any,
+    tmp_path: Path,
+    factory: Factory,
+    client: httpx.AsyncClient,
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.test_uploads_support import installed_storage, stored_keys
+
+    async with installed_storage(kind, request, app, tmp_path) as storage:
+        d = await district(factory)
+        w = await _world(factory, client, d)
+        before = await stored_keys(storage, "photos/")
+        assert w["photo"].storage_key in before
+        await _close(maker, w["hid"], factory.state.settings.retention_closed_days + 1)
+        assert await destroy_expired(factory.state) == 1
+        after = set(await stored_keys(storage, "photos/")) | set(await stored_keys(storage, "thumbnails/"))
+        assert w["photo"].storage_key not in after
+        assert w["photo"].thumbnail_key not in after
+        assert {w["kept_photo"].storage_key, w["kept_photo"].thumbnail_key} <= after
