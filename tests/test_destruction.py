@@ -15,6 +15,7 @@ from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse, ChecklistTemplate, HistoryReason
 from app.core.db import commit, create_engine, utcnow
 from app.households.models import Household, HouseholdSensitive
 from app.lifecycle.models import DestructionRecord
@@ -28,7 +29,7 @@ from app.notes.models import Note, NoteRevision
 from app.visits.models import Visit
 from tests.conftest import make_settings
 from tests.factories import Factory, make_visit
-from tests.households_world import District, district, household_body
+from tests.households_world import District, audits, district, household_body
 from tests.sync_helpers import Phone
 
 MARK = "파기확인홍길동ZQXW"
@@ -109,6 +110,31 @@ async def _world(factory: Factory, client: httpx.AsyncClient, d: District) -> di
             )
         )
         await commit(s)
+    template = ChecklistTemplate(key=f"destroy_{uuid.uuid4().hex[:8]}", template_version=1, title={"ko": "점검"})
+    response = ChecklistResponse(
+        visit_id=visit.id,
+        household_id=hid,
+        template_id=template.id,
+        template_key=template.key,
+        template_version=1,
+        answers={"q1": {"value": f"{MARK} 응답"}},
+    )
+    async with factory.maker() as s:
+        s.add(template)
+        await s.flush()
+        s.add(response)
+        await s.flush()
+        s.add(
+            ChecklistAnswerHistory(
+                response_id=response.id,
+                item_key="q1",
+                value=f"{MARK} 이전 응답",
+                superseded_at=utcnow(),
+                reason=HistoryReason.overwritten,
+                response_version=1,
+            )
+        )
+        await commit(s)
     data = b"\xff\xd8\xff" + MARK.encode() + b" photo bytes " + uuid.uuid4().bytes
     photo = await _photo(factory, visit, hid, d.planner.user, data)
     shared = b"\xff\xd8\xff shared content " + uuid.uuid4().bytes
@@ -122,6 +148,7 @@ async def _world(factory: Factory, client: httpx.AsyncClient, d: District) -> di
     kept_visit = await make_visit(factory, kept, [d.planner.user])
     kept_photo = await _photo(factory, kept_visit, kept.id, d.planner.user, shared, caption="보존 사진")
     return {
+        "response": response,
         "hid": hid,
         "visit": visit,
         "note": note,
@@ -149,7 +176,12 @@ async def test_destroys_past_retention_keeps_statistics_revokes_on_phones(
     w = await _world(factory, client, d)
     phone = Phone(client, d.planner)
     await phone.sync()
-    held = {("household", str(w["hid"])), ("note", str(w["note"].id)), ("photo", str(w["photo"].id))}
+    held = {
+        ("household", str(w["hid"])),
+        ("note", str(w["note"].id)),
+        ("photo", str(w["photo"].id)),
+        ("checklist_response", str(w["response"].id)),
+    }
     assert held <= set(phone.store)
     storage = get_storage(factory.state)
 
@@ -176,16 +208,21 @@ async def test_destroys_past_retention_keeps_statistics_revokes_on_phones(
         assert not (await s.execute(select(NoteRevision).where(NoteRevision.note_id == w["note"].id))).all()
         assert await s.get(Photo, w["photo"].id) is None
         assert await s.get(Photo, w["kept_photo"].id) is not None
+        assert await s.get(ChecklistResponse, w["response"].id) is None
         visit = await s.get(Visit, w["visit"].id, populate_existing=True)
         assert visit is not None
         assert visit.outcome is None
         records = list((await s.execute(select(DestructionRecord))).scalars())
     assert len(records) == 1
     rec = records[0]
+    [event] = await audits(maker, action="household.destroy", household_id=w["hid"])
+    assert (event.actor_id, event.details["rule"], event.details["job"]) == (None, rec.rule, rec.job)
     assert (rec.household_id, rec.rule, rec.job) == (w["hid"], "household_closed", "retention-destroy")
     assert rec.counts["notes"] == 1
     assert rec.counts["photos"] == 2
     assert rec.counts["note_revisions"] == 1
+    assert rec.counts["checklist_responses"] == 1
+    assert rec.counts["answer_history"] == 1
     assert rec.counts["sensitive_fields"] == 2
     assert rec.counts["members"] == 1
     assert rec.counts["files_kept_shared"] == 2  # the kept household's photo shares a file and its thumbnail

@@ -33,6 +33,7 @@ import structlog
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.care.models import Case, CaseMember, CaseStageChange, MonitoringPlan, Support, SupportHistory
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
 from app.core.db import open_session, utcnow
@@ -317,6 +318,16 @@ async def _apply(session: AsyncSession, rule: Rule, household_id: uuid.UUID, now
         else:
             ids = await _destroy_notes(session, household.id, visits, cases, out)
         await _forget_pushes(session, ids, out)
+    await audit.record(
+        session,
+        None,
+        "household.destroy",
+        entity="household",
+        entity_id=household.id,
+        household_id=household.id,
+        purpose=f"retention:{rule.name}",
+        details={"rule": rule.name, "job": job, "days": rule.days},
+    )
     session.add(
         DestructionRecord(
             household_id=household.id,
