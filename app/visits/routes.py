@@ -67,6 +67,21 @@ async def _one_view(session: Any, principal: Principal, visit: Visit) -> Any:
     return views[0]
 
 
+#: What ``from``/``to`` and ``assignee`` take, said exactly, so that a client (or schemathesis) sends nothing the
+#: list refuses.
+_BOUND_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "enum": ["today"]},
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "null"},
+    ]
+}
+_ASSIGNEE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "enum": ["me"]}, {"type": "string", "format": "uuid"}, {"type": "null"}]
+}
+
+
 @router.get(
     "/v1/visits",
     response_model=Page[VisitView],
@@ -77,14 +92,27 @@ async def list_visits(
     principal: ReadVisits,
     state: StateDep,
     session: SessionDep,
-    assignee: Annotated[str | None, Query(max_length=36, description="`me` or a user id")] = None,
+    assignee: Annotated[
+        str | None, Query(max_length=36, description="`me` or a user id", json_schema_extra=_ASSIGNEE_SCHEMA)
+    ] = None,
     status: Annotated[list[VisitStatus] | None, Query(description="One or more statuses")] = None,
     overdue: bool | None = None,
     from_: Annotated[
-        str | None, Query(alias="from", max_length=40, description="Date (local day) or date-time: window ends after")
+        str | None,
+        Query(
+            alias="from",
+            max_length=40,
+            description="`today`, a date (local day) or a date-time: window ends after",
+            json_schema_extra=_BOUND_SCHEMA,
+        ),
     ] = None,
     to: Annotated[
-        str | None, Query(max_length=40, description="Date (local day, inclusive) or date-time: window starts before")
+        str | None,
+        Query(
+            max_length=40,
+            description="`today`, a date (local day, inclusive) or a date-time: window starts before",
+            json_schema_extra=_BOUND_SCHEMA,
+        ),
     ] = None,
     household_id: uuid.UUID | None = None,
     facility_id: uuid.UUID | None = None,

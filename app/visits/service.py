@@ -598,22 +598,22 @@ async def transition_visit(
 
 
 def parse_bound(value: str | None, *, field: str, end: bool, tz: Any) -> datetime | None:
-    """A date (the whole day in the service's time zone) or an RFC 3339 date-time."""
+    """``today`` or a date (the whole day in the service's time zone), or an RFC 3339 date-time."""
     if value is None:
         return None
     text = value.strip()
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
+        if text == "today" or len(text) == 10:
+            day = datetime.now(tz).date() if text == "today" else date.fromisoformat(text)
             if end:
                 day = day + timedelta(days=1)
             return datetime.combine(day, time.min, tzinfo=tz)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            raise ValueError(text)
+        return parsed
+    except (ValueError, OverflowError) as exc:  # OverflowError: the day after 9999-12-31
         raise field_problem(field, "visits.bad-range") from exc
-    if parsed.tzinfo is None:
-        raise field_problem(field, "visits.bad-range")
-    return parsed
 
 
 # --- facilities ------------------------------------------------------------------------------------------------
