@@ -17,6 +17,7 @@ from app import registry, web
 from app.core import errors, openapi
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
+from app.core.etag import RepresentationETag
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # openapi.install_docs: Swagger UI without a CDN
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
     )
@@ -81,7 +82,10 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     for router in registry.routers():
         app.include_router(router)
     openapi.install(app)
+    openapi.install_docs(app, "/docs")
     web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
+    # ETags name the representation (view, language); 304 for If-None-Match (app/core/etag.py).
+    app.add_middleware(RepresentationETag)
     # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
     app.add_middleware(EmptyPullFastPath, state=state)
     if settings.cors_origins:  # only the configured origins; none configured: no CORS headers at all

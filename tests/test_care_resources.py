@@ -27,7 +27,7 @@ async def test_coordinator_manages_and_field_roles_read(client: httpx.AsyncClien
         assert made["id"] in [i["id"] for i in r.json()["items"]]
         one = await client.get(f"/v1/resources/{made['id']}", headers=actor.headers)
         assert one.status_code == 200
-        assert one.headers["etag"] == '"v1"'
+        assert one.headers["etag"].startswith('"v1-')
 
     reporter = await factory.actor(Role.reporter)
     assert (await client.get("/v1/resources", headers=reporter.headers)).status_code == 403
@@ -90,7 +90,7 @@ async def test_capacity_edits_move_remaining_and_honour_if_match(client: httpx.A
     r = await client.patch(url, json={"capacity": 15}, headers={**coordinator.headers, "If-Match": '"v1"'})
     assert r.status_code == 200, r.text
     assert (r.json()["capacity"], r.json()["remaining"]) == (15, 9)
-    assert r.headers["etag"] == '"v2"'
+    assert r.headers["etag"].startswith('"v2-')
     r = await client.patch(url, json={"capacity": 2}, headers={**coordinator.headers, "If-Match": '"v1"'})
     assert r.status_code == 412
     r = await client.patch(url, json={"capacity": 2}, headers=coordinator.headers)

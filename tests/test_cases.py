@@ -165,7 +165,8 @@ async def test_stage_moves_and_history(client: httpx.AsyncClient, factory: Facto
     cid = (await _open(client, planner, household.id)).json()["id"]
     r = await _move(client, planner, cid, "planning")
     assert r.status_code == 409
-    assert r.json()["type"].endswith("/illegal-transition")
+    assert r.json()["type"].endswith("/problems/case-illegal-transition")
+    assert r.json()["title"] == "허용되지 않는 사례 단계 변경입니다"  # its own kind, not the visits' title
     assert r.json()["allowed"] == ["assessment", "closed"]
     path = ["assessment", "conference", "assessment", "conference", "planning", "service", "monitoring"]
     for stage in path:

@@ -199,7 +199,7 @@ async def test_fan_out_twice_never_doubles_and_new_subscription_starts_now(
     assert await fan_out(state) == 0
     r = await client.get(f"/v1/webhooks/{hook['id']}", headers=feed.headers)
     assert r.json()["position"] > hook["position"]
-    assert r.headers["etag"] == '"v1"'  # moving the position is not an edit
+    assert r.headers["etag"].startswith('"v1-')  # moving the position is not an edit
 
 
 async def test_deactivated_client_receives_nothing(
@@ -291,7 +291,7 @@ async def test_subscription_management_rules(client: httpx.AsyncClient, factory:
     body = r.json()
     assert body["active"] is False
     assert body["version"] == 2
-    assert r.headers["etag"] == '"v2"'
+    assert r.headers["etag"].startswith('"v2-')
     assert body["secret"].startswith("whsec_")
     assert body["secret"] != mine["secret"]
     r = await client.patch(f"/v1/webhooks/{mine['id']}", headers=feed.headers, json={"description": None})

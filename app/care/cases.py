@@ -4,7 +4,7 @@ Stages ``intake → assessment → conference → planning → service → monit
 Allowed moves (:data:`app.care.models.CASE_TRANSITIONS`): forward one step; back one step from conference,
 planning, service and monitoring (re-assess, re-convene, re-plan, resume services); ``closed`` from any open
 stage; ``follow_up`` after closure and back to ``closed`` when the follow-up ends. Any other move answers
-409 ``illegal-transition`` with the allowed stages.
+409 ``case-illegal-transition`` with the allowed stages.
 
 Due dates, in the service time zone (Asia/Seoul): the assessment within 10 days of intake; the conference
 5 days after the assessment; the plan 15 days after the conference; and intake to plan 30 days at most
@@ -342,7 +342,7 @@ async def add_member(session: AsyncSession, principal: Principal, case: Case, bo
     if case.closed_at is not None:
         raise Problem(
             409,
-            "illegal-transition",
+            "case-illegal-transition",
             "care.case-illegal-transition",
             params={"from_stage": case.stage.value, "to_stage": case.stage.value, "allowed": "-"},
             extra={"allowed": [s.value for s in CASE_TRANSITIONS[case.stage]]},
@@ -400,7 +400,7 @@ async def transition_case(session: AsyncSession, principal: Principal, case: Cas
         names = [s.value for s in allowed]
         raise Problem(
             409,
-            "illegal-transition",
+            "case-illegal-transition",
             "care.case-illegal-transition",
             params={"from_stage": case.stage.value, "to_stage": to.value, "allowed": ", ".join(names)},
             extra={"allowed": names, "stage": case.stage.value},

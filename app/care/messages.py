@@ -7,7 +7,15 @@ from app.core.i18n import register
 register(
     {
         # problem titles
-        "problem.illegal-transition": {"ko": "허용되지 않는 상태 변경입니다", "en": "Illegal status change"},
+        # (visits own "problem.illegal-transition"; each kind here has its own type and title)
+        "problem.support-illegal-transition": {
+            "ko": "허용되지 않는 지원 상태 변경입니다",
+            "en": "Illegal support status change",
+        },
+        "problem.case-illegal-transition": {
+            "ko": "허용되지 않는 사례 단계 변경입니다",
+            "en": "Illegal case stage change",
+        },
         "problem.resource-exhausted": {"ko": "자원이 소진되었습니다", "en": "Resource exhausted"},
         # details
         "care.support-illegal-transition": {

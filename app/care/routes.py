@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import case_filter, get_case_or_404, role_gate
@@ -55,7 +55,7 @@ from app.care.schemas import (
 )
 from app.core.deps import SessionDep
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor, keyset_page
 
 router = APIRouter(tags=["care"])
 
@@ -579,8 +579,8 @@ async def create_monitoring(
 
 @router.get(
     "/v1/monitoring/due",
-    response_model=list[MonitoringPublic],
-    summary="Plans of your jurisdiction whose follow-up visit is due (coordinators)",
+    response_model=Page[MonitoringPublic],
+    summary="Plans of your jurisdiction whose follow-up visit is due (coordinators), soonest first",
     responses=_problems(403),
 )
 async def due_monitoring(
@@ -588,22 +588,33 @@ async def due_monitoring(
     session: SessionDep,
     on: Annotated[date | None, Query(description="As of this date (default today)")] = None,
     limit: LimitQuery = 500,
-) -> list[MonitoringPublic]:
+    cursor: CursorQuery = None,
+) -> Page[MonitoringPublic]:
     today = on or local_today()
-    rows = list(
-        (
-            await session.execute(
-                select(MonitoringPlan)
-                .where(monitoring.due_clause(today, principal.jurisdiction))
-                .order_by(MonitoringPlan.next_due_on, MonitoringPlan.id)
-                .limit(limit)
+    stmt = select(MonitoringPlan).where(monitoring.due_clause(today, principal.jurisdiction))
+    if cursor:
+        raw = decode_cursor(cursor)
+        try:
+            c_due, c_id = date.fromisoformat(raw[0]), uuid.UUID(raw[1])
+        except (ValueError, IndexError, TypeError) as exc:
+            raise invalid_cursor() from exc
+        stmt = stmt.where(
+            or_(
+                MonitoringPlan.next_due_on > c_due,
+                and_(MonitoringPlan.next_due_on == c_due, MonitoringPlan.id > c_id),
             )
-        ).scalars()
+        )
+    rows = list(
+        (await session.execute(stmt.order_by(MonitoringPlan.next_due_on, MonitoringPlan.id).limit(limit + 1))).scalars()
     )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].next_due_on.isoformat(), str(rows[-1].id)])
     await audit.record_many(
         session, principal, "monitoring.list", entity="monitoring_plan", items=[(p.id, p.household_id) for p in rows]
     )
-    return [monitoring.to_public(p, today) for p in rows]
+    return Page(items=[monitoring.to_public(p, today) for p in rows], next_cursor=next_cursor)
 
 
 @router.post(
