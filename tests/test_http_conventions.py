@@ -145,3 +145,21 @@ async def test_docs_work_without_internet(client: httpx.AsyncClient) -> None:
     css = await client.get("/docs/assets/swagger-ui.css")
     assert js.status_code == css.status_code == 200
     assert len(js.content) > 100_000
+
+
+async def test_enum_errors_list_the_allowed_values_in_the_callers_language(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    from app.visits.models import VisitStatus
+
+    coordinator = await factory.actor(Role.coordinator)
+    allowed = [s.value for s in VisitStatus]
+    for lang, prefix in (("en", "Must be one of: "), ("ko", "다음 중 하나여야 합니다: ")):
+        r = await client.get(
+            "/v1/visits", params={"status": "bogus"}, headers={**coordinator.headers, "Accept-Language": lang}
+        )
+        assert r.status_code == 422
+        [error] = r.json()["errors"]
+        assert error["field"] == "query.status.0"  # status may repeat
+        assert error["allowed"] == allowed
+        assert error["message"] == prefix + ", ".join(allowed)

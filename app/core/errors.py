@@ -7,6 +7,7 @@ errors, Starlette's 404/405 and any unexpected exception into ``application/prob
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -169,6 +170,18 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+def allowed_values(err: dict[str, Any]) -> list[str] | None:
+    """The values an enum or literal field accepts, from pydantic's ``ctx.expected`` (``"'a', 'b' or 'c'"``)."""
+    if err.get("type") not in ("enum", "literal_error"):
+        return None
+    expected = str((err.get("ctx") or {}).get("expected", ""))
+    values = _QUOTED.findall(expected)
+    return values or None
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -176,10 +189,18 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         code = str(err.get("type", "value_error"))
         key = f"field.{code}"
         msg = str(err.get("msg", ""))
-        text = t(key, msg=msg) if code == "value_error" else t(key)
+        allowed = allowed_values(err)
+        if allowed:
+            text = t("field.one-of", allowed=", ".join(allowed))
+        else:
+            text = t(key, msg=msg) if code == "value_error" else t(key)
         if text == key:
-            text = msg
-        out.append({"field": ".".join(loc), "code": code, "message": text})
+            # no message of ours for this code: a generic one in the caller's language (pydantic's is English)
+            text = t("field.invalid")
+        error: dict[str, Any] = {"field": ".".join(loc), "code": code, "message": text}
+        if allowed:
+            error["allowed"] = allowed
+        out.append(error)
     return out
 
 
@@ -206,11 +227,16 @@ def allowed_methods(request: Request, *, fewer_params_than: int | None = None) -
             pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
             table.append((pattern, path.count("{"), sorted(m.upper() for m in item if m in _HTTP_METHODS)))
         app.state.allow_table = table
-    methods: set[str] = set()
-    for pattern, params, path_methods in table:
-        if (fewer_params_than is None or params < fewer_params_than) and pattern.match(request.url.path):
-            methods.update(path_methods)
-    return sorted(methods)
+    matches = [
+        (params, path_methods)
+        for pattern, params, path_methods in table
+        if (fewer_params_than is None or params < fewer_params_than) and pattern.match(request.url.path)
+    ]
+    if not matches:
+        return []
+    # the document's path that names this one most exactly (``/v1/households/search``, not ``…/{household_id}``)
+    fewest = min(params for params, _ in matches)
+    return sorted({m for params, path_methods in matches if params == fewest for m in path_methods})
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -232,6 +258,13 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400 and exc.detail == "There was an error parsing the body":
+        # FastAPI's answer to a body it cannot read at all (JSON that is not UTF-8, a broken form): an invalid
+        # body like any other, 422 with a field error (malformed JSON already is ``json_invalid``)
+        json_body = "json" in request.headers.get("content-type", "")
+        code, msg = ("json_invalid", "Invalid JSON") if json_body else ("body_invalid", "The body could not be read")
+        invalid = RequestValidationError([{"type": code, "loc": ("body",), "msg": msg}])
+        return await _validation_handler(request, invalid)
     if status == 404:
         problem = Problem(404, "not-found", "detail.route-not-found")
     elif status == 405:

@@ -194,6 +194,8 @@ register(
         "field.int_parsing": {"ko": "정수여야 합니다.", "en": "Must be an integer."},
         "field.float_parsing": {"ko": "숫자여야 합니다.", "en": "Must be a number."},
         "field.bool_parsing": {"ko": "true 또는 false여야 합니다.", "en": "Must be true or false."},
+        "field.one-of": {"ko": "다음 중 하나여야 합니다: {allowed}", "en": "Must be one of: {allowed}"},
+        "field.invalid": {"ko": "값이 올바르지 않습니다.", "en": "Invalid value."},
         "field.enum": {"ko": "허용된 값 중 하나여야 합니다.", "en": "Must be one of the allowed values."},
         "field.literal_error": {"ko": "허용된 값 중 하나여야 합니다.", "en": "Must be one of the allowed values."},
         "field.extra_forbidden": {"ko": "알 수 없는 항목입니다.", "en": "Unknown field."},
