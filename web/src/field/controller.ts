@@ -1,0 +1,110 @@
+// When sync runs: at start, when the network returns, every minute while the app is visible, on demand;
+// and the hold_until purge on start and on a timer, online or not.
+import { DeviceWiped, LoggedOut, onWipe } from "../shared/api";
+import { db, getMeta } from "../shared/db";
+import { notify, subscribe } from "../shared/store";
+import { purgeExpired, syncOnce } from "../shared/sync";
+import { forgetArrived, pauseUploads, uploadQueued } from "../shared/uploads";
+
+export type SyncState = "idle" | "syncing" | "offline" | "error";
+
+export interface Status {
+  state: SyncState;
+  pending: number;
+  lastSync: string;
+  error: string;
+}
+
+let status: Status = { state: "idle", pending: 0, lastSync: "", error: "" };
+const listeners = new Set<(s: Status) => void>();
+let wipedReason: string | null = null;
+let loggedOutHandler: (() => void) | null = null;
+
+export function getStatus(): Status {
+  return status;
+}
+export function onStatus(fn: (s: Status) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+function set(changes: Partial<Status>): void {
+  status = { ...status, ...changes };
+  for (const fn of listeners) fn(status);
+}
+
+export async function refreshCounts(): Promise<void> {
+  const outbox = await db.outbox.count();
+  const photos = await db.photos.where("state").anyOf("queued", "uploading", "failed").count();
+  set({ pending: outbox + photos, lastSync: (await getMeta<string>("last_sync_at")) ?? "" });
+}
+
+const online = () => typeof navigator === "undefined" || navigator.onLine !== false;
+
+let running: Promise<void> | null = null;
+
+export function syncNow(): Promise<void> {
+  running ??= (async () => {
+    try {
+      if (!online()) {
+        set({ state: "offline" });
+        return;
+      }
+      set({ state: "syncing", error: "" });
+      await uploadQueued();
+      await syncOnce();
+      await forgetArrived();
+      set({ state: online() ? "idle" : "offline" });
+    } catch (err) {
+      if (err instanceof DeviceWiped) return;
+      if (err instanceof LoggedOut) {
+        set({ state: "error", error: "logged out" });
+        loggedOutHandler?.();
+        return;
+      }
+      set({ state: online() ? "error" : "offline", error: String((err as Error).message || err) });
+    } finally {
+      running = null;
+      await refreshCounts().catch(() => undefined);
+    }
+  })();
+  return running;
+}
+
+export function wipedBecause(): string | null {
+  return wipedReason;
+}
+
+let started = false;
+
+export function start(opts: { onWiped: (reason: string) => void; onLoggedOut: () => void }): void {
+  loggedOutHandler = opts.onLoggedOut;
+  if (started) return;
+  started = true;
+  onWipe((reason) => {
+    wipedReason = reason;
+    pauseUploads();
+    set({ state: "idle", pending: 0, lastSync: "" });
+    opts.onWiped(reason);
+  });
+  subscribe(() => void refreshCounts().catch(() => undefined));
+  window.addEventListener("online", () => void syncNow());
+  window.addEventListener("offline", () => {
+    pauseUploads();
+    set({ state: "offline" });
+  });
+  setInterval(() => {
+    void purgeExpired().catch(() => undefined);
+    if (document.visibilityState === "visible" && online()) void syncNow();
+  }, 60_000);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") void syncNow();
+  });
+}
+
+/** At app start: purge what is past its lease, then count and sync. */
+export async function boot(): Promise<void> {
+  await purgeExpired();
+  notify();
+  await refreshCounts();
+  if (!online()) set({ state: "offline" });
+}
