@@ -214,3 +214,22 @@ async def test_visits_bounds_out_of_range_or_unreadable_are_422(
     r = await client.get("/v1/visits", params={name: value}, headers=planner.headers)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == f"query.{name}"
+
+
+async def test_allow_of_a_literal_path_is_its_own(factory: Factory, client: httpx.AsyncClient) -> None:
+    """``OPTIONS /v1/households/search`` advertised ``…/{household_id}``'s GET and PATCH too."""
+    coordinator = await factory.actor(Role.coordinator)
+    r = await client.options("/v1/households/search", headers=coordinator.headers)
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == "POST"
+
+
+async def test_body_that_is_not_utf8_is_422_json_invalid(factory: Factory, client: httpx.AsyncClient) -> None:
+    """FastAPI answered 400 (a status the document does not list) where malformed JSON answers 422."""
+    coordinator = await factory.actor(Role.coordinator)
+    headers = {**coordinator.headers, "Content-Type": "application/json"}
+    r = await client.post("/v1/households/search", content=b"\xef\xbb", headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "body"
+    assert r.json()["errors"][0]["code"] == "json_invalid"

@@ -258,12 +258,10 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 400 and exc.detail == "There was an error parsing the body":
-        # FastAPI's answer to a body it cannot read at all (JSON that is not UTF-8, a broken form): an invalid
-        # body like any other, 422 with a field error (malformed JSON already is ``json_invalid``)
-        json_body = "json" in request.headers.get("content-type", "")
-        code, msg = ("json_invalid", "Invalid JSON") if json_body else ("body_invalid", "The body could not be read")
-        invalid = RequestValidationError([{"type": code, "loc": ("body",), "msg": msg}])
+    json_body = "json" in request.headers.get("content-type", "")
+    if status == 400 and json_body and exc.detail == "There was an error parsing the body":
+        # FastAPI's answer to a JSON body that is not even UTF-8: malformed JSON like any other (422 json_invalid)
+        invalid = RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "Invalid JSON"}])
         return await _validation_handler(request, invalid)
     if status == 404:
         problem = Problem(404, "not-found", "detail.route-not-found")
