@@ -23,6 +23,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
 from app.core.security import Security
 from app.core.state import AppState
+from app.sync import schemas as sync_schemas
 from app.sync.fastpath import EmptyPullFastPath
 
 DESCRIPTION = """
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     errors.install(app)
     for router in registry.routers():
         app.include_router(router)
-    openapi.install(app)
+    openapi.install(app, extend=[sync_schemas.document_unions])
     openapi.install_docs(app, "/docs")
     web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
     # ETags name the representation (view, language); 304 for If-None-Match (app/core/etag.py).

@@ -202,3 +202,48 @@ async def test_token_endpoint_errors_are_rfc6749(client: httpx.AsyncClient, fact
     _oauth_error(bad_client, 401, "invalid_client")
     assert bad_client.headers["www-authenticate"].startswith("Basic")
     _oauth_error(await client.post("/v1/auth/token", data={"grant_type": "client_credentials"}), 401, "invalid_client")
+
+
+# --- sync: typed changes and mutations ---------------------------------------------------------------------------
+
+
+async def test_sync_change_and_mutation_are_discriminated_unions(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    change = schemas["Change"]
+    assert change["discriminator"]["propertyName"] == "entity"
+    assert set(change["discriminator"]["mapping"]) >= {"visit", "household", "note", "checklist_response", "photo"}
+    visit = schemas["VisitChange"]["properties"]
+    assert visit["entity"]["const"] == "visit"
+    assert {"$ref": "#/components/schemas/VisitOut"} in visit["data"]["anyOf"]
+    mutation = schemas["Mutation"]
+    assert mutation["discriminator"]["propertyName"] == "entity"
+    note = schemas[mutation["discriminator"]["mapping"]["note"].rsplit("/", 1)[1]]
+    assert note["discriminator"] == {
+        "propertyName": "op",
+        "mapping": {
+            "upsert": "#/components/schemas/NoteUpsertMutation",
+            "delete": "#/components/schemas/NoteDeleteMutation",
+        },
+    }
+    transition = schemas["VisitTransitionMutation"]["properties"]["data"]
+    assert transition["properties"]["to"]["enum"] == ["in_progress", "completed", "no_contact", "refused"]
+    push = find(doc, "pushMutations")["requestBody"]["content"]["application/json"]["schema"]
+    assert push == {"$ref": "#/components/schemas/PushRequest"}
+    assert schemas["PushRequest"]["properties"]["mutations"]["items"] == {"$ref": "#/components/schemas/Mutation"}
+
+
+async def test_push_stays_lenient_at_run_time(client: httpx.AsyncClient, factory: Factory) -> None:
+    """The document's union is for clients; an entity it does not name is still one rejected result."""
+    import uuid
+
+    actor = await factory.actor(Role.planner)
+    body = {
+        "device_id": actor.device_id,
+        "mutations": [
+            {"mutation_id": str(uuid.uuid4()), "entity": "spaceship", "op": "launch", "id": str(uuid.uuid4())}
+        ],
+    }
+    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
+    assert r.status_code == 200, r.text
+    [result] = r.json()["results"]
+    assert result["status"] == "rejected"

@@ -98,3 +98,154 @@ class DeviceHoldings(BaseModel):
     last_push_at: datetime | None
     clock_skew_ms: int | None
     items: list[HoldingPublic]
+
+
+# --- the document's view of changes and mutations --------------------------------------------------------------
+# The runtime models above stay lenient on purpose: an unknown entity or op, or bad data, is a per-mutation
+# ``rejected`` result (DESIGN §4.2), never a 422 for the whole push. The OpenAPI document describes what clients
+# can rely on: a change is discriminated by ``entity`` with that entity's REST view as ``data``, a mutation by
+# ``entity`` (and then ``op``) with the ``data`` the table of DESIGN §4.2 names.
+
+#: Each synced entity and the REST schema its ``data`` is (docs/sync.md: a record's data is REST's view of it).
+CHANGE_DATA: dict[str, list[str]] = {
+    "visit": ["VisitOut", "VisitRestrictedOut"],
+    "household": ["HouseholdOut"],
+    "case": ["CasePublic"],
+    "checklist_template": ["TemplatePublic"],
+    "checklist_response": ["ResponsePublic"],
+    "note": ["NotePublic"],
+    "photo": ["PhotoPublic"],
+    "resource": ["ResourcePublic"],
+    "support": ["SupportPublic"],
+}
+
+_UUID = {"type": "string", "format": "uuid"}
+_TEXT = {"type": "string"}
+
+#: (entity, op) → the JSON schema of ``data`` (None: no data).
+MUTATION_DATA: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("note", "upsert"): {
+        "type": "object",
+        "description": "Create (one of visit_id, household_id, case_id), or edit by its author (body, kind, internal)",
+        "properties": {
+            "visit_id": _UUID,
+            "household_id": _UUID,
+            "case_id": _UUID,
+            "body": {"type": "string", "maxLength": 20000},
+            "kind": {"$ref": "#/components/schemas/NoteKind"},
+            "internal": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+    ("note", "delete"): None,
+    ("checklist_response", "upsert"): {
+        "type": "object",
+        "description": "Answers merge per item",
+        "required": ["visit_id", "template_key", "template_version"],
+        "properties": {
+            "visit_id": _UUID,
+            "template_key": _TEXT,
+            "template_version": {"type": "integer", "minimum": 1},
+            "answers": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"value": {}, "answered_at": {"type": "string", "format": "date-time"}},
+                    "required": ["value"],
+                },
+            },
+            "completed": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+    ("visit", "transition"): {
+        "type": "object",
+        "required": ["to"],
+        "properties": {
+            "to": {"type": "string", "enum": ["in_progress", "completed", "no_contact", "refused"]},
+            "outcome": {"type": "string"},
+            "location": {"type": "object", "description": "Where the device was (optional)"},
+        },
+        "additionalProperties": False,
+    },
+    ("household", "patch"): {
+        "type": "object",
+        "description": "Fields a visitor may correct, merged per field",
+        "properties": {
+            "contact_phone": {"type": ["string", "null"]},
+            "living_situation": {"type": ["string", "null"]},
+            "address_detail": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    },
+}
+
+
+def _name(entity: str) -> str:
+    return "".join(p.capitalize() for p in entity.split("_"))
+
+
+def document_unions(doc: dict[str, Any]) -> None:
+    """Rewrite the document's ``Change`` and ``Mutation`` as discriminated unions (a hook of
+    :func:`app.core.openapi.install`)."""
+    schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
+    if "Change" not in schemas or "Mutation" not in schemas:
+        return
+    base_change = schemas["Change"]
+    variants: dict[str, str] = {}
+    for entity, data in CHANGE_DATA.items():
+        name = f"{_name(entity)}Change"
+        refs = [{"$ref": f"#/components/schemas/{n}"} for n in data if n in schemas]
+        data_schema: dict[str, Any] = {"anyOf": [*refs, {"type": "null"}]} if refs else {}
+        props = dict(base_change["properties"])
+        props["entity"] = {"type": "string", "const": entity, "enum": [entity]}
+        props["data"] = {**data_schema, "description": "The REST view of the record (upsert only)"}
+        schemas[name] = {
+            "title": name,
+            "type": "object",
+            "required": ["entity", "id", "op"],
+            "properties": props,
+        }
+        variants[entity] = f"#/components/schemas/{name}"
+    schemas["Change"] = {
+        "title": "Change",
+        "description": "One change, discriminated by `entity`; `data` is the entity's REST view (upsert only).",
+        "oneOf": [{"$ref": ref} for ref in variants.values()],
+        "discriminator": {"propertyName": "entity", "mapping": variants},
+    }
+
+    base_mutation = schemas["Mutation"]
+    by_entity: dict[str, dict[str, str]] = {}
+    for (entity, op), data in MUTATION_DATA.items():
+        name = f"{_name(entity)}{_name(op)}Mutation"
+        props = dict(base_mutation["properties"])
+        props["entity"] = {"type": "string", "const": entity, "enum": [entity]}
+        props["op"] = {"type": "string", "const": op, "enum": [op]}
+        if data is None:
+            props.pop("data", None)
+        else:
+            props["data"] = data
+        required = ["mutation_id", "entity", "op", "id"] + (["data"] if data is not None else [])
+        schemas[name] = {"title": name, "type": "object", "required": required, "properties": props}
+        by_entity.setdefault(entity, {})[op] = f"#/components/schemas/{name}"
+    mapping: dict[str, str] = {}
+    for entity, ops in by_entity.items():
+        if len(ops) == 1:
+            mapping[entity] = next(iter(ops.values()))
+            continue
+        name = f"{_name(entity)}Mutation"
+        schemas[name] = {
+            "title": name,
+            "oneOf": [{"$ref": ref} for ref in ops.values()],
+            "discriminator": {"propertyName": "op", "mapping": ops},
+        }
+        mapping[entity] = f"#/components/schemas/{name}"
+    schemas["Mutation"] = {
+        "title": "Mutation",
+        "description": (
+            "What the phone may write (DESIGN §4.2), discriminated by `entity` and then `op`. The server answers an "
+            "unknown entity or op, or bad data, with a `rejected` result for that mutation, not a 422."
+        ),
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "entity", "mapping": mapping},
+    }
