@@ -247,3 +247,18 @@ async def test_push_stays_lenient_at_run_time(client: httpx.AsyncClient, factory
     assert r.status_code == 200, r.text
     [result] = r.json()["results"]
     assert result["status"] == "rejected"
+
+
+async def test_binary_and_line_bodies_have_schemas(doc: dict[str, Any]) -> None:
+    content = find(doc, "getPhotoContent")["responses"]
+    for code in ("200", "206"):
+        assert content[code]["content"]["image/*"]["schema"] == {"type": "string", "format": "binary"}
+    assert find(doc, "getPhotoThumbnail")["responses"]["200"]["content"]["image/*"]["schema"]["format"] == "binary"
+    export = find(doc, "exportRecords")["responses"]["200"]["content"]
+    assert export["text/csv"]["schema"]["type"] == "string"
+    assert export["application/x-ndjson"]["schema"]["type"] == "string"
+    bulk = find(doc, "importHouseholdsBulk")
+    body = bulk["requestBody"]["content"]["application/x-ndjson"]["schema"]
+    assert body["type"] == "string"
+    assert body["format"] == "binary"
+    assert bulk["responses"]["200"]["content"]["application/x-ndjson"]["schema"]["type"] == "string"

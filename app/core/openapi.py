@@ -290,6 +290,40 @@ def _page_renames(schemas: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+_BINARY = {"type": "string", "format": "binary"}
+
+
+def _is_text_stream(media: str) -> bool:
+    return media in ("text/csv", "application/x-ndjson", "text/plain")
+
+
+def _describe_bodies(op: dict[str, Any]) -> None:
+    """Non-JSON bodies get a schema generators can call: files (``image/*``, octet streams) as binary strings,
+    line formats (NDJSON, CSV) as strings; a 206 carries the same media types as the 200."""
+    targets = [op.get("requestBody", {}).get("content", {})]
+    responses = op.get("responses", {})
+    if "206" in responses and "200" in responses and not responses["206"].get("content"):
+        full = responses["200"].get("content", {})
+        if full and not any(m.endswith("json") and not _is_text_stream(m) for m in full):
+            responses["206"]["content"] = {m: dict(v) for m, v in full.items()}
+    for response in responses.values():
+        targets.append(response.get("content", {}))
+    for content in targets:
+        for media, body in content.items():
+            if media.endswith("json") and media != "application/x-ndjson":
+                continue
+            if body.get("schema") and body["schema"].get("format") == "binary":
+                continue
+            if _is_text_stream(media):
+                schema = {"type": "string", **{k: v for k, v in (body.get("schema") or {}).items() if k != "type"}}
+                if "requestBody" in op and content is targets[0]:
+                    schema["format"] = "binary"
+                schema.setdefault("contentMediaType", media)
+                body["schema"] = schema
+            elif media.startswith(("image/", "application/octet-stream", "application/offset+octet-stream")):
+                body["schema"] = {**_BINARY, **{k: v for k, v in (body.get("schema") or {}).items() if k != "type"}}
+
+
 def _has_security(op: dict[str, Any], doc: dict[str, Any]) -> bool:
     sec = op.get("security", doc.get("security"))
     return bool(sec) and any(req for req in sec)
@@ -466,6 +500,7 @@ def complete(doc: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]] 
                 raise RuntimeError(f"operationId {op_id!r} of {method} {path} is also {seen[op_id]}")
             seen[op_id] = f"{method} {path}"
             _secure(op, scopes or {})
+            _describe_bodies(op)
             responses = op["responses"]
             omit = {int(c) for c in op.pop("x-ongi-omit-problems", [])}
             for code in omit:
