@@ -128,7 +128,7 @@ function SyncStatus() {
     <>
       <span class="status" role="status" data-testid="sync-status" data-pending={String(s.pending)}
         data-state={s.state} data-last-sync={s.lastSync}>
-        {t(`state_${s.state}`)} · {t("pending")} {s.pending} · {t("last_sync")}{" "}
+        {t(`state_${s.state}`)}{s.state === "error" && s.error ? ` (${s.error})` : ""} · {t("pending")} {s.pending} · {t("last_sync")}{" "}
         {s.lastSync ? formatTime(s.lastSync) : t("never")}
       </span>
       <button type="button" data-testid="sync-now" onClick={() => void syncNow()}>{t("sync_now")}</button>

@@ -41,6 +41,17 @@ export async function refreshCounts(): Promise<void> {
 const online = () => typeof navigator === "undefined" || navigator.onLine !== false;
 
 let running: Promise<void> | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let retryDelay = 2000;
+
+function retrySoon(): void {
+  if (retryTimer) return;
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    void syncNow();
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 60_000);
+}
 
 export function syncNow(): Promise<void> {
   running ??= (async () => {
@@ -50,9 +61,14 @@ export function syncNow(): Promise<void> {
         return;
       }
       set({ state: "syncing", error: "" });
-      await uploadQueued();
+      // Photos go up beside the sync (a 20 MiB upload must not hold back the outbox); once one arrived, a
+      // pull brings its photo record.
+      void uploadQueued().then((n) => {
+        if (n > 0) setTimeout(() => void syncNow(), 1500);
+      });
       await syncOnce();
       await forgetArrived();
+      retryDelay = 2000;
       set({ state: online() ? "idle" : "offline" });
     } catch (err) {
       if (err instanceof DeviceWiped) return;
@@ -61,7 +77,12 @@ export function syncNow(): Promise<void> {
         loggedOutHandler?.();
         return;
       }
-      set({ state: online() ? "error" : "offline", error: String((err as Error).message || err) });
+      // A request that never reached the server (no signal) is "offline", not an error.
+      const network = err instanceof TypeError;
+      if (!network) console.warn("ongi sync:", err);
+      set({ state: online() && !network ? "error" : "offline", error: String((err as Error).message || err) });
+      // The signal may be back before requests get through: try again soon.
+      if (online()) retrySoon();
     } finally {
       running = null;
       await refreshCounts().catch(() => undefined);
@@ -87,7 +108,10 @@ export function start(opts: { onWiped: (reason: string) => void; onLoggedOut: ()
     opts.onWiped(reason);
   });
   subscribe(() => void refreshCounts().catch(() => undefined));
-  window.addEventListener("online", () => void syncNow());
+  window.addEventListener("online", () => {
+    retryDelay = 2000;
+    void syncNow();
+  });
   window.addEventListener("offline", () => {
     pauseUploads();
     set({ state: "offline" });

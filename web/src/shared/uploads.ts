@@ -115,9 +115,10 @@ export function uploadPhoto(photo: PhotoRow): Promise<void> {
 }
 
 /** Start every queued photo not already going (on sync, on start, when the network returns). */
-export async function uploadQueued(): Promise<void> {
+export async function uploadQueued(): Promise<number> {
   const queued = await db.photos.where("state").anyOf("queued", "uploading").toArray();
-  await Promise.allSettled(queued.filter((p) => !running.has(p.id)).map((p) => uploadPhoto(p)));
+  const done = await Promise.allSettled(queued.filter((p) => !running.has(p.id)).map((p) => uploadPhoto(p)));
+  return done.filter((d) => d.status === "fulfilled").length;
 }
 
 /** Stop the uploads in flight (going offline); they resume from the server's offset later. */
