@@ -373,7 +373,8 @@ async def test_merge_answers_function(factory: Factory) -> None:
     result = merge_answers(response, {"a": {"value": 1}, "b": {"value": None}}, None, actor_a, now=now)
     assert (result.applied, result.unchanged, result.conflicts, result.history) == (["a"], ["b"], [], [])
     assert response.item_versions == {"a": 1}
-    assert response.answers["a"] == {"value": 1, "answered_by": str(actor_a), "answered_at": now.isoformat()}
+    stamp = now.isoformat().replace("+00:00", "Z")  # times are written with Z
+    assert response.answers["a"] == {"value": 1, "answered_by": str(actor_a), "answered_at": stamp}
     # Same value again: unchanged, even with an old base.
     assert merge_answers(response, {"a": {"value": 1.0}}, 0, actor_b).unchanged == ["a"]
     # No base version claimed: last writer wins and the old value is kept in history.
@@ -410,7 +411,7 @@ async def test_upsert_response_service_for_sync(factory: Factory) -> None:
         )
         assert done.created
         assert done.response.id == rid
-        assert done.record()["answers"]["lives_alone"]["answered_at"] == "2026-01-05T00:00:00+00:00"
+        assert done.record()["answers"]["lives_alone"]["answered_at"] == "2026-01-05T00:00:00Z"
         with pytest.raises(Problem) as caught:
             await upsert_response(
                 sess,

@@ -113,7 +113,7 @@ async def test_push_merges_per_item_and_reports_conflicts(client: httpx.AsyncCli
     assert third["server"]["lives_alone"]["value"] is False
     assert third["server"]["lives_alone"]["answered_by"] == str(s.planner2.id)
     assert third["device"]["lives_alone"]["value"] is True
-    assert third["device"]["lives_alone"]["answered_at"] == "2026-01-05T01:00:00+00:00"  # the mutation's time
+    assert third["device"]["lives_alone"]["answered_at"] == "2026-01-05T01:00:00Z"  # the mutation's time
 
     async with factory.maker() as sess:
         response = await sess.get(ChecklistResponse, rid)

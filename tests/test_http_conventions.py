@@ -163,3 +163,20 @@ async def test_enum_errors_list_the_allowed_values_in_the_callers_language(
         assert error["field"] == "query.status.0"  # status may repeat
         assert error["allowed"] == allowed
         assert error["message"] == prefix + ", ".join(allowed)
+
+
+async def test_times_are_written_with_z_in_rest_and_sync(client: httpx.AsyncClient, factory: Factory) -> None:
+    planner = await factory.actor(Role.planner)
+    household = await make_household(factory)
+    visit = await make_visit(factory, household, [planner.user])
+    rest = await client.get(f"/v1/visits/{visit.id}", headers=planner.headers)
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["window_start"].endswith("Z")
+    pull = await client.get("/v1/sync/pull", headers=planner.headers)
+    assert pull.status_code == 200, pull.text
+    body = pull.json()
+    assert body["changes"], body
+    assert "+00:00" not in pull.text
+    [change] = [c for c in body["changes"] if c["entity"] == "visit"]
+    assert change["hold_until"].endswith("Z")
+    assert change["data"]["window_start"].endswith("Z")

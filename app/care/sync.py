@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.care.models import Resource, Support
+from app.core.times import rfc3339
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    return rfc3339(value)
 
 
 def _districts(ctx: Any) -> list[str]:

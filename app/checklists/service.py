@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from app.checklists.schemas import TemplateCreate, response_data
 from app.core.db import utcnow
 from app.core.errors import Problem, not_found
 from app.core.i18n import t
+from app.core.times import rfc3339
 from app.households.models import Household, RiskLevel
 from app.visits.models import Visit, VisitStatus
 
@@ -412,7 +413,7 @@ def _answer(value: Any, answered_by: Any, answered_at: datetime) -> dict[str, An
     return {
         "value": value,
         "answered_by": str(answered_by) if answered_by is not None else None,
-        "answered_at": answered_at.astimezone(UTC).isoformat(),
+        "answered_at": rfc3339(answered_at),
     }
 
 

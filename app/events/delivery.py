@@ -49,6 +49,7 @@ from app.access.policy import codes_clause
 from app.auth.models import Organization, User
 from app.core.db import open_session, utcnow
 from app.core.state import AppState
+from app.core.times import rfc3339
 from app.events.config import WebhookSettings, webhook_settings
 from app.events.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from app.events.service import SECRET_CONTEXT, client_eligible, client_jurisdiction, event_public
@@ -493,7 +494,7 @@ async def finish(
     async with open_session(state.sessionmaker, write=True) as session:
         for item, outcome in results:
             entry = {
-                "at": now.isoformat(),
+                "at": rfc3339(now),
                 "status_code": outcome.status_code,
                 "error": outcome.error,
                 "ms": outcome.ms,

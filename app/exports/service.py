@@ -34,6 +34,7 @@ from app.core.db import open_session
 from app.core.errors import Problem
 from app.core.i18n import t
 from app.core.state import AppState
+from app.core.times import rfc3339
 
 PAGE_SIZE = 500
 KINDS = ("visits", "supports", "campaign-summaries")
@@ -67,7 +68,7 @@ class Filters:
     def describe(self) -> dict[str, Any]:
         """For the audit trail: codes and bounds only."""
         return {
-            k: (v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v)
+            k: (rfc3339(v) if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v)
             for k, v in (
                 ("from", self.start),
                 ("to", self.end),

@@ -31,7 +31,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 import anyio.to_thread
@@ -48,6 +47,7 @@ from app.core.db import open_session, utcnow
 from app.core.errors import Problem
 from app.core.i18n import t
 from app.core.state import AppState
+from app.core.times import rfc3339
 from app.households.models import SignalSource
 from app.households.service import ingest_signal
 from app.integrations import messages as _messages  # noqa: F401 - registers the messages
@@ -72,7 +72,7 @@ RawLine = tuple[int, bytes | dict[str, Any] | list[LineError]]
 
 def payload_digest(source: str, external_id: str, payload: ImportPayload) -> str:
     data = payload.model_dump(mode="json", include=set(ImportPayload.model_fields))
-    data["observed_at"] = payload.observed_at.astimezone(UTC).isoformat()
+    data["observed_at"] = rfc3339(payload.observed_at)
     canonical = json.dumps(
         {"source": source, "external_id": external_id, "payload": data},
         sort_keys=True,

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from app.core.times import rfc3339
 from app.media.models import Photo
 
 ITEM_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
@@ -60,7 +61,7 @@ class UploadMetadata(BaseModel):
             "filetype": self.filetype,
             "item_key": self.item_key,
             "caption": self.caption,
-            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "taken_at": rfc3339(self.taken_at),
         }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,6 +14,7 @@ from app.auth.deps import AdminPrincipal, CurrentPrincipal
 from app.auth.models import Device
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
+from app.core.times import json_default
 from app.people.service import PeopleService
 from app.sync import push as push_service
 from app.sync import service
@@ -38,9 +38,7 @@ _SYNC_ERRORS = {
 
 
 def _json_default(value: object) -> str:
-    if isinstance(value, uuid.UUID | datetime | date):
-        return value.isoformat() if not isinstance(value, uuid.UUID) else str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    return json_default(value)  # times with Z, as REST writes them
 
 
 @router.get(

@@ -26,6 +26,7 @@ from app.access.policy import PartnerReach, partner_reach
 from app.auth.models import Role, User
 from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
+from app.core.times import rfc3339
 from app.households.models import Household
 from app.visits.models import Visit, VisitAssignee
 
@@ -82,7 +83,7 @@ class Context:
 
 
 def iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return rfc3339(value)
 
 
 # --- adapters ------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from app.auth.principal import Principal
 from app.core.db import begin_write, utcnow
 from app.core.errors import Problem
 from app.core.state import AppState
+from app.core.times import rfc3339
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeCounter, ChangeLog, DeviceHolding, DeviceSyncState
 from app.sync.scope import Context, Item, Key, adapters, context_for
@@ -601,7 +602,7 @@ async def pull(
                     "op": "upsert",
                     "version": version,
                     "data": data,
-                    "hold_until": hold_until.isoformat(),
+                    "hold_until": rfc3339(hold_until),
                 }
             )
             _set_line(lines, entity, eid, version)
@@ -659,7 +660,7 @@ async def pull(
     renew = not has_more and (renew_after is None or now >= renew_after or not raw_cursor)
     if renew:  # the lease on everything the device holds (DESIGN §4.1 hold_until)
         renew_after = now + lease / 2
-        response["hold_until"] = hold_until.isoformat()
+        response["hold_until"] = rfc3339(hold_until)
     if expiry is not None and (renew_after is None or expiry < renew_after):
         renew_after = expiry  # a consent running out changes the scope with no write: look again then
     checksum = checksum_of(lines)

@@ -44,6 +44,7 @@ from app.auth.principal import Principal, in_codes
 from app.care.models import Campaign
 from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.times import rfc3339
 from app.events.outbox import emit
 from app.households import service as households
 from app.households.models import Household
@@ -571,7 +572,7 @@ async def transition_visit(
                 "facility_id": str(visit.facility_id) if visit.facility_id else None,
                 "purpose": visit.purpose.value,
                 "campaign_id": str(visit.campaign_id) if visit.campaign_id else None,
-                "completed_at": now.isoformat(),
+                "completed_at": rfc3339(now),
                 "household_status": advanced.value if advanced else None,
             },
             household_id=visit.household_id,
