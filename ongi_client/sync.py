@@ -138,14 +138,16 @@ class SyncClient:
 
     @staticmethod
     def _is_wipe(r: httpx.Response) -> bool:
-        if r.status_code != 401 or "json" not in r.headers.get("content-type", ""):
+        # 401 problem from any request; 400 invalid_grant (RFC 6749) from a login at /v1/auth/token
+        if r.status_code not in (400, 401) or "json" not in r.headers.get("content-type", ""):
             return False
         return bool(r.json().get("wipe"))
 
     def _check(self, r: httpx.Response) -> None:
         if self._is_wipe(r):
             self.wipe()
-            raise DeviceWiped(r.json().get("detail", "device revoked"))
+            body = r.json()
+            raise DeviceWiped(body.get("detail") or body.get("error_description") or "device revoked")
 
     def wipe(self) -> None:
         for table in ("record", "outbox", "result", "meta"):

@@ -142,6 +142,9 @@ async def test_lost_assignment_purges_and_revoked_device_wipes(
         await phone.sync()
     assert phone.all("visit") == []
     assert phone.all("household") == []
+    # logging in again on the revoked phone (400 invalid_grant with wipe, RFC 6749) also wipes
+    with pytest.raises(DeviceWiped):
+        await phone.login(user.username, PASSWORD)
 
 
 async def test_drift_triggers_a_full_sync(transport: CutOff, factory: Factory, tmp_path: Path) -> None:
