@@ -88,7 +88,7 @@ function Login({ wiped, onIn }: { wiped: string | null; onIn: () => void }) {
       await login(username, password);
       onIn();
     } catch (err) {
-      setError(navigator.onLine === false ? t("offline_login") : `${t("login_failed")}: ${(err as Error).message}`);
+      setError(navigator.onLine === false ? t("offline_login") : err instanceof TypeError ? t("offline_login") : `${t("login_failed")}: ${(err as Error).message}`);
     } finally {
       setBusy(false);
     }

@@ -2,6 +2,10 @@
 // and the wipe a revoked device is told to do.
 import type { paths } from "./api/schema";
 import { db, getMeta, reopen, setMeta, uuid } from "./db";
+import { lang } from "./i18n";
+
+/** The server answers messages in the UI language. */
+const LANG = { "Accept-Language": lang };
 
 export type TokenBody = paths["/v1/auth/token"]["post"]["responses"]["200"]["content"]["application/json"];
 export type PullBody = paths["/v1/sync/pull"]["get"]["responses"]["200"]["content"]["application/json"];
@@ -21,7 +25,7 @@ export class LoggedOut extends Error {}
 /** A problem answer (RFC 9457). */
 export class ApiError extends Error {
   constructor(public status: number, public problem: Record<string, any> | null) {
-    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    super(problem?.detail || problem?.error_description || problem?.title || `HTTP ${status}`);
   }
 }
 
@@ -109,7 +113,7 @@ export async function login(username: string, password: string): Promise<void> {
     device_id: await deviceId(),
     device_name: deviceName(),
   });
-  const r = await fetchImpl(`${base}/v1/auth/token`, { method: "POST", body: form });
+  const r = await fetchImpl(`${base}/v1/auth/token`, { method: "POST", headers: LANG, body: form });
   await checkWipe(r);
   if (!r.ok) throw new ApiError(r.status, await problemOf(r));
   await storeTokens(await r.json());
@@ -127,6 +131,7 @@ export function refresh(): Promise<boolean> {
       if (!tokens?.refresh_token) return false;
       const r = await fetchImpl(`${base}/v1/auth/refresh`, {
         method: "POST",
+        headers: LANG,
         body: new URLSearchParams({ refresh_token: tokens.refresh_token }),
       });
       await checkWipe(r);
@@ -153,7 +158,7 @@ export async function accessToken(): Promise<string> {
 /** An authorized call: refreshes before expiry and once on a 401 that is not a wipe. */
 export async function request(method: string, path: string, body?: unknown): Promise<Response> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const headers: Record<string, string> = { Authorization: `Bearer ${await accessToken()}` };
+    const headers: Record<string, string> = { ...LANG, Authorization: `Bearer ${await accessToken()}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const r = await fetchImpl(`${base}${path}`, {
       method,
