@@ -61,7 +61,7 @@ async def test_public_benefit_flow_with_history_events_and_monitoring(
     assert r.json()["status"] == "provided"
     assert r.json()["allowed_transitions"] == []
 
-    history = (await client.get(f"/v1/supports/{sid}/history", headers=planner.headers)).json()
+    history = (await client.get(f"/v1/supports/{sid}/history", headers=planner.headers)).json()["items"]
     assert [(h["from_status"], h["to_status"]) for h in history] == [
         (None, "proposed"),
         ("proposed", "requested"),

@@ -179,7 +179,7 @@ async def test_stage_moves_and_history(client: httpx.AsyncClient, factory: Facto
     assert case["due"]["plan"]["done_on"] == today
     assert case["next_due_on"] is None
     assert (await _move(client, planner, cid, "follow_up")).status_code == 409
-    history = (await client.get(f"/v1/cases/{cid}/history", headers=coordinator.headers)).json()
+    history = (await client.get(f"/v1/cases/{cid}/history", headers=coordinator.headers)).json()["items"]
     assert [h["to_stage"] for h in history] == ["intake", *path]
     assert history[1]["reason"] == "to assessment"
 

@@ -180,3 +180,13 @@ async def test_times_are_written_with_z_in_rest_and_sync(client: httpx.AsyncClie
     [change] = [c for c in body["changes"] if c["entity"] == "visit"]
     assert change["hold_until"].endswith("Z")
     assert change["data"]["window_start"].endswith("Z")
+
+
+async def test_every_list_is_a_page(client: httpx.AsyncClient) -> None:
+    """No operation answers a bare JSON array (DESIGN §7: {items, next_cursor})."""
+    doc = (await client.get("/openapi.json")).json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for code, response in op.get("responses", {}).items():
+                for media, body in response.get("content", {}).items():
+                    assert body.get("schema", {}).get("type") != "array", f"{method} {path} {code} {media}"

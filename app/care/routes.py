@@ -327,22 +327,23 @@ async def transition_support(
 
 @router.get(
     "/v1/supports/{support_id}/history",
-    response_model=list[SupportHistoryPublic],
-    summary="Status history of a support (who, when, from, to)",
+    response_model=Page[SupportHistoryPublic],
+    summary="Status history of a support (who, when, from, to), oldest first",
     responses=_problems(403, 404),
 )
 async def support_history(
-    support_id: uuid.UUID, principal: SupportReader, session: SessionDep
-) -> list[SupportHistoryPublic]:
+    support_id: uuid.UUID,
+    principal: SupportReader,
+    session: SessionDep,
+    limit: LimitQuery = 500,
+    cursor: CursorQuery = None,
+) -> Page[SupportHistoryPublic]:
     support, _view = await supports.get_support_or_404(session, principal, support_id)
-    rows = (
-        await session.execute(
-            select(SupportHistory)
-            .where(SupportHistory.support_id == support.id)
-            .order_by(SupportHistory.at, SupportHistory.created_at)
-        )
-    ).scalars()
-    return [SupportHistoryPublic.model_validate(r) for r in rows]
+    stmt = select(SupportHistory).where(SupportHistory.support_id == support.id)
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=SupportHistory.at, id_col=SupportHistory.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[SupportHistoryPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 # --- cases ----------------------------------------------------------------------------------------------------
@@ -478,20 +479,19 @@ async def transition_case(
 
 @router.get(
     "/v1/cases/{case_id}/history",
-    response_model=list[CaseStageChangePublic],
-    summary="Stage history of a case",
+    response_model=Page[CaseStageChangePublic],
+    summary="Stage history of a case, oldest first",
     responses=_problems(403, 404),
 )
-async def case_history(case_id: uuid.UUID, principal: Staff, session: SessionDep) -> list[CaseStageChangePublic]:
+async def case_history(
+    case_id: uuid.UUID, principal: Staff, session: SessionDep, limit: LimitQuery = 500, cursor: CursorQuery = None
+) -> Page[CaseStageChangePublic]:
     case = await get_case_or_404(session, principal, case_id)
-    rows = (
-        await session.execute(
-            select(CaseStageChange)
-            .where(CaseStageChange.case_id == case.id)
-            .order_by(CaseStageChange.at, CaseStageChange.created_at)
-        )
-    ).scalars()
-    return [CaseStageChangePublic.model_validate(r) for r in rows]
+    stmt = select(CaseStageChange).where(CaseStageChange.case_id == case.id)
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=CaseStageChange.at, id_col=CaseStageChange.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[CaseStageChangePublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
