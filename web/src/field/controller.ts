@@ -34,7 +34,7 @@ function set(changes: Partial<Status>): void {
 
 export async function refreshCounts(): Promise<void> {
   const outbox = await db.outbox.count();
-  const photos = await db.photos.where("state").anyOf("queued", "uploading", "failed").count();
+  const photos = await db.photos.where("state").anyOf("queued", "uploading").count();
   set({ pending: outbox + photos, lastSync: (await getMeta<string>("last_sync_at")) ?? "" });
 }
 
