@@ -233,3 +233,26 @@ async def test_body_that_is_not_utf8_is_422_json_invalid(factory: Factory, clien
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "body"
     assert r.json()["errors"][0]["code"] == "json_invalid"
+
+
+async def test_a_number_is_not_a_boolean(factory: Factory, client: httpx.AsyncClient) -> None:
+    """``recurrence: 0`` in a household search and ``required: 0`` in a checklist item were read as false."""
+    coordinator = await factory.actor(Role.coordinator)
+    r = await client.post("/v1/households/search", json={"q": "김", "recurrence": 0}, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "body.recurrence"
+    item = {"key": "a", "type": "date", "label": {"ko": "날짜", "en": "Date"}, "required": 0}
+    template = {"key": "strict_bool", "title": {"ko": "점검", "en": "Check"}, "items": [item]}
+    r = await client.post("/v1/checklist-templates", json=template, headers=coordinator.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "body.items.0.required"
+    item["required"] = True
+    r = await client.post("/v1/checklist-templates", json=template, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+
+
+async def test_refresh_documents_its_401(app: Any, factory: Factory, client: httpx.AsyncClient) -> None:
+    """``POST /v1/auth/refresh`` answers a spent token with 401, which its entry did not list."""
+    r = await client.post("/v1/auth/refresh", data={"refresh_token": "x" * 40})
+    assert r.status_code == 401, r.text
+    assert "401" in app.openapi()["paths"]["/v1/auth/refresh"]["post"]["responses"]

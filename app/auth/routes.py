@@ -16,6 +16,7 @@ from app.auth.service import AuthService, TokenPair
 from app.core.db import begin_write
 from app.core.deps import ReadSessionDep, SessionDep, StateDep, client_address
 from app.core.errors import OAuthError, Problem, not_found
+from app.core.openapi import problems
 
 router = APIRouter(tags=["auth"])
 
@@ -176,7 +177,12 @@ async def _grant(
     return await service.client_credentials(cid, secret, form["scope"], address)
 
 
-@router.post("/v1/auth/refresh", response_model=TokenResponse, summary="Rotate a refresh token")
+@router.post(
+    "/v1/auth/refresh",
+    response_model=TokenResponse,
+    summary="Rotate a refresh token",
+    responses=problems(401, s401="A spent, expired or unknown refresh token (`invalid_grant`), or a revoked device"),
+)
 async def refresh(
     request: Request,
     response: Response,

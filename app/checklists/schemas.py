@@ -54,7 +54,7 @@ class ItemIn(BaseModel):
     label: LocalizedText
     help: LocalizedText | None = None
     options: list[OptionIn] = Field(default_factory=list, max_length=50)
-    required: bool = False
+    required: Annotated[bool, Strict()] = False  # 0 is not a boolean (the document says so)
     visible_if: dict[str, Any] | None = None
     weight: Number | dict[str, Number] | None = None
     min: Number | None = Field(default=None, description="number items: smallest allowed value")

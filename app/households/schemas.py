@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -206,7 +207,7 @@ class HouseholdSearch(Strict):
     risk_level: RiskLevel | None = None
     dong_code: Annotated[str, StringConstraints(pattern=r"^\d{2,10}$")] | None = None
     tag: VulnerabilityTag | None = None  # type: ignore[valid-type]
-    recurrence: bool | None = None
+    recurrence: StrictBool | None = None  # 0 and "yes" are not booleans (the document says so)
     limit: int = Field(default=50, ge=1, le=500)
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
 
