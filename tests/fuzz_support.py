@@ -160,6 +160,14 @@ def is_documented(status: int, documented: set[str]) -> bool:
     return str(status) in documented or f"{str(status)[0]}XX" in documented or "DEFAULT" in documented
 
 
+def _oauth_error(case: Any, status: int, content_type: str, response: httpx.Response) -> bool:
+    """The token endpoint answers its own errors as RFC 6749 §5.2 says (JSON with ``error``), not problems."""
+    if case.operation.path != "/v1/auth/token" or status not in (400, 401) or content_type != "application/json":
+        return False
+    body = response.json()
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
+
+
 def judge(case: Any, response: httpx.Response, *, positive: bool) -> list[str]:
     """Everything wrong with ``response``; empty when it is fine."""
     problems: list[str] = []
@@ -181,7 +189,7 @@ def judge(case: Any, response: httpx.Response, *, positive: bool) -> list[str]:
             problems.append(f"malformed problem document for {status}: {response.text[:300]}")
     elif not is_documented(status, documented):
         problems.append(f"undocumented status {status} ({content_type or 'no content type'})")
-    elif 400 <= status < 500 and response.content:
+    elif 400 <= status < 500 and response.content and not _oauth_error(case, status, content_type, response):
         problems.append(f"error {status} is {content_type}, not {PROBLEM_JSON}")
     checks = [not_a_server_error]
     if is_documented(status, documented) and not problem_doc and status != 304:
