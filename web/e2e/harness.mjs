@@ -344,6 +344,18 @@ export async function syncStatus(page) {
 
 /** Waits until the app says it synced after `since` (ISO) and has nothing waiting to go up. */
 export async function waitSynced(page, { since = "", timeout = s(30), pending = 0 } = {}) {
+  try {
+    await waitSyncedOnce(page, { since, timeout, pending });
+  } catch (error) {
+    const now = await syncStatus(page).catch(() => null);
+    throw new Error(
+      `no sync after "${since}" with ${pending} pending within ${timeout} ms; the status says ${JSON.stringify(now)}`,
+      { cause: error },
+    );
+  }
+}
+
+async function waitSyncedOnce(page, { since, timeout, pending }) {
   await page.waitForFunction(
     ({ since, pending }) => {
       const el = document.querySelector("[data-testid=sync-status]");
@@ -491,6 +503,8 @@ export async function answer(page, templateKey, itemKey, value) {
   if (typeof value === "boolean") {
     const box = item.locator("input[type=checkbox]");
     if (await box.count()) {
+      // "no" is an answer too: an untouched box is unanswered, so tick it and take the tick back
+      if (!value && !(await box.isChecked())) await box.check();
       await box.setChecked(value);
       return;
     }
