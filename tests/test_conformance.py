@@ -256,3 +256,22 @@ async def test_refresh_documents_its_401(app: Any, factory: Factory, client: htt
     r = await client.post("/v1/auth/refresh", data={"refresh_token": "x" * 40})
     assert r.status_code == 401, r.text
     assert "401" in app.openapi()["paths"]["/v1/auth/refresh"]["post"]["responses"]
+
+
+async def test_a_pulled_resource_is_the_documented_resource(
+    app: Any, factory: Factory, client: httpx.AsyncClient
+) -> None:
+    """A pulled ``resource`` lacked ``provider_name`` and ``active``, which ``ResourceChange.data``
+    (``ResourcePublic``) requires: schemathesis' response check failed on ``GET /v1/sync/pull``."""
+    from tests.test_care_helpers import make_resource
+
+    coordinator = await factory.actor(Role.coordinator, await factory.org(jurisdiction=["11990"]))
+    created = await make_resource(client, coordinator)
+    r = await client.get("/v1/sync/pull", params={"limit": 2000}, headers=coordinator.headers)
+    assert r.status_code == 200, r.text
+    pulled = [c["data"] for c in r.json()["changes"] if c["entity"] == "resource" and c["id"] == created["id"]]
+    assert len(pulled) == 1
+    required = app.openapi()["components"]["schemas"]["ResourcePublic"]["required"]
+    assert set(required) <= pulled[0].keys(), set(required) - pulled[0].keys()
+    assert pulled[0]["provider_name"] == coordinator.org.name
+    assert pulled[0]["active"] is True

@@ -40,7 +40,11 @@ async def _resource_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, An
 
 
 async def _resource_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = (await session.execute(select(Resource).where(Resource.id.in_(ids)))).scalars()
+    from app.care.resources import provider_names
+
+    rows = list((await session.execute(select(Resource).where(Resource.id.in_(ids)))).scalars())
+    # the REST view's fields, all of them (the document's ResourceChange.data is ResourcePublic)
+    names = await provider_names(session, {r.provider_organization_id for r in rows})
     return {
         r.id: {
             "id": str(r.id),
@@ -50,6 +54,7 @@ async def _resource_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) 
             "category": r.category,
             "description": r.description,
             "provider_organization_id": str(r.provider_organization_id),
+            "provider_name": names.get(r.provider_organization_id),
             "district_code": r.district_code,
             "eligibility": r.eligibility,
             "capacity": r.capacity,
@@ -57,6 +62,7 @@ async def _resource_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) 
             "unit": r.unit,
             "default_amount": r.default_amount,
             "contact": r.contact,
+            "active": r.active,
             "created_at": _iso(r.created_at),
             "updated_at": _iso(r.updated_at),
         }
