@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import httpx
@@ -50,7 +51,13 @@ def _token_form() -> dict[str, str]:
 @schemathesis.auth(refresh_interval=600)
 class OngiToken:
     def get(self, case: Any, ctx: Any) -> str:
-        r = httpx.post(os.environ["ONGI_CONFORMANCE_BASE"] + "/v1/auth/token", data=_token_form(), timeout=10)
+        # a busy machine, or the login throttle that the run's own bad logins (same username) set off: wait as
+        # told and try again, a few times
+        for _ in range(6):
+            r = httpx.post(os.environ["ONGI_CONFORMANCE_BASE"] + "/v1/auth/token", data=_token_form(), timeout=30)
+            if r.status_code not in (429, 503):
+                break
+            time.sleep(min(float(r.headers.get("retry-after") or 1), 10))
         r.raise_for_status()
         return str(r.json()["access_token"])
 
