@@ -329,4 +329,4 @@ async def test_lists_page_newest_first(client: httpx.AsyncClient, factory: Facto
     second = await client.get(NOTES, params={**params, "cursor": cursor}, headers=s.coordinator.headers)
     assert _ids(second) == [made[0]]
     assert second.json()["next_cursor"] is None
-    assert (await client.get(NOTES, params={"cursor": "%%%"}, headers=s.coordinator.headers)).status_code == 400
+    assert (await client.get(NOTES, params={"cursor": "%%%"}, headers=s.coordinator.headers)).status_code == 422

@@ -137,4 +137,4 @@ async def test_users_list_pages_with_cursor(client: httpx.AsyncClient, factory: 
             break
     assert len(seen) == len(set(seen)) == 6
     bad = await client.get("/v1/users", headers=admin.headers, params={"cursor": "!!!"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # a cursor not handed out is a field error of query.cursor (issue 13)
