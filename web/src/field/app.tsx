@@ -361,12 +361,18 @@ function Household({ id }: { id: string }) {
           {(["contact_phone", "address_detail"] as const).map((f) => (
             <label key={f}>{t(f)}
               <input type={f === "contact_phone" ? "tel" : "text"} name={f} value={form[f]}
-                onInput={(e) => setForm({ ...form, [f]: (e.target as HTMLInputElement).value })} />
+                onInput={(e) => {
+                  const value = (e.target as HTMLInputElement).value;
+                  setForm((old) => ({ ...old, [f]: value }));
+                }} />
             </label>
           ))}
           <label>{t("living_situation")}
             <textarea name="living_situation" value={form.living_situation}
-              onInput={(e) => setForm({ ...form, living_situation: (e.target as HTMLTextAreaElement).value })} />
+              onInput={(e) => {
+                const value = (e.target as HTMLTextAreaElement).value;
+                setForm((old) => ({ ...old, living_situation: value }));
+              }} />
           </label>
           <button class="primary" type="submit" data-testid="household-save">{t("save")}</button>
         </form>
@@ -393,7 +399,7 @@ function Checklist({ visitId, templateKey, templateVersion }: { visitId: string;
   const ev = evaluate(items, data.tpl.bands as Band[], values);
   const setValue = (key: string, v: unknown) => {
     setSaved(false);
-    setDraft({ ...draft, [key]: v });
+    setDraft((d) => ({ ...d, [key]: v })); // functional: two quick answers must not lose one
   };
   const save = async () => {
     const changed = Object.fromEntries(Object.entries(draft).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(stored[k])));

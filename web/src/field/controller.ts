@@ -1,6 +1,6 @@
 // When sync runs: at start, when the network returns, every minute while the app is visible, on demand;
 // and the hold_until purge on start and on a timer, online or not.
-import { DeviceWiped, LoggedOut, onWipe } from "../shared/api";
+import { abortInFlight, DeviceWiped, LoggedOut, onWipe } from "../shared/api";
 import { db, getMeta } from "../shared/db";
 import { notify, subscribe } from "../shared/store";
 import { purgeExpired, syncOnce } from "../shared/sync";
@@ -54,6 +54,11 @@ function retrySoon(): void {
 }
 
 export function syncNow(): Promise<void> {
+  // On demand while a sync seems stuck: a request that hangs is given up, and this one follows it.
+  if (running && status.state !== "syncing") {
+    abortInFlight();
+    return running.finally(() => syncNow());
+  }
   running ??= (async () => {
     try {
       if (!online()) {
@@ -78,7 +83,9 @@ export function syncNow(): Promise<void> {
         return;
       }
       // A request that never reached the server (no signal) is "offline", not an error.
-      const network = err instanceof TypeError;
+      const name = (err as Error)?.name;
+      const network =
+        (err instanceof TypeError && /fetch|network|load/i.test(err.message)) || name === "TimeoutError" || name === "AbortError";
       if (!network) console.warn("ongi sync:", err);
       set({ state: online() && !network ? "error" : "offline", error: String((err as Error).message || err) });
       // The signal may be back before requests get through: try again soon.
@@ -110,9 +117,11 @@ export function start(opts: { onWiped: (reason: string) => void; onLoggedOut: ()
   subscribe(() => void refreshCounts().catch(() => undefined));
   window.addEventListener("online", () => {
     retryDelay = 2000;
-    void syncNow();
+    abortInFlight();
+    void (running ?? Promise.resolve()).finally(() => void syncNow());
   });
   window.addEventListener("offline", () => {
+    abortInFlight();
     pauseUploads();
     set({ state: "offline" });
   });

@@ -29,6 +29,22 @@ export class ApiError extends Error {
   }
 }
 
+export const REQUEST_TIMEOUT_MS = 30_000;
+let inFlight = new AbortController();
+
+/** Abort every API request under way (the network went away or came back: a request sent through the old
+ * connection may never be answered, and must not hold every later sync behind it). */
+export function abortInFlight(): void {
+  inFlight.abort();
+  inFlight = new AbortController();
+}
+
+function timeoutSignal(): AbortSignal {
+  const signals = [inFlight.signal];
+  if ("timeout" in AbortSignal) signals.push(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+  return "any" in AbortSignal ? (AbortSignal as any).any(signals) : inFlight.signal;
+}
+
 let fetchImpl: typeof fetch = (...a) => fetch(...a);
 let base = "";
 /** Tests point the client at a server of their own. */
@@ -164,6 +180,7 @@ export async function request(method: string, path: string, body?: unknown): Pro
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: timeoutSignal(),
     });
     await checkWipe(r);
     if (r.status === 401) {
