@@ -137,7 +137,7 @@ async def demo_server(db_kind: str, tmp_path: Path) -> AsyncIterator[LiveServer]
 
 @pytest.mark.skipif(
     os.environ.get("ONGI_TEST_CONFORMANCE") != "1",
-    reason="schemathesis per role takes 1-3 minutes a role on 2 cores, over CI's budget: ONGI_TEST_CONFORMANCE=1 runs it",
+    reason="schemathesis takes 1-3 minutes a role on 2 cores, over CI's budget: ONGI_TEST_CONFORMANCE=1 runs it",
 )
 @pytest.mark.parametrize("role", ROLES)
 async def test_schemathesis_all_checks(role: str, db_kind: str, tmp_path: Path) -> None:

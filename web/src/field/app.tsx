@@ -403,8 +403,11 @@ function Checklist({ visitId, templateKey, templateVersion }: { visitId: string;
   };
   const save = async () => {
     const changed = Object.fromEntries(Object.entries(draft).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(stored[k])));
-    if (Object.keys(changed).length) {
-      await store.answerChecklist(data.response?.id ?? responseId, visitId, templateKey, templateVersion, changed);
+    const complete = ev.missing_required.length === 0;
+    if (Object.keys(changed).length || (complete && !data.response?.completed)) {
+      await store.answerChecklist(
+        data.response?.id ?? responseId, visitId, templateKey, templateVersion, changed, complete ? true : undefined,
+      );
     }
     setDraft({});
     setSaved(true);

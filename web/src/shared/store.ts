@@ -93,14 +93,23 @@ export async function answerChecklist(
   templateKey: string,
   templateVersion: number,
   answers: Record<string, unknown>,
+  completed?: boolean,
 ): Promise<string> {
   const at = nowIso();
   const stamped = Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, { value: v, answered_at: at }]));
+  const data: Record<string, any> = {
+    visit_id: visitId,
+    template_key: templateKey,
+    template_version: templateVersion,
+    answers: stamped,
+  };
+  // Submitted complete when nothing required is missing (the server then applies its risk level).
+  if (completed !== undefined) data.completed = completed;
   return enqueue(
     "checklist_response",
     "upsert",
     responseId,
-    { visit_id: visitId, template_key: templateKey, template_version: templateVersion, answers: stamped },
+    data,
     await version("checklist_response", responseId),
   );
 }

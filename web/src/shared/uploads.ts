@@ -108,7 +108,7 @@ export function uploadPhoto(photo: PhotoRow): Promise<void> {
     void (async () => {
       const previous = await upload.findPreviousUploads();
       if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
-      await setPhoto(photo.id, { state: "uploading" });
+      if (typeof navigator === "undefined" || navigator.onLine !== false) await setPhoto(photo.id, { state: "uploading" });
       upload.start();
     })();
   });
