@@ -62,7 +62,7 @@ export function syncNow(): Promise<void> {
   running ??= (async () => {
     // Yield first: the `finally` below must run after `running` holds this promise, or a sync that ends
     // at once (offline) would leave a settled promise there and every later syncNow() would return it.
-    //await null;
+    await null;
     try {
       if (!online()) {
         set({ state: "offline" });
