@@ -54,11 +54,6 @@ function retrySoon(): void {
 }
 
 export function syncNow(): Promise<void> {
-  // On demand while a sync seems stuck: a request that hangs is given up, and this one follows it.
-  if (running && status.state !== "syncing") {
-    abortInFlight();
-    return running.finally(() => syncNow());
-  }
   running ??= (async () => {
     // Yield first: the `finally` below must run after `running` holds this promise, or a sync that ends
     // at once (offline) would leave a settled promise there and every later syncNow() would return it.
