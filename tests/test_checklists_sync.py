@@ -160,3 +160,33 @@ async def test_push_rejections(client: httpx.AsyncClient, factory: Factory) -> N
     async with factory.maker() as sess:
         rows = (await sess.execute(select(ChecklistResponse).where(ChecklistResponse.visit_id == visit.id))).scalars()
         assert [(r.id, sorted(r.answers)) for r in rows] == [(first, ["lives_alone", "skips_meals"])]
+
+
+async def test_two_phones_first_answering_offline_conflict_on_the_same_item(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Neither phone held a response: each made its own id offline. The second to arrive merges into the
+    first's response; an item both answered differently is a conflict (both values returned), other items merge."""
+    s = await staff(factory)
+    await builtin_templates(factory)
+    household = await make_household(factory)
+    visit = await make_visit(factory, household, [s.planner.user, s.planner2.user], checklists=PIN)
+    first_id, second_id = uuid.uuid4(), uuid.uuid4()
+
+    [first] = await _push(client, s.planner, [_mutation(first_id, visit, None, {"lives_alone": {"value": True}})])
+    assert first["status"] == "applied", first
+    # The first phone saves again before it pulls: its own earlier answer is no conflict.
+    [again] = await _push(client, s.planner, [_mutation(first_id, visit, None, {"lives_alone": {"value": False}})])
+    assert again["status"] == "applied", again
+
+    late = _mutation(second_id, visit, None, {"lives_alone": {"value": True}, "low_mood": {"value": True}})
+    [second] = await _push(client, s.planner2, [late])
+    assert second["status"] == "conflict", second
+    assert second["response_id"] == str(first_id)
+    assert second["server"]["lives_alone"]["value"] is False
+    assert second["device"]["lives_alone"]["value"] is True
+    async with factory.maker() as sess:
+        response = await sess.get(ChecklistResponse, first_id)
+        assert response is not None
+        assert response.answers["lives_alone"]["value"] is False
+        assert response.answers["low_mood"]["value"] is True

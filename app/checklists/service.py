@@ -776,6 +776,10 @@ async def upsert_response(
         created = True
     elif response.deleted_at is not None:
         raise not_found()
+    elif base_version is None and response_id is not None and response.id != response_id:
+        # A phone that made its own response offline never saw this one (a teammate's phone made it first):
+        # its base is nothing, so an item both answered differently is a conflict, not a silent overwrite.
+        base_version = 0
     was_completed = response.completed
     merge = merge_answers(response, incoming, base_version, principal.user_id, now=now)
     missing, applied = await _finish(session, principal, response, template, data.get("completed"), now)
