@@ -33,10 +33,7 @@ import {
 
 // A scenario that fails because of an app defect written in FINDINGS.md runs as `todo` (it still runs and reports,
 // and does not fail the suite) until the app is fixed; remove its line then. Empty when all six pass.
-const KNOWN = {
-  1: "FINDINGS.md F3: the screening's save never submits it complete",
-  2: "FINDINGS.md F1: after offline, a saved checklist never syncs again (no request on online or sync-now)",
-};
+const KNOWN = {};
 const scenario = (n, timeout) => ({ timeout, ...(KNOWN[n] ? { todo: KNOWN[n] } : {}) });
 
 const SCREENING = "lonely_death_screening";
