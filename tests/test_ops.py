@@ -55,12 +55,16 @@ async def test_method_not_allowed_is_problem(client: httpx.AsyncClient) -> None:
 
 
 async def test_validation_error_lists_fields(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/auth/token", data={"grant_type": "magic"}, headers={"Accept-Language": "en"})
+    r = await client.post("/v1/auth/refresh", data={}, headers={"Accept-Language": "en"})
     assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM_MEDIA_TYPE
     body = r.json()
     assert body["type"].endswith("/problems/validation")
-    assert any(e["field"] == "body.grant_type" for e in body["errors"])
+    assert any(e["field"] == "body.refresh_token" for e in body["errors"])
+    # The token endpoint answers as RFC 6749 §5.2 instead (what OAuth2 clients parse).
+    r = await client.post("/v1/auth/token", data={"grant_type": "magic"}, headers={"Accept-Language": "en"})
+    assert r.status_code == 400
+    assert r.json()["error"] == "unsupported_grant_type"
 
 
 async def test_oversized_body_is_413_problem(client: httpx.AsyncClient, settings: object) -> None:

@@ -301,19 +301,31 @@ async def test_invalid_utf8_in_query_and_path(bad: bytes, factory: Factory, clie
         assert_no_leak(r)
 
 
+def assert_token_error(r: httpx.Response) -> None:
+    """The token endpoint refuses as RFC 6749 §5.2 says: 400 (401 for a client), JSON with ``error``."""
+    assert r.status_code in (400, 401), (r.status_code, r.text[:500])
+    assert r.headers.get("content-type", "").startswith("application/json"), r.headers
+    assert r.json()["error"] in {"invalid_request", "invalid_grant", "invalid_client", "unsupported_grant_type"}
+    assert r.headers.get("cache-control") == "no-store"
+    assert_no_leak(r)
+
+
 @pytest.mark.parametrize("bad", INVALID_UTF8, ids=lambda b: b.hex())
 async def test_invalid_utf8_in_form_fields(bad: bytes, factory: Factory, client: httpx.AsyncClient) -> None:
     user = await factory.user(Role.planner)
     form = b"grant_type=password&username=" + bad + b"&password=" + bad
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     r = await client.post("/v1/auth/token", content=form, headers=headers)
-    assert_refused(r, 400, 401, 422)
+    assert_token_error(r)
     encoded = "".join(f"%{b:02X}" for b in bad).encode()
     form = b"grant_type=password&username=" + user.username.encode() + b"&password=" + encoded
     r = await client.post("/v1/auth/token", content=form, headers=headers)
-    assert_refused(r, 400, 401, 422)
+    assert_token_error(r)
     form = b"grant_type=" + encoded + b"&username=" + user.username.encode() + b"&password=x"
     r = await client.post("/v1/auth/token", content=form, headers=headers)
+    assert_token_error(r)
+    # Elsewhere a broken form is a problem like any other refusal.
+    r = await client.post("/v1/auth/refresh", content=b"refresh_token=" + bad, headers=headers)
     assert_refused(r, 400, 401, 422)
 
 
