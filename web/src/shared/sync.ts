@@ -90,23 +90,33 @@ export async function pull(report: SyncReport = newReport(), limit = PULL_LIMIT)
         report.fullSync = true;
         await db.records.clear();
       }
-      for (const change of body.changes as any[]) {
-        const key: [string, string] = [change.entity, change.id];
-        if (change.op === "upsert") {
-          await db.records.put({
-            entity: change.entity,
-            id: change.id,
-            version: change.version ?? null,
-            data: change.data ?? {},
-            hold_until: change.hold_until ?? null,
-          });
+      // One bulk write per run of upserts or removals, in the order the server sent them (a page of a first
+      // sync is hundreds of records: one IndexedDB request each would cost more than the network).
+      const changes = body.changes as any[];
+      for (let i = 0; i < changes.length; ) {
+        const upsert = changes[i].op === "upsert";
+        let j = i;
+        while (j < changes.length && (changes[j].op === "upsert") === upsert) j++;
+        const run = changes.slice(i, j);
+        if (upsert) {
+          await db.records.bulkPut(
+            run.map((change) => ({
+              entity: change.entity,
+              id: change.id,
+              version: change.version ?? null,
+              data: change.data ?? {},
+              hold_until: change.hold_until ?? null,
+            })),
+          );
         } else {
-          await db.records.delete(key);
-          if (change.op === "revoke") revoked.push({ entity: change.entity, id: change.id });
+          await db.records.bulkDelete(run.map((change) => [change.entity, change.id] as [string, string]));
+          for (const change of run) if (change.op === "revoke") revoked.push({ entity: change.entity, id: change.id });
         }
+        i = j;
       }
+      // The lease renews everything held; applied once the pull is complete, not on every page.
       const lease = (body as any).hold_until as string | null | undefined;
-      if (lease) await db.records.toCollection().modify({ hold_until: lease });
+      if (lease && !body.has_more) await db.records.toCollection().modify({ hold_until: lease });
       await setMeta("cursor", body.cursor);
     });
     report.received += body.changes.length;
