@@ -182,9 +182,11 @@ def allowed_values(err: dict[str, Any]) -> list[str] | None:
     return values or None
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(errors: Any) -> list[dict[str, Any]]:
+    """pydantic's errors (``exc.errors()`` of a request or a model) as the field errors of a 422 problem, worded
+    in the caller's language: ``{field, code, message, allowed?}``."""
     out = []
-    for err in exc.errors():
+    for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
         code = str(err.get("type", "value_error"))
         key = f"field.{code}"
@@ -241,7 +243,7 @@ def allowed_methods(request: Request, *, fewer_params_than: int | None = None) -
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc)
+    errors = field_errors(exc.errors())
     if any(e["field"].startswith("path.") for e in errors):
         # ``PATCH /v1/monitoring/due`` matches ``PATCH /v1/monitoring/{plan_id}`` only as a template; the
         # resource ``/v1/monitoring/due`` exists and does not answer PATCH.
@@ -324,3 +326,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _db_unavailable_handler)
     app.add_exception_handler(SAInterfaceError, _db_unavailable_handler)
     app.add_exception_handler(ConnectionError, _db_unavailable_handler)
+
+
+def validation_problem_of(exc: Any) -> Problem:
+    """A pydantic ``ValidationError`` raised outside a request's parsing (a body checked by hand) as the same
+    422 problem REST answers for it."""
+    errors = field_errors(exc.errors())
+    return Problem(422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors})

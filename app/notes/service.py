@@ -35,7 +35,7 @@ from app.auth.models import Role
 from app.auth.principal import Principal
 from app.care.models import Case
 from app.core.db import utcnow
-from app.core.errors import Problem, not_found
+from app.core.errors import Problem, not_found, validation_problem_of
 from app.core.i18n import t
 from app.households.models import Household
 from app.notes import messages as _messages  # noqa: F401 - registers the catalogue
@@ -53,20 +53,7 @@ def _parse(model: type[BaseModel], data: Any) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            code = str(err.get("type", "value_error"))
-            text = t(f"field.{code}")
-            errors.append(
-                {
-                    "field": ".".join(str(p) for p in err.get("loc", ())),
-                    "code": code,
-                    "message": text if text != f"field.{code}" else str(err.get("msg", "")),
-                }
-            )
-        raise Problem(
-            422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors}
-        ) from None
+        raise validation_problem_of(exc) from None
 
 
 def _require_role(principal: Principal) -> None:

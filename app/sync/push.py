@@ -39,7 +39,7 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.changes import pending_mark, pending_restore
 from app.core.db import utcnow
-from app.core.errors import Problem, is_data_error
+from app.core.errors import Problem, is_data_error, validation_problem_of
 from app.core.i18n import t
 from app.core.state import AppState
 from app.households.models import Household
@@ -97,20 +97,7 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            code = str(err.get("type", "value_error"))
-            text = t(f"field.{code}", msg=str(err.get("msg", "")))
-            errors.append(
-                {
-                    "field": ".".join(str(p) for p in err.get("loc", ())),
-                    "code": code,
-                    "message": text if text != f"field.{code}" else str(err.get("msg", "")),
-                }
-            )
-        raise Problem(
-            422, "validation", "detail.validation", params={"count": len(errors)}, extra={"errors": errors}
-        ) from None
+        raise validation_problem_of(exc) from None
     return parsed.model_dump(include=set(data))
 
 
