@@ -77,7 +77,13 @@ def test_the_commands_the_image_runs_exist(command: str) -> None:
 
 
 def test_the_worker_runs_one_round_from_the_command_line(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ONGI_DATA_DIR": str(tmp_path), "ONGI_ENV": "development"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ONGI_DATA_DIR": str(tmp_path),
+        "ONGI_ENV": "development",
+        "ONGI_LOG_LEVEL": "INFO",
+    }
     env.pop("ONGI_DATABASE_URL", None)
     for args in (["migrate"], ["worker", "--once"]):
         run = subprocess.run(

@@ -205,7 +205,9 @@ async def test_database_unreachable_answers_503_and_recovers(tmp_path: Path) -> 
                     await asyncio.sleep(0.2)
                 assert (await c.get("/readyz")).status_code == 200
                 r = await c.post("/v1/auth/token", data={"grant_type": "password", "username": "x", "password": "y"})
-                assert r.status_code == 401  # the database answers again: a normal refusal
+                # the database answers again: a normal refusal (RFC 6749: 400 invalid_grant)
+                assert r.status_code == 400
+                assert r.json()["error"] == "invalid_grant"
         finally:
             await proxy.cut()
             await app.state.ongi.engine.dispose()
