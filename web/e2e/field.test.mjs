@@ -194,7 +194,13 @@ describe(`Ongi Field on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(90
     assert.equal(notes.length, 2, JSON.stringify(notes));
     assert.deepEqual(notes.map((n) => n.internal).sort(), [false, true]);
 
-    const photos = await api.get("coordinator", `/v1/visits/${visit.id}/photos`);
+    // The last 204 means the bytes are safe; stripping and the thumbnail follow in the background (docs/sync.md
+    // § Uploads), so the photo record may take a moment to appear.
+    let photos = await api.get("coordinator", `/v1/visits/${visit.id}/photos`);
+    for (let i = 0; i < 150 && photos.items.length === 0; i++) {
+      await new Promise((done) => setTimeout(done, 200));
+      photos = await api.get("coordinator", `/v1/visits/${visit.id}/photos`);
+    }
     const mine = photos.items.filter((p) => p.original_sha256 === photo.sha256);
     assert.equal(photos.items.length, 1, JSON.stringify(photos.items));
     assert.equal(mine.length, 1);
