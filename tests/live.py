@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -49,6 +50,21 @@ async def live_database(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
     finally:
         if db_kind == "postgres":
             await _pg_admin(os.environ["ONGI_TEST_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def own_app(db_kind: str, tmp_path: Path, **overrides: object) -> AsyncIterator[Any]:
+    """An app in this process on a database of its own, committing for real (the suite's rolled-back outer
+    transaction hides what concurrency and commits cost)."""
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    async with live_database(db_kind, tmp_path) as url:
+        app = create_app(make_settings(url, tmp_path, **overrides))
+        try:
+            yield app
+        finally:
+            await app.state.ongi.engine.dispose()
 
 
 class LiveServer:

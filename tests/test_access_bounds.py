@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import statistics
 import time
 import uuid
@@ -27,19 +26,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import Organization, OrgKind, Role, User
 from app.care.models import Support
-from app.core.db import create_engine
 from app.households.models import Household
-from app.main import create_app
-from app.migrate import upgrade
 from app.visits.models import Visit, VisitStatus
-from tests.conftest import _pg_admin, make_settings
 from tests.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit
+from tests.live import own_app
 from tests.test_care_helpers import make_resource, propose
 
 DISTRICT = "11990"
@@ -572,24 +567,8 @@ def _comparable(r: httpx.Response) -> tuple[dict[str, str], dict[str, Any]]:
 async def live_app(db_kind: str, tmp_path: Path) -> AsyncIterator[Any]:
     """An app on its own database, committing for real (the suite's rolled-back transaction hides what a
     commit costs)."""
-    name = f"ongi_bounds_{uuid.uuid4().hex[:10]}"
-    if db_kind == "postgres":
-        admin_url = os.environ["ONGI_TEST_POSTGRES_URL"]
-        await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'bounds.db'}"
-    settings = make_settings(url, tmp_path)
-    engine = create_engine(settings)
-    await upgrade(engine)
-    await engine.dispose()
-    app = create_app(settings)
-    try:
+    async with own_app(db_kind, tmp_path) as app:
         yield app
-    finally:
-        await app.state.ongi.engine.dispose()
-        if db_kind == "postgres":
-            await _pg_admin(os.environ["ONGI_TEST_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_forbidden_household_404_is_indistinguishable_from_a_missing_one(live_app: Any) -> None:

@@ -10,7 +10,6 @@ Each request goes through the ASGI app with its own session on an app with its o
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,13 +18,10 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import create_engine, open_session
-from app.main import create_app
-from app.migrate import upgrade
-from tests.conftest import _pg_admin, make_settings
+from app.core.db import open_session
+from tests.live import own_app
 
 PASSWORD = "correct horse battery"
 LOGINS = 20
@@ -34,24 +30,8 @@ LOGINS = 20
 @pytest.fixture
 async def live_app(db_kind: str, tmp_path: Path) -> AsyncIterator[object]:
     """An app on its own database, committing for real (as tests/test_sync_concurrency.py)."""
-    name = f"ongi_login_{uuid.uuid4().hex[:10]}"
-    if db_kind == "postgres":
-        admin_url = os.environ["ONGI_TEST_POSTGRES_URL"]
-        await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'login.db'}"
-    settings = make_settings(url, tmp_path, database_pool_size=LOGINS + 5)
-    engine = create_engine(settings)
-    await upgrade(engine)
-    await engine.dispose()
-    app = create_app(settings)
-    try:
+    async with own_app(db_kind, tmp_path, database_pool_size=LOGINS + 5) as app:
         yield app
-    finally:
-        await app.state.ongi.engine.dispose()
-        if db_kind == "postgres":
-            await _pg_admin(os.environ["ONGI_TEST_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _planner(app: object, *, password_hash: str | None = None) -> tuple[Organization, User]:

@@ -20,17 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import create_engine, open_session
+from app.core.db import open_session
 from app.households.models import Household
-from app.main import create_app
-from app.migrate import upgrade
 from app.sync.models import ChangeCounter, ChangeLog
 from app.visits.models import Visit, VisitAssignee
-from tests.conftest import _pg_admin, make_settings
+from tests.live import own_app
 from tests.sync_helpers import Phone
 
 WRITERS, TXNS_PER_WRITER, DEVICES = 6, 12, 3
@@ -39,26 +36,8 @@ WRITERS, TXNS_PER_WRITER, DEVICES = 6, 12, 3
 @pytest.fixture
 async def live_app(db_kind: str, tmp_path: Path) -> AsyncIterator[object]:
     """An app on its own database, committing for real."""
-    import os
-
-    name = f"ongi_conc_{uuid.uuid4().hex[:10]}"
-    if db_kind == "postgres":
-        admin_url = os.environ["ONGI_TEST_POSTGRES_URL"]
-        await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'conc.db'}"
-    settings = make_settings(url, tmp_path, database_pool_size=20)
-    engine = create_engine(settings)
-    await upgrade(engine)
-    await engine.dispose()
-    app = create_app(settings)
-    try:
+    async with own_app(db_kind, tmp_path, database_pool_size=20) as app:
         yield app
-    finally:
-        await app.state.ongi.engine.dispose()
-        if db_kind == "postgres":
-            await _pg_admin(os.environ["ONGI_TEST_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_concurrent_writers_and_pullers_miss_nothing(live_app: object) -> None:
