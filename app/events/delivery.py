@@ -529,10 +529,7 @@ async def finish(
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 written += 1
-                state.metrics.webhook_attempts.labels(
-                    "delivered" if outcome.ok else str(values["status"].value if values["status"] is not None
-                                                       else "failed")
-                ).inc()
+                state.metrics.webhook_attempts.labels(values["status"].value).inc()
                 log.info(
                     "webhook_attempt",
                     delivery_id=str(item.id),
