@@ -32,6 +32,10 @@ register(
             "en": "This export is not available yet: {kind}",
         },
         "problem.not-acceptable": {"ko": "제공할 수 없는 형식입니다", "en": "Not acceptable"},
+        "tabular.not-acceptable": {
+            "ko": "요청한 형식을 제공할 수 없습니다. 가능한 형식: {formats}",
+            "en": "The format asked for is not offered. Offered: {formats}",
+        },
         "exports.not-acceptable": {
             "ko": "Accept에 맞는 형식이 없습니다. application/x-ndjson 또는 text/csv를 요청하세요.",
             "en": "No format matches Accept; ask for application/x-ndjson or text/csv.",
