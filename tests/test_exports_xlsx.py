@@ -71,7 +71,8 @@ async def test_xlsx_is_a_workbook_with_typed_cells_and_no_formulas() -> None:
 async def test_xlsx_many_rows_stream_in_chunks() -> None:
     pages = [[{"name": f"가구 {i}-{j}", "n": i * 1000 + j} for j in range(1000)] for i in range(20)]
     chunks = [c async for c in stream_table("xlsx", COLUMNS, pages)]
-    assert len(chunks) > 1 and max(len(c) for c in chunks) <= 64 * 1024
+    assert len(chunks) > 1
+    assert max(len(c) for c in chunks) <= 64 * 1024
     ws = load_workbook(io.BytesIO(b"".join(chunks)), read_only=True).active
     assert sum(1 for _ in ws.iter_rows()) == 20_001
 
@@ -105,4 +106,5 @@ def test_negotiation_refuses_what_is_not_offered(fmt: str | None, accept: str | 
 def test_content_disposition_keeps_korean_names() -> None:
     assert content_disposition("ongi.csv") == 'attachment; filename="ongi.csv"'
     value = content_disposition("온기-가구.xlsx")
-    assert value.startswith('attachment; filename="') and "filename*=UTF-8''%EC%98%A8" in value
+    assert value.startswith('attachment; filename="')
+    assert "filename*=UTF-8''%EC%98%A8" in value
