@@ -120,3 +120,64 @@ async def test_app_routes_are_not_in_the_openapi_document(web: httpx.AsyncClient
     build(web_dir)
     paths = (await web.get("/openapi.json")).json()["paths"]
     assert not [p for p in paths if p == "/app" or p.startswith("/app/")]
+
+
+# --- Ongi Desk at /desk/: the folder ``desk`` beside Field's build --------------------------------------------
+
+DESK_INDEX = '<!doctype html><html lang="ko"><head><script type="module" src="/desk/assets/index-Dk7kQ9aZ.js"></script>'
+
+
+def build_desk(web_dir: Path) -> Path:
+    desk = web_dir.parent / "desk"
+    (desk / "assets").mkdir(parents=True)
+    (desk / "index.html").write_text(DESK_INDEX, encoding="utf-8")
+    (desk / "assets" / "index-Dk7kQ9aZ.js").write_text("console.log('desk');", encoding="utf-8")
+    return desk
+
+
+async def test_desk_without_a_build_says_how_to_build_it(web: httpx.AsyncClient, web_dir: Path) -> None:
+    build(web_dir)  # Field built, Desk not: each app answers for itself
+    r = await web.get("/desk/")
+    assert r.status_code == 503
+    assert r.headers["cache-control"] == "no-store"
+    assert "온기 데스크" in r.text
+    assert "Ongi Desk is not built yet" in r.text
+    assert "scripts/serve" in r.text
+    assert (await web.get("/app/")).text == INDEX
+    build_desk(web_dir)
+    r = await web.get("/desk/")
+    assert r.status_code == 200
+    assert r.text == DESK_INDEX
+
+
+async def test_desk_is_served_with_cache_rules_and_the_shell_fallback(web: httpx.AsyncClient, web_dir: Path) -> None:
+    build(web_dir)
+    build_desk(web_dir)
+    redirect = await web.get("/desk")
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == "/desk/"
+
+    index = await web.get("/desk/")
+    assert index.text == DESK_INDEX
+    assert index.headers["content-type"].startswith("text/html")
+    assert index.headers["cache-control"] == "no-cache"
+    assert "service-worker-allowed" not in index.headers  # no service worker for the console
+    asset = await web.get("/desk/assets/index-Dk7kQ9aZ.js")
+    assert asset.text == "console.log('desk');"
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("/desk/households/3f2a", "/desk/triage"):
+        r = await web.get(path)
+        assert r.status_code == 200, path
+        assert r.text == DESK_INDEX
+    for path in ("/desk/assets/index-Old00000.js", "/desk/sw.js", "/desk/../field/index.html"):
+        r = await web.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"].startswith("application/problem+json"), path
+    # Field is unchanged beside it
+    assert (await web.get("/app/")).headers["service-worker-allowed"] == "/app/"
+
+
+async def test_desk_routes_are_not_in_the_openapi_document(web: httpx.AsyncClient, web_dir: Path) -> None:
+    build_desk(web_dir)
+    paths = (await web.get("/openapi.json")).json()["paths"]
+    assert not [p for p in paths if p == "/desk" or p.startswith("/desk/")]
