@@ -18,6 +18,11 @@ EVENT_TYPES = (
     "household.recurrence",
     "support.status_changed",
     "report.triaged",
+    # winter operations (DESIGN §11, app.winter)
+    "deadline.at_risk",
+    "deadline.overdue",
+    "alert.created",
+    "task.overdue",
 )
 
 

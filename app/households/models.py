@@ -120,6 +120,14 @@ class Household(BaseTable, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Set when its personal data was destroyed past retention (app.lifecycle): no phone holds it any more.
     destroyed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Reachability (app.contacts): failed contact attempts since the household was last reached; when they
+    #: reach the configured number it is unreachable, with the next step the guidance expects.
+    contact_failures: int = Field(default=0)
+    unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_contact_step: str | None = Field(default=None, max_length=32)
+    #: The running legal clock of its intake (DESIGN §11, app.winter.rules): when, and by which rule.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    deadline_rule: str | None = Field(default=None, max_length=64)
 
 
 class HouseholdSensitive(BaseTable, table=True):

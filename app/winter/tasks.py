@@ -1,0 +1,157 @@
+"""Tasks: one check for one worker (DESIGN §11). Created one at a time (:func:`create_task`, e.g. a facility's
+urgent follow-up) or in bulk for an alert (:func:`insert_tasks`, no ORM per row), completed over REST or from the
+phone (:func:`complete_task`).
+
+Completion is first-wins: a task already done is not changed again; the second completion answers ``conflict``
+(REST 409, push ``conflict``) with the server's state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.changes import note_change
+from app.core.db import utcnow
+from app.core.errors import Problem
+from app.households.models import Household
+from app.visits.models import Facility
+from app.winter.models import Task, TaskKind, TaskOutcome, TaskSource, TaskStatus
+
+
+async def create_task(
+    session: AsyncSession,
+    *,
+    assignee_id: uuid.UUID,
+    kind: TaskKind | str,
+    due_at: datetime,
+    household_id: uuid.UUID | None = None,
+    facility_id: uuid.UUID | None = None,
+    alert_id: uuid.UUID | None = None,
+    source: TaskSource | str = TaskSource.manual,
+    created_by_id: uuid.UUID | None = None,
+    note: str | None = None,
+    task_id: uuid.UUID | None = None,
+) -> Task:
+    """One task for ``assignee_id`` on a household or a facility (exactly one of them), in the caller's
+    transaction (flushed, not committed). The target's district and dong are copied onto the task so that
+    jurisdiction filters and summaries need no join; it reaches the assignee's phone at the next pull."""
+    if (household_id is None) == (facility_id is None):
+        raise ValueError("a task targets exactly one of household_id, facility_id")
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    if household_id is not None:
+        row = (
+            await session.execute(select(Household.district_code, Household.dong_code).where(Household.id == household_id))
+        ).first()
+    else:
+        row = (
+            await session.execute(select(Facility.district_code, Facility.dong_code).where(Facility.id == facility_id))
+        ).first()
+    if row is None:
+        raise Problem(404, "not-found", "detail.not-found")
+    task = Task(
+        id=task_id or uuid.uuid4(),
+        kind=TaskKind(kind),
+        source=TaskSource(source),
+        household_id=household_id,
+        facility_id=facility_id,
+        alert_id=alert_id,
+        assignee_id=assignee_id,
+        district_code=row[0],
+        dong_code=row[1],
+        due_at=due_at,
+        note=note,
+        created_by_id=created_by_id,
+    )
+    session.add(task)
+    await session.flush()
+    return task
+
+
+@dataclass
+class _Noted:
+    """What :func:`app.core.changes.note_change` reads of a row written in bulk."""
+
+    __sync_entity__ = "task"
+    id: uuid.UUID
+    version: int
+    household_id: uuid.UUID | None
+
+
+async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many tasks with one multi-row ``INSERT`` per 1,000 (no ORM object per row), each noted in the change
+    log like an ORM insert so that it reaches the assignee's phone. ``rows`` carry every column but the defaults."""
+    now = utcnow()
+    full = [
+        {
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "status": TaskStatus.open.value,
+            "facility_id": None,
+            "outcome": None,
+            "note": None,
+            "completed_at": None,
+            "completed_device_at": None,
+            "completed_by_id": None,
+            "escalated_at": None,
+            **row,
+        }
+        for row in rows
+    ]
+    for start in range(0, len(full), 1000):
+        await session.execute(insert(Task.__table__), full[start : start + 1000])
+    for row in full:
+        note_change(session, _Noted(row["id"], 1, row.get("household_id")))
+
+
+def task_conflict(task: Task) -> Problem:
+    return Problem(
+        409,
+        "task-already-done",
+        "winter.task-already-done",
+        extra={"server": task_state(task)},
+    )
+
+
+def task_state(task: Task) -> dict[str, Any]:
+    """The server's state of a task, as a conflict shows it."""
+    from app.core.times import rfc3339
+
+    return {
+        "status": task.status.value,
+        "outcome": task.outcome.value if task.outcome else None,
+        "note": task.note,
+        "completed_at": rfc3339(task.completed_at),
+        "completed_by_id": str(task.completed_by_id) if task.completed_by_id else None,
+        "version": task.version,
+    }
+
+
+async def complete_task(
+    session: AsyncSession,
+    task: Task,
+    *,
+    by_id: uuid.UUID,
+    outcome: TaskOutcome,
+    note: str | None,
+    device_at: datetime | None = None,
+) -> Task:
+    """Mark ``task`` done with ``outcome`` (first completion wins: a task not open raises 409 with the server's
+    state). Flushed under the row's version check, so two concurrent completions cannot both apply."""
+    if task.status != TaskStatus.open:
+        raise task_conflict(task)
+    task.status = TaskStatus.done
+    task.outcome = outcome
+    task.note = note
+    task.completed_at = utcnow()
+    task.completed_device_at = device_at
+    task.completed_by_id = by_id
+    await session.flush()
+    return task
