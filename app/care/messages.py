@@ -17,6 +17,13 @@ register(
             "en": "Illegal case stage change",
         },
         "problem.resource-exhausted": {"ko": "자원이 소진되었습니다", "en": "Resource exhausted"},
+        "problem.possible-duplicate-support": {"ko": "중복일 수 있는 지원입니다", "en": "Possible duplicate support"},
+        "care.possible-duplicate-support": {
+            "ko": "이 가구에는 같은 욕구의 지원이 기간이 겹쳐 {count}건 있습니다(duplicates). "
+            "그래도 제안하려면 confirm: true로 다시 보내세요.",
+            "en": "This household has {count} support(s) for the same need in an overlapping period "
+            "(duplicates). Send again with confirm: true to propose it anyway.",
+        },
         # details
         "care.support-illegal-transition": {
             "ko": "지원 상태를 {from_status}에서 {to_status}(으)로 바꿀 수 없습니다. 가능한 상태: {allowed}",

@@ -49,6 +49,7 @@ from app.care.schemas import (
     ResourceUpdate,
     SupportCreate,
     SupportHistoryPublic,
+    SupportLedger,
     SupportPublic,
     SupportTransition,
     SupportUpdate,
@@ -56,6 +57,7 @@ from app.care.schemas import (
 from app.core.deps import SessionDep
 from app.core.etag import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor, keyset_page
+from app.core.times import IsoDay
 
 router = APIRouter(tags=["care"])
 
@@ -63,7 +65,8 @@ _PROBLEM = {"content": {"application/problem+json": {}}}
 _TEXT = {
     403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
     404: "No such record, or not visible to you",
-    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate",
+    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
+    "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
     412: "If-Match does not match the current version",
     422: "Invalid input (field errors in `errors`)",
 }
@@ -261,6 +264,25 @@ async def create_support(
     support = await supports.create_support(session, principal, body)
     view = await supports.support_view(session, principal)
     return await _support_out(session, principal, support, view, response)
+
+
+@router.get(
+    "/v1/households/{household_id}/ledger",
+    response_model=SupportLedger,
+    summary="The support ledger of a household: every support, public and private, with totals",
+    description="Each support with its resource, provider, amount, period and status, the other entries of "
+    "the same need whose periods overlap it, and totals by status, kind and need. Public staff see every "
+    "support; a private partner only private resources (its own organization's, and every provider's under a "
+    "consent for service_linkage). Audited.",
+    responses=_problems(403, 404),
+)
+async def support_ledger(
+    household_id: uuid.UUID,
+    principal: SupportReader,
+    session: SessionDep,
+    status: Annotated[list[SupportStatus] | None, Query()] = None,
+) -> SupportLedger:
+    return await supports.ledger(session, principal, household_id, status)
 
 
 @router.get(
@@ -586,7 +608,7 @@ async def create_monitoring(
 async def due_monitoring(
     principal: Coordinator,
     session: SessionDep,
-    on: Annotated[date | None, Query(description="As of this date (default today)")] = None,
+    on: Annotated[IsoDay | None, Query(description="As of this date (default today)")] = None,
     limit: LimitQuery = 500,
     cursor: CursorQuery = None,
 ) -> Page[MonitoringPublic]:
@@ -688,7 +710,7 @@ async def list_campaigns(
     principal: Staff,
     session: SessionDep,
     active: bool | None = None,
-    on: Annotated[date | None, Query(description="Running on this date")] = None,
+    on: Annotated[IsoDay | None, Query(description="Running on this date")] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[CampaignPublic]:

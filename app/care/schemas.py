@@ -94,6 +94,11 @@ class SupportCreate(BaseModel):
     period_start: date | None = None
     period_end: date | None = None
     reason: LongText | None = None
+    confirm: bool = Field(
+        default=False,
+        description="Propose it even though another support of the household covers the same need in an "
+        "overlapping period (otherwise 409 possible-duplicate-support naming it)",
+    )
 
 
 class SupportUpdate(BaseModel):
@@ -393,3 +398,56 @@ class CampaignSummary(BaseModel):
     supports: int
     by_dong: list[DongSummary]
     by_source: list[SourceSummary]
+
+
+# --- the support ledger of a household ------------------------------------------------------------------------
+
+
+class LedgerEntry(BaseModel):
+    support_id: uuid.UUID
+    version: int
+    resource_id: uuid.UUID
+    resource_name: str | None
+    resource_kind: ResourceKind | None
+    category: str | None
+    need: str | None = Field(description="The need the resource meets (supports of one need may duplicate)")
+    provider_organization_id: uuid.UUID
+    provider_name: str | None
+    amount: int | None = Field(description="KRW")
+    period_start: date | None
+    period_end: date | None
+    status: SupportStatus
+    status_changed_at: datetime
+    proposed_at: datetime
+    provided_at: datetime | None
+    case_id: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    overlaps: list[uuid.UUID] = Field(
+        description="Other entries of the ledger for the same need in an overlapping period (possible duplicates)"
+    )
+
+
+class LedgerAmounts(BaseModel):
+    count: int = 0
+    amount: int = Field(default=0, description="KRW, sum of the amounts given")
+
+
+class LedgerTotals(BaseModel):
+    count: int = Field(description="Entries shown")
+    amount: int = Field(description="KRW of every entry not declined")
+    provided: int = Field(description="KRW provided")
+    approved: int = Field(description="KRW approved, not yet provided")
+    pending: int = Field(description="KRW proposed or requested")
+    by_status: dict[str, LedgerAmounts]
+    by_kind: dict[str, LedgerAmounts] = Field(description="public_benefit, private_resource (declined left out)")
+    by_need: dict[str, LedgerAmounts] = Field(description="Per need (declined left out)")
+
+
+class SupportLedger(BaseModel):
+    household_id: uuid.UUID
+    scope: Literal["all", "consented"] = Field(
+        description="all: every support of the household (public staff); consented: what a private partner's "
+        "consent allows (private resources only; other providers' only under a service_linkage consent)"
+    )
+    entries: list[LedgerEntry]
+    totals: LedgerTotals
