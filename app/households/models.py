@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from app.core.db import BaseTable, JSONType, UTCDateTime, enum_type
 
@@ -120,6 +121,8 @@ class Household(BaseTable, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Set when its personal data was destroyed past retention (app.lifecycle): no phone holds it any more.
     destroyed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set (with ``deleted_at``) when it was merged into another household (app.households.merge).
+    merged_into_id: uuid.UUID | None = Field(default=None)
     #: Reachability (app.contacts): failed contact attempts since the household was last reached; when they
     #: reach the configured number it is unreachable, with the next step the guidance expects.
     contact_failures: int = Field(default=0)
@@ -181,3 +184,47 @@ class Consent(BaseTable, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     withdrawal_reason: str | None = Field(default=None, max_length=500)
+
+
+#: Byte-wise comparison of search keys on PostgreSQL (prefix ranges need it; SQLite compares bytes anyway).
+SearchKeyType = String(120).with_variant(String(120, collation="C"), "postgresql")
+
+
+class HouseholdSearchKey(SQLModel, table=True):
+    """Normalized search keys of a household (app.households.search), maintained on every write."""
+
+    __tablename__ = "household_search_key"
+    __table_args__ = (Index("ix_household_search_key_key", "key", "household_id"),)
+
+    household_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=8, primary_key=True)  # n | nb | p | a | x
+    key: str = Field(sa_column=Column("key", SearchKeyType, primary_key=True))
+
+
+class HouseholdMerge(BaseTable, table=True):
+    """A merge of one household into another (app.households.merge): exactly which rows moved, and what the
+    survivor looked like before, so that an unmerge within 30 days restores both."""
+
+    __tablename__ = "household_merge"
+    __table_args__ = (
+        Index("ix_household_merge_household", "household_id", "merged_at"),
+        Index("ix_household_merge_into", "into_id", "merged_at"),
+    )
+
+    #: The merged-away household.
+    household_id: uuid.UUID = Field(foreign_key="household.id")
+    #: The survivor.
+    into_id: uuid.UUID = Field(foreign_key="household.id")
+    merged_by_id: uuid.UUID = Field(foreign_key="user_account.id")
+    merged_at: datetime = Field(sa_type=UTCDateTime)
+    #: Until when ``POST …/unmerge`` may undo it.
+    unmerge_until: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=500)
+    #: [{"table": …, "id": …, "from": {column: value before}, "to": {column: value after}}]
+    moved: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    #: Survivor fields the merge filled: {field: {"before": …, "after": …}}.
+    survivor_fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    #: Rows of the merged-away household that stayed with it (e.g. encrypted fields, conflicting rows).
+    kept: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    unmerged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unmerged_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")

@@ -52,6 +52,7 @@ from app.core.i18n import t
 from app.core.security import Security
 from app.events.outbox import emit
 from app.households import messages as _messages  # noqa: F401  (registers the messages)
+from app.households import search as _search  # noqa: F401  (keeps search keys on every ORM write)
 from app.households.models import (
     INDICATORS,
     Consent,

@@ -1,0 +1,308 @@
+// Assigning a joint visit (purpose, window, checklists, a team from public and private organizations, with the
+// workload of each worker beside them) and bulk reassignment when a worker leaves.
+import { useMemo, useState } from "preact/hooks";
+import { all, get, post, type Me } from "./api";
+import { e, t } from "./i18n";
+import { Action, Checks, ErrorText, Field, Loaded, Section, Select, useAsync, type Async } from "./ui";
+
+const PURPOSES = ["joint_consultation", "identification", "assessment", "follow_up"];
+
+function seoulInput(offsetHours: number): string {
+  const at = new Date(Date.now() + offsetHours * 3600_000);
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Seoul",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(at);
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:00`;
+}
+/** A datetime-local value read as Seoul time, to RFC 3339 UTC. */
+function fromSeoul(v: string): string {
+  return new Date(`${v}:00+09:00`).toISOString();
+}
+
+type Staff = { users: any[]; orgs: Map<string, any> };
+
+function useStaff(): Async<Staff> {
+  return useAsync(async () => {
+    const [planners, partners, coordinators, orgs] = await Promise.all([
+      all("/v1/users", { role: "planner", active: true }, 500),
+      all("/v1/users", { role: "partner", active: true }, 500),
+      all("/v1/users", { role: "coordinator", active: true }, 500),
+      all("/v1/organizations", {}, 500),
+    ]);
+    return { users: [...planners, ...partners, ...coordinators], orgs: new Map(orgs.map((o: any) => [o.id, o])) };
+  }, []);
+}
+
+/** The open work per worker per day (GET /v1/workload), as rows of {user_id, day, total}. */
+function useWorkload(): Async<Map<string, { day: string; total: number }[]>> {
+  return useAsync(async () => {
+    const body = await get("/v1/workload");
+    const out = new Map<string, { day: string; total: number }[]>();
+    const rows: any[] = body.items ?? body.workers ?? [];
+    for (const r of rows) {
+      const uid = r.user_id ?? r.worker_id ?? r.user?.id;
+      const days: any[] = r.days ?? (r.day ? [r] : []);
+      for (const d of days) {
+        const total =
+          d.total ??
+          ["visits", "cases", "tasks", "monitoring"].reduce((n, k) => n + (typeof d[k] === "number" ? d[k] : 0), 0);
+        out.set(uid, [...(out.get(uid) ?? []), { day: d.day ?? d.date, total }]);
+      }
+      if (!days.length && typeof r.total === "number") out.set(uid, [{ day: "", total: r.total }]);
+    }
+    return out;
+  }, []);
+}
+
+function WorkloadCell({ load }: { load?: { day: string; total: number }[] }) {
+  if (!load?.length) return <span class="muted">0</span>;
+  return (
+    <span class="load">
+      {load.slice(0, 7).map((d) => (
+        <span key={d.day} class="load-day" title={d.day}>
+          {d.day.slice(5)} <b>{d.total}</b>
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function Assign({ householdId, who }: { householdId: string; who: Me }) {
+  const household = useAsync(() => get(`/v1/households/${householdId}`), [householdId]);
+  const staff = useStaff();
+  const workload = useWorkload();
+  const templates = useAsync(() => all("/v1/checklist-templates", { status: "published" }, 200), []);
+  const campaigns = useAsync(() => all("/v1/campaigns", { active: true }, 50), []);
+  const [purpose, setPurpose] = useState("joint_consultation");
+  const [start, setStart] = useState(seoulInput(1));
+  const [end, setEnd] = useState(seoulInput(3));
+  const [checklists, setChecklists] = useState<string[]>([]);
+  const [team, setTeam] = useState<string[]>([]);
+  const [lead, setLead] = useState("");
+  const [campaign, setCampaign] = useState<string | null>(null);
+  const [created, setCreated] = useState<any>(null);
+  const campaignValue = campaign ?? ((campaigns.data as any[] | undefined)?.[0]?.id || "");
+  const latest = useMemo(() => {
+    const m = new Map<string, any>();
+    for (const tpl of (templates.data ?? []) as any[]) {
+      const have = m.get(tpl.key);
+      if (!have || have.version < tpl.version) m.set(tpl.key, tpl);
+    }
+    return [...m.values()];
+  }, [templates.data]);
+  return (
+    <>
+      <h1 class="screen-title">{t("assign_title")}</h1>
+      <Loaded state={household}>
+        {(h: any) => (
+          <p>
+            <a href={`#/households/${h.id}`}>{h.head_name}</a> · {h.address} · {h.dong_code}
+          </p>
+        )}
+      </Loaded>
+      <Section title={t("assign_title")} testid="assign-form">
+        <div class="row">
+          <Select
+            label={t("purpose")}
+            value={purpose}
+            onChange={setPurpose}
+            options={PURPOSES.map((p): [string, string] => [p, e(p)])}
+            testid="assign-purpose"
+          />
+          <Field label={t("window_start")} type="datetime-local" value={start} onInput={setStart} testid="assign-start" />
+          <Field label={t("window_end")} type="datetime-local" value={end} onInput={setEnd} testid="assign-end" />
+          <Loaded state={campaigns}>
+            {(items: any[]) => (
+              <Select
+                label={t("campaign")}
+                value={campaignValue}
+                onChange={setCampaign}
+                options={[["", t("no_campaign")], ...items.map((c): [string, string] => [c.id, c.name])]}
+                testid="assign-campaign"
+              />
+            )}
+          </Loaded>
+        </div>
+        <Loaded state={templates}>
+          {() => (
+            <Checks
+              legend={t("checklists")}
+              options={latest.map((tpl): [string, string] => [`${tpl.key}@${tpl.version}`, `${typeof tpl.title === "string" ? tpl.title : tpl.title?.ko ?? tpl.key} (v${tpl.version})`])}
+              value={checklists}
+              onChange={setChecklists}
+              testid="assign-checklists"
+            />
+          )}
+        </Loaded>
+        <h3>{t("team")}</h3>
+        {workload.error ? <ErrorText error={workload.error} /> : null}
+        <Loaded state={staff}>
+          {({ users, orgs }) => (
+            <table class="grid" data-testid="assign-team">
+              <thead>
+                <tr>
+                  <th scope="col">{t("team")}</th>
+                  <th scope="col">{t("organization")}</th>
+                  <th scope="col">{t("lead")}</th>
+                  <th scope="col">{t("workload")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users
+                  .filter((u) => u.id !== who.id || who.role === "coordinator")
+                  .map((u) => {
+                    const org = orgs.get(u.organization_id);
+                    const id = `team-${u.id}`;
+                    return (
+                      <tr key={u.id} data-testid="team-row" data-username={u.username}>
+                        <td>
+                          <input
+                            id={id}
+                            type="checkbox"
+                            checked={team.includes(u.id)}
+                            data-testid={`team-${u.username}`}
+                            onChange={(ev) =>
+                              setTeam((ev.target as HTMLInputElement).checked ? [...team, u.id] : team.filter((x) => x !== u.id))
+                            }
+                          />{" "}
+                          <label for={id}>
+                            {u.display_name} ({e(u.role)})
+                          </label>
+                        </td>
+                        <td>
+                          {org?.name ?? "—"}{" "}
+                          <span class="badge">{org?.kind === "private" ? t("private_org") : t("public_org")}</span>
+                        </td>
+                        <td>
+                          <input
+                            type="radio"
+                            name="lead"
+                            aria-label={`${t("lead")}: ${u.display_name}`}
+                            checked={lead === u.id}
+                            disabled={!team.includes(u.id)}
+                            onChange={() => setLead(u.id)}
+                          />
+                        </td>
+                        <td>
+                          <WorkloadCell load={workload.data?.get(u.id)} />
+                        </td>
+                      </tr>
+                    );
+                  })}
+              </tbody>
+            </table>
+          )}
+        </Loaded>
+        <Action
+          primary
+          label={t("assign")}
+          testid="assign-submit"
+          done={t("assigned")}
+          disabled={!team.length}
+          run={async () => {
+            const v = await post("/v1/visits", {
+              household_id: householdId,
+              purpose,
+              window_start: fromSeoul(start),
+              window_end: fromSeoul(end),
+              assignees: team,
+              lead_id: lead && team.includes(lead) ? lead : null,
+              campaign_id: campaignValue || null,
+              checklists: checklists.map((c) => {
+                const [key, version] = c.split("@");
+                return { key, version: Number(version) };
+              }),
+            });
+            setCreated(v);
+          }}
+        />
+        {!team.length ? <p class="muted">{t("pick_team")}</p> : null}
+        {created ? (
+          <p data-testid="assign-created" data-visit-id={created.id}>
+            <a href={`#/households/${householdId}`}>{t("assigned")}</a>
+          </p>
+        ) : null}
+      </Section>
+    </>
+  );
+}
+
+const KINDS = ["visits", "cases", "tasks", "monitoring"];
+
+export function Work() {
+  const staff = useStaff();
+  const workload = useWorkload();
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState<string[]>([]);
+  const [kinds, setKinds] = useState<string[]>(KINDS);
+  return (
+    <>
+      <h1 class="screen-title">{t("work_title")}</h1>
+      <Section title={t("workload")} testid="workload">
+        {workload.error ? <ErrorText error={workload.error} /> : null}
+        <Loaded state={staff}>
+          {({ users, orgs }) => (
+            <table class="grid">
+              <thead>
+                <tr>
+                  <th scope="col">{t("worker")}</th>
+                  <th scope="col">{t("organization")}</th>
+                  <th scope="col">{t("workload")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((u) => (
+                  <tr key={u.id}>
+                    <td>
+                      {u.display_name} ({e(u.role)})
+                    </td>
+                    <td>{orgs.get(u.organization_id)?.name ?? "—"}</td>
+                    <td>
+                      <WorkloadCell load={workload.data?.get(u.id)} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Loaded>
+      </Section>
+      <Section title={t("reassign")} testid="reassign">
+        <Loaded state={staff}>
+          {({ users }) => {
+            const options = users.map((u): [string, string] => [u.id, `${u.display_name} (${e(u.role)})`]);
+            return (
+              <>
+                <Select label={t("reassign_from")} value={from} onChange={setFrom} options={[["", "—"], ...options]} />
+                <Checks
+                  legend={t("reassign_to")}
+                  options={options.filter(([id]) => id !== from)}
+                  value={to}
+                  onChange={setTo}
+                />
+                <Checks legend={t("kinds")} options={KINDS.map((k): [string, string] => [k, k])} value={kinds} onChange={setKinds} />
+                <Action
+                  primary
+                  label={t("reassign")}
+                  done={t("reassigned")}
+                  disabled={!from || !to.length}
+                  run={async () => {
+                    await post(`/v1/users/${from}/reassign`, { to, kinds });
+                    workload.reload();
+                  }}
+                />
+              </>
+            );
+          }}
+        </Loaded>
+      </Section>
+    </>
+  );
+}
