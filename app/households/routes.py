@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PUBLIC_STAFF, get_household_or_404, household_filter, role_gate
@@ -30,7 +30,7 @@ from app.core.pagination import (
     invalid_cursor,
     keyset_page,
 )
-from app.households import service
+from app.households import search, service
 from app.households.models import Consent, Household, HouseholdStatus, RiskLevel, Signal
 from app.households.schemas import (
     ConsentIn,
@@ -66,11 +66,6 @@ Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
 DongQuery = Annotated[str | None, Query(pattern=r"^\d{2,10}$", description="District or dong code (prefix)")]
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def _views_audited(
@@ -163,19 +158,8 @@ async def _list(
         stmt = stmt.where(Household.dong_code.like(f"{filters.dong_code}%"))
     if filters.tag is not None:
         stmt = stmt.where(_tag_clause(filters.tag))
-    if q is not None:
-        pattern = _like(q)
-        matches = [
-            Household.head_name.ilike(pattern, escape="\\"),
-            Household.address.ilike(pattern, escape="\\"),
-            Household.address_detail.ilike(pattern, escape="\\"),
-        ]
-        digits = "".join(ch for ch in q if ch.isdigit())
-        if len(digits) >= 4 and len(digits) >= len(q.replace("-", "").replace(" ", "")):
-            # a phone number, with or without its dashes and spaces
-            phone = func.replace(func.replace(Household.contact_phone, "-", ""), " ", "")
-            matches.append(phone.like(_like(digits), escape="\\"))
-        stmt = stmt.where(or_(*matches))
+    if q is not None:  # names, phones and addresses by their normalized keys (app.households.search)
+        stmt = stmt.where(search.search_clause(q))
     if filters.recurrence is not None:
         stmt = stmt.where(
             Household.recurrence_at.is_not(None) if filters.recurrence else Household.recurrence_at.is_(None)
