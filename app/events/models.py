@@ -18,6 +18,12 @@ EVENT_TYPES = (
     "household.recurrence",
     "support.status_changed",
     "report.triaged",
+    # contact attempts and reachability, facilities, reporters' progress (app.contacts, app.visits.sync, app.reports)
+    "contact_attempt.recorded",
+    "household.unreachable",
+    "household.reached",
+    "facility.urgent",
+    "report.status_changed",
     # winter operations (DESIGN §11, app.winter)
     "deadline.at_risk",
     "deadline.overdue",

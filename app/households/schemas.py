@@ -345,6 +345,12 @@ class HouseholdOut(BaseModel):
     assessed_risk: RiskLevel | None
     assessed_at: datetime | None
     consent: ConsentSummary
+    contact_failures: int = Field(default=0, description="Failed contact attempts since it was last reached")
+    unreachable: bool = Field(default=False, description="As many failed attempts as the configured number")
+    unreachable_at: datetime | None = None
+    next_contact_step: Literal["registered_mail", "fact_check", "review"] | None = Field(
+        default=None, description="What the guidance expects next for an unreachable household"
+    )
     sensitive: SensitiveOut | None = Field(
         default=None, description="Only on a single household, for coordinators and planners"
     )

@@ -750,6 +750,10 @@ async def household_views(
                 assessed_risk=h.assessed_risk,
                 assessed_at=h.assessed_at,
                 consent=consent_summary(consents.get(h.id, []), principal, now),
+                contact_failures=h.contact_failures or 0,
+                unreachable=h.unreachable_at is not None,
+                unreachable_at=h.unreachable_at,
+                next_contact_step=h.next_contact_step,  # type: ignore[arg-type]
                 sensitive=(sensitive.get(h.id, SensitiveOut()) if kinds else None),
                 created_at=h.created_at,
                 updated_at=h.updated_at,

@@ -43,3 +43,7 @@ class CrisisReport(BaseTable, table=True):
     #: What the reporter is told (no household details).
     outcome_message: str | None = Field(default=None, max_length=1000)
     dismiss_reason: str | None = Field(default=None, max_length=1000)
+    #: The progress (received, visited, support_linked, closed) the reporter was last notified of
+    #: (app.reports.progress); REST computes the current one on read.
+    notified_progress: str = Field(default="received", max_length=16)
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

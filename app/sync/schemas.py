@@ -117,6 +117,8 @@ CHANGE_DATA: dict[str, list[str]] = {
     "photo": ["PhotoPublic"],
     "resource": ["ResourcePublic"],
     "support": ["SupportPublic"],
+    "contact_attempt": ["ContactAttemptPublic"],
+    "facility": ["FacilityOut"],
 }
 
 _UUID = {"type": "string", "format": "uuid"}
@@ -138,6 +140,19 @@ MUTATION_DATA: dict[tuple[str, str], dict[str, Any] | None] = {
         "additionalProperties": False,
     },
     ("note", "delete"): None,
+    ("contact_attempt", "upsert"): {
+        "type": "object",
+        "description": "A contact attempt made offline; idempotent by id (only its author may change the note)",
+        "required": ["household_id", "method", "outcome"],
+        "properties": {
+            "household_id": _UUID,
+            "method": {"$ref": "#/components/schemas/ContactMethod"},
+            "outcome": {"$ref": "#/components/schemas/ContactOutcome"},
+            "at": {"type": "string", "format": "date-time", "description": "Default: the mutation's `at`"},
+            "note": {"type": ["string", "null"], "maxLength": 2000},
+        },
+        "additionalProperties": False,
+    },
     ("checklist_response", "upsert"): {
         "type": "object",
         "description": "Answers merge per item",

@@ -53,6 +53,8 @@ FINISHED = frozenset({VisitStatus.completed, VisitStatus.no_contact, VisitStatus
 
 class Facility(BaseTable, table=True):
     __tablename__ = "facility"
+    #: Sent to the phones of its inspectors (app.visits.sync).
+    __sync_entity__ = "facility"
 
     name: str = Field(max_length=200)
     kind: str = Field(max_length=64)  # senior_center, shelter, community_child_center, care_home, …
@@ -63,6 +65,10 @@ class Facility(BaseTable, table=True):
     operator: str | None = Field(default=None, max_length=200)
     capacity: int | None = Field(default=None)
     active: bool = Field(default=True)
+    #: The latest completed inspection checklist of one of its visits (app.visits.sync.record_inspection).
+    last_inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_inspection_visit_id: uuid.UUID | None = Field(default=None)
+    last_inspection_urgent: bool | None = Field(default=None)
 
 
 class Visit(BaseTable, table=True):
