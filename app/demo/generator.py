@@ -57,6 +57,7 @@ from app.demo import names
 from app.demo.seed import DEMO_PASSWORD, DISTRICT, DONGS, seed_demo_logins
 from app.demo.templates import BENCH_KEYS, bench_template
 from app.households.models import Consent, Household, Signal
+from app.households.search import refresh_search_keys
 from app.reports.models import CrisisReport
 from app.sync.models import ChangeCounter, ChangeLog
 from app.visits.models import Facility, Visit, VisitAssignee
@@ -454,6 +455,7 @@ async def _generate(
                     await storage.put_stream(key, _once(data), content_type="image/jpeg")
 
     counts = await _insert_all(session, g.t)
+    counts["household_search_key"] = await refresh_search_keys(session, [h["id"] for h in world.households])
     counts["change_log"] = await _reserve_and_log(session, g.t, g.anchor)
     await session.flush()
     stats.counts = counts
