@@ -472,6 +472,47 @@ async def get_facility_or_404(session: AsyncSession, principal: Principal, facil
     return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
+def alert_filter(principal: Principal) -> ColumnElement[bool]:
+    """Alerts (app.winter) belong to their organization: its coordinators and planners see them."""
+    from app.winter.models import Alert
+
+    if principal.role in PUBLIC_STAFF:
+        return Alert.organization_id == principal.organization_id
+    return false()
+
+
+def task_filter(principal: Principal) -> ColumnElement[bool]:
+    """Tasks (app.winter): coordinators those of their jurisdiction, planners theirs and those of their
+    jurisdiction (read), anyone else only their own."""
+    from app.winter.models import Task
+
+    mine = Task.assignee_id == principal.user_id
+    if principal.role in PUBLIC_STAFF:
+        return or_(mine, codes_clause(Task.dong_code, principal.jurisdiction))
+    if principal.role == Role.partner:
+        return mine
+    return false()
+
+
+def may_complete_task(principal: Principal, task: Any) -> bool:
+    """The assignee, or a coordinator of the task's area (recording what the worker reported by phone)."""
+    return task.assignee_id == principal.user_id or (
+        principal.role == Role.coordinator and principal.in_jurisdiction(task.dong_code)
+    )
+
+
+async def get_alert_or_404(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> Any:
+    from app.winter.models import Alert
+
+    return await _one_or_404(session, select(Alert).where(Alert.id == alert_id, alert_filter(principal)))
+
+
+async def get_task_or_404(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> Any:
+    from app.winter.models import Task
+
+    return await _one_or_404(session, select(Task).where(Task.id == task_id, task_filter(principal)))
+
+
 # --- redaction -----------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.households.models import INDICATORS, SignalSource
 from app.households.schemas import MAX_DETAILS_BYTES, HouseholdInput, Indicator
@@ -29,6 +29,17 @@ class ImportPayload(BaseModel):
         default_factory=dict, description="Amounts, months, reference codes; never registration numbers"
     )
     household: HouseholdInput
+    round_ends_at: AwareDatetime | None = Field(
+        default=None,
+        description="End of the list's round (big-data rounds): the household's deadline (DESIGN §11); kept in details",
+    )
+
+    @model_validator(mode="after")
+    def _round_end_in_details(self) -> ImportPayload:
+        # The signal keeps it in its details (app.winter.deadlines reads details["round_ends_at"]).
+        if self.round_ends_at is not None:
+            self.details = {**self.details, "round_ends_at": self.round_ends_at.isoformat()}
+        return self
 
     @field_validator("indicators")
     @classmethod

@@ -46,9 +46,8 @@ async def create_task(
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
     if household_id is not None:
-        row = (
-            await session.execute(select(Household.district_code, Household.dong_code).where(Household.id == household_id))
-        ).first()
+        where = select(Household.district_code, Household.dong_code).where(Household.id == household_id)
+        row = (await session.execute(where)).first()
     else:
         row = (
             await session.execute(select(Facility.district_code, Facility.dong_code).where(Facility.id == facility_id))
@@ -155,3 +154,36 @@ async def complete_task(
     task.completed_by_id = by_id
     await session.flush()
     return task
+
+
+def task_public(task: Task, now: datetime | None = None) -> Any:
+    """A task as REST and sync show it (:class:`app.winter.schemas.TaskPublic`)."""
+    from app.winter.schemas import TaskPublic
+
+    now = now or utcnow()
+    return TaskPublic(
+        id=task.id,
+        version=task.version,
+        kind=task.kind,
+        source=task.source,
+        household_id=task.household_id,
+        facility_id=task.facility_id,
+        alert_id=task.alert_id,
+        assignee_id=task.assignee_id,
+        dong_code=task.dong_code,
+        due_at=task.due_at,
+        status=task.status,
+        outcome=task.outcome,
+        note=task.note,
+        overdue=task.status == TaskStatus.open and task.due_at < now,
+        completed_at=task.completed_at,
+        completed_by_id=task.completed_by_id,
+        escalated_at=task.escalated_at,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+    )
+
+
+def same_completion(task: Task, by_id: uuid.UUID, outcome: TaskOutcome, note: str | None) -> bool:
+    """Whether ``task`` is already done exactly so (a retried completion: answered again, not a conflict)."""
+    return task.status == TaskStatus.done and (task.completed_by_id, task.outcome, task.note) == (by_id, outcome, note)

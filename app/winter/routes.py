@@ -1,0 +1,316 @@
+"""``/v1/alerts``, ``/v1/tasks``, ``/v1/deadlines`` (DESIGN §11)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import and_, or_, select
+
+from app.access.policy import (
+    alert_filter,
+    get_alert_or_404,
+    get_task_or_404,
+    may_complete_task,
+    role_gate,
+    task_filter,
+)
+from app.audit import service as audit
+from app.auth.models import Role
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.deps import SessionDep
+from app.core.errors import Problem
+from app.core.etag import set_etag
+from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.winter import alerts, deadlines
+from app.winter import messages as _messages  # noqa: F401  (registers the domain's messages)
+from app.winter.models import Alert, AlertKind, Task, TaskStatus
+from app.winter.schemas import AlertCreate, AlertPublic, AlertSummary, DeadlineItem, TaskComplete, TaskPublic
+from app.winter.tasks import complete_task, same_completion, task_conflict, task_public
+
+router = APIRouter(tags=["winter"])
+
+_PROBLEM = {"content": {"application/problem+json": {}}}
+_TEXT = {
+    403: "Your role can never do this (or you are not the task's assignee or a coordinator of its area)",
+    404: "No such record, or not visible to you",
+    409: "The task is already done (the first completion stands; `server` holds it), or the id is taken",
+    422: "Invalid input (field errors in `errors`)",
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": _TEXT[code], **_PROBLEM} for code in codes}
+
+
+Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
+PublicStaff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
+Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner))]
+
+
+def _alert_public(alert: Alert) -> AlertPublic:
+    now = utcnow()
+    return AlertPublic.model_validate(
+        {**alert.model_dump(), "active": alert.starts_at <= now < alert.ends_at, "criteria": alert.criteria}
+    )
+
+
+# --- alerts ---------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/v1/alerts",
+    response_model=AlertPublic,
+    status_code=201,
+    summary="Declare a cold wave, heavy snow or heat wave: one check task per matching household",
+    description="Each household of the dongs that matches the criteria (one of the risk levels, all the tags) gets "
+    "a task for its worker: a planner of its latest open visit, else the manager of its open case, else the dong's "
+    "duty planner (the planner of the dong with the fewest open tasks), else you. Each task is due `due_hours` after "
+    "the alert starts (or now, if it started already). Send your own `id` to make a retry safe: the same id answers "
+    "the alert created the first time (200).",
+    responses={200: {"description": "The alert created before under this id", "model": AlertPublic}}
+    | _problems(403, 409, 422),
+)
+async def create_alert(
+    body: AlertCreate, principal: Coordinator, session: SessionDep, response: Response
+) -> AlertPublic:
+    alert, created = await alerts.create_alert(session, principal, body)
+    if not created:
+        response.status_code = 200
+    set_etag(response, alert.version)
+    response.headers["Location"] = f"/v1/alerts/{alert.id}"
+    return _alert_public(alert)
+
+
+@router.get(
+    "/v1/alerts", response_model=Page[AlertPublic], summary="Alerts of your organization", responses=_problems(403)
+)
+async def list_alerts(
+    principal: PublicStaff,
+    session: SessionDep,
+    kind: AlertKind | None = None,
+    active: Annotated[bool | None, Query(description="Only those in force now (true) or not (false)")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[AlertPublic]:
+    from app.core.pagination import keyset_page
+
+    stmt = select(Alert).where(alert_filter(principal))
+    if kind is not None:
+        stmt = stmt.where(Alert.kind == kind)
+    now = utcnow()
+    if active is True:
+        stmt = stmt.where(Alert.starts_at <= now, Alert.ends_at > now)
+    elif active is False:
+        stmt = stmt.where(or_(Alert.starts_at > now, Alert.ends_at <= now))
+    rows, next_cursor = await keyset_page(
+        session, stmt, created_col=Alert.created_at, id_col=Alert.id, limit=limit, cursor=cursor, descending=True
+    )
+    return Page(items=[_alert_public(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/alerts/{alert_id}", response_model=AlertPublic, summary="One alert", responses=_problems(403, 404))
+async def get_alert(
+    alert_id: uuid.UUID, principal: PublicStaff, session: SessionDep, response: Response
+) -> AlertPublic:
+    alert = await get_alert_or_404(session, principal, alert_id)
+    set_etag(response, alert.version)
+    return _alert_public(alert)
+
+
+@router.get(
+    "/v1/alerts/{alert_id}/summary",
+    response_model=AlertSummary,
+    summary="Live progress of an alert's checks: done, open, overdue, escalated, by dong (with names)",
+    responses=_problems(403, 404),
+)
+async def alert_summary(alert_id: uuid.UUID, principal: PublicStaff, session: SessionDep) -> AlertSummary:
+    alert = await get_alert_or_404(session, principal, alert_id)
+    return AlertSummary.model_validate({"alert_id": alert.id, **await alerts.summary(session, alert)})
+
+
+# --- tasks ----------------------------------------------------------------------------------------------------
+
+
+def _task_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    raw = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
+    except (ValueError, IndexError, TypeError) as exc:
+        raise invalid_cursor() from exc
+
+
+@router.get(
+    "/v1/tasks",
+    response_model=Page[TaskPublic],
+    summary="Tasks, soonest due first (`assignee=me` for your own)",
+    responses=_problems(403, 422),
+)
+async def list_tasks(
+    principal: Staff,
+    session: SessionDep,
+    assignee: Annotated[str | None, Query(description="`me` or a user id", max_length=36)] = None,
+    status: Annotated[list[TaskStatus] | None, Query()] = None,
+    alert_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    dong_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}([0-9]{5})?$")] = None,
+    overdue: Annotated[bool | None, Query(description="Only open tasks past due (true)")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[TaskPublic]:
+    from app.access.policy import codes_clause
+
+    stmt = select(Task).where(task_filter(principal))
+    if assignee is not None:
+        if assignee == "me":
+            stmt = stmt.where(Task.assignee_id == principal.user_id)
+        else:
+            try:
+                stmt = stmt.where(Task.assignee_id == uuid.UUID(assignee))
+            except ValueError:
+                raise Problem(
+                    422,
+                    "validation",
+                    "detail.malformed-body",
+                    extra={"errors": [{"field": "query.assignee", "code": "invalid", "message": "me | uuid"}]},
+                ) from None
+    if status:
+        stmt = stmt.where(Task.status.in_(status))
+    if alert_id is not None:
+        stmt = stmt.where(Task.alert_id == alert_id)
+    if household_id is not None:
+        stmt = stmt.where(Task.household_id == household_id)
+    if dong_code is not None:
+        stmt = stmt.where(codes_clause(Task.dong_code, [dong_code]))
+    now = utcnow()
+    if overdue is True:
+        stmt = stmt.where(Task.status == TaskStatus.open, Task.due_at < now)
+    elif overdue is False:
+        stmt = stmt.where(or_(Task.status != TaskStatus.open, Task.due_at >= now))
+    after = _task_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(or_(Task.due_at > after[0], and_(Task.due_at == after[0], Task.id > after[1])))
+    rows = list((await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit + 1))).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].due_at, rows[-1].id])
+    await audit.record_many(
+        session,
+        principal,
+        "task.list",
+        entity="task",
+        items=[(t.id, t.household_id) for t in rows],
+        purpose="follow_up",
+    )
+    return Page(items=[task_public(t, now) for t in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/tasks/{task_id}", response_model=TaskPublic, summary="One task", responses=_problems(403, 404))
+async def get_task(task_id: uuid.UUID, principal: Staff, session: SessionDep, response: Response) -> TaskPublic:
+    task = await get_task_or_404(session, principal, task_id)
+    await audit.record(
+        session,
+        principal,
+        "task.read",
+        entity="task",
+        entity_id=task.id,
+        household_id=task.household_id,
+        purpose="follow_up",
+    )
+    set_etag(response, task.version)
+    return task_public(task)
+
+
+@router.post(
+    "/v1/tasks/{task_id}/complete",
+    response_model=TaskPublic,
+    summary="Complete a task with its outcome (the first completion wins)",
+    description="A retry of the same completion by the same person answers the task again (200). A task already "
+    "completed otherwise answers 409 `task-already-done` with the server's state in `server`.",
+    responses=_problems(403, 404, 409, 422),
+)
+async def complete(
+    task_id: uuid.UUID, body: TaskComplete, principal: Staff, session: SessionDep, response: Response
+) -> TaskPublic:
+    task = await get_task_or_404(session, principal, task_id)
+    if not may_complete_task(principal, task):
+        raise Problem(403, "forbidden", "winter.task-not-assignee")
+    if same_completion(task, principal.user_id, body.outcome, body.note):
+        set_etag(response, task.version)
+        return task_public(task)
+    if task.status != TaskStatus.open:
+        raise task_conflict(task)
+    await complete_task(session, task, by_id=principal.user_id, outcome=body.outcome, note=body.note)
+    await audit.record(
+        session,
+        principal,
+        "task.complete",
+        entity="task",
+        entity_id=task.id,
+        household_id=task.household_id,
+        purpose="follow_up",
+        details={"outcome": body.outcome.value},
+    )
+    set_etag(response, task.version)
+    return task_public(task)
+
+
+# --- deadlines ------------------------------------------------------------------------------------------------
+
+DeadlineStateQ = Literal["on_track", "at_risk", "overdue"]
+DeadlineEntityQ = Literal["household", "visit", "case"]
+
+
+@router.get(
+    "/v1/deadlines",
+    response_model=Page[DeadlineItem],
+    summary="Legal clocks at risk in your jurisdiction, soonest first",
+    description="Households (their intake's clock by source: app/winter/rules.py), open visits (their window) and "
+    "open cases (their next stage's due date). By default what is `at_risk` or `overdue`; `state` and `entity` "
+    "repeat.",
+    responses=_problems(403, 422),
+)
+async def list_deadlines(
+    principal: PublicStaff,
+    session: SessionDep,
+    state: Annotated[list[DeadlineStateQ] | None, Query()] = None,
+    entity: Annotated[list[DeadlineEntityQ] | None, Query()] = None,
+    dong_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}([0-9]{5})?$")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[DeadlineItem]:
+    after = None
+    if cursor:
+        raw = decode_cursor(cursor)
+        try:
+            after = (datetime.fromisoformat(raw[0]), str(raw[1]), uuid.UUID(raw[2]))
+        except (ValueError, IndexError, TypeError) as exc:
+            raise invalid_cursor() from exc
+        if after[1] not in deadlines.ENTITY_ORDER or after[0].tzinfo is None:
+            raise invalid_cursor()
+    items, last = await deadlines.list_deadlines(
+        session,
+        principal,
+        states=set(state or ("at_risk", "overdue")),
+        entities=set(entity or deadlines.ENTITY_ORDER),
+        dong_code=dong_code,
+        limit=limit,
+        cursor=after,
+    )
+    await audit.record_each(
+        session,
+        principal,
+        "deadline.list",
+        [(i["entity"], i["id"], i["household_id"]) for i in items if i["household_id"] is not None],
+        purpose="identification",
+    )
+    return Page(
+        items=[DeadlineItem.model_validate(i) for i in items],
+        next_cursor=encode_cursor(list(last)) if last else None,
+    )
