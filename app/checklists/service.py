@@ -701,6 +701,11 @@ async def _finish(
         await _apply_risk(session, response, ev.risk_level, response.completed_at or now)
         response.applied_risk_level = ev.risk_level
         applied = ev.risk_level
+    if response.completed and response.household_id is None:
+        # a facility inspection: its last inspection, and an urgent finding's follow-up (app.visits.sync)
+        from app.visits.sync import record_inspection
+
+        await record_inspection(session, principal, response, now)
     return ev.missing_required, applied
 
 

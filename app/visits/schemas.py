@@ -211,5 +211,10 @@ class FacilityOut(BaseModel):
     operator: str | None
     capacity: int | None
     active: bool
+    last_inspected_at: datetime | None = Field(
+        default=None, description="When the latest inspection checklist of one of its visits was completed"
+    )
+    last_inspection_visit_id: uuid.UUID | None = None
+    last_inspection_urgent: bool | None = Field(default=None, description="That inspection found urgent hazards")
     created_at: datetime
     updated_at: datetime
