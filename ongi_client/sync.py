@@ -193,11 +193,13 @@ class SyncClient:
         self.db.execute("DELETE FROM record WHERE entity = ? AND id = ?", (entity, id_))
 
     def checksum(self) -> str:
-        digest = hashlib.sha256()
-        rows = self.db.execute("SELECT entity, id, version FROM record").fetchall()
-        for entity, id_, version in sorted(rows, key=lambda r: (r[0], r[1])):
-            digest.update(f"{entity}:{id_}:{version}\n".encode())
-        return digest.hexdigest()
+        """The sum, modulo 2**64, of the first 8 bytes of sha256("entity:id:version") of every record held
+        (big-endian), as 16 hex digits: order does not matter (docs/sync.md)."""
+        total = 0
+        for entity, id_, version in self.db.execute("SELECT entity, id, version FROM record"):
+            digest = hashlib.sha256(f"{entity}:{str(id_).lower()}:{version}".encode()).digest()
+            total += int.from_bytes(digest[:8], "big")
+        return f"{total % 2**64:016x}"
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Erase records whose lease ran out (the phone must, even if it never syncs again)."""

@@ -75,18 +75,15 @@ async def _support_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any
 
     if not ctx.household_ids:
         return {}
-    out = {}
-    ids = list(ctx.household_ids)
-    for start in range(0, len(ids), 500):
-        rows = await session.execute(
-            select(Support.id, Support.version, Support.household_id).where(
-                Support.household_id.in_(ids[start : start + 500]),
-                Support.deleted_at.is_(None),
-                ctx.narrow("support", Support.id),
-            )
-        )
-        out.update({sid: Item(version, hid) for sid, version, hid in rows})
-    return out
+    rows = await ctx.rows(
+        session,
+        "support",
+        select(Support.id, Support.version, Support.household_id).where(
+            Support.household_id.in_(list(ctx.household_ids)), Support.deleted_at.is_(None)
+        ),
+        Support.id,
+    )
+    return {sid: Item(version, hid) for sid, version, hid in rows}
 
 
 async def _support_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

@@ -81,12 +81,13 @@ async def _response_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, An
 
     if not ctx.visit_ids:
         return {}
-    rows = await session.execute(
+    rows = await ctx.rows(
+        session,
+        "checklist_response",
         select(ChecklistResponse.id, ChecklistResponse.version, ChecklistResponse.household_id).where(
-            ChecklistResponse.visit_id.in_(list(ctx.visit_ids)),
-            ChecklistResponse.deleted_at.is_(None),
-            ctx.narrow("checklist_response", ChecklistResponse.id),
-        )
+            ChecklistResponse.visit_id.in_(list(ctx.visit_ids)), ChecklistResponse.deleted_at.is_(None)
+        ),
+        ChecklistResponse.id,
     )
     out: dict[uuid.UUID, Any] = {}
     for rid, version, household_id in rows:

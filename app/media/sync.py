@@ -21,10 +21,13 @@ async def _photo_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
     if not ctx.visit_ids:
         return {}
-    rows = await session.execute(
+    rows = await ctx.rows(
+        session,
+        "photo",
         select(Photo.id, Photo.version, Photo.household_id).where(
-            Photo.visit_id.in_(list(ctx.visit_ids)), Photo.deleted_at.is_(None), ctx.narrow("photo", Photo.id)
-        )
+            Photo.visit_id.in_(list(ctx.visit_ids)), Photo.deleted_at.is_(None)
+        ),
+        Photo.id,
     )
     out: dict[uuid.UUID, Any] = {}
     for photo_id, version, household_id in rows:

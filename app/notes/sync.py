@@ -46,15 +46,13 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
     if not targets:
         return {}
     org = ctx.principal.organization_id
-    rows = list(
-        await session.execute(
-            select(Note.id, Note.version, Note.household_id, Note.case_id).where(
-                Note.deleted_at.is_(None),
-                or_(Note.internal.is_(False), Note.author_organization_id == org),
-                or_(*targets),
-                ctx.narrow("note", Note.id),
-            )
-        )
+    rows = await ctx.rows(
+        session,
+        "note",
+        select(Note.id, Note.version, Note.household_id, Note.case_id).where(
+            Note.deleted_at.is_(None), or_(Note.internal.is_(False), Note.author_organization_id == org), or_(*targets)
+        ),
+        Note.id,
     )
     case_ids = {cid for _, _, _, cid in rows if cid is not None}
     case_household: dict[uuid.UUID, uuid.UUID] = {}

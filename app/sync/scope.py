@@ -46,6 +46,18 @@ class Item:
 
 
 @dataclass
+class Walk:
+    """One step of a first sync's keyset walk over one entity (filled in by :meth:`Context.rows`)."""
+
+    entity: str
+    after: uuid.UUID | None
+    size: int
+    paged: bool = False  # the adapter's query was paged by the walk
+    full: bool = False  # it returned ``size`` rows: there may be more
+    last: uuid.UUID | None = None  # the last id it read (before any filtering in Python)
+
+
+@dataclass
 class Context:
     principal: Principal
     now: datetime
@@ -60,12 +72,31 @@ class Context:
     visible_households: set[uuid.UUID] | None = None
     #: Set for a partial diff: the only records of each entity to look at.
     only: dict[str, set[uuid.UUID]] | None = None
+    #: Set in a first sync's walk: the next page of one entity, by keyset over its id.
+    walk: Walk | None = None
 
     def narrow(self, entity: str, column: Any) -> Any:
         """A filter on ``column`` (the entity's id) keeping the records this diff looks at."""
         if self.only is None:
             return true()
         return column.in_(list(self.only.get(entity, ())))
+
+    async def rows(self, session: AsyncSession, entity: str, stmt: Any, column: Any) -> list[Any]:
+        """Run an adapter's scope query ``stmt`` narrowed to the records this pull looks at: with ``only``,
+        those ids; in a walk of ``entity``, the next ``walk.size`` ids after ``walk.after`` in id order (so a
+        page of a first sync costs its own size). An adapter that reads its scope through this lets the walk
+        page it in the database; one that does not is sliced after reading its whole scope."""
+        if self.only is not None:
+            stmt = stmt.where(column.in_(list(self.only.get(entity, ()))))
+        walk = self.walk
+        if walk is None or walk.entity != entity:
+            return list(await session.execute(stmt))
+        if walk.after is not None:
+            stmt = stmt.where(column > walk.after)
+        found = list(await session.execute(stmt.order_by(column).limit(walk.size)))
+        walk.paged, walk.full = True, len(found) == walk.size
+        walk.last = found[-1][0] if found else None
+        return found
 
     @property
     def is_partner(self) -> bool:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
-import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,8 +27,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    cast,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -48,9 +47,10 @@ from app.core.db import begin_write, utcnow
 from app.core.errors import Problem
 from app.core.state import AppState
 from app.core.times import rfc3339
+from app.sync import checksum
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeCounter, ChangeLog, DeviceHolding, DeviceSyncState
-from app.sync.scope import Context, Item, Key, adapters, context_for
+from app.sync.scope import Context, Item, Key, Walk, adapters, context_for
 
 SYNC_ROLES = (Role.planner, Role.partner, Role.coordinator)
 
@@ -65,9 +65,13 @@ class Cursor:
     batch: int
     seq: int
     day: str
+    #: In a first sync's walk: where the next page starts (``entity index`` or ``entity index-last id``).
+    walk: str = ""
 
     def encode(self, state: AppState) -> str:
         body = f"1.{self.device_id.hex}.{self.batch}.{self.seq}.{self.day}"
+        if self.walk:
+            body = f"2.{self.device_id.hex}.{self.batch}.{self.seq}.{self.day}.{self.walk}"
         mac = state.security.mac(body.encode(), context="sync-cursor")
         return base64.urlsafe_b64encode(f"{body}.{mac}".encode()).decode().rstrip("=")
 
@@ -75,14 +79,27 @@ class Cursor:
     def decode(cls, state: AppState, raw: str) -> Cursor | None:
         try:
             text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-            version, device, batch, seq, day, mac = text.split(".")
+            version, device, batch, seq, day, *walk, mac = text.split(".")
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
-        body = f"{version}.{device}.{batch}.{seq}.{day}"
-        if version != "1" or state.security.mac(body.encode(), context="sync-cursor") != mac:
+        if (version, len(walk)) not in (("1", 0), ("2", 1)):
+            return None
+        body = ".".join([version, device, batch, seq, day, *walk])
+        if state.security.mac(body.encode(), context="sync-cursor") != mac:
             return None
         try:
-            return cls(uuid.UUID(hex=device), int(batch), int(seq), day)
+            cursor = cls(uuid.UUID(hex=device), int(batch), int(seq), day, walk[0] if walk else "")
+        except ValueError:
+            return None
+        return cursor if cursor.walk_at() is not None or not cursor.walk else None
+
+    def walk_at(self) -> tuple[int, uuid.UUID | None] | None:
+        """The walk's position: the index of the entity it is at, and the last id sent of it."""
+        if not self.walk:
+            return None
+        index, _, after = self.walk.partition("-")
+        try:
+            return int(index), uuid.UUID(hex=after) if after else None
         except ValueError:
             return None
 
@@ -252,6 +269,7 @@ async def _changes_since(session: AsyncSession, since: int, until: int) -> list[
                 ChangeLog.seq,
             )
             .where(ChangeLog.seq > since, ChangeLog.seq <= until)
+            .order_by(ChangeLog.seq)
             .limit(SIFT_LIMIT + 1)
         )
     ).all()
@@ -259,9 +277,12 @@ async def _changes_since(session: AsyncSession, since: int, until: int) -> list[
 
 
 #: Entities whose records live inside the scope the visits and cases draw, without moving it: when only
-#: these changed since the cursor, a pull re-reads just those records within what the device holds.
-#: Anything else (visits, cases, teams, consents, reference data) takes a whole diff.
+#: these changed since the cursor, a pull reads just those records, by the device's holdings of them and of
+#: the visits, cases and households they belong to (an indexed lookup, whatever the device holds).
+#: Anything else (visits, cases, teams, consents, reference data) may move the scope: a whole diff.
 CONTENT_ENTITIES = frozenset({"household", "note", "checklist_response", "photo", "support"})
+#: The entities that draw the scope of the others (run whole on every page of a first sync's walk).
+FRAME_ENTITIES = ("visit", "case", "household")
 
 
 async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.UUID, rows: list[Any]) -> bool:
@@ -269,8 +290,7 @@ async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.
     it touches a record the device holds or was sent, or a household, visit or case it holds records of;
     a change of a visit, case, team or consent also when the caller is (or was) on that team or manages
     that case, or it is about a household of theirs; reference data and a change that names no relation
-    concern everyone. A content change outside what the device holds cannot enter its scope (the scope is
-    drawn by visits, cases, teams and consents, and by time, which the cursor's day and the lease catch)."""
+    concern everyone."""
     from app.care.models import Case, CaseMember
     from app.visits.models import Visit, VisitAssignee
 
@@ -289,9 +309,8 @@ async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.
             scope_rows.append((entity_id, household_id, visit_id, case_id))
     dh = DeviceHolding
     probes = [
-        select(dh.id).where(
-            dh.device_id == device_id, or_(dh.entity_id.in_(list(related)), dh.household_id.in_(list(households)))
-        )
+        select(dh.id).where(dh.device_id == device_id, dh.entity_id.in_(list(related))),
+        select(dh.id).where(dh.device_id == device_id, dh.household_id.in_(list(households))),
     ]
     if scope_rows:
         me = principal.user_id
@@ -320,28 +339,9 @@ async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.
     return False
 
 
-def _partial_keys(
-    cursor: Cursor, st: DeviceSyncState, now: datetime, today: date, changes: list[Any] | None
-) -> set[Key] | None:
-    """The records to re-read when the device is up to date but for content changes (then its scope is
-    what it holds: no visit, case, team or consent changed, and the day and lease still hold); ``None``
-    for a whole diff."""
-    if changes is None or not (
-        cursor.batch == st.batch
-        and not st.has_more
-        and cursor.day == today.isoformat() == st.scope_day
-        and st.renew_after is not None
-        and now < st.renew_after
-    ):
-        return None
-    if any(row[0] not in CONTENT_ENTITIES for row in changes):
-        return None
-    return {(row[0], row[1]) for row in changes}
-
-
 @dataclass(slots=True)
 class Held:
-    """A device's holding of one record, as the diff reads it."""
+    """A device's holding of one record, as a pull reads it (once the batch its cursor names is confirmed)."""
 
     id: uuid.UUID
     household_id: uuid.UUID | None
@@ -349,9 +349,9 @@ class Held:
     held_view: str | None
     revoked: bool
 
-
-#: Holdings a partial pull reads whole whatever changed: they draw the scope context (:func:`_held_context`).
-CONTEXT_ENTITIES = ("visit", "case", "household")
+    @property
+    def holds(self) -> bool:
+        return self.held_version is not None and not self.revoked
 
 
 class _Confirmed(NamedTuple):
@@ -383,42 +383,22 @@ def _confirmed(device_id: uuid.UUID, batch: int) -> _Confirmed:
     )
 
 
-def _checksum_line(dialect: str, version: Any) -> Any:
-    """``entity:id:version`` in SQL, the id in its usual text form (SQLite stores 32 hex digits)."""
-    eid = type_coerce(DeviceHolding.entity_id, String)
-    if dialect == "sqlite":
-        eid = (
-            func.substr(eid, 1, 8, type_=String)
-            + "-"
-            + func.substr(eid, 9, 4, type_=String)
-            + "-"
-            + func.substr(eid, 13, 4, type_=String)
-            + "-"
-            + func.substr(eid, 17, 4, type_=String)
-            + "-"
-            + func.substr(eid, 21, 12, type_=String)
-        )
-    else:
-        eid = cast(DeviceHolding.entity_id, String)
-    return DeviceHolding.entity + ":" + eid + ":" + cast(version, String)
+def _key_filter(keys: Iterable[Key]) -> Any:
+    """Holdings of these records: per entity an ``IN`` on the (device, entity, entity_id) key's index."""
+    dh = DeviceHolding
+    by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for entity, eid in keys:
+        by_entity[entity].add(eid)
+    return or_(false(), *(and_(dh.entity == e, dh.entity_id.in_(sorted(ids))) for e, ids in by_entity.items()))
 
 
 async def _holdings(
-    session: AsyncSession, device_id: uuid.UUID, batch: int, keys: set[Key] | None = None
-) -> tuple[dict[Key, Held], list[str]]:
-    """What the device holds once ``batch`` is confirmed: the holdings (all of them, or with ``keys`` only
-    those and the ones that draw the scope context), and the checksum line of every record it holds, sorted.
-
-    The lines come from the database as one text, so a partial pull of a phone holding thousands of
-    records builds objects only for the few it looks at."""
+    session: AsyncSession, device_id: uuid.UUID, batch: int, keys: Iterable[Key] | None = None, *also: Any
+) -> dict[Key, Held]:
+    """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
+    records (and of the rows ``also`` selects)."""
     dh = DeviceHolding
     c = _confirmed(device_id, batch)
-    remain = (dh.device_id == device_id, ~or_(c.deleted, c.lost_unheld))
-    dialect = session.get_bind().dialect.name
-    line = _checksum_line(dialect, c.version)
-    joined = func.group_concat(line, "\n") if dialect == "sqlite" else func.string_agg(line, "\n")
-    text = (await session.execute(select(joined).where(*remain, c.version.is_not(None), ~c.revoked))).scalar()
-    lines = sorted(text.split("\n")) if text else []
     rows = select(
         type_coerce(dh.id, String),
         dh.entity,
@@ -427,16 +407,16 @@ async def _holdings(
         c.version,
         c.view,
         c.revoked,
-    ).where(*remain)
+    ).where(dh.device_id == device_id, ~or_(c.deleted, c.lost_unheld))
     if keys is not None:
-        rows = rows.where(or_(dh.entity.in_(CONTEXT_ENTITIES), dh.entity_id.in_([eid for _, eid in keys])))
+        rows = rows.where(or_(_key_filter(keys), *also))
     holdings: dict[Key, Held] = {}
     for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(rows):
-        key = (entity, _as_uuid(raw_eid))
-        if keys is None or entity in CONTEXT_ENTITIES or key in keys:
-            household = None if raw_household is None else _as_uuid(raw_household)
-            holdings[key] = Held(_as_uuid(raw_id), household, held_version, held_view, bool(is_revoked))
-    return holdings, lines
+        household = None if raw_household is None else _as_uuid(raw_household)
+        holdings[(entity, _as_uuid(raw_eid))] = Held(
+            _as_uuid(raw_id), household, held_version, held_view, bool(is_revoked)
+        )
+    return holdings
 
 
 def _as_uuid(raw: Any) -> uuid.UUID:
@@ -444,196 +424,381 @@ def _as_uuid(raw: Any) -> uuid.UUID:
     return raw if isinstance(raw, uuid.UUID) else uuid.UUID(raw)
 
 
-def checksum_of(lines: list[str]) -> str:
-    """sha256 over ``entity:id:version\\n`` of every record held, sorted by entity then id (docs/sync.md),
-    from the sorted lines (without their newlines)."""
-    return hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).hexdigest()
+async def _base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncState | None, batch: int) -> int:
+    """The checksum sum (:mod:`app.sync.checksum`) of what the device holds once ``batch`` is confirmed.
+
+    The stored checksum is that of everything sent so far, as if every batch arrived: take off what the
+    sends of later batches (lost, since the device presents ``batch``) added. Those are the holdings with
+    an unconfirmed send after ``batch``: a read of the (device, sent batch) index, as long as what was lost.
+    A device whose stored checksum is of another form is summed over its holdings, once."""
+    if st is None:
+        return 0
+    total = checksum.decode(st.checksum)
+    if total is None:
+        holdings = await _holdings(session, device_id, batch)
+        return sum(checksum.held(e, eid, h.held_version, h.revoked) for (e, eid), h in holdings.items())
+    dh = DeviceHolding
+    rows = await session.execute(
+        select(
+            dh.entity,
+            type_coerce(dh.entity_id, String),
+            dh.held_version,
+            dh.revoked_at.is_not(None),
+            dh.sent_op,
+            dh.sent_version,
+        ).where(dh.device_id == device_id, dh.sent_batch > batch)
+    )
+    for entity, raw, held_version, revoked, op, sent_version in rows:
+        eid = _as_uuid(raw)
+        sent = checksum.held(entity, eid, sent_version) if op == "upsert" else 0
+        total -= sent - checksum.held(entity, eid, held_version, bool(revoked))
+    return total
 
 
-def _set_line(lines: list[str], entity: str, eid: uuid.UUID, version: int | None) -> None:
-    """Replace (or with ``None`` remove) the checksum line of one record in the sorted ``lines``."""
-    prefix = f"{entity}:{eid}:"
-    i = bisect.bisect_left(lines, prefix)
-    if i < len(lines) and lines[i].startswith(prefix):
-        del lines[i]
-    if version is not None:
-        bisect.insort(lines, f"{prefix}{version}")
+@dataclass
+class Plan:
+    """What a pull sends and records, decided in the read transaction."""
+
+    kind: str  # walk (a first sync's snapshot) | content (changes within the scope) | diff (the scope moved)
+    ctx: Context
+    scope: dict[Key, Item]  # the records of the page still (or newly) in scope, with their versions
+    holdings: dict[Key, Held]  # the device's holdings of the records compared
+    page: list[Key]  # in the order sent
+    upserts: set[Key]
+    deleted: set[Key]
+    has_more: bool
+    base: int  # the checksum sum of what the device holds before this page
+    seq: int  # the change number the device is up to once the pull is complete
+    day: str
+    walk: str = ""  # where a walk's next page starts
 
 
-def _held_context(principal: Principal, now: datetime, today: date, holdings: dict[Key, Any]) -> Context:
-    """The scope context as the device holds it: its visits, cases and (visible) households."""
+def _differs(item: Item, held: Held | None) -> bool:
+    return held is None or held.held_version != item.version or held.held_view != item.view or held.revoked
+
+
+async def plan_walk(
+    session: AsyncSession,
+    principal: Principal,
+    device_id: uuid.UUID,
+    cursor: Cursor | None,
+    st: DeviceSyncState | None,
+    seq: int,
+    now: datetime,
+    today: date,
+    limit: int,
+) -> Plan:
+    """A page of a first sync: the next ``limit`` records of the scope in (entity order, id) order, each
+    entity read by keyset from where the cursor stands, so that a page costs its own size (the entities
+    that draw the scope are read whole: they are the device's own visits, cases and households). The walk
+    keeps the change number and day it started at: what changed meanwhile follows in the next pulls."""
+    at = cursor.walk_at() if cursor is not None else None
+    index, after = at if at is not None else (0, None)
+    ctx = await context_for(session, principal, now, today)
+    registry = adapters()
+    framed = {a.entity: await a.scope(session, ctx) for a in registry if a.entity in FRAME_ENTITIES}
+    scope: dict[Key, Item] = {}
+    walked: list[Key] = []
+    while index < len(registry) and len(walked) < limit:
+        adapter, remaining = registry[index], limit - len(walked)
+        if adapter.entity in framed:
+            items, walk = framed[adapter.entity], None
+        else:
+            ctx.walk = Walk(adapter.entity, after, remaining)
+            items = await adapter.scope(session, ctx)
+            walk, ctx.walk = ctx.walk, None
+        if walk is not None and walk.paged:
+            chosen, done, last = sorted(items), not walk.full, walk.last
+        else:  # read whole: sliced here
+            ids = sorted(eid for eid in items if after is None or eid > after)
+            chosen, done = ids[:remaining], len(ids) <= remaining
+            last = chosen[-1] if chosen else after
+        for eid in chosen:
+            scope[(adapter.entity, eid)] = items[eid]
+            walked.append((adapter.entity, eid))
+        if done:
+            index, after = index + 1, None
+        else:
+            after = last
+    has_more = index < len(registry)
+    holdings = await _holdings(session, device_id, cursor.batch, walked) if cursor is not None and walked else {}
+    return Plan(
+        kind="walk",
+        ctx=ctx,
+        scope=scope,
+        holdings=holdings,
+        page=walked,
+        upserts={key for key in walked if _differs(scope[key], holdings.get(key))},
+        deleted=set(),
+        has_more=has_more,
+        base=await _base_sum(session, device_id, st, cursor.batch) if cursor is not None else 0,
+        seq=cursor.seq if cursor is not None else seq,
+        day=cursor.day if cursor is not None else today.isoformat(),
+        walk=(f"{index}-{after.hex}" if after is not None else str(index)) if has_more else "",
+    )
+
+
+async def plan_content(
+    session: AsyncSession,
+    principal: Principal,
+    device_id: uuid.UUID,
+    cursor: Cursor,
+    st: DeviceSyncState,
+    seq: int,
+    changes: list[Any],
+    now: datetime,
+    today: date,
+    limit: int,
+) -> Plan | None:
+    """A pull after changes of records inside the scope only (``CONTENT_ENTITIES``; the device up to date
+    otherwise): read the device's holdings of the changed records and of the visits, cases and households
+    they belong to (indexed lookups), keep the changes those concern, and look at just those records.
+    ``None`` when no change concerns the device."""
+    keys: set[Key] = set()
+    homes: set[uuid.UUID] = set()
+    for entity, eid, household_id, visit_id, case_id, _seq in changes:
+        keys.add((entity, eid))
+        if visit_id is not None:
+            keys.add(("visit", visit_id))
+        if case_id is not None:
+            keys.add(("case", case_id))
+        if household_id is not None:
+            keys.add(("household", household_id))
+            homes.add(household_id)
+    dh = DeviceHolding
+    members = await _holdings(
+        session,
+        device_id,
+        cursor.batch,
+        keys,
+        *([and_(dh.entity.in_(("visit", "case")), dh.household_id.in_(sorted(homes)))] if homes else []),
+    )
+    # the households of the visits and cases found (a note on a case names no household)
+    more = {
+        ("household", h.household_id)
+        for (entity, _), h in members.items()
+        if entity in ("visit", "case") and h.household_id is not None
+    } - members.keys()
+    if more:
+        members.update(await _holdings(session, device_id, cursor.batch, more))
+
+    def holds(entity: str, eid: uuid.UUID | None) -> bool:
+        h = members.get((entity, eid)) if eid is not None else None
+        return h is not None and h.holds
+
+    relevant = [
+        row
+        for row in changes
+        if (row[0], row[1]) in members or holds("visit", row[3]) or holds("case", row[4]) or holds("household", row[2])
+    ]
+    if not relevant:
+        return None
+    wanted = {(row[0], row[1]) for row in relevant}
+    held = {key: h for key, h in members.items() if h.holds}
     ctx = Context(principal=principal, now=now, today=today)
-    held = {key: h for key, h in holdings.items() if h.held_version is not None and not h.revoked}
     ctx.visit_ids = {eid for (entity, eid) in held if entity == "visit"}
     ctx.case_ids = {eid for (entity, eid) in held if entity == "case"}
     ctx.household_ids = {eid for (entity, eid) in held if entity == "household"}
     ctx.visit_household = {eid: h.household_id for (entity, eid), h in held.items() if entity == "visit"}
     ctx.visible_households = set(ctx.household_ids)
-    return ctx
+    ctx.only = defaultdict(set)
+    for entity, eid in wanted:
+        ctx.only[entity].add(eid)
+    ctx.only = dict(ctx.only)
+    scope: dict[Key, Item] = {}
+    models: dict[str, Any] = {}
+    for adapter in adapters():
+        models[adapter.entity] = adapter.model
+        if adapter.entity in ctx.only:
+            scope.update(((adapter.entity, eid), item) for eid, item in (await adapter.scope(session, ctx)).items())
+    holdings = {key: members[key] for key in wanted if key in members}
+    upserts = [key for key, item in scope.items() if key in wanted and _differs(item, holdings.get(key))]
+    gone = [key for key, h in holdings.items() if key not in scope and h.holds]
+    order: dict[Key, int] = {}
+    for row in relevant:
+        order[(row[0], row[1])] = max(order.get((row[0], row[1]), 0), row[5])
+    pending = sorted(upserts + gone, key=lambda k: (order.get(k, 0), k[0], str(k[1])))
+    return Plan(
+        kind="content",
+        ctx=ctx,
+        scope=scope,
+        holdings=holdings,
+        page=pending[:limit],
+        upserts=set(upserts),
+        deleted=await _tombstoned(session, gone, models),
+        has_more=len(pending) > limit,
+        base=await _base_sum(session, device_id, st, cursor.batch),
+        seq=seq,
+        day=today.isoformat(),
+    )
+
+
+async def plan_diff(
+    session: AsyncSession,
+    principal: Principal,
+    device_id: uuid.UUID,
+    cursor: Cursor,
+    st: DeviceSyncState | None,
+    seq: int,
+    now: datetime,
+    today: date,
+    limit: int,
+) -> Plan:
+    """A pull when the scope itself may have moved (a team, case, consent, visit window or day changed, or
+    the lease is due): the whole scope against the device's holdings, sent in commit order."""
+    holdings = await _holdings(session, device_id, cursor.batch)
+    ctx = await context_for(session, principal, now, today)
+    registry = adapters()
+    scope: dict[Key, Item] = {}
+    for adapter in registry:
+        scope.update(((adapter.entity, eid), item) for eid, item in (await adapter.scope(session, ctx)).items())
+    upserts = [key for key, item in scope.items() if _differs(item, holdings.get(key))]
+    gone = [key for key, h in holdings.items() if key not in scope and h.holds]
+    pending = upserts + gone
+    order = await _last_seqs(session, pending)
+    pending.sort(key=lambda k: (order.get(k, 0), k[0], str(k[1])))
+    return Plan(
+        kind="diff",
+        ctx=ctx,
+        scope=scope,
+        holdings=holdings,
+        page=pending[:limit],
+        upserts=set(upserts),
+        deleted=await _tombstoned(session, gone, {a.entity: a.model for a in registry}),
+        has_more=len(pending) > limit,
+        base=await _base_sum(session, device_id, st, cursor.batch),
+        seq=seq,
+        day=today.isoformat(),
+    )
+
+
+async def load(session: AsyncSession, plan: Plan) -> dict[Key, dict[str, Any]]:
+    """The data of every upsert of the page, each entity through its own view (the one REST answers)."""
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for entity, eid in plan.page:
+        if (entity, eid) in plan.upserts:
+            by_entity[entity].append(eid)
+    loaded: dict[Key, dict[str, Any]] = {}
+    for adapter in adapters():
+        for chunk in _chunks(by_entity.get(adapter.entity, [])):
+            for eid, data in (await adapter.load(session, plan.ctx, chunk)).items():
+                loaded[(adapter.entity, eid)] = data
+    return loaded
 
 
 async def pull(
     state: AppState, session: AsyncSession, principal: Principal, raw_cursor: str | None, limit: int
 ) -> dict[str, Any]:
+    """Plan (read), load (read), record (one write): see :func:`plan_walk`, :func:`plan_content`,
+    :func:`plan_diff`, :func:`load` and :func:`record`."""
     device_id = require_device(principal)
     now = utcnow()
     today = now.astimezone(state.settings.tz).date()
-    lease = timedelta(hours=state.settings.sync_lease_hours)
-
+    st, seq = await _state_and_seq(session, device_id)
     cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
-    changes_since: list[Any] | None = None
+    changes: list[Any] | None = None
     if raw_cursor:
-        st_row, seq = await _state_and_seq(session, device_id)
-        if (
-            cursor is None
-            or st_row is None
-            or cursor.device_id != device_id
-            or cursor.batch > st_row.batch
-            or cursor.seq > seq
-        ):
+        if cursor is None or st is None or cursor.device_id != device_id or cursor.batch > st.batch or cursor.seq > seq:
             raise cursor_expired()
-        if nothing_new(
-            cursor,
-            batch=st_row.batch,
-            has_more=st_row.has_more,
-            seq=seq,
-            renew_after=st_row.renew_after,
-            now=now,
-            today=today.isoformat(),
-        ):
+        settled = {"batch": st.batch, "has_more": st.has_more, "renew_after": st.renew_after, "now": now}
+        if nothing_new(cursor, seq=seq, today=today.isoformat(), **settled):
             state.metrics.sync_pulls.labels("unchanged").inc()
-            return {"cursor": raw_cursor, "has_more": False, "checksum": st_row.checksum, "changes": []}
-        if (
-            nothing_new(
-                cursor,
-                batch=st_row.batch,
-                has_more=st_row.has_more,
-                seq=cursor.seq,
-                renew_after=st_row.renew_after,
-                now=now,
-                today=today.isoformat(),
-            )
-            and cursor.seq < seq
-            and (changes_since := await _changes_since(session, cursor.seq, seq)) is not None
-            and not await _concern(session, principal, device_id, changes_since)
-        ):
-            # Others' changes only: nothing to diff, nothing to write; the cursor moves past them.
+            return {"cursor": raw_cursor, "has_more": False, "checksum": st.checksum, "changes": []}
+        if nothing_new(cursor, seq=cursor.seq, today=today.isoformat(), **settled) and cursor.seq < seq:
+            changes = await _changes_since(session, cursor.seq, seq)
+    plan: Plan | None = None
+    if changes is not None:
+        assert cursor is not None
+        assert st is not None
+        if all(row[0] in CONTENT_ENTITIES for row in changes):
+            plan = await plan_content(session, principal, device_id, cursor, st, seq, changes, now, today, limit)
+            concerned = plan is not None
+        else:
+            concerned = await _concern(session, principal, device_id, changes)
+        if not concerned:  # others' changes only: nothing to send, nothing to write; the cursor moves past them
             moved = Cursor(device_id, cursor.batch, seq, cursor.day).encode(state)
             state.metrics.sync_pulls.labels("sifted").inc()
-            return {"cursor": moved, "has_more": False, "checksum": st_row.checksum, "changes": []}
+            return {"cursor": moved, "has_more": False, "checksum": st.checksum, "changes": []}
+    if plan is None:
+        if cursor is None or cursor.walk:
+            plan = await plan_walk(session, principal, device_id, cursor, st, seq, now, today, limit)
+        else:
+            plan = await plan_diff(session, principal, device_id, cursor, st, seq, now, today, limit)
+    loaded = await load(session, plan)
+    return await record(state, session, principal, device_id, cursor, st, plan, loaded, now)
 
-    # The answer is planned in the read transaction; the write lock (one writer at a time on SQLite) is
-    # taken only to record it, and the plan stands if no other pull of this device came in between.
-    if not raw_cursor:
-        st_row, seq = await _state_and_seq(session, device_id)
-    planned_batch = st_row.batch if st_row is not None else 0
-    renew_after = st_row.renew_after if st_row is not None else None
-    keys = _partial_keys(cursor, st_row, now, today, changes_since) if cursor and st_row else None
-    if cursor is not None:
-        # What the device holds once the batch it presents is confirmed (as _confirm will record it).
-        holdings, lines = await _holdings(session, device_id, cursor.batch, keys)
-    else:  # a full sync: the device starts from nothing
-        holdings, lines = {}, []
-    only = {entity for entity, _ in keys} if keys is not None else None
-    if only is None:  # the whole scope, adapter by adapter
-        ctx = await context_for(session, principal, now, today)
-        registry = adapters()
-        compared = holdings
-    else:  # content changed within the scope the device holds: look at those records only
-        assert keys is not None
-        ctx = _held_context(principal, now, today, holdings)
-        ctx.only = {entity: {eid for e, eid in keys if e == entity} for entity in only}
-        registry = [a for a in adapters() if a.entity in only]
-        compared = {key: h for key, h in holdings.items() if key in keys}
-    models = {a.entity: a.model for a in adapters()}
-    scope: dict[Key, Item] = {}
-    for adapter in registry:
-        for eid, item in (await adapter.scope(session, ctx)).items():
-            scope[(adapter.entity, eid)] = item
 
-    upserts = [
-        key
-        for key, item in scope.items()
-        if (h := compared.get(key)) is None or h.held_version != item.version or h.held_view != item.view or h.revoked
-    ]
-    gone = [key for key, h in compared.items() if key not in scope and h.held_version is not None and not h.revoked]
-    deleted = await _tombstoned(session, gone, models)
-    pending = upserts + gone
-    # commit order: a partial pull knows it from the change notes it sifted; the rest is looked up
-    order: dict[Key, int] = {}
-    for row in changes_since if keys is not None and changes_since else ():
-        order[(row[0], row[1])] = max(order.get((row[0], row[1]), 0), row[5])
-    order.update(await _last_seqs(session, [k for k in pending if k not in order]))
-    pending.sort(key=lambda k: (order.get(k, 0), k[0], str(k[1])))
-    page, has_more = pending[:limit], len(pending) > limit
-
-    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
-    upsert_set = set(upserts)
-    for entity, eid in page:
-        if (entity, eid) in upsert_set:
-            by_entity[entity].append(eid)
-    loaded: dict[Key, dict[str, Any]] = {}
-    for adapter in registry:
-        ids = by_entity.get(adapter.entity)
-        if ids:
-            for chunk in _chunks(ids):
-                for eid, data in (await adapter.load(session, ctx, chunk)).items():
-                    loaded[(adapter.entity, eid)] = data
-
-    expiry = await _next_consent_expiry(session, ctx, now)
+async def record(
+    state: AppState,
+    session: AsyncSession,
+    principal: Principal,
+    device_id: uuid.UUID,
+    cursor: Cursor | None,
+    st: DeviceSyncState | None,
+    plan: Plan,
+    loaded: dict[Key, dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    """Write what the plan sends (a constant number of statements, rows as many as sent) and answer it.
+    The write lock (one writer at a time on SQLite) is taken only here; the plan stands if no other pull of
+    this device was recorded since it was made (else 410)."""
+    lease = timedelta(hours=state.settings.sync_lease_hours)
+    planned_batch = st.batch if st is not None else 0
+    renew_after = st.renew_after if st is not None else None
     batch = planned_batch + 1
     hold_until = now + lease
+    total = plan.base
     changes: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     sent_rows: list[dict[str, Any]] = []
     #: Every record of a household's data this pull sends, with whose it is (DESIGN §3.4): audited at once.
     sent_personal: list[tuple[str, uuid.UUID, uuid.UUID | None]] = []
-    for key in page:
+    for key in plan.page:
         entity, eid = key
-        if key in upsert_set:
+        held = plan.holdings.get(key)
+        was = checksum.held(entity, eid, held.held_version, held.revoked) if held is not None else 0
+        item = plan.scope.get(key)
+        if key in plan.upserts:
+            assert item is not None
             data = loaded.get(key)
             if data is None:  # vanished between scope and load: the next pull settles it
                 continue
-            version = scope[key].version
+            op, version = "upsert", item.version
             changes.append(
                 {
                     "entity": entity,
                     "id": str(eid),
-                    "op": "upsert",
+                    "op": op,
                     "version": version,
                     "data": data,
                     "hold_until": rfc3339(hold_until),
                 }
             )
-            _set_line(lines, entity, eid, version)
-            op = "upsert"
-            if scope[key].household_id is not None:
-                sent_personal.append((entity, eid, scope[key].household_id))
-        elif key in deleted:
-            held = holdings[key]
-            version = (held.held_version or 0) + 1
-            changes.append({"entity": entity, "id": str(eid), "op": "delete", "version": version})
-            _set_line(lines, entity, eid, None)
-            op = "delete"
+            total += checksum.record_hash(entity, eid, version) - was
+            if item.household_id is not None:
+                sent_personal.append((entity, eid, item.household_id))
+        elif key in plan.deleted:
+            assert held is not None
+            op, version = "delete", (held.held_version or 0) + 1
+            changes.append({"entity": entity, "id": str(eid), "op": op, "version": version})
+            total -= was
         else:
-            changes.append({"entity": entity, "id": str(eid), "op": "revoke"})
-            _set_line(lines, entity, eid, None)
             op, version = "revoke", None
-        household_id = scope[key].household_id if key in scope else holdings[key].household_id
-        view = scope[key].view if key in scope and op == "upsert" else None
-        if key in holdings:
-            sent_rows.append(
-                {
-                    "b_id": holdings[key].id,
-                    "sent_version": version,
-                    "sent_view": view,
-                    "sent_op": op,
-                    "sent_batch": batch,
-                    "sent_at": now,
-                    "hold_until": hold_until,
-                    "household_id": household_id,
-                }
-            )
+            changes.append({"entity": entity, "id": str(eid), "op": op})
+            total -= was
+        household_id = item.household_id if item is not None else held.household_id if held is not None else None
+        view = item.view if item is not None and op == "upsert" else None
+        sent = {
+            "sent_version": version,
+            "sent_view": view,
+            "sent_op": op,
+            "sent_batch": batch,
+            "sent_at": now,
+            "hold_until": hold_until,
+            "household_id": household_id,
+        }
+        if held is not None:
+            sent_rows.append({"b_id": held.id, **sent})
         else:
             new_rows.append(
                 {
@@ -644,26 +809,21 @@ async def pull(
                     "device_id": device_id,
                     "entity": entity,
                     "entity_id": eid,
-                    "household_id": household_id,
                     "held_version": None,
                     "held_view": None,
-                    "sent_version": version,
-                    "sent_view": view,
-                    "sent_op": op,
-                    "sent_batch": batch,
-                    "sent_at": now,
-                    "hold_until": hold_until,
                     "revoked_at": None,
+                    **sent,
                 }
             )
     response: dict[str, Any] = {}
-    renew = not has_more and (renew_after is None or now >= renew_after or not raw_cursor)
+    renew = not plan.has_more and (plan.kind == "walk" or renew_after is None or now >= renew_after)
     if renew:  # the lease on everything the device holds (DESIGN §4.1 hold_until)
         renew_after = now + lease / 2
         response["hold_until"] = rfc3339(hold_until)
+    expiry = await _next_consent_expiry(session, plan.ctx, now)
     if expiry is not None and (renew_after is None or expiry < renew_after):
         renew_after = expiry  # a consent running out changes the scope with no write: look again then
-    checksum = checksum_of(lines)
+    sum_text = checksum.encode(total)
 
     await begin_write(session)
     await _record_state(
@@ -671,10 +831,10 @@ async def pull(
         device_id,
         planned_batch,
         batch=batch,
-        seq=seq,
-        has_more=has_more,
-        scope_day=today.isoformat(),
-        checksum=checksum,
+        seq=plan.seq,
+        has_more=plan.has_more,
+        scope_day=plan.day,
+        checksum=sum_text,
         last_pull_at=now,
         renew_after=renew_after,
     )
@@ -709,9 +869,9 @@ async def pull(
         )
     if sent_personal:
         await audit.record_each(session, principal, "sync.pull", sent_personal, purpose="sync")
-    cursor = Cursor(device_id, batch, seq, today.isoformat()).encode(state)
-    state.metrics.sync_pulls.labels("diff" if only is None else "partial").inc()
-    return {"cursor": cursor, "has_more": has_more, "checksum": checksum, "changes": changes, **response}
+    out = Cursor(device_id, batch, plan.seq, plan.day, plan.walk).encode(state)
+    state.metrics.sync_pulls.labels({"content": "partial"}.get(plan.kind, plan.kind)).inc()
+    return {"cursor": out, "has_more": plan.has_more, "checksum": sum_text, "changes": changes, **response}
 
 
 async def _next_consent_expiry(session: AsyncSession, ctx: Any, now: datetime) -> datetime | None:
