@@ -29,7 +29,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,7 @@ from app.core.times import rfc3339
 from app.households.models import SignalSource
 from app.households.service import ingest_signal
 from app.integrations import messages as _messages  # noqa: F401 - registers the messages
+from app.integrations.batch import ingest_batch
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine, ImportPayload, LineError, LineResult
 
@@ -298,10 +299,6 @@ def _retryable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) or code in ("40001", "40P01")
 
 
-class _Isolate(Exception):
-    """A line failed in a batch run without savepoints: run the batch again, a savepoint per line."""
-
-
 class BulkImporter:
     """Imports a stream of lines for one principal, a batch per transaction, and counts the outcomes."""
 
@@ -313,12 +310,16 @@ class BulkImporter:
         batch_size: int | None = None,
         default_source: str | None = None,
         via: str = "api",
+        on_batch: Callable[[AsyncSession, list[LineResult]], Awaitable[None]] | None = None,
     ) -> None:
         self.state, self.principal = state, principal
         self.adaptive = batch_size is None
         self.batch_size = batch_size or BATCH_SIZE
         self.default_source = default_source
         self.via = via
+        #: Called in each batch's transaction with its results, before it commits (an import job records
+        #: them there, so that results and writes commit together).
+        self.on_batch = on_batch
         self.counts: Counter[str] = Counter()
         self.lines = 0
         #: Batches done again line by line (a failing line, or a key imported concurrently).
@@ -348,10 +349,10 @@ class BulkImporter:
     async def _batch(self, batch: list[RawLine]) -> list[LineResult]:
         parsed = await anyio.to_thread.run_sync(parse_batch, batch, self.default_source, self.principal)
         try:
-            # Most batches are clean: import them without a savepoint per line ...
+            # Most batches are clean: import them at once, a few statements for the whole batch ...
             results = await self._attempt(parsed, isolate=False)
-        except (_Isolate, IntegrityError, DBAPIError) as exc:
-            # ... and when a line fails, a key was imported concurrently, or the database gave up on the
+        except (IntegrityError, DBAPIError) as exc:
+            # ... and when a key was imported concurrently, or the database gave up on the
             # transaction (a deadlock with another import, SQLite's busy timeout), do the batch again with
             # each line in a savepoint of its own, so that a failing line is rolled back alone.
             if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and not _retryable(exc):
@@ -368,16 +369,44 @@ class BulkImporter:
         results: list[LineResult] = []
         async with open_session(self.state.sessionmaker, write=True) as session:
             records = await self._records(session, [p.model for p in parsed if p.model is not None])
-            for p in parsed:
-                if p.model is None:
-                    results.append(
-                        LineResult(line=p.line, external_id=p.external_id, status="rejected", errors=p.errors)
-                    )
-                elif isolate:
-                    results.append(await self._line(session, p, records))
-                else:
-                    results.append(await self._line_fast(session, p, records))
+            if isolate:
+                for p in parsed:
+                    if p.model is None:
+                        results.append(
+                            LineResult(line=p.line, external_id=p.external_id, status="rejected", errors=p.errors)
+                        )
+                    else:
+                        results.append(await self._line(session, p, records))
+            else:
+                results = await self._fast(session, parsed, records)
             await self._audit(session, results, parsed)
+            if self.on_batch is not None:
+                await self.on_batch(session, results)
+        return results
+
+    async def _fast(
+        self, session: AsyncSession, parsed: list[Parsed], records: dict[tuple[str, str], Any]
+    ) -> list[LineResult]:
+        """The whole batch at once (:func:`app.integrations.batch.ingest_batch`)."""
+        valid = [p for p in parsed if p.model is not None]
+        outcomes = iter(
+            await ingest_batch(
+                session,
+                self.principal,
+                self.state.security,
+                [(p.model, p.digest or "") for p in valid],  # type: ignore[misc]
+                records,
+            )
+        )
+        results = []
+        for p in parsed:
+            if p.model is None:
+                results.append(LineResult(line=p.line, external_id=p.external_id, status="rejected", errors=p.errors))
+                continue
+            o = next(outcomes)
+            results.append(
+                LineResult(line=p.line, external_id=p.model.external_id, status=o.status, household_id=o.household_id)
+            )
         return results
 
     @staticmethod
@@ -393,32 +422,6 @@ class BulkImporter:
             )
         ).scalars()
         return {(r.source, r.external_id): r for r in rows}
-
-    async def _line_fast(
-        self, session: AsyncSession, p: Parsed, records: dict[tuple[str, str], ImportRecord]
-    ) -> LineResult:
-        m = p.model
-        assert m is not None
-        key = (m.source.value, m.external_id)
-        try:
-            applied = await apply_import(
-                self.state,
-                session,
-                self.principal,
-                m.source,
-                m.external_id,
-                m,
-                record=records.get(key),
-                digest=p.digest,
-                prefix="",
-                flush=False,
-            )
-        except Problem as exc:
-            raise _Isolate from exc
-        records[key] = applied.record
-        return LineResult(
-            line=p.line, external_id=m.external_id, status=applied.status, household_id=applied.record.household_id
-        )
 
     async def _line(self, session: AsyncSession, p: Parsed, records: dict[tuple[str, str], ImportRecord]) -> LineResult:
         m = p.model

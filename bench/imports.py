@@ -1,0 +1,218 @@
+"""Measure the import rate of a crisis list (DESIGN §9: ≥ 2,000 rows/s on PostgreSQL).
+
+    .venv/bin/python bench/imports.py --rows 20000                      # SQLite in a scratch directory
+    .venv/bin/python bench/imports.py --rows 20000 200000 \\
+        --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres    # a scratch database on that server
+    .venv/bin/python bench/imports.py --rows 20000 --via ndjson          # POST …/households:bulk instead
+
+Two runs per size: a first import (every row a new household) and the same list again (every row
+``unchanged``). ``--via upload`` (the default when the endpoint exists) sends the list as a CSV file to
+``POST /v1/integrations/imports`` and polls ``GET /v1/integrations/imports/{id}`` until it is done;
+``--via ndjson`` streams it to ``POST /v1/integrations/households:bulk``. The app is called in-process
+through httpx's ASGI transport (no network), so the figure is the server's; the import itself runs in the
+app's background task, as it does without a worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import csv
+import io
+import json
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.auth.models import Organization, OrgKind, Role, User
+from app.core.config import Settings
+from app.core.db import open_session
+from app.main import create_app
+from app.migrate import upgrade
+
+SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
+
+
+def payload(i: int, tag: str) -> dict:
+    return {
+        "source": "bigdata",
+        "external_id": f"{tag}-{i:07d}",
+        "indicators": ["power_cut", "rent_overdue"] if i % 2 else ["health_insurance_arrears"],
+        "observed_at": "2026-11-01T00:00:00Z",
+        "details": {"months_overdue": i % 7},
+        "household": {
+            "district_code": "11990",
+            "dong_code": f"11990{51 + i % 12}000",
+            "address": f"온기구 벤치로 {i}",
+            "head_name": f"최{i}",
+            "members": [{"name": f"최{i}", "birth_year": 1940 + i % 50, "relation": "head", "tags": ["elderly"]}],
+            "tags": ["single_person"],
+        },
+    }
+
+
+async def ndjson_body(n: int, tag: str) -> AsyncIterator[bytes]:
+    buf = bytearray()
+    for i in range(1, n + 1):
+        buf += json.dumps(payload(i, tag), ensure_ascii=False).encode() + b"\n"
+        if len(buf) >= 64 * 1024:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+CSV_HEADER = ["관리번호", "출처", "위기지표", "기준일", "행정동코드", "주소", "세대주", "취약유형", "가구원", "상세.months_overdue"]
+
+
+def write_csv(path: Path, n: int, tag: str) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_HEADER)
+        for i in range(1, n + 1):
+            p = payload(i, tag)
+            h = p["household"]
+            w.writerow(
+                [
+                    p["external_id"],
+                    p["source"],
+                    ",".join(p["indicators"]),
+                    "2026-11-01",
+                    h["dong_code"],
+                    h["address"],
+                    h["head_name"],
+                    ",".join(h["tags"]),
+                    json.dumps(h["members"], ensure_ascii=False),
+                    p["details"]["months_overdue"],
+                ]
+            )
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def via_ndjson(client: httpx.AsyncClient, token: str, n: int, tag: str) -> dict:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    r = await client.post("/v1/integrations/households:bulk", headers=headers, content=ndjson_body(n, tag))
+    r.raise_for_status()
+    return json.loads(r.text.splitlines()[-1])["summary"]
+
+
+async def via_upload(client: httpx.AsyncClient, token: str, path: Path) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    with path.open("rb") as fh:
+        r = await client.post(
+            "/v1/integrations/imports", headers=headers, files={"file": (path.name, fh, "text/csv")}
+        )
+    r.raise_for_status()
+    url = f"/v1/integrations/imports/{r.json()['id']}"
+    while True:
+        job = (await client.get(url, headers=headers)).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        await asyncio.sleep(0.2)
+
+
+async def run(sizes: list[int], postgres: str | None, via: str, profile: bool) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-import-"))
+    db_name = None
+    if postgres:
+        db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
+        url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
+    settings = Settings(env="test", data_dir=data_dir, database_url=url, log_level="WARNING", demo=False)
+    app = create_app(settings)
+    state = app.state.ongi
+    db = "postgresql" if postgres else "sqlite"
+    try:
+        await upgrade(state.engine)
+        async with open_session(state.sessionmaker, write=True) as s:
+            org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
+            s.add(org)
+            await s.flush()
+            s.add(
+                User(
+                    organization_id=org.id,
+                    username="bench-feed",
+                    display_name="bench",
+                    role=Role.integration,
+                    password_hash=state.security.hash_password_sync(SECRET),
+                    scopes=["households:import"],
+                )
+            )
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client,
+        ):
+            r = await client.post(
+                "/v1/auth/token",
+                data={"grant_type": "client_credentials", "client_id": "bench-feed", "client_secret": SECRET},
+            )
+            token = r.json()["access_token"]
+            for n in sizes:
+                tag = uuid.uuid4().hex[:6]
+                path = data_dir / f"list-{tag}.csv"
+                if via == "upload":
+                    write_csv(path, n, tag)
+                for label in ("first import", "same list again"):
+                    prof = cProfile.Profile() if profile and label == "first import" else None
+                    started = time.perf_counter()
+                    if prof:
+                        prof.enable()
+                    if via == "upload":
+                        summary = await via_upload(client, token, path)
+                    else:
+                        summary = await via_ndjson(client, token, n, tag)
+                    if prof:
+                        prof.disable()
+                    elapsed = time.perf_counter() - started
+                    print(
+                        f"{db:10} {via:7} {label:16} {n:7} rows in {elapsed:7.1f}s = {n / elapsed:7.0f} rows/s  "
+                        f"{json.dumps(summary, default=str)[:300]}",
+                        flush=True,
+                    )
+                    if prof:
+                        out = io.StringIO()
+                        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(40)
+                        print(out.getvalue())
+    finally:
+        await state.engine.dispose()
+        if db_name and postgres:
+            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[20_000])
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (a scratch database is made)")
+    parser.add_argument("--via", choices=("upload", "ndjson"), default="upload")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each first import")
+    args = parser.parse_args()
+    asyncio.run(run(args.rows, args.postgres, args.via, args.profile))
+
+
+if __name__ == "__main__":
+    main()
