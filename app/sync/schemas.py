@@ -117,6 +117,7 @@ CHANGE_DATA: dict[str, list[str]] = {
     "photo": ["PhotoPublic"],
     "resource": ["ResourcePublic"],
     "support": ["SupportPublic"],
+    "task": ["TaskPublic"],
     "contact_attempt": ["ContactAttemptPublic"],
     "facility": ["FacilityOut"],
 }
@@ -180,6 +181,16 @@ MUTATION_DATA: dict[tuple[str, str], dict[str, Any] | None] = {
             "to": {"type": "string", "enum": ["in_progress", "completed", "no_contact", "refused"]},
             "outcome": {"type": "string"},
             "location": {"type": "object", "description": "Where the device was (optional)"},
+        },
+        "additionalProperties": False,
+    },
+    ("task", "complete"): {
+        "type": "object",
+        "description": "Complete a check task (app.winter): the first completion wins, a later one is a conflict",
+        "required": ["outcome"],
+        "properties": {
+            "outcome": {"$ref": "#/components/schemas/TaskOutcome"},
+            "note": {"type": ["string", "null"], "maxLength": 2000},
         },
         "additionalProperties": False,
     },

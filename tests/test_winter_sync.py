@@ -1,0 +1,160 @@
+"""Tasks on the phone (DESIGN §11): a cold-wave alert worked by three offline phones whose tasks converge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from app.auth.models import Role
+from app.core.db import utcnow
+from tests.factories import Actor, Factory, make_household
+from tests.sync_helpers import Phone
+
+
+def _complete(task_id: str, outcome: str, note: str | None = None, mutation_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"outcome": outcome}
+    if note is not None:
+        data["note"] = note
+    return {
+        "mutation_id": mutation_id or str(uuid.uuid4()),
+        "entity": "task",
+        "op": "complete",
+        "id": task_id,
+        "data": data,
+        "at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
+    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["results"])
+
+
+def _tasks(phone: Phone) -> dict[str, dict[str, Any]]:
+    return {eid: rec["data"] for (entity, eid), rec in phone.store.items() if entity == "task"}
+
+
+async def test_cold_wave_worked_by_three_offline_phones_converges(client: httpx.AsyncClient, factory: Factory) -> None:
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    kim = await factory.user(Role.planner, org, jurisdiction=["1199051000"])
+    lee = await factory.user(Role.planner, org, jurisdiction=["1199051000"])
+    kim_phone = await factory.login(kim, org)
+    kim_tablet = await factory.login(kim, org)  # the same worker's second device
+    lee_phone = await factory.login(lee, org)
+    for _ in range(6):
+        await make_household(factory, risk_level="high")
+    now = utcnow()
+    r = await client.post(
+        "/v1/alerts",
+        json={
+            "kind": "cold_wave",
+            "dong_codes": ["1199051000"],
+            "starts_at": (now - timedelta(minutes=5)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "criteria": {"risk_levels": ["high"], "tags": ["elderly", "single_person"]},
+            "due_hours": 12,
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    alert_id = r.json()["id"]
+
+    phones = [Phone(client, kim_phone), Phone(client, kim_tablet), Phone(client, lee_phone)]
+    for phone in phones:
+        await phone.sync()
+    kims, lees = _tasks(phones[0]), _tasks(phones[2])
+    assert len(kims) == 3
+    assert len(lees) == 3
+    assert _tasks(phones[1]) == kims
+    first = next(iter(kims.values()))
+    assert set(first) >= {"id", "version", "household_id", "alert_id", "kind", "due_at", "status", "outcome"}
+    assert (first["alert_id"], first["kind"], first["status"], first["outcome"]) == (
+        alert_id,
+        "alert_check",
+        "open",
+        None,
+    )
+    t1, t2, t3 = sorted(kims)
+    l1, l2, l3 = sorted(lees)
+
+    # Offline, each phone works its list; the two devices of one worker both complete t1.
+    tablet = await _push(client, kim_tablet, [_complete(t1, "unreachable", "부재"), _complete(t3, "hospitalised")])
+    assert [x["status"] for x in tablet] == ["applied", "applied"]
+    phone = await _push(client, kim_phone, [_complete(t1, "reached_by_phone"), _complete(t2, "visited", "난방 확인")])
+    assert [x["status"] for x in phone] == ["conflict", "applied"]
+    assert phone[0]["server"]["outcome"] == "unreachable"  # the first completion stands
+    assert phone[0]["device"] == {"outcome": "reached_by_phone", "note": None}
+    retry_id = str(uuid.uuid4())
+    lee_results = await _push(
+        client,
+        lee_phone,
+        [_complete(l1, "reached_by_phone", mutation_id=retry_id), _complete(l2, "moved"), _complete(l3, "visited")],
+    )
+    assert [x["status"] for x in lee_results] == ["applied"] * 3
+    again = await _push(client, lee_phone, [_complete(l1, "reached_by_phone", mutation_id=retry_id)])
+    assert again[0]["status"] == "duplicate"
+    # one worker cannot complete another's task
+    foreign = await _push(client, lee_phone, [_complete(t2, "visited")])
+    assert foreign[0]["status"] == "rejected"
+
+    for p in phones:
+        await p.sync()  # checks the phone's checksum against the server's
+    kims = _tasks(phones[0])
+    assert _tasks(phones[1]) == kims
+    assert {t: (kims[t]["status"], kims[t]["outcome"]) for t in (t1, t2, t3)} == {
+        t1: ("done", "unreachable"),
+        t2: ("done", "visited"),
+        t3: ("done", "hospitalised"),
+    }
+    assert kims[t1]["note"] == "부재"
+    assert {d["status"] for d in _tasks(phones[2]).values()} == {"done"}
+
+    summary = (await client.get(f"/v1/alerts/{alert_id}/summary", headers=coordinator.headers)).json()
+    assert (summary["total"], summary["done"], summary["open"], summary["overdue"]) == (6, 6, 0, 0)
+    assert summary["by_outcome"] == {
+        "hospitalised": 1,
+        "moved": 1,
+        "reached_by_phone": 1,
+        "unreachable": 1,
+        "visited": 2,
+    }
+
+
+async def test_a_pushed_completion_with_bad_data_is_rejected(client: httpx.AsyncClient, factory: Factory) -> None:
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    planner = await factory.actor(Role.planner, org)
+    await make_household(factory, risk_level="high")
+    now = utcnow()
+    r = await client.post(
+        "/v1/alerts",
+        json={
+            "kind": "heavy_snow",
+            "dong_codes": ["1199051000"],
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "due_hours": 6,
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    phone = Phone(client, planner)
+    await phone.sync()
+    (task_id,) = _tasks(phone)
+    results = await _push(
+        client,
+        planner,
+        [
+            _complete(task_id, "fine"),
+            {**_complete(task_id, "visited"), "data": {"outcome": "visited", "photo": "x"}},
+            _complete(str(uuid.uuid4()), "visited"),
+        ],
+    )
+    assert [x["status"] for x in results] == ["rejected", "rejected", "rejected"]
+    assert _tasks(phone)[task_id]["status"] == "open"
