@@ -16,6 +16,8 @@ EVENT_TYPES = (
     "visit.completed",
     "household.risk_changed",
     "household.recurrence",
+    "household.merged",  # app.households.merge
+    "household.unmerged",
     "support.status_changed",
     "report.triaged",
     # contact attempts and reachability, facilities, reporters' progress (app.contacts, app.visits.sync, app.reports)
@@ -29,6 +31,8 @@ EVENT_TYPES = (
     "deadline.overdue",
     "alert.created",
     "task.overdue",
+    # a worker's open work moved to others (app.work): one per visit, case, plan or task
+    "work.reassigned",
 )
 
 

@@ -217,6 +217,13 @@ class PeopleService:
             _check_area(self.principal, area, org, "body.jurisdiction")
             if area is None and not within_reach(self.principal, org.jurisdiction):
                 raise _field_problem("body.jurisdiction", "people.grant-outside-jurisdiction")
+        if changes.get("active") is False and user.active:
+            # a worker who leaves with open work would strand it: reassign it first (DESIGN §11 Work)
+            from app.work.service import open_counts, refuse_deactivation
+
+            held = await open_counts(self.session, user.id)
+            if held.total:
+                raise refuse_deactivation(user.id, held)
         password = changes.pop("password", None)
         for key, value in changes.items():
             setattr(user, key, value)
