@@ -199,3 +199,73 @@ async def test_summary_counts_done_open_overdue_by_dong_and_completion_first_win
     )
     assert (by_dong["1199052000"]["dong_name"], by_dong["1199052000"]["open"]) == ("온기2동", 1)
     assert households  # created above
+
+
+async def test_overdue_open_tasks_escalate_once_to_the_coordinator(factory: Factory) -> None:
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.winter.jobs import escalate_overdue_tasks
+    from tests.households_world import events
+
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    planner = await factory.actor(Role.planner, org)
+    for _ in range(3):
+        await make_household(factory, risk_level="high")
+    r = await factory.client.post("/v1/alerts", json=_alert_body(), headers=coordinator.headers)
+    alert_id = r.json()["id"]
+    mine = (await factory.client.get("/v1/tasks", params={"assignee": "me"}, headers=planner.headers)).json()["items"]
+    done = mine[0]["id"]
+    r = await factory.client.post(f"/v1/tasks/{done}/complete", json={"outcome": "visited"}, headers=planner.headers)
+    assert r.status_code == 200
+    async with factory.maker() as s:
+        await s.execute(
+            update(Task).where(Task.alert_id == uuid.UUID(alert_id)).values(due_at=utcnow() - timedelta(hours=1))
+        )
+        await commit(s)
+
+    assert await escalate_overdue_tasks(factory.state) == 2  # the two still open
+    assert await escalate_overdue_tasks(factory.state) == 0  # once
+    escalated = await events(factory.maker, "task.overdue")
+    assert len(escalated) == 2
+    assert {e.payload["coordinator_id"] for e in escalated} == {str(coordinator.id)}
+    assert done not in {e.payload["task_id"] for e in escalated}
+    summary = (await factory.client.get(f"/v1/alerts/{alert_id}/summary", headers=coordinator.headers)).json()
+    assert (summary["overdue"], summary["escalated"], summary["done"]) == (2, 2, 1)
+    overdue = await factory.client.get("/v1/tasks", params={"overdue": "true"}, headers=coordinator.headers)
+    items = overdue.json()["items"]
+    assert len(items) == 2
+    assert all(t["escalated_at"] is not None and t["version"] == 2 for t in items)
+
+
+async def test_tasks_are_seen_by_the_policy_only(factory: Factory) -> None:
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    planner = await factory.actor(Role.planner, org)
+    await make_household(factory, risk_level="high")
+    await factory.client.post("/v1/alerts", json=_alert_body(), headers=coordinator.headers)
+    (task,) = (await factory.client.get("/v1/tasks", params={"assignee": "me"}, headers=planner.headers)).json()[
+        "items"
+    ]
+    outsider = await factory.actor(Role.coordinator, await factory.org(jurisdiction=["26710"]))
+    partner = await factory.actor(Role.partner)
+    reporter = await factory.actor(Role.reporter)
+    for actor in (outsider, partner):
+        assert (await factory.client.get(f"/v1/tasks/{task['id']}", headers=actor.headers)).status_code == 404
+        listed = await factory.client.get("/v1/tasks", headers=actor.headers)
+        assert listed.json()["items"] == []
+        r = await factory.client.post(
+            f"/v1/tasks/{task['id']}/complete", json={"outcome": "visited"}, headers=actor.headers
+        )
+        assert r.status_code == 404
+    assert (await factory.client.get("/v1/tasks", headers=reporter.headers)).status_code == 403
+    colleague = await factory.actor(Role.planner, org)  # sees the area's tasks, completes only their own
+    assert (await factory.client.get(f"/v1/tasks/{task['id']}", headers=colleague.headers)).status_code == 200
+    r = await factory.client.post(
+        f"/v1/tasks/{task['id']}/complete", json={"outcome": "visited"}, headers=colleague.headers
+    )
+    assert r.status_code == 403
+    r = await factory.client.post(f"/v1/tasks/{task['id']}/complete", json={"outcome": "nope"}, headers=planner.headers)
+    assert r.status_code == 422

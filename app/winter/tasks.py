@@ -74,7 +74,7 @@ async def create_task(
 
 
 @dataclass
-class _Noted:
+class ChangedTask:
     """What :func:`app.core.changes.note_change` reads of a row written in bulk."""
 
     __sync_entity__ = "task"
@@ -107,7 +107,7 @@ async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     for start in range(0, len(full), 1000):
         await session.execute(insert(Task.__table__), full[start : start + 1000])
     for row in full:
-        note_change(session, _Noted(row["id"], 1, row.get("household_id")))
+        note_change(session, ChangedTask(row["id"], 1, row.get("household_id")))
 
 
 def task_conflict(task: Task) -> Problem:
