@@ -39,6 +39,27 @@ register(
             "ko": "담당 공무원이 확인하여 지원 절차를 시작했습니다. 제보해 주셔서 감사합니다.",
             "en": "An official has taken this up and started the support process. Thank you for reporting.",
         },
+        "reports.progress.received": {"ko": "접수", "en": "Received"},
+        "reports.progress.visited": {"ko": "방문 완료", "en": "Visited"},
+        "reports.progress.support_linked": {"ko": "지원 연계", "en": "Support linked"},
+        "reports.progress.closed": {"ko": "종결", "en": "Closed"},
+        # what the reporter is sent (SMS or KakaoTalk): no household detail, only the day of the report
+        "reports.notice.received": {
+            "ko": "[온기] {date}에 제보하신 건이 접수되었습니다.",
+            "en": "[Ongi] Your report of {date} was received.",
+        },
+        "reports.notice.visited": {
+            "ko": "[온기] {date}에 제보하신 건에 대해 담당 공무원이 방문을 마쳤습니다. 제보해 주셔서 감사합니다.",
+            "en": "[Ongi] An official has visited about your report of {date}. Thank you for reporting.",
+        },
+        "reports.notice.support_linked": {
+            "ko": "[온기] {date}에 제보하신 건이 필요한 지원으로 연계되었습니다. 제보해 주셔서 감사합니다.",
+            "en": "[Ongi] Your report of {date} has led to support. Thank you for reporting.",
+        },
+        "reports.notice.closed": {
+            "ko": "[온기] {date}에 제보하신 건의 처리가 종결되었습니다. 제보해 주셔서 감사합니다.",
+            "en": "[Ongi] Your report of {date} has been closed. Thank you for reporting.",
+        },
         "reports.outcome.dismissed": {
             "ko": "담당 공무원이 확인한 결과 추가 조치가 필요하지 않은 것으로 종결되었습니다.",
             "en": "An official looked into this and closed it: no further action is needed.",

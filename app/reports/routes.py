@@ -17,6 +17,7 @@ from app.core.etag import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
 from app.reports import service
 from app.reports.models import CrisisReport, ReportStatus
+from app.reports.progress import progress_of
 from app.reports.schemas import ReportCreate, ReporterReportOut, ReportTriage, ReportView, TriageResult
 
 router = APIRouter(tags=["reports"])
@@ -47,7 +48,7 @@ async def create_report(
 @router.get(
     "/v1/reports",
     response_model=Page[ReportView],
-    summary="Reports: a reporter's own (status and outcome only), or those of the jurisdiction for staff",
+    summary="Reports: a reporter's own (status, progress and outcome only), or those of the jurisdiction for staff",
 )
 async def list_reports(
     principal: Readers,
@@ -71,12 +72,13 @@ async def list_reports(
         cursor=cursor,
         descending=True,
     )
+    progress = await progress_of(session, rows)
     if principal.role == Role.reporter:
-        return Page(items=[service.reporter_view(r) for r in rows], next_cursor=next_cursor)
+        return Page(items=[service.reporter_view(r, progress[r.id]) for r in rows], next_cursor=next_cursor)
     await audit.record_many(
         session, principal, "report.read", entity="report", items=[(r.id, r.household_id) for r in rows]
     )
-    return Page(items=[service.staff_view(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[service.staff_view(r, progress=progress[r.id]) for r in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -90,8 +92,9 @@ async def get_report(
 ) -> Any:
     report = await get_report_or_404(session, principal, report_id)
     set_etag(response, report.version)
+    progress = (await progress_of(session, [report]))[report.id]
     if principal.role not in PUBLIC_STAFF:
-        return service.reporter_view(report)
+        return service.reporter_view(report, progress)
     suggested = await service.suggest_household(session, principal, state.security, report)
     await audit.record(
         session,
@@ -102,7 +105,7 @@ async def get_report(
         household_id=report.household_id,
         details={"suggested": suggested is not None},
     )
-    return service.staff_view(report, suggested)
+    return service.staff_view(report, suggested, progress)
 
 
 @router.post(

@@ -25,6 +25,11 @@ from app.households.schemas import (
 from app.reports.models import ReportStatus
 
 ReportSource = Literal["honorary_official", "resident_report", "agency_referral"]
+ReportProgress = Literal["received", "visited", "support_linked", "closed"]
+PROGRESS_DESCRIPTION = (
+    "How far the report got, without household detail: received → visited → support_linked / closed "
+    "(computed on read; only moves forward)"
+)
 Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
@@ -63,6 +68,8 @@ class ReporterReportOut(BaseModel):
     observed_at: datetime | None
     source: str
     outcome_message: str = Field(description="What the reporter is told")
+    progress: ReportProgress = Field(default="received", description=PROGRESS_DESCRIPTION)
+    progress_label: str = Field(default="", description="The progress in the caller's language")
     decided_at: datetime | None
     created_at: datetime
 
@@ -88,6 +95,8 @@ class StaffReportOut(BaseModel):
     triaged_at: datetime | None
     outcome_message: str | None
     dismiss_reason: str | None
+    progress: ReportProgress = Field(default="received", description=PROGRESS_DESCRIPTION)
+    notified_progress: ReportProgress = Field(default="received", description="The progress the reporter was told")
     suggested_household_id: uuid.UUID | None = Field(
         default=None, description="A household of the jurisdiction with the same address and name (single report)"
     )

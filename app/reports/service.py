@@ -35,7 +35,7 @@ from app.reports.schemas import (
 )
 
 
-def reporter_view(report: CrisisReport) -> ReporterReportOut:
+def reporter_view(report: CrisisReport, progress: str = "received") -> ReporterReportOut:
     return ReporterReportOut(
         id=report.id,
         version=report.version,
@@ -49,12 +49,14 @@ def reporter_view(report: CrisisReport) -> ReporterReportOut:
         observed_at=report.observed_at,
         source=report.source,
         outcome_message=report.outcome_message or t(f"reports.outcome.{report.status.value}"),
+        progress=progress,  # type: ignore[arg-type]
+        progress_label=t(f"reports.progress.{progress}"),
         decided_at=report.triaged_at,
         created_at=report.created_at,
     )
 
 
-def staff_view(report: CrisisReport, suggested: Household | None = None) -> StaffReportOut:
+def staff_view(report: CrisisReport, suggested: Household | None = None, progress: str | None = None) -> StaffReportOut:
     return StaffReportOut(
         id=report.id,
         version=report.version,
@@ -75,6 +77,8 @@ def staff_view(report: CrisisReport, suggested: Household | None = None) -> Staf
         triaged_at=report.triaged_at,
         outcome_message=report.outcome_message,
         dismiss_reason=report.dismiss_reason,
+        progress=progress or report.notified_progress or "received",  # type: ignore[arg-type]
+        notified_progress=report.notified_progress or "received",  # type: ignore[arg-type]
         suggested_household_id=suggested.id if suggested is not None else None,
         created_at=report.created_at,
         updated_at=report.updated_at,
