@@ -154,6 +154,8 @@ async def redacted_cases(session: AsyncSession, principal: Principal, cases: Seq
 def to_public(
     principal: Principal, case: Case, members: list[CaseMemberPublic], today: date, redacted: bool
 ) -> CasePublic:
+    from app.winter.deadlines import case_deadline_fields
+
     due = due_of(case, today)
     allowed = list(CASE_TRANSITIONS[case.stage]) if may_manage(principal, case) else []
     return CasePublic(
@@ -172,6 +174,7 @@ def to_public(
         due=due,
         next_due_on=case.next_due_on,
         overdue=due.assessment.overdue or due.conference.overdue or due.plan.overdue,
+        **case_deadline_fields(case),  # app.winter: the next stage's clock
         allowed_stages=allowed,
         members=members,
         redacted=redacted,

@@ -249,6 +249,8 @@ class CasePublic(BaseModel):
     due: CaseDue
     next_due_on: date | None
     overdue: bool
+    due_at: datetime | None = Field(default=None, description="End of the next step's due date (DESIGN §11)")
+    deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
     allowed_stages: list[CaseStage]
     members: list[CaseMemberPublic]
     redacted: bool = Field(description="Goals and summary hidden: no consent covers the caller's organization")

@@ -351,6 +351,10 @@ class HouseholdOut(BaseModel):
     next_contact_step: Literal["registered_mail", "fact_check", "review"] | None = Field(
         default=None, description="What the guidance expects next for an unreachable household"
     )
+    due_at: datetime | None = Field(default=None, description="When the intake's legal clock runs out (DESIGN §11)")
+    deadline_state: Literal["on_track", "at_risk", "overdue"] | None = Field(
+        default=None, description="Null when no clock runs (the household was reached and, if urgent, decided)"
+    )
     sensitive: SensitiveOut | None = Field(
         default=None, description="Only on a single household, for coordinators and planners"
     )

@@ -704,6 +704,8 @@ async def household_views(
     (:func:`app.access.policy.sensitive_kinds_visible`): registration numbers never (only by reveal);
     income, benefit history and health notes to coordinators and planners, on a single household
     (``include_sensitive``); a partner's consent summary lists only the consents that cover them."""
+    from app.winter.deadlines import deadline_fields
+
     if not households:
         return []
     now = utcnow()
@@ -755,6 +757,7 @@ async def household_views(
                 unreachable_at=h.unreachable_at,
                 next_contact_step=h.next_contact_step,  # type: ignore[arg-type]
                 sensitive=(sensitive.get(h.id, SensitiveOut()) if kinds else None),
+                **deadline_fields(h, now),  # app.winter: the intake's legal clock
                 created_at=h.created_at,
                 updated_at=h.updated_at,
             )

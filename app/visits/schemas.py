@@ -130,6 +130,8 @@ class VisitOut(BaseModel):
     checked_out_at: datetime | None
     checked_out_device_at: datetime | None
     overdue: bool
+    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (DESIGN §11)")
+    deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
     cancel_reason: str | None
     created_by_id: uuid.UUID | None
     created_at: datetime
@@ -150,6 +152,8 @@ class VisitRestrictedOut(BaseModel):
     assignees: list[uuid.UUID]
     team: list[TeamMember]
     overdue: bool
+    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (DESIGN §11)")
+    deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
 
 
 VisitView = Annotated[VisitOut | VisitRestrictedOut, Field(discriminator="view")]

@@ -124,6 +124,8 @@ async def visit_views(
     view, or for a partner whom no consent covers for the visit's household the restricted one (see
     app.visits.schemas). ``household_open`` replaces the policy's question where the caller already knows
     the answer (a pull decides it once for the device's whole scope, ``app.sync.scope``)."""
+    from app.winter.deadlines import visit_deadline_fields
+
     if not visits:
         return []
     if principal.consent_bound and reach is None and household_open is None:
@@ -144,6 +146,7 @@ async def visit_views(
             "assignees": [m.user_id for m in team],
             "team": team,
             "overdue": is_overdue(v, now),
+            **visit_deadline_fields(v, now),  # app.winter: the visit's clock
         }
         opened = (
             household_open(v)
