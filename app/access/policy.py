@@ -340,9 +340,13 @@ async def get_household_or_404(
     household = await session.get(Household, household_id)
     exists = household is not None
     live = household if household is not None and household.deleted_at is None else None
-    visible = await _may_see(session, principal, household_id, live.dong_code if live is not None else None)
+    merged = household if household is not None and household.merged_into_id is not None and live is None else None
+    dong = live.dong_code if live is not None else merged.dong_code if merged is not None else None
+    visible = await _may_see(session, principal, household_id, dong)
     if live is not None and visible:
         return live
+    if merged is not None and visible:
+        raise await merged_problem(session, merged)
     problem = not_found()
     if record_denied:
         from app.audit import service as audit
@@ -358,6 +362,19 @@ async def get_household_or_404(
         )
         problem.commit = True
     raise problem
+
+
+async def merged_problem(session: AsyncSession, household: Household) -> Problem:
+    """410 ``household-merged`` for a household merged into another, naming the survivor (``merged_into``: the
+    end of the chain when the survivor was merged away in turn; app.households.merge)."""
+    into = household.merged_into_id
+    for _ in range(20):
+        survivor = await session.get(Household, into) if into is not None else None
+        if survivor is None or survivor.merged_into_id is None or survivor.deleted_at is None:
+            break
+        into = survivor.merged_into_id
+    extra = {"merged_into": str(into), "household_id": str(household.id)}
+    return Problem(410, "household-merged", "households.merged", extra=extra)
 
 
 # --- memo for batches ------------------------------------------------------------------------------------------

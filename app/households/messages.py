@@ -69,5 +69,30 @@ register(
             "ko": "알 수 없는 지표입니다: {values}",
             "en": "Unknown indicator(s): {values}",
         },
+        # search, duplicates and merge (app.households.search, .duplicates, .merge)
+        "problem.household-merged": {"ko": "다른 가구로 통합된 가구입니다", "en": "Household merged into another"},
+        "problem.household-destroyed": {"ko": "개인정보가 파기된 가구입니다", "en": "Household data destroyed"},
+        "problem.unmerge-expired": {"ko": "통합 취소 기한이 지났습니다", "en": "Too late to undo the merge"},
+        "problem.survivor-merged": {"ko": "통합된 가구가 다시 통합되었습니다", "en": "The survivor was merged since"},
+        "households.merged": {
+            "ko": "이 가구는 다른 가구로 통합되었습니다. merged_into 의 가구를 보세요.",
+            "en": "This household was merged into another: see the household in merged_into.",
+        },
+        "households.merge-self": {
+            "ko": "가구를 자기 자신으로 통합할 수 없습니다.",
+            "en": "A household cannot be merged into itself.",
+        },
+        "households.merge-destroyed": {
+            "ko": "개인정보가 파기된 가구는 통합할 수 없습니다.",
+            "en": "A household whose personal data was destroyed cannot be merged.",
+        },
+        "households.unmerge-expired": {
+            "ko": "통합 후 30일이 지나 취소할 수 없습니다.",
+            "en": "The merge can only be undone within 30 days.",
+        },
+        "households.unmerge-survivor-merged": {
+            "ko": "통합받은 가구가 그 뒤 다른 가구로 통합되었습니다. 그 통합을 먼저 취소하세요.",
+            "en": "The surviving household was merged into another since: undo that merge first.",
+        },
     }
 )

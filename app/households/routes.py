@@ -30,7 +30,7 @@ from app.core.pagination import (
     invalid_cursor,
     keyset_page,
 )
-from app.households import search, service
+from app.households import duplicates, merge, search, service
 from app.households.models import Consent, Household, HouseholdStatus, RiskLevel, Signal
 from app.households.schemas import (
     ConsentIn,
@@ -50,9 +50,12 @@ from app.households.schemas import (
 )
 
 router = APIRouter(tags=["households"])
+router.include_router(duplicates.router)  # GET …/{id}/duplicates
+router.include_router(merge.router)  # POST …/{id}/merge, …/{id}/unmerge
 
 NOT_FOUND: dict[str, Any] = {"description": "No such household, or not one the caller may see"}
 PRECONDITION: dict[str, Any] = {"description": "If-Match names another version"}
+MERGED: dict[str, Any] = {"description": "Merged into another household: problem `household-merged` with `merged_into`"}
 VALIDATION: dict[str, Any] = {"description": "Invalid input: `errors` lists each field"}
 
 ReadHouseholds = Annotated[
@@ -179,29 +182,31 @@ def _tag_clause(tag: str) -> Any:
 
 @router.post(
     "/v1/households",
-    response_model=HouseholdOut,
+    response_model=duplicates.HouseholdCreated,
     status_code=201,
-    summary="Register a household in the caller's jurisdiction",
+    summary="Register a household in the caller's jurisdiction (answers the households it may duplicate)",
     responses={422: VALIDATION},
 )
 async def create_household(
     body: HouseholdCreate, principal: Staff, state: StateDep, session: SessionDep, response: Response
-) -> HouseholdOut:
+) -> duplicates.HouseholdCreated:
     household = await service.create_household(session, principal, state.security, body)
     await session.flush()
     view = (
         await service.household_views(session, principal, [household], security=state.security, include_sensitive=True)
     )[0]
+    candidates = await duplicates.duplicates_of(session, principal, household)
+    found = await duplicates.duplicate_views(session, principal, state, candidates, via="duplicates")
     set_etag(response, household.version)
     response.headers["Location"] = f"/v1/households/{household.id}"
-    return view
+    return duplicates.HouseholdCreated(**view.model_dump(), duplicates=found)
 
 
 @router.get(
     "/v1/households/{household_id}",
     response_model=HouseholdOut,
     summary="One household (redacted for the caller's role)",
-    responses={404: NOT_FOUND},
+    responses={404: NOT_FOUND, 410: MERGED},
 )
 async def get_household(
     household_id: uuid.UUID, principal: ReadHouseholds, state: StateDep, session: SessionDep, response: Response
@@ -216,7 +221,13 @@ async def get_household(
     "/v1/households/{household_id}",
     response_model=HouseholdOut,
     summary="Change a household (If-Match); partners may correct contact and living situation only",
-    responses={404: NOT_FOUND, 409: {"description": "Status change not allowed"}, 412: PRECONDITION, 422: VALIDATION},
+    responses={
+        404: NOT_FOUND,
+        409: {"description": "Status change not allowed"},
+        410: MERGED,
+        412: PRECONDITION,
+        422: VALIDATION,
+    },
 )
 async def patch_household(
     household_id: uuid.UUID,

@@ -1,0 +1,200 @@
+"""Possible duplicates of a household (DESIGN §11): the same family written twice by a crisis list, a police
+referral and a neighbour's report.
+
+A candidate is another live household the caller reaches that shares one of these with it, by the search
+keys of :mod:`app.households.search`:
+
+* ``same_phone`` — the contact phone, as domestic digits (``+82 10-…`` and ``010-…`` are the same);
+* ``same_address`` — the address's core: road or lot number with building and unit (``온기로 123, 101동
+  1203호`` and ``서울시 온기구 온기로123 101-1203``);
+* ``same_name_birth_year`` — a member (the head included) with the same name, spacing aside, and birth year;
+* ``similar_name_birth_year`` — a member whose name differs by one syllable at its start or end (a typo,
+  a misheard surname) with the same birth year.
+
+Candidates come with every reason they matched, the most reasons first. They are offered in three places:
+``POST /v1/households`` answers them in ``duplicates``; imports record them with their results (call
+:func:`find_duplicates` with the imported row's keys); ``GET /v1/households/{id}/duplicates`` on demand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.policy import get_household_or_404, household_filter, role_gate
+from app.auth.models import Role
+from app.auth.principal import Principal
+from app.core.deps import SessionDep, StateDep
+from app.households.models import Household, HouseholdSearchKey
+from app.households.schemas import HouseholdOut
+from app.households.search import household_keys
+
+Reason = Literal["same_phone", "same_address", "same_name_birth_year", "similar_name_birth_year"]
+REASON_ORDER: tuple[Reason, ...] = ("same_phone", "same_address", "same_name_birth_year", "similar_name_birth_year")
+#: A phone number shorter than this (digits) is too partial to call two households the same.
+MIN_PHONE = 9
+_TOP = "\U0010ffff"
+
+
+@dataclass
+class Candidate:
+    household_id: uuid.UUID
+    reasons: list[Reason] = field(default_factory=list)
+
+
+class DuplicateOut(BaseModel):
+    household: HouseholdOut
+    reasons: list[Reason] = Field(description="Why it may be the same household (most telling first)")
+
+
+class DuplicatesOut(BaseModel):
+    items: list[DuplicateOut]
+
+
+class HouseholdCreated(HouseholdOut):
+    """``POST /v1/households``: the new household, and the households it may duplicate."""
+
+    duplicates: list[DuplicateOut] = Field(
+        default_factory=list, description="Households the caller reaches that may be the same one, with why"
+    )
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Same length, one syllable different, at the start or the end."""
+    return len(a) == len(b) >= 2 and a != b and (a[1:] == b[1:] or a[:-1] == b[:-1])
+
+
+async def find_duplicates(
+    session: AsyncSession,
+    principal: Principal,
+    keys: set[tuple[str, str]],
+    *,
+    exclude: Iterable[uuid.UUID] = (),
+    limit: int = 20,
+) -> list[Candidate]:
+    """Live households the caller reaches that may be the one with these search keys
+    (:func:`app.households.search.household_keys` of a row or an import's target), with their reasons."""
+    phones = [key for kind, key in keys if kind == "p" and len(key) >= MIN_PHONE]
+    phone = max(phones, key=len) if phones else None
+    cores = [key for kind, key in keys if kind == "x"]
+    people: list[tuple[str, str]] = []
+    for kind, key in keys:
+        if kind == "nb":
+            name, _, year = key.rpartition("|")
+            people.append((name, year))
+    table = HouseholdSearchKey.__table__
+    wanted = []
+    if phone:
+        wanted.append(and_(table.c.kind == "p", table.c.key == phone))
+    if cores:
+        wanted.append(and_(table.c.kind == "x", table.c.key.in_(cores)))
+    for name, year in people:
+        wanted.append(and_(table.c.kind == "nb", table.c.key == f"{name}|{year}"))
+        if len(name) >= 2:
+            stem = name[:-1]  # the last syllable differs
+            wanted.append(and_(table.c.kind == "nb", table.c.key >= stem, table.c.key < stem + _TOP))
+            # the first syllable differs: some member's name ends with the rest (an ``n`` suffix key)
+            wanted.append(and_(table.c.kind == "n", table.c.key == name[1:]))
+    if not wanted:
+        return []
+    exclude = set(exclude)
+    rows = list(
+        (await session.execute(select(table.c.household_id, table.c.kind, table.c.key).where(or_(*wanted)))).all()
+    )
+    suffix_hits = {hid for hid, kind, _ in rows if kind == "n" and hid not in exclude}
+    if suffix_hits:  # their names and birth years, to tell a one-syllable difference from a longer name
+        rows += list(
+            (
+                await session.execute(
+                    select(table.c.household_id, table.c.kind, table.c.key).where(
+                        table.c.kind == "nb", table.c.household_id.in_(list(suffix_hits))
+                    )
+                )
+            ).all()
+        )
+    found: dict[uuid.UUID, set[Reason]] = {}
+    for hid, kind, key in rows:
+        if hid in exclude:
+            continue
+        if kind == "p":
+            found.setdefault(hid, set()).add("same_phone")
+        elif kind == "x":
+            found.setdefault(hid, set()).add("same_address")
+        elif kind == "nb":
+            name, _, year = key.rpartition("|")
+            for want, want_year in people:
+                if year != want_year:
+                    continue
+                if name == want:
+                    found.setdefault(hid, set()).add("same_name_birth_year")
+                elif _one_apart(name, want):
+                    found.setdefault(hid, set()).add("similar_name_birth_year")
+    if not found:
+        return []
+    reachable = set(
+        (
+            await session.execute(
+                select(Household.id).where(Household.id.in_(list(found)), await household_filter(session, principal))
+            )
+        ).scalars()
+    )
+    out = [
+        Candidate(hid, [r for r in REASON_ORDER if r in reasons]) for hid, reasons in found.items() if hid in reachable
+    ]
+    out.sort(key=lambda c: (-len(c.reasons), REASON_ORDER.index(c.reasons[0]), str(c.household_id)))
+    return out[:limit]
+
+
+async def duplicates_of(session: AsyncSession, principal: Principal, household: Household) -> list[Candidate]:
+    return await find_duplicates(session, principal, household_keys(household), exclude=[household.id])
+
+
+async def duplicate_views(
+    session: AsyncSession, principal: Principal, state: Any, candidates: list[Candidate], *, via: str
+) -> list[DuplicateOut]:
+    """Candidates as the caller may see them (redacted by role, each read audited)."""
+    from app.households.routes import _views_audited
+
+    if not candidates:
+        return []
+    rows = {
+        h.id: h
+        for h in (
+            await session.execute(select(Household).where(Household.id.in_([c.household_id for c in candidates])))
+        ).scalars()
+    }
+    households = [rows[c.household_id] for c in candidates if c.household_id in rows]
+    views = {v.id: v for v in await _views_audited(session, principal, households, state, via=via)}
+    return [
+        DuplicateOut(household=views[c.household_id], reasons=c.reasons) for c in candidates if c.household_id in views
+    ]
+
+
+# --- route -----------------------------------------------------------------------------------------------------
+
+router = APIRouter(tags=["households"])
+Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
+
+
+@router.get(
+    "/v1/households/{household_id}/duplicates",
+    response_model=DuplicatesOut,
+    summary="Households that may be this one (same phone, same address and unit, same or similar name and birth year)",
+    responses={
+        404: {"description": "No such household, or not one the caller may see"},
+        410: {"description": "The household was merged into another (`merged_into`)"},
+    },
+)
+async def list_duplicates(
+    household_id: uuid.UUID, principal: Staff, state: StateDep, session: SessionDep
+) -> DuplicatesOut:
+    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+    candidates = await duplicates_of(session, principal, household)
+    return DuplicatesOut(items=await duplicate_views(session, principal, state, candidates, via="duplicates"))

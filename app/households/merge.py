@@ -1,0 +1,404 @@
+"""Merging two records of one household, and undoing it within 30 days (DESIGN §11).
+
+``POST /v1/households/{id}/merge`` ``{"into": survivor}`` moves everything that hangs on the merged-away
+household to the survivor, in the request's one transaction: every row of every table whose
+``household_id`` references a household (signals, visits, notes, consents, supports, cases, monitoring
+plans, checklist responses, photos, reports, import records, contact attempts, tasks, … — found from the
+tables themselves, so tables added later move too), with the row's ``dong_code`` where it has one. Each
+moved row is written through the ORM, so its version grows and phones get it again with its new household
+(:mod:`app.core.changes`). The survivor fills what it lacks from the other (contact phone, address detail,
+living situation, coordinator), gains its members that it does not have (same name and birth year) and its
+tags, and has its risk recomputed over the joined signals. The merged-away household is deleted (a
+tombstone: phones holding it are told to purge it) with ``merged_into_id``; from then on it answers ``410``
+with a problem of type ``…/problems/household-merged`` naming ``merged_into`` (the final survivor).
+
+What stays with the merged-away record: its encrypted sensitive fields (sealed to its id) and a row that
+would collide with one of the survivor's under a unique rule (the same alert's task for both). The merge
+record says exactly which rows moved (table, id, the values before and after) and what stayed.
+
+``POST /v1/households/{id}/unmerge`` (the merged-away id), until ``unmerge_until`` (30 days), restores
+both: the merged-away household is live again, every moved row that still belongs to the survivor goes
+back with its old values, and each survivor field the merge filled returns to what it was if nobody changed
+it since. Rows written on the survivor after the merge stay there.
+
+Coordinators (and admins) merge households within their jurisdiction; both households must be reachable.
+Events ``household.merged`` and ``household.unmerged`` (ids only); audited on both households.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import UniqueConstraint, desc, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel.main import default_registry
+
+from app.access.policy import get_household_or_404, merged_problem, role_gate
+from app.audit import service as audit
+from app.auth.models import Role
+from app.auth.principal import Principal
+from app.core.db import utcnow
+from app.core.deps import SessionDep
+from app.core.errors import Problem, not_found
+from app.events.outbox import emit
+from app.households.models import Household, HouseholdMerge
+from app.households.scoring import recompute
+from app.households.search import compact
+
+UNMERGE_WINDOW = timedelta(days=30)
+#: Tables that never move: the household itself, its sealed fields, what is derived from it, and logs.
+NOT_MOVED = frozenset({"household", "household_sensitive", "household_search_key", "household_merge"})
+#: Survivor fields filled from the merged-away household when the survivor has none.
+FILLED = ("contact_phone", "address_detail", "living_situation", "coordinator_id")
+
+
+# --- schemas ---------------------------------------------------------------------------------------------------
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: uuid.UUID = Field(description="The household that survives")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] | None = None
+
+
+class UnmergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] | None = None
+
+
+class MergeOut(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID = Field(description="The merged-away household")
+    into: uuid.UUID = Field(description="The survivor")
+    merged_at: datetime
+    unmerge_until: datetime
+    unmerged_at: datetime | None
+    moved: dict[str, int] = Field(description="Rows moved to the survivor, by table")
+    kept: dict[str, int] = Field(description="Rows that stayed with the merged-away household, by table")
+
+
+def merge_out(record: HouseholdMerge) -> MergeOut:
+    moved: dict[str, int] = {}
+    for entry in record.moved or []:
+        moved[entry["table"]] = moved.get(entry["table"], 0) + 1
+    return MergeOut(
+        id=record.id,
+        household_id=record.household_id,
+        into=record.into_id,
+        merged_at=record.merged_at,
+        unmerge_until=record.unmerge_until,
+        unmerged_at=record.unmerged_at,
+        moved=moved,
+        kept={table: len(ids) for table, ids in (record.kept or {}).items()},
+    )
+
+
+# --- what moves ------------------------------------------------------------------------------------------------
+
+
+def movable_models() -> list[Any]:
+    """Every mapped table with a ``household_id`` that references a household (or a synced one with a
+    ``household_id``), except :data:`NOT_MOVED`."""
+    out = []
+    for mapper in default_registry.mappers:
+        cls, table = mapper.class_, mapper.local_table
+        name = getattr(table, "name", None)
+        if name is None or name in NOT_MOVED or "household_id" not in table.c or "id" not in table.c:
+            continue
+        column = table.c.household_id
+        if any(fk.column.table.name == "household" for fk in column.foreign_keys) or getattr(
+            cls, "__sync_entity__", None
+        ):
+            out.append(cls)
+    return sorted(out, key=lambda c: c.__table__.name)
+
+
+def _model_of(table_name: str) -> Any:
+    for cls in movable_models():
+        if cls.__table__.name == table_name:
+            return cls
+    return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _unique_groups(cls: Any) -> list[list[str]]:
+    """The other columns of each unique rule that includes ``household_id``."""
+    groups = []
+    for constraint in cls.__table__.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            names = [c.name for c in constraint.columns]
+            if "household_id" in names:
+                groups.append([n for n in names if n != "household_id"])
+    return groups
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+async def _reachable(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
+    """The live household for a merge: through the access policy for coordinators; an admin's by jurisdiction
+    (admins never read households' data; they get ids and counts back)."""
+    if principal.role != Role.admin:
+        return await get_household_or_404(session, principal, household_id)
+    household = await session.get(Household, household_id)
+    if household is None or not principal.in_jurisdiction(household.dong_code):
+        raise not_found()
+    if household.deleted_at is not None:
+        if household.merged_into_id is not None:
+            raise await merged_problem(session, household)
+        raise not_found()
+    return household
+
+
+# --- merge -----------------------------------------------------------------------------------------------------
+
+
+def _merge_members(survivor: Household, other: Household) -> list[dict[str, Any]]:
+    members = [dict(m) for m in survivor.members or []]
+    have = {(compact(str(m.get("name") or "")), m.get("birth_year")) for m in members}
+    taken = {str(m.get("key")) for m in members}
+    n = 1
+    for m in other.members or []:
+        if (compact(str(m.get("name") or "")), m.get("birth_year")) in have:
+            continue
+        key = str(m.get("key") or "")
+        if not key or key in taken:
+            while f"m{n}" in taken:
+                n += 1
+            key = f"m{n}"
+        taken.add(key)
+        members.append({**m, "key": key, "relation": m.get("relation") if m.get("relation") != "head" else "other"})
+    return members
+
+
+async def merge(session: AsyncSession, principal: Principal, household_id: uuid.UUID, body: MergeIn) -> HouseholdMerge:
+    if body.into == household_id:
+        from app.households.service import field_problem
+
+        raise field_problem("body.into", "households.merge-self")
+    other = await _reachable(session, principal, household_id)
+    survivor = await _reachable(session, principal, body.into)
+    if other.destroyed_at is not None or survivor.destroyed_at is not None:
+        raise Problem(409, "household-destroyed", "households.merge-destroyed")
+    now = utcnow()
+    moved: list[dict[str, Any]] = []
+    kept: dict[str, list[str]] = {}
+    for cls in movable_models():
+        rows = list((await session.execute(select(cls).where(cls.household_id == other.id))).scalars())
+        if not rows:
+            continue
+        groups = _unique_groups(cls)
+        taken: set[tuple[Any, ...]] = set()
+        if groups:
+            for row in (await session.execute(select(cls).where(cls.household_id == survivor.id))).scalars():
+                taken |= {(i, *(getattr(row, n) for n in g)) for i, g in enumerate(groups)}
+        name = cls.__table__.name
+        for row in rows:
+            if any((i, *(getattr(row, n) for n in g)) in taken for i, g in enumerate(groups)):
+                kept.setdefault(name, []).append(str(row.id))
+                continue
+            before: dict[str, Any] = {"household_id": str(other.id)}
+            after: dict[str, Any] = {"household_id": str(survivor.id)}
+            row.household_id = survivor.id
+            if "dong_code" in cls.__table__.c and getattr(row, "dong_code", None) not in (None, survivor.dong_code):
+                before["dong_code"], after["dong_code"] = row.dong_code, survivor.dong_code
+                row.dong_code = survivor.dong_code
+            moved.append({"table": name, "id": str(row.id), "from": before, "to": after})
+    from app.households.models import HouseholdSensitive
+
+    sealed = (
+        await session.execute(select(HouseholdSensitive.id).where(HouseholdSensitive.household_id == other.id))
+    ).scalars()
+    sealed_ids = [str(i) for i in sealed]
+    if sealed_ids:
+        kept["household_sensitive"] = sealed_ids
+
+    fields: dict[str, Any] = {}
+    for name in FILLED:
+        mine, theirs = getattr(survivor, name), getattr(other, name)
+        if not mine and theirs:
+            fields[name] = {"before": _plain(mine), "after": _plain(theirs)}
+            setattr(survivor, name, theirs)
+    members = _merge_members(survivor, other)
+    if members != list(survivor.members or []):
+        fields["members"] = {"before": list(survivor.members or []), "after": members}
+        survivor.members = members
+    tags = [*(survivor.tags or []), *[t for t in other.tags or [] if t not in (survivor.tags or [])]]
+    if tags != list(survivor.tags or []):
+        fields["tags"] = {"before": list(survivor.tags or []), "after": tags}
+        survivor.tags = tags
+    survivor.updated_at = now
+
+    other.deleted_at = now
+    other.merged_into_id = survivor.id
+    record = HouseholdMerge(
+        household_id=other.id,
+        into_id=survivor.id,
+        merged_by_id=principal.user_id,
+        merged_at=now,
+        unmerge_until=now + UNMERGE_WINDOW,
+        reason=body.reason,
+        moved=moved,
+        survivor_fields=fields,
+        kept=kept,
+    )
+    session.add(record)
+    await recompute(session, survivor, reason="merge")
+    await session.flush()
+    counts = merge_out(record)
+    payload = {"household_id": str(other.id), "into": str(survivor.id), "merge_id": str(record.id)}
+    emit(session, "household.merged", payload, household_id=survivor.id, district_code=survivor.district_code)
+    for hid in (other.id, survivor.id):
+        await audit.record(
+            session,
+            principal,
+            "household.merge",
+            entity="household_merge",
+            entity_id=record.id,
+            household_id=hid,
+            purpose=body.reason,
+            details={"household_id": str(other.id), "into": str(survivor.id), "moved": counts.moved},
+        )
+    return record
+
+
+# --- unmerge ---------------------------------------------------------------------------------------------------
+
+
+async def unmerge(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, body: UnmergeIn
+) -> HouseholdMerge:
+    other = await session.get(Household, household_id)
+    if other is None or other.merged_into_id is None or other.deleted_at is None:
+        raise not_found()
+    record = (
+        await session.execute(
+            select(HouseholdMerge)
+            .where(HouseholdMerge.household_id == other.id, HouseholdMerge.unmerged_at.is_(None))
+            .order_by(desc(HouseholdMerge.merged_at))
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        raise not_found()
+    survivor = await session.get(Household, record.into_id)
+    if survivor is None:
+        raise not_found()
+    # Both must lie where the caller may merge (the survivor through the policy, the other by its dong).
+    if not principal.in_jurisdiction(other.dong_code):
+        raise not_found()
+    if survivor.deleted_at is not None and survivor.merged_into_id is not None:
+        raise Problem(
+            409,
+            "survivor-merged",
+            "households.unmerge-survivor-merged",
+            extra={"merged_into": str(survivor.merged_into_id)},
+        )
+    survivor = await _reachable(session, principal, survivor.id)
+    now = utcnow()
+    if now > record.unmerge_until:
+        raise Problem(
+            409,
+            "unmerge-expired",
+            "households.unmerge-expired",
+            extra={"unmerge_until": record.unmerge_until.isoformat()},
+        )
+
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for entry in record.moved or []:
+        by_table.setdefault(entry["table"], []).append(entry)
+    stayed = 0
+    for table_name, entries in by_table.items():
+        cls = _model_of(table_name)
+        if cls is None:
+            stayed += len(entries)
+            continue
+        ids = [uuid.UUID(e["id"]) for e in entries]
+        rows = {r.id: r for r in (await session.execute(select(cls).where(cls.id.in_(ids)))).scalars()}
+        for entry in entries:
+            row = rows.get(uuid.UUID(entry["id"]))
+            if row is None or row.household_id != survivor.id:
+                stayed += 1
+                continue
+            row.household_id = other.id
+            if "dong_code" in entry["from"] and getattr(row, "dong_code", None) == entry["to"].get("dong_code"):
+                row.dong_code = entry["from"]["dong_code"]
+    for name, change in (record.survivor_fields or {}).items():
+        if _plain(getattr(survivor, name)) == change["after"]:
+            value = change["before"]
+            if name == "coordinator_id" and value is not None:
+                value = uuid.UUID(value)
+            setattr(survivor, name, value)
+    survivor.updated_at = now
+    other.deleted_at = None
+    other.merged_into_id = None
+    other.updated_at = now
+    record.unmerged_at = now
+    record.unmerged_by_id = principal.user_id
+    await recompute(session, survivor, reason="unmerge")
+    await recompute(session, other, reason="unmerge")
+    await session.flush()
+    payload = {"household_id": str(other.id), "from": str(survivor.id), "merge_id": str(record.id)}
+    emit(session, "household.unmerged", payload, household_id=other.id, district_code=other.district_code)
+    for hid in (other.id, survivor.id):
+        await audit.record(
+            session,
+            principal,
+            "household.unmerge",
+            entity="household_merge",
+            entity_id=record.id,
+            household_id=hid,
+            purpose=body.reason,
+            details={"household_id": str(other.id), "from": str(survivor.id), "stayed": stayed},
+        )
+    return record
+
+
+# --- routes ----------------------------------------------------------------------------------------------------
+
+router = APIRouter(tags=["households"])
+Merger = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.admin))]
+_MERGED = {"description": "The household was already merged into another (`merged_into` names the survivor)"}
+
+
+@router.post(
+    "/v1/households/{household_id}/merge",
+    response_model=MergeOut,
+    summary="Merge this household into another (`into`); reversible for 30 days",
+    responses={
+        404: {"description": "No such household (either), or not one the caller may merge"},
+        409: {"description": "A household whose personal data was destroyed"},
+        410: _MERGED,
+        422: {"description": "Invalid input (`into` is this household): `errors` lists each field"},
+    },
+)
+async def merge_household(household_id: uuid.UUID, body: MergeIn, principal: Merger, session: SessionDep) -> MergeOut:
+    return merge_out(await merge(session, principal, household_id, body))
+
+
+@router.post(
+    "/v1/households/{household_id}/unmerge",
+    response_model=MergeOut,
+    summary="Undo the merge of this (merged-away) household within 30 days: both households again",
+    responses={
+        404: {"description": "Not a merged household the caller may unmerge"},
+        409: {"description": "The 30 days are over, or the survivor was merged away since (`merged_into`)"},
+    },
+)
+async def unmerge_household(
+    household_id: uuid.UUID, body: UnmergeIn, principal: Merger, session: SessionDep
+) -> MergeOut:
+    return merge_out(await unmerge(session, principal, household_id, body))
