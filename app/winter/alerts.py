@@ -22,7 +22,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import codes_clause
@@ -213,32 +213,28 @@ async def summary(session: AsyncSession, alert: Alert, now: datetime | None = No
     """Live counts of the alert's tasks: total, done, open, overdue (open past due), escalated, unassigned (left
     with the coordinator), by outcome, and the same per dong (with the dong's name)."""
     now = now or utcnow()
-    late = Task.due_at < now
+
+    def tally(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
     rows = await session.execute(
         select(
             Task.dong_code,
             Task.status,
-            late,
-            Task.escalated_at.is_not(None),
-            Task.assignee_id == alert.created_by_id,
+            Task.assignee_id,
             Task.outcome,
             func.count(),
+            tally(Task.due_at < now),
+            tally(Task.escalated_at.is_not(None)),
         )
         .where(Task.alert_id == alert.id)
-        .group_by(
-            Task.dong_code,
-            Task.status,
-            late,
-            Task.escalated_at.is_not(None),
-            Task.assignee_id == alert.created_by_id,
-            Task.outcome,
-        )
+        .group_by(Task.dong_code, Task.status, Task.assignee_id, Task.outcome)
     )
     blank = {"total": 0, "done": 0, "open": 0, "overdue": 0, "escalated": 0, "unassigned": 0}
     totals = dict(blank)
     outcomes: Counter[str] = Counter()
     dongs: dict[str, dict[str, int]] = {}
-    for dong, status, is_late, escalated, unassigned, outcome, count in rows:
+    for dong, status, assignee, outcome, count, late, escalated in rows:
         status = TaskStatus(status)
         for bucket in (totals, dongs.setdefault(dong, dict(blank))):
             if status == TaskStatus.cancelled:
@@ -248,9 +244,9 @@ async def summary(session: AsyncSession, alert: Alert, now: datetime | None = No
                 bucket["done"] += count
             else:
                 bucket["open"] += count
-                bucket["overdue"] += count if is_late else 0
-                bucket["escalated"] += count if escalated else 0
-                bucket["unassigned"] += count if unassigned else 0
+                bucket["overdue"] += int(late)
+                bucket["escalated"] += int(escalated)
+                bucket["unassigned"] += count if assignee == alert.created_by_id else 0
         if status == TaskStatus.done and outcome is not None:
             outcomes[outcome.value if hasattr(outcome, "value") else str(outcome)] += count
     names = await dong_names(session, set(dongs) | set(alert.dong_codes))
