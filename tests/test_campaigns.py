@@ -116,6 +116,11 @@ async def test_validation(client: httpx.AsyncClient, factory: Factory) -> None:
     assert (await client.post("/v1/campaigns", json=base, headers=coordinator.headers)).status_code == 201
 
 
+def _first(counts: dict[str, Any]) -> dict[str, Any]:
+    """The counts the summary had first (later ones are checked in tests/test_campaign_summary.py)."""
+    return {k: counts[k] for k in ("identified", "visited", "supported", "monitored")}
+
+
 async def test_summary_counts_by_dong_and_source(client: httpx.AsyncClient, factory: Factory) -> None:
     coordinator, planner = await coordinator_and_planner(factory)
     campaign = await _campaign(client, coordinator)
@@ -157,15 +162,15 @@ async def test_summary_counts_by_dong_and_source(client: httpx.AsyncClient, fact
     r = await client.get(f"/v1/campaigns/{cid}/summary", headers=coordinator.headers)
     assert r.status_code == 200, r.text
     summary = r.json()
-    assert summary["totals"] == {"identified": 2, "visited": 2, "supported": 1, "monitored": 1}
+    assert _first(summary["totals"]) == {"identified": 2, "visited": 2, "supported": 1, "monitored": 1}
     assert (summary["visits_completed"], summary["supports"], summary["facilities_inspected"]) == (2, 1, 0)
     assert summary["district_codes"] == ["11990"]
-    by_dong = {d.pop("dong_code"): d for d in summary["by_dong"]}
+    by_dong = {d.pop("dong_code"): _first(d) for d in summary["by_dong"]}
     assert by_dong == {
         "1199051000": {"identified": 1, "visited": 2, "supported": 0, "monitored": 1},
         "1199052000": {"identified": 1, "visited": 0, "supported": 1, "monitored": 0},
     }
-    by_source = {s.pop("source"): s for s in summary["by_source"]}
+    by_source = {s.pop("source"): _first(s) for s in summary["by_source"]}
     assert by_source == {
         "bigdata": {"identified": 1, "visited": 1, "supported": 0, "monitored": 0},
         "resident_report": {"identified": 1, "visited": 0, "supported": 1, "monitored": 0},
@@ -189,4 +194,4 @@ async def test_summary_counts_by_dong_and_source(client: httpx.AsyncClient, fact
     dong_coordinator, _ = await coordinator_and_planner(factory, ["1199052000"])
     r = await client.get(f"/v1/campaigns/{cid}/summary", headers=dong_coordinator.headers)
     assert r.json()["district_codes"] == ["1199052000"]
-    assert r.json()["totals"] == {"identified": 1, "visited": 0, "supported": 1, "monitored": 0}
+    assert _first(r.json()["totals"]) == {"identified": 1, "visited": 0, "supported": 1, "monitored": 0}

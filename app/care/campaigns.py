@@ -26,29 +26,36 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from typing import Any
 
+from fastapi.responses import StreamingResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import codes_clause
+from app.areas.service import area_names
 from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal, in_codes
 from app.care.common import codes_overlap, field_problem, forbid_roles, intersect_codes, local_today, period_bounds
-from app.care.models import Campaign, MonitoringPlan, Support, SupportStatus
+from app.care.models import Campaign, Case, MonitoringPlan, Support, SupportStatus
 from app.care.schemas import (
     CampaignCreate,
     CampaignCriteria,
     CampaignPublic,
     CampaignSummary,
     CampaignUpdate,
+    DistrictSummary,
+    DongSourceSummary,
     DongSummary,
     SourceSummary,
     SummaryCounts,
 )
-from app.core.errors import not_found
+from app.core.errors import Problem, not_found
+from app.core.i18n import register, t
 from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.households.models import INDICATORS, VULNERABILITY_TAGS, Household, RiskLevel, Signal
+from app.exports.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
+from app.households.models import INDICATORS, VULNERABILITY_TAGS, Household, HouseholdStatus, RiskLevel, Signal
 from app.visits.models import Visit, VisitStatus
 
 READERS = (Role.coordinator, Role.planner, Role.partner)
@@ -307,27 +314,41 @@ async def summarize(
         monitored.add(hid)
         dong_of.setdefault(hid, dong)
 
-    # every source that brought the visited, supported and monitored households to attention by the end
+    population = set(identified_sources) | visited | supported | monitored
+    reached, unreachable, in_monitoring, missed = await _follow_up_sets(session, population, visited, start, end, now)
+
+    # every source that brought a counted household to attention by the end
     ever_sources: dict[uuid.UUID, set[str]] = defaultdict(set)
-    others = sorted(visited | supported | monitored)
-    for chunk in _chunks(others):
+    for chunk in _chunks(sorted(population)):
         for hid, source in await session.execute(
             select(Signal.household_id, Signal.source).where(Signal.household_id.in_(chunk), Signal.observed_at < end)
         ):
             ever_sources[hid].add(str(getattr(source, "value", source)))
 
+    columns: dict[str, set[uuid.UUID]] = {
+        "identified": set(identified_sources),
+        "visited": visited,
+        "supported": supported,
+        "monitored": monitored,
+        "reached": reached,
+        "unreachable": unreachable,
+        "in_monitoring": in_monitoring,
+        "deadlines_missed": missed,
+    }
     by_dong: dict[str, SummaryCounts] = defaultdict(SummaryCounts)
+    by_district: dict[str, SummaryCounts] = defaultdict(SummaryCounts)
     by_source: dict[str, SummaryCounts] = defaultdict(SummaryCounts)
-    for hid in identified_sources:
-        by_dong[dong_of[hid]].identified += 1
-        for source in identified_sources[hid]:
-            by_source[source].identified += 1
-    for name, households in (("visited", visited), ("supported", supported), ("monitored", monitored)):
+    by_cell: dict[tuple[str, str], SummaryCounts] = defaultdict(SummaryCounts)
+    for name, households in columns.items():
         for hid in households:
-            counts = by_dong[dong_of[hid]]
-            setattr(counts, name, getattr(counts, name) + 1)
-            for source in ever_sources.get(hid) or {"unknown"}:
-                setattr(by_source[source], name, getattr(by_source[source], name) + 1)
+            dong = dong_of[hid]
+            sources = identified_sources[hid] if name == "identified" else ever_sources.get(hid) or {"unknown"}
+            for counts in (by_dong[dong], by_district[dong[:5]]):
+                setattr(counts, name, getattr(counts, name) + 1)
+            for source in sources:
+                for counts in (by_source[source], by_cell[(dong, source)]):
+                    setattr(counts, name, getattr(counts, name) + 1)
+    names = await area_names(session, {*by_dong, *by_district})
 
     await audit.record(
         session,
@@ -337,18 +358,263 @@ async def summarize(
         entity_id=campaign.id,
         details={"identified": len(identified_sources), "visited": len(visited), "supported": len(supported)},
     )
+    totals = SummaryCounts(**{name: len(households) for name, households in columns.items()})
     return CampaignSummary(
         campaign_id=campaign.id,
         starts_on=campaign.starts_on,
         ends_on=campaign.ends_on,
         as_of=local_today(now),
         district_codes=codes,
-        totals=SummaryCounts(
-            identified=len(identified_sources), visited=len(visited), supported=len(supported), monitored=len(monitored)
-        ),
+        totals=totals,
         visits_completed=visits_completed,
         facilities_inspected=facilities,
         supports=supports,
-        by_dong=[DongSummary(dong_code=d, **c.model_dump()) for d, c in sorted(by_dong.items())],
-        by_source=[SourceSummary(source=s, **c.model_dump()) for s, c in sorted(by_source.items())],
+        by_dong=[
+            DongSummary(dong_code=d, dong_name=names.get(d), **c.model_dump()) for d, c in sorted(by_dong.items())
+        ],
+        by_source=[
+            SourceSummary(source=src, source_label=source_label(src), **c.model_dump())
+            for src, c in sorted(by_source.items())
+        ],
+        by_district=[
+            DistrictSummary(district_code=d, district_name=names.get(d), **c.model_dump())
+            for d, c in sorted(by_district.items())
+        ],
+        by_dong_source=[
+            DongSourceSummary(dong_code=d, dong_name=names.get(d), source=src, **c.model_dump())
+            for (d, src), c in sorted(by_cell.items())
+        ],
+    )
+
+
+def source_label(source: str) -> str:
+    return t(f"campaigns.source.{source}")
+
+
+async def _follow_up_sets(
+    session: AsyncSession,
+    population: set[uuid.UUID],
+    visited: set[uuid.UUID],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> tuple[set[uuid.UUID], set[uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
+    """Of the counted households: reached in the period, unreachable now, in monitoring now, and those whose
+    legal clock (household, visit or case; ``app.winter`` when installed) went overdue in the period or is now."""
+    from app.contacts.models import ContactAttempt, ContactOutcome
+
+    reached = set(visited)
+    unreachable: set[uuid.UUID] = set()
+    in_monitoring: set[uuid.UUID] = set()
+    missed: set[uuid.UUID] = set()
+    try:
+        from app.winter.deadlines import deadline_fields
+        from app.winter.models import DeadlineNotice
+    except ImportError:  # deadlines not installed: none missed
+        deadline_fields = None  # type: ignore[assignment]
+        DeadlineNotice = None  # type: ignore[assignment]
+    for chunk in _chunks(sorted(population)):
+        reached |= set(
+            (
+                await session.execute(
+                    select(ContactAttempt.household_id).where(
+                        ContactAttempt.household_id.in_(chunk),
+                        ContactAttempt.outcome.in_([ContactOutcome.reached, ContactOutcome.refused]),
+                        ContactAttempt.at >= start,
+                        ContactAttempt.at < end,
+                    )
+                )
+            ).scalars()
+        )
+        for household in (await session.execute(select(Household).where(Household.id.in_(chunk)))).scalars():
+            if household.unreachable_at is not None:
+                unreachable.add(household.id)
+            if household.status == HouseholdStatus.monitoring:
+                in_monitoring.add(household.id)
+            if deadline_fields is not None and deadline_fields(household, now)["deadline_state"] == "overdue":
+                missed.add(household.id)
+        if DeadlineNotice is None:
+            continue
+        overdue = and_(DeadlineNotice.state == "overdue", DeadlineNotice.due_at >= start, DeadlineNotice.due_at < end)
+        missed |= set(
+            (
+                await session.execute(
+                    select(DeadlineNotice.entity_id).where(
+                        overdue, DeadlineNotice.entity == "household", DeadlineNotice.entity_id.in_(chunk)
+                    )
+                )
+            ).scalars()
+        )
+        for model, entity in ((Visit, "visit"), (Case, "case")):
+            missed |= set(
+                (
+                    await session.execute(
+                        select(model.household_id)
+                        .join(
+                            DeadlineNotice, and_(DeadlineNotice.entity == entity, DeadlineNotice.entity_id == model.id)
+                        )
+                        .where(overdue, model.household_id.in_(chunk))
+                    )
+                ).scalars()
+            )
+    return reached & population, unreachable, in_monitoring, missed
+
+
+# --- the summary as a table (CSV or XLSX) ------------------------------------------------------------------------
+
+COUNT_COLUMNS = (
+    ("identified", "발굴"),
+    ("reached", "연락됨"),
+    ("unreachable", "연락두절"),
+    ("visited", "방문"),
+    ("supported", "지원 연계"),
+    ("monitored", "모니터링 계획"),
+    ("in_monitoring", "모니터링 중"),
+    ("deadlines_missed", "처리기한 경과"),
+)
+TOTAL_COLUMNS = (
+    ("visits_completed", "완료 방문 수"),
+    ("facilities_inspected", "점검 시설 수"),
+    ("supports", "지원 건수"),
+)
+TABLE_COLUMNS = (
+    ("dimension", "구분 코드"),
+    ("dimension_label", "구분"),
+    ("key", "키"),
+    ("district_code", "시군구 코드"),
+    ("district_name", "시군구"),
+    ("dong_code", "행정동 코드"),
+    ("dong_name", "행정동"),
+    ("source", "발굴 경로 코드"),
+    ("source_label", "발굴 경로"),
+    *COUNT_COLUMNS,
+    *TOTAL_COLUMNS,
+)
+
+
+def summary_rows(summary: CampaignSummary) -> list[dict[str, object]]:
+    """The summary as rows (the CSV/XLSX download here, and ``app.exports``' campaign summaries): the total, then
+    by district, by dong, by source, and the dong × source table. ``dimension`` is ``total``, ``district``,
+    ``dong``, ``source`` or ``dong_source`` (``dimension_label`` says it in words); ``key`` is the district or
+    dong code, the source, or ``dong:source``; names of areas and sources are filled in."""
+    dong_names = {d.dong_code: d.dong_name for d in summary.by_dong}
+    district_names = {d.district_code: d.district_name for d in summary.by_district}
+
+    def counts(c: SummaryCounts) -> dict[str, object]:
+        return {key: getattr(c, key) for key, _ in COUNT_COLUMNS}
+
+    def row(dimension: str, key: str, c: SummaryCounts, dong: str | None = None, **extra: object) -> dict[str, object]:
+        district = extra.pop("district", None) or (dong[:5] if dong else None)
+        return {
+            "dimension": dimension,
+            "dimension_label": t(f"campaigns.dimension.{dimension}"),
+            "key": key,
+            "district_code": district,
+            "district_name": district_names.get(district) if district else None,
+            "dong_code": dong,
+            "dong_name": dong_names.get(dong) if dong else None,
+            **extra,
+            **counts(c),
+        }
+
+    totals = {
+        "visits_completed": summary.visits_completed,
+        "facilities_inspected": summary.facilities_inspected,
+        "supports": summary.supports,
+    }
+    rows = [row("total", "", summary.totals, **totals)]
+    rows += [row("district", d.district_code, d, district=d.district_code) for d in summary.by_district]
+    rows += [row("dong", d.dong_code, d, d.dong_code) for d in summary.by_dong]
+    rows += [row("source", s.source, s, source=s.source, source_label=s.source_label) for s in summary.by_source]
+    rows += [
+        row(
+            "dong_source",
+            f"{c.dong_code}:{c.source}",
+            c,
+            c.dong_code,
+            source=c.source,
+            source_label=source_label(c.source),
+        )
+        for c in summary.by_dong_source
+    ]
+    return rows
+
+
+register(
+    {
+        "campaigns.dimension.total": {"ko": "합계", "en": "Total"},
+        "campaigns.dimension.district": {"ko": "시군구별", "en": "By district"},
+        "campaigns.dimension.dong": {"ko": "행정동별", "en": "By dong"},
+        "campaigns.dimension.source": {"ko": "발굴 경로별", "en": "By source"},
+        "campaigns.dimension.dong_source": {"ko": "행정동×발굴 경로", "en": "Dong × source"},
+        "campaigns.source.bigdata": {
+            "ko": "빅데이터(단전·단수·체납 등)",
+            "en": "Big-data list (utility cuts, arrears)",
+        },
+        "campaigns.source.lonely_death_screening": {"ko": "고독사 위험 조사", "en": "Lonely-death screening"},
+        "campaigns.source.agency_referral": {
+            "ko": "기관 의뢰(경찰·소방 등)",
+            "en": "Agency referral (police, fire, …)",
+        },
+        "campaigns.source.resident_report": {"ko": "주민 제보", "en": "Resident report"},
+        "campaigns.source.honorary_official": {"ko": "명예사회복지공무원 제보", "en": "Honorary welfare official"},
+        "campaigns.source.benefit_rejected": {"ko": "수급 탈락·중지", "en": "Benefit rejected or stopped"},
+        "campaigns.source.unknown": {"ko": "경로 미상", "en": "Unknown source"},
+    }
+)
+
+
+#: For the summary route's ``responses=``: JSON (the default), CSV or XLSX.
+SUMMARY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "The summary: JSON by default; a table (CSV, UTF-8 with BOM, or XLSX) with Accept: text/csv or "
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, or ?format=csv|xlsx"
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    406: {"description": "Accept names no format offered (JSON, CSV, XLSX)"},
+}
+
+
+def _table_format(fmt: str | None, accept: str | None) -> str | None:
+    """``csv`` or ``xlsx`` when the caller asked for a table (``format`` wins over ``Accept``), else None."""
+    if fmt is not None:
+        return None if fmt == "json" else negotiate(fmt, None)
+    wanted = (accept or "").lower()
+    if any(media in wanted for media in ("text/csv", "application/csv", XLSX_MEDIA_TYPE)):
+        if "application/json" in wanted:
+            try:
+                json_first = negotiate(None, accept, offers=("ndjson", "csv", "xlsx")) == "ndjson"
+            except Problem:
+                json_first = False
+            if json_first:
+                return None
+        return negotiate(None, accept)
+    return None
+
+
+async def summary_response(
+    session: AsyncSession,
+    principal: Principal,
+    campaign: Campaign,
+    *,
+    fmt: str | None,
+    accept: str | None,
+) -> CampaignSummary | StreamingResponse:
+    """The summary as JSON, or as a CSV or XLSX table (the rows of :func:`summary_rows`)."""
+    table = _table_format(fmt, accept)
+    summary = await summarize(session, principal, campaign)
+    if table is None:
+        return summary
+    day = summary.as_of.isoformat()
+    return table_response(
+        table,
+        list(TABLE_COLUMNS),
+        [summary_rows(summary)],
+        filename=f"ongi-campaign-summary-{day}",
+        sheet="campaign summary",
     )

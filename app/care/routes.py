@@ -770,9 +770,20 @@ async def update_campaign(
 @router.get(
     "/v1/campaigns/{campaign_id}/summary",
     response_model=CampaignSummary,
-    summary="Identified, visited, supported and monitored households, by dong and by signal source",
-    responses=_problems(403, 404),
+    summary="Identified, reached, unreachable, visited, supported, monitored households and deadlines missed, "
+    "by district, dong, source and dong × source; JSON, CSV or XLSX",
+    responses={**_problems(403, 404), **campaigns.SUMMARY_RESPONSES},
 )
-async def campaign_summary(campaign_id: uuid.UUID, principal: Coordinator, session: SessionDep) -> CampaignSummary:
+async def campaign_summary(
+    campaign_id: uuid.UUID,
+    principal: Coordinator,
+    session: SessionDep,
+    request: Request,
+    format: Annotated[
+        Literal["json", "csv", "xlsx"] | None, Query(description="json (default), csv or xlsx; wins over Accept")
+    ] = None,
+) -> Any:
     campaign: Campaign = await campaigns.get_campaign_or_404(session, principal, campaign_id)
-    return await campaigns.summarize(session, principal, campaign)
+    return await campaigns.summary_response(
+        session, principal, campaign, fmt=format, accept=request.headers.get("accept")
+    )

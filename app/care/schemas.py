@@ -378,13 +378,36 @@ class SummaryCounts(BaseModel):
     visited: int = 0
     supported: int = 0
     monitored: int = 0
+    reached: int = Field(
+        default=0, description="Reached in the period: a contact attempt that reached someone, or a completed visit"
+    )
+    unreachable: int = Field(default=0, description="Unreachable now (app.contacts)")
+    in_monitoring: int = Field(default=0, description="Status monitoring now")
+    deadlines_missed: int = Field(
+        default=0, description="A legal clock of the household, its visits or cases went overdue"
+    )
 
 
 class DongSummary(SummaryCounts):
     dong_code: str
+    dong_name: str | None = None
 
 
 class SourceSummary(SummaryCounts):
+    source: str
+    source_label: str | None = None
+
+
+class DistrictSummary(SummaryCounts):
+    district_code: str
+    district_name: str | None = None
+
+
+class DongSourceSummary(SummaryCounts):
+    """One cell row of the dong × source table."""
+
+    dong_code: str
+    dong_name: str | None = None
     source: str
 
 
@@ -400,6 +423,10 @@ class CampaignSummary(BaseModel):
     supports: int
     by_dong: list[DongSummary]
     by_source: list[SourceSummary]
+    by_district: list[DistrictSummary] = Field(default_factory=list)
+    by_dong_source: list[DongSourceSummary] = Field(
+        default_factory=list, description="The dong × source table: one row per (dong, source) with any count"
+    )
 
 
 # --- the support ledger of a household ------------------------------------------------------------------------
