@@ -55,6 +55,7 @@ class DeviceHolding(BaseTable, table=True):
     __table_args__ = (
         UniqueConstraint("device_id", "entity", "entity_id"),
         Index("ix_device_holding_device_batch", "device_id", "sent_batch"),
+        Index("ix_device_holding_device_household", "device_id", "household_id"),
     )
 
     device_id: uuid.UUID = Field(foreign_key="device.id")

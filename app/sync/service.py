@@ -28,14 +28,15 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    false,
     func,
     insert,
     literal,
     null,
     or_,
     select,
+    true,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,7 +198,9 @@ async def _confirm(session: AsyncSession, device_id: uuid.UUID, batch: int, now:
     of :func:`_confirmed`: what no longer remains goes, and every other send is settled."""
     dh = DeviceHolding
     c = _confirmed(device_id, batch)
-    await session.execute(delete(dh).where(dh.device_id == device_id, or_(c.deleted, c.lost_unheld)))
+    await session.execute(
+        delete(dh).where(dh.device_id == device_id, dh.sent_batch.is_not(None), or_(c.deleted, c.lost_unheld))
+    )
     await session.execute(
         update(dh)
         .where(dh.device_id == device_id, dh.sent_batch.is_not(None))
@@ -285,6 +288,12 @@ CONTENT_ENTITIES = frozenset({"household", "note", "checklist_response", "photo"
 FRAME_ENTITIES = ("visit", "case", "household")
 
 
+def _related_keys(household_id: uuid.UUID | None, visit_id: uuid.UUID | None, case_id: uuid.UUID | None) -> set[Key]:
+    """The records a change note names as its relations, as holding keys."""
+    named = (("household", household_id), ("visit", visit_id), ("case", case_id))
+    return {(entity, eid) for entity, eid in named if eid is not None}
+
+
 async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.UUID, rows: list[Any]) -> bool:
     """Whether any of these change notes can concern this device. Conservative: a change concerns it when
     it touches a record the device holds or was sent, or a household, visit or case it holds records of;
@@ -296,22 +305,20 @@ async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.
 
     if not rows:
         return False
-    related: set[uuid.UUID] = set()
+    keys: set[Key] = set()
     households: set[uuid.UUID] = set()
     scope_rows = []
     for entity, entity_id, household_id, visit_id, case_id, _seq in rows:
         if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
             return True
-        related |= {x for x in (entity_id, household_id, visit_id, case_id) if x is not None}
+        keys |= {(entity, entity_id), *_related_keys(household_id, visit_id, case_id)}
         if household_id is not None:
             households.add(household_id)
         if entity not in CONTENT_ENTITIES:
             scope_rows.append((entity_id, household_id, visit_id, case_id))
-    dh = DeviceHolding
-    probes = [
-        select(dh.id).where(dh.device_id == device_id, dh.entity_id.in_(list(related))),
-        select(dh.id).where(dh.device_id == device_id, dh.household_id.in_(list(households))),
-    ]
+    if await _holdings(session, device_id, 0, keys, households, home_entities=None, every=True):
+        return True
+    probes = []
     if scope_rows:
         me = principal.user_id
         ids = [r[0] for r in scope_rows]
@@ -383,23 +390,23 @@ def _confirmed(device_id: uuid.UUID, batch: int) -> _Confirmed:
     )
 
 
-def _key_filter(keys: Iterable[Key]) -> Any:
-    """Holdings of these records: per entity an ``IN`` on the (device, entity, entity_id) key's index."""
-    dh = DeviceHolding
-    by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for entity, eid in keys:
-        by_entity[entity].add(eid)
-    return or_(false(), *(and_(dh.entity == e, dh.entity_id.in_(sorted(ids))) for e, ids in by_entity.items()))
-
-
 async def _holdings(
-    session: AsyncSession, device_id: uuid.UUID, batch: int, keys: Iterable[Key] | None = None, *also: Any
+    session: AsyncSession,
+    device_id: uuid.UUID,
+    batch: int,
+    keys: Iterable[Key] | None = None,
+    homes: Iterable[uuid.UUID] = (),
+    *,
+    home_entities: tuple[str, ...] | None = ("visit", "case"),
+    every: bool = False,
 ) -> dict[Key, Held]:
     """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
-    records (and of the rows ``also`` selects)."""
+    records (and of the households ``homes``: their ``home_entities``, ``None`` for all), each part one
+    indexed lookup on the (device, entity, entity_id) key or the (device, household) index, united in one
+    statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send)."""
     dh = DeviceHolding
     c = _confirmed(device_id, batch)
-    rows = select(
+    columns = (
         type_coerce(dh.id, String),
         dh.entity,
         type_coerce(dh.entity_id, String),
@@ -407,11 +414,29 @@ async def _holdings(
         c.version,
         c.view,
         c.revoked,
-    ).where(dh.device_id == device_id, ~or_(c.deleted, c.lost_unheld))
-    if keys is not None:
-        rows = rows.where(or_(_key_filter(keys), *also))
+    )
+    remain = (dh.device_id == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
+    if keys is None:
+        query: Any = select(*columns).where(*remain)
+    else:
+        by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for entity, eid in keys:
+            by_entity[entity].add(eid)
+        parts = [
+            select(*columns).where(*remain, dh.entity == entity, dh.entity_id.in_(sorted(ids)))
+            for entity, ids in sorted(by_entity.items())
+        ]
+        households = sorted(set(homes))
+        if households:
+            at_home = dh.household_id.in_(households)
+            parts.append(
+                select(*columns).where(*remain, at_home, dh.entity.in_(home_entities) if home_entities else true())
+            )
+        if not parts:
+            return {}
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
     holdings: dict[Key, Held] = {}
-    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(rows):
+    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(query):
         household = None if raw_household is None else _as_uuid(raw_household)
         holdings[(entity, _as_uuid(raw_eid))] = Held(
             _as_uuid(raw_id), household, held_version, held_view, bool(is_revoked)
@@ -557,22 +582,10 @@ async def plan_content(
     keys: set[Key] = set()
     homes: set[uuid.UUID] = set()
     for entity, eid, household_id, visit_id, case_id, _seq in changes:
-        keys.add((entity, eid))
-        if visit_id is not None:
-            keys.add(("visit", visit_id))
-        if case_id is not None:
-            keys.add(("case", case_id))
+        keys |= {(entity, eid), *_related_keys(household_id, visit_id, case_id)}
         if household_id is not None:
-            keys.add(("household", household_id))
             homes.add(household_id)
-    dh = DeviceHolding
-    members = await _holdings(
-        session,
-        device_id,
-        cursor.batch,
-        keys,
-        *([and_(dh.entity.in_(("visit", "case")), dh.household_id.in_(sorted(homes)))] if homes else []),
-    )
+    members = await _holdings(session, device_id, cursor.batch, keys, homes)
     # the households of the visits and cases found (a note on a case names no household)
     more = {
         ("household", h.household_id)
