@@ -117,20 +117,24 @@ async def test_visits_export_ndjson_and_csv_paged_filtered_and_audited(
     )
     assert 0 < len([row for row in window if row["id"] in ids]) < len(mine)
 
-    # CSV by Accept, with a header, Excel-safe cells, and a BOM on request
+    # CSV by Accept, for people: a BOM (Excel reads Korean), a header in the caller's language, names instead of
+    # ids, Excel-safe cells; without the BOM on request
     r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON, "Accept": "text/csv"})
     assert r.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(r.text)))
-    assert list(table[0]) == VISIT_COLUMNS
-    by_id = {row["id"]: row for row in table if row["id"] in ids}
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(r.content[3:].decode())))
+    assert list(table[0])[:3] == ["방문 ID", "행정동", "행정동 코드"]
+    by_id = {row["방문 ID"]: row for row in table if row["방문 ID"] in ids}
     assert len(by_id) == len(mine)
-    assert by_id[str(mine[0].id)]["outcome"].startswith("'=")  # a formula is neutralized
-    assert by_id[str(mine[1].id)]["assignees"] == str(planner.id)
-    bom = await client.get(
-        f"{EXPORT}/visits", headers={**coordinator.headers, **REASON}, params={"format": "csv", "bom": "true"}
+    assert by_id[str(mine[0].id)]["결과"].startswith("'=")  # a formula is neutralized
+    assert by_id[str(mine[1].id)]["담당자"] == planner.user.display_name  # a name, not an id
+    assert str(planner.id) not in r.text
+    english = await client.get(
+        f"{EXPORT}/visits",
+        headers={**coordinator.headers, **REASON, "Accept-Language": "en"},
+        params={"format": "csv", "bom": "false"},
     )
-    assert bom.content.startswith(b"\xef\xbb\xbfid,version,")
-
+    assert english.content.startswith(b"Visit ID,Dong,Dong code,")
     # audited: the start, and one event per exported visit with its household
     async with maker() as s:
         start = (
@@ -185,7 +189,7 @@ async def test_export_access(client: httpx.AsyncClient, factory: Factory) -> Non
         assert r.status_code == status, (params, r.text)
     r = await client.get(f"{EXPORT}/visits", headers={**coordinator.headers, **REASON, "Accept": "application/xml"})
     assert r.status_code == 406
-    assert (await client.get(f"{EXPORT}/households", headers={**coordinator.headers, **REASON})).status_code == 422
+    assert (await client.get(f"{EXPORT}/people", headers={**coordinator.headers, **REASON})).status_code == 422
 
 
 async def test_supports_and_campaign_summaries(
@@ -265,7 +269,7 @@ async def test_supports_and_campaign_summaries(
     assert ours[0]["campaign_name"] == "겨울철 집중 발굴"
     assert ours[0]["supported"] == 1
     assert ours[0]["supports"] == 1
-    assert {r["dimension"] for r in ours} <= {"total", "dong", "source"}
+    assert {r["dimension"] for r in ours} <= {"total", "district", "dong", "source", "dong_source"}
     table = list(
         csv.DictReader(
             io.StringIO(
@@ -273,14 +277,15 @@ async def test_supports_and_campaign_summaries(
                     await client.get(
                         f"{EXPORT}/campaign-summaries",
                         headers={**coordinator.headers, **REASON},
-                        params={"format": "csv", "campaign_id": str(campaign.id)},
+                        params={"format": "csv", "campaign_id": str(campaign.id), "bom": "false"},
                     )
                 ).text
             )
         )
     )
     assert table
-    assert all(row["campaign_id"] == str(campaign.id) for row in table)
+    assert all(row["캠페인 ID"] == str(campaign.id) for row in table)
+    assert table[0]["캠페인"] == "겨울철 집중 발굴"
     past = _ndjson(
         await client.get(
             f"{EXPORT}/campaign-summaries",

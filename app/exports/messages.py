@@ -20,8 +20,8 @@ register(
             "(UTF-8, percent-encoded, 2-500 characters).",
         },
         "exports.bad-format": {
-            "ko": "형식은 ndjson 또는 csv입니다.",
-            "en": "The format is ndjson or csv.",
+            "ko": "형식은 ndjson, csv 또는 xlsx입니다.",
+            "en": "The format is ndjson, csv or xlsx.",
         },
         "exports.coordinators-only": {
             "ko": "{kind} 내보내기는 coordinator만 할 수 있습니다.",
@@ -37,8 +37,17 @@ register(
             "en": "The format asked for is not offered. Offered: {formats}",
         },
         "exports.not-acceptable": {
-            "ko": "Accept에 맞는 형식이 없습니다. application/x-ndjson 또는 text/csv를 요청하세요.",
-            "en": "No format matches Accept; ask for application/x-ndjson or text/csv.",
+            "ko": "Accept에 맞는 형식이 없습니다. application/x-ndjson, text/csv 또는 XLSX를 요청하세요.",
+            "en": "No format matches Accept; ask for application/x-ndjson, text/csv or XLSX.",
         },
     }
 )
+
+
+def _register_column_titles() -> None:
+    from app.exports.service import sheet_titles
+
+    register(sheet_titles())
+
+
+_register_column_titles()

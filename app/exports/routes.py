@@ -1,4 +1,5 @@
-"""``GET /v1/exports/{kind}``: visits, supports and campaign summaries as streaming NDJSON or CSV (§6)."""
+"""``GET /v1/exports/{kind}``: households, visits, supports and campaign summaries as streaming NDJSON (for
+machines), CSV or XLSX (for people: names instead of ids) (§6; issue 18, item 6)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem
 from app.exports import messages as _messages  # noqa: F401 - registers the messages
+from app.exports import tabular
 from app.exports.service import (
     KIND_DEFS,
     MEDIA_TYPES,
@@ -29,55 +31,33 @@ from app.exports.service import (
 
 router = APIRouter(tags=["exports"])
 
-ExportKind = Literal["visits", "supports", "campaign-summaries"]
+ExportKind = Literal["households", "visits", "supports", "campaign-summaries"]
 
 
 def negotiate(fmt: str | None, accept: str | None) -> str:
-    """``?format=`` wins; else the first of text/csv or NDJSON that ``Accept`` names; else NDJSON."""
-    if fmt is not None:
-        return fmt
-    if not accept:
-        return "ndjson"
-    best: tuple[float, str] | None = None
-    for part in accept.split(","):
-        media, _, params = part.strip().partition(";")
-        media = media.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        found = {
-            "text/csv": "csv",
-            "application/x-ndjson": "ndjson",
-            "application/ndjson": "ndjson",
-            "application/jsonl": "ndjson",
-            "application/json": "ndjson",
-            "*/*": "ndjson",
-            "text/*": "csv",
-            "application/*": "ndjson",
-        }.get(media)
-        if found and q > 0 and (best is None or q > best[0]):
-            best = (q, found)
-    if best is None:
-        raise Problem(406, "not-acceptable", "exports.not-acceptable")
-    return best[1]
+    """``?format=`` wins; else the best of NDJSON, CSV and XLSX that ``Accept`` names; else NDJSON."""
+    return tabular.negotiate(fmt, accept, offers=("ndjson", "csv", "xlsx"), default="ndjson")
 
 
 @router.get(
     "/v1/exports/{kind}",
-    summary="Export visits, supports or campaign summaries (streaming NDJSON or CSV)",
+    summary="Export households, visits, supports or campaign summaries (streaming NDJSON, CSV or XLSX)",
+    description="NDJSON: one record per line with its fields and ids. CSV (UTF-8 with a byte order mark) and "
+    "XLSX: a header row in your language, then one row per record with names of dongs, resources, providers, "
+    "workers and campaigns instead of ids. Households are redacted as REST lists them (never a registration "
+    "number nor another sensitive field). Every download gives its reason in `Ongi-Reason` and is audited "
+    "(the start, and each record sent with its household).",
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "One record per line (NDJSON) or per row (CSV, with a header row)",
-            "content": {"application/x-ndjson": {}, "text/csv": {}},
+            "description": "One record per line (NDJSON) or per row (CSV or XLSX, with a header row)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}, tabular.XLSX_MEDIA_TYPE: {}},
         },
         401: {"description": "No valid token"},
-        403: {"description": "Not a coordinator, or a client without exports:read and the kind's read scope"},
+        403: {
+            "description": "Not a coordinator, or a client without exports:read and the kind's read scope "
+            "(households:read, visits:read, supports:read)"
+        },
         406: {"description": "Accept names no format we have"},
         422: {"description": "Invalid filter, or no Ongi-Reason header"},
     },
@@ -88,7 +68,7 @@ async def export(
     principal: CurrentPrincipal,
     state: StateDep,
     session: SessionDep,
-    format: Annotated[Literal["ndjson", "csv"] | None, Query(description="Overrides Accept")] = None,
+    format: Annotated[Literal["ndjson", "csv", "xlsx"] | None, Query(description="Overrides Accept")] = None,
     from_: Annotated[
         str | None, Query(alias="from", description="From this date (YYYY-MM-DD, service time zone) or date-time")
     ] = None,
@@ -96,7 +76,9 @@ async def export(
     dong_code: Annotated[str | None, Query(pattern=r"^\d{2,10}$", description="District or dong code (prefix)")] = None,
     status: Annotated[str | None, Query(max_length=32, description="Status of the kind's records")] = None,
     campaign_id: Annotated[uuid.UUID | None, Query(description="Visits of, or the summary of, one campaign")] = None,
-    bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark (for Excel)")] = False,
+    bom: Annotated[
+        bool, Query(description="CSV: start with a UTF-8 byte order mark (Excel needs it to read Korean)")
+    ] = True,
     ongi_reason: Annotated[
         str | None,
         Header(
@@ -129,7 +111,7 @@ async def export(
         session, principal, "export.start", entity="export", entity_id=export_id, purpose=reason, details=details
     )
     stamp = utcnow().astimezone(tz).strftime("%Y%m%dT%H%M")
-    filename = f"ongi-{kind}-{stamp}.{'csv' if fmt == 'csv' else 'ndjson'}"
+    filename = f"ongi-{kind}-{stamp}.{tabular.EXTENSIONS[fmt]}"
     return StreamingResponse(
         stream_export(
             state, principal, kind, fmt, filters, export_id=export_id, bom=bom and fmt == "csv", reason=reason
