@@ -3,8 +3,13 @@ as pydantic writes them in REST. Code that builds JSON by hand (sync data, curso
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 
 def rfc3339(value: datetime | date | None) -> str | None:
@@ -24,3 +29,18 @@ def json_default(value: object) -> str:
     if isinstance(value, datetime | date):
         return rfc3339(value) or ""
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """A day in a query string is ``YYYY-MM-DD`` only: pydantic also reads ``0`` as a Unix time (1970-01-01),
+    which the document's ``format: date`` does not allow."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_from_datetime_parsing", "Input should be a date (YYYY-MM-DD)")
+    return value
+
+
+#: ``date`` for query parameters: ``YYYY-MM-DD``, nothing else.
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
