@@ -384,7 +384,7 @@ def _illegal(support: Support, to: SupportStatus, allowed: tuple[SupportStatus, 
         "support-illegal-transition",
         "care.support-illegal-transition",
         params={"from_status": support.status.value, "to_status": to.value, "allowed": ", ".join(names) or "-"},
-        extra={"allowed": names, "status": support.status.value},
+        extra={"allowed": names, "current_status": support.status.value},
     )
 
 

@@ -48,6 +48,10 @@ def problem_type(slug: str) -> str:
     return PROBLEM_BASE + slug
 
 
+#: RFC 9457's own members, which ``extra`` may not set.
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
+
 class Problem(Exception):
     """An error answered as RFC 9457 problem details.
 
@@ -90,7 +94,8 @@ class Problem(Exception):
             rid = getattr(request.state, "request_id", None)
             if rid:
                 body["request_id"] = rid
-        body.update(self.extra)
+        # an extension member never replaces one of RFC 9457's (a "status" extra once hid the HTTP status)
+        body.update({k: v for k, v in self.extra.items() if k not in _MEMBERS})
         if self.status == 422:
             # Every 422 carries its field errors (ValidationProblem), even when there are none to name.
             body.setdefault("errors", [])

@@ -85,6 +85,69 @@ IF_MATCH_PARAMETER: dict[str, Any] = {
 }
 
 
+#: tus 1.0.0 (``/v1/uploads/``): the protocol's request headers, which the routes read themselves. ``Tus-Resumable``
+#: on every request but discovery (``OPTIONS``): without it, or with another version, the answer is 412. A 412
+#: there is never an ETag precondition, so these operations take no ``If-Match``.
+TUS_RESUMABLE: dict[str, Any] = {
+    "name": "Tus-Resumable",
+    "in": "header",
+    "required": True,
+    "description": "The tus protocol version: `1.0.0` (anything else answers 412 with `Tus-Version`)",
+    "schema": {"type": "string", "enum": ["1.0.0"]},
+}
+#: Operations that take the file's bytes (``application/offset+octet-stream``), and whether they must.
+TUS_BODIES = {"appendUpload": True, "createUpload": False}
+
+
+def tus_parameters(operation_id: str, max_bytes: int) -> list[dict[str, Any]]:
+    """The tus headers of one upload operation (none for discovery)."""
+
+    def header(name: str, description: str, schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+        return {"name": name, "in": "header", "required": required, "description": description, "schema": schema}
+
+    checksum = header(
+        "Upload-Checksum",
+        "tus checksum extension: `<algorithm> <base64 digest>` of this request's bytes (sha1, sha256); a "
+        "mismatch answers 460",
+        {"type": "string", "pattern": "^(sha1|sha256) [A-Za-z0-9+/]+={0,2}$"},
+        required=False,
+    )
+    if operation_id == "createUpload":
+        return [
+            TUS_RESUMABLE,
+            header(
+                "Upload-Length",
+                f"The file's size in bytes, 1 to Tus-Max-Size ({max_bytes}); more answers 413",
+                {"type": "integer", "minimum": 1, "maximum": max_bytes},
+            ),
+            header(
+                "Upload-Metadata",
+                "Comma-separated `key base64(value)` pairs: photo_id, visit_id and sha256 are required (a "
+                "visit you are on; values a schema cannot check answer 422)",
+                {"type": "string", "minLength": 1, "maxLength": 8192},
+            ),
+            checksum,
+        ]
+    if operation_id == "appendUpload":
+        return [
+            TUS_RESUMABLE,
+            header("Upload-Offset", "Must equal the server's offset (else 409)", {"type": "integer", "minimum": 0}),
+            checksum,
+        ]
+    if operation_id in ("getUploadStatus", "terminateUpload"):
+        return [TUS_RESUMABLE]
+    if operation_id == "overrideUploadMethod":
+        return [
+            header(
+                "X-HTTP-Method-Override",
+                "The tus method this POST stands for; its headers follow that method's rules",
+                {"type": "string", "enum": ["PATCH", "DELETE", "HEAD"]},
+            ),
+            TUS_RESUMABLE,
+        ]
+    return []
+
+
 def problems(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries for the statuses a route can answer beyond those derived centrally.
 
@@ -468,8 +531,25 @@ def _secure(op: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]]) -
         op["security"] = [{"oauth2": []}]
 
 
-def complete(doc: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]] | None = None) -> dict[str, Any]:
+def _add_parameters(op: dict[str, Any], extra: list[dict[str, Any]]) -> None:
+    params = op.setdefault("parameters", [])
+    names = {(p.get("in"), p.get("name", "").lower()) for p in params}
+    params.extend(dict(p) for p in extra if (p["in"], p["name"].lower()) not in names)
+    if not params:
+        op.pop("parameters")
+
+
+def complete(
+    doc: dict[str, Any],
+    scopes: dict[str, list[dict[str, list[str]]]] | None = None,
+    *,
+    upload_max_bytes: int | None = None,
+) -> dict[str, Any]:
     """Add the problem responses, schemas, security, servers and names to a document FastAPI generated."""
+    if upload_max_bytes is None:
+        from app.core.config import Settings
+
+        upload_max_bytes = int(Settings.model_fields["upload_max_bytes"].default)
     components = doc.setdefault("components", {})
     components["securitySchemes"] = security_schemes()
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -510,10 +590,23 @@ def complete(doc: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]] 
                 if existing and _own_content(existing):
                     continue
                 responses[str(code)] = _problem_response(code, existing)
-            if "412" in responses:
+            if path.startswith("/v1/uploads"):
+                _add_parameters(op, tus_parameters(op_id, upload_max_bytes))
+                if op_id in TUS_BODIES and "requestBody" not in op:
+                    op["requestBody"] = {
+                        "required": TUS_BODIES[op_id],
+                        "description": "The file's bytes from Upload-Offset on",
+                        "content": {"application/offset+octet-stream": {"schema": dict(_BINARY)}},
+                    }
+            elif "412" in responses:
                 params = op.setdefault("parameters", [])
                 if not any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in params):
                     params.append(dict(IF_MATCH_PARAMETER))
+                if "428" in responses:  # the route refuses a write without If-Match
+                    for p in params:
+                        if p.get("in") == "header" and p.get("name", "").lower() == "if-match":
+                            p["required"] = True
+                            p["description"] = "Required: the record's `ETag` as last read (without it: 428)"
             op["responses"] = dict(sorted(responses.items(), key=lambda kv: kv[0]))
     doc["servers"] = [{"url": "/", "description": "This server"}]
     return doc
@@ -581,7 +674,8 @@ def install(app: FastAPI, extend: Iterable[Callable[[dict[str, Any]], None]] = (
                     requirement = route_security(route)
                     if requirement:
                         scopes[operation_id(route)] = requirement
-            app.openapi_schema = complete(doc, scopes)
+            settings = getattr(getattr(app.state, "ongi", None), "settings", None)
+            app.openapi_schema = complete(doc, scopes, upload_max_bytes=getattr(settings, "upload_max_bytes", None))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
