@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, event, insert, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, delete, event, insert, inspect, intersect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -310,14 +310,24 @@ def _having_any(prefixes: Sequence[str]) -> Any:
     return select(table.c.household_id).where(or_(*[_begins(p[:MAX_KEY]) for p in prefixes if p]))
 
 
+def matching_ids(q: str) -> Any:
+    """A select of the ids of households whose keys match the search text ``q`` (every term, or the whole text
+    without spaces), ``None`` when nothing can match: one compound statement, so the database builds the set
+    once and probes households by primary key."""
+    terms, whole = query_terms(q)
+    if len(terms) > 1 and whole:
+        # a one-letter word ("김 영희") matches a fifth of a district: the whole text says it better
+        terms = [t for t in terms if len(t[0]) > 1] or terms
+    parts = [_having_any(alternatives) for alternatives in terms if any(alternatives)]
+    if not parts:
+        return _having_any([whole]) if whole else None
+    every = parts[0] if len(parts) == 1 else select(intersect(*parts).subquery().c.household_id)
+    if not whole or (len(parts) == 1 and terms[0][:1] == [whole]):
+        return every
+    return union(every, _having_any([whole]))
+
+
 def search_clause(q: str) -> ColumnElement[bool]:
     """A condition on ``Household.id``: households whose keys match the search text ``q``."""
-    terms, whole = query_terms(q)
-    every = [Household.id.in_(_having_any(alternatives)) for alternatives in terms if any(alternatives)]
-    if not every:
-        return Household.id.in_(_having_any([whole])) if whole else Household.id.is_(None)
-    if len(every) == 1 and (not whole or [whole] == terms[0][:1]):
-        return every[0]
-    if whole:
-        return or_(and_(*every), Household.id.in_(_having_any([whole])))
-    return and_(*every)
+    ids = matching_ids(q)
+    return Household.id.is_(None) if ids is None else Household.id.in_(ids)
