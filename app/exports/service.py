@@ -23,6 +23,7 @@ for coordinators (the campaign summary itself is).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -773,6 +774,21 @@ def available(kind: str) -> bool:
 # --- writers ---------------------------------------------------------------------------------------------------
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def typed(value: Any) -> Any:
+    """A view's JSON value as a spreadsheet wants it: RFC 3339 date-times and dates as such (the writer puts
+    them in the service's time zone), everything else as it is."""
+    if isinstance(value, str):
+        if _DATE_TIME.match(value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if _DATE.match(value):
+            return date.fromisoformat(value)
+    return value
+
+
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> bytes:
     """Rows of ``columns`` as CSV (the machine columns; cells as :func:`app.exports.tabular.csv_cell`)."""
     cols = [tabular.Column(c) for c in columns]
@@ -804,7 +820,7 @@ async def _pages(
         async with open_session(state.sessionmaker, write=spec.writes) as session:
             rows, after, items = await spec.page(session, principal, filters, after, limit)
             if rows and fmt != "ndjson" and spec.people is not None:
-                rows = await spec.people(session, rows)
+                rows = [{k: typed(v) for k, v in row.items()} for row in await spec.people(session, rows)]
         if items:
             async with open_session(state.sessionmaker, write=True) as session:
                 await audit.record_many(

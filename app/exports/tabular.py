@@ -13,7 +13,8 @@ look alike and are equally safe:
   formula. Characters XML cannot carry are dropped from XLSX cells.
 - Lists of scalars are joined with ``;``, other structures become compact JSON; ``None`` is an empty cell;
   booleans are ``true``/``false`` in CSV and real booleans in XLSX; date-times are written in the service's
-  time zone (RFC 3339 text in CSV, a date-time cell without zone in XLSX, since Excel has none).
+  time zone, to the second (``2026-12-02 09:30:00`` in CSV, which spreadsheets read as a date-time; a date-time
+  cell in XLSX), without an offset since spreadsheets have none.
 
 ``negotiate`` picks the format from ``?format=`` (which wins) or ``Accept`` (q-values, wildcards), and
 ``table_response`` builds the ``StreamingResponse`` with the right media type, an attachment file name and
@@ -165,7 +166,8 @@ def csv_cell(value: Any, tz: tzinfo | None = None) -> Any:
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, datetime):
-        return _local(value, tz).isoformat()
+        # local wall-clock time to the second, which spreadsheets read as a date-time (the zone is the service's)
+        return _local(value, tz).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
     if isinstance(value, date | uuid.UUID | Decimal):
         return str(value)
     if isinstance(value, list | tuple) and all(not isinstance(v, dict | list | tuple) for v in value):
@@ -201,7 +203,7 @@ def xlsx_value(value: Any, tz: tzinfo | None = None) -> tuple[Any, bool]:
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, datetime):
-        return _local(value, tz).replace(tzinfo=None), False
+        return _local(value, tz).replace(tzinfo=None, microsecond=0), False
     if isinstance(value, date):
         return value, False
     if isinstance(value, uuid.UUID):
