@@ -130,6 +130,10 @@ TABLE: dict[tuple[str, str], Access] = {
         C, P, body={"reason": "본인 요청"}, scoped=True
     ),
     ("POST", "/v1/households/{household_id}/reveal"): acc(C, body={"reason": "급여 확인"}, scoped=True),
+    ("GET", "/v1/households/{household_id}/contact-attempts"): acc(C, P, W, scoped=True),
+    ("POST", "/v1/households/{household_id}/contact-attempts"): acc(
+        C, P, W, body={"method": "phone", "outcome": "no_answer"}, scoped=True
+    ),
     ("GET", "/v1/households/{household_id}/duplicates"): acc(C, P, scoped=True),
     # merging into itself answers 422 once reached; unmerging a household never merged answers 404
     ("POST", "/v1/households/{household_id}/merge"): acc(C, A, body={"into": "<household_id>"}, scoped=True),
