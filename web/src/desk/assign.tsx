@@ -1,9 +1,9 @@
 // Assigning a joint visit (purpose, window, checklists, a team from public and private organizations, with the
 // workload of each worker beside them) and bulk reassignment when a worker leaves.
 import { useMemo, useState } from "preact/hooks";
-import { all, get, post, type Me } from "./api";
+import { all, get, me, post, unavailable, type Me } from "./api";
 import { e, t } from "./i18n";
-import { Action, Checks, ErrorText, Field, Loaded, Section, Select, useAsync, type Async } from "./ui";
+import { Action, Checks, ErrorText, Field, Loaded, Section, Select, currentCampaign, useAsync, type Async } from "./ui";
 
 const PURPOSES = ["joint_consultation", "identification", "assessment", "follow_up"];
 
@@ -26,39 +26,95 @@ function fromSeoul(v: string): string {
   return new Date(`${v}:00+09:00`).toISOString();
 }
 
-type Staff = { users: any[]; orgs: Map<string, any> };
+export type StaffMember = {
+  id: string;
+  display_name: string;
+  role: string;
+  organization_id: string;
+  organization_name: string;
+  organization_kind: string;
+};
+export type Staff = { users: StaffMember[]; visits: any[] };
 
-function useStaff(): Async<Staff> {
+function seoulDay(days = 0): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul" }).format(new Date(Date.now() + days * 86400_000));
+}
+
+/**
+ * The workers a coordinator can put on a team: everyone on a visit of their jurisdiction these four weeks (a
+ * visit's team names each member's organization and its kind; the user list itself is for admins).
+ */
+export function useStaff(): Async<Staff> {
   return useAsync(async () => {
-    const [planners, partners, coordinators, orgs] = await Promise.all([
-      all("/v1/users", { role: "planner", active: true }, 500),
-      all("/v1/users", { role: "partner", active: true }, 500),
-      all("/v1/users", { role: "coordinator", active: true }, 500),
-      all("/v1/organizations", {}, 500),
-    ]);
-    return { users: [...planners, ...partners, ...coordinators], orgs: new Map(orgs.map((o: any) => [o.id, o])) };
+    const visits = await all("/v1/visits", { from: seoulDay(-14), to: seoulDay(14) }, 3000);
+    const users = new Map<string, StaffMember>();
+    const self = me();
+    if (self && self.role !== "admin") {
+      // the coordinator may join a team too (a joint consultation they attend)
+      users.set(self.id, {
+        id: self.id,
+        display_name: self.display_name,
+        role: self.role,
+        organization_id: self.organization.id,
+        organization_name: self.organization.name,
+        organization_kind: self.organization.kind,
+      });
+    }
+    for (const v of visits) {
+      for (const m of v.team ?? []) {
+        if (!users.has(m.user_id)) users.set(m.user_id, { ...m, id: m.user_id });
+      }
+    }
+    const order = (u: StaffMember) => (u.organization_kind === "public" ? 0 : 1);
+    return {
+      users: [...users.values()].sort((a, b) => order(a) - order(b) || a.display_name.localeCompare(b.display_name)),
+      visits,
+    };
   }, []);
 }
 
-/** The open work per worker per day (GET /v1/workload), as rows of {user_id, day, total}. */
-function useWorkload(): Async<Map<string, { day: string; total: number }[]>> {
+type Load = Map<string, { day: string; total: number }[]>;
+
+/**
+ * The open work per worker per day: GET /v1/workload (visits, cases, tasks, monitoring); while the service does
+ * not offer it, the open visits of `staff.visits` per assignee and day (`source` says which).
+ */
+function useWorkload(staff: Async<Staff>): Async<{ load: Load; source: "workload" | "visits" }> {
   return useAsync(async () => {
-    const body = await get("/v1/workload");
-    const out = new Map<string, { day: string; total: number }[]>();
+    let body: any;
+    try {
+      body = await get("/v1/workload");
+    } catch (err) {
+      if (!unavailable(err)) throw err;
+      const load: Load = new Map();
+      for (const v of staff.data?.visits ?? []) {
+        if (v.status !== "scheduled" && v.status !== "in_progress") continue;
+        const d = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul" }).format(new Date(v.window_start));
+        for (const uid of v.assignees ?? []) {
+          const days = load.get(uid) ?? [];
+          const at = days.find((x) => x.day === d);
+          if (at) at.total += 1;
+          else days.push({ day: d, total: 1 });
+          load.set(uid, days);
+        }
+      }
+      for (const days of load.values()) days.sort((a, b) => a.day.localeCompare(b.day));
+      return { load, source: "visits" };
+    }
+    const load: Load = new Map();
     const rows: any[] = body.items ?? body.workers ?? [];
     for (const r of rows) {
       const uid = r.user_id ?? r.worker_id ?? r.user?.id;
       const days: any[] = r.days ?? (r.day ? [r] : []);
       for (const d of days) {
         const total =
-          d.total ??
-          ["visits", "cases", "tasks", "monitoring"].reduce((n, k) => n + (typeof d[k] === "number" ? d[k] : 0), 0);
-        out.set(uid, [...(out.get(uid) ?? []), { day: d.day ?? d.date, total }]);
+          d.total ?? ["visits", "cases", "tasks", "monitoring"].reduce((n, k) => n + (typeof d[k] === "number" ? d[k] : 0), 0);
+        load.set(uid, [...(load.get(uid) ?? []), { day: d.day ?? d.date, total }]);
       }
-      if (!days.length && typeof r.total === "number") out.set(uid, [{ day: "", total: r.total }]);
+      if (!days.length && typeof r.total === "number") load.set(uid, [{ day: "", total: r.total }]);
     }
-    return out;
-  }, []);
+    return { load, source: "workload" };
+  }, [staff.data]);
 }
 
 function WorkloadCell({ load }: { load?: { day: string; total: number }[] }) {
@@ -77,7 +133,7 @@ function WorkloadCell({ load }: { load?: { day: string; total: number }[] }) {
 export function Assign({ householdId, who }: { householdId: string; who: Me }) {
   const household = useAsync(() => get(`/v1/households/${householdId}`), [householdId]);
   const staff = useStaff();
-  const workload = useWorkload();
+  const workload = useWorkload(staff);
   const templates = useAsync(() => all("/v1/checklist-templates", { status: "published" }, 200), []);
   const campaigns = useAsync(() => all("/v1/campaigns", { active: true }, 50), []);
   const [purpose, setPurpose] = useState("joint_consultation");
@@ -88,7 +144,7 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
   const [lead, setLead] = useState("");
   const [campaign, setCampaign] = useState<string | null>(null);
   const [created, setCreated] = useState<any>(null);
-  const campaignValue = campaign ?? ((campaigns.data as any[] | undefined)?.[0]?.id || "");
+  const campaignValue = campaign ?? (currentCampaign((campaigns.data ?? []) as any[])?.id || "");
   const latest = useMemo(() => {
     const m = new Map<string, any>();
     for (const tpl of (templates.data ?? []) as any[]) {
@@ -143,8 +199,9 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
         </Loaded>
         <h3>{t("team")}</h3>
         {workload.error ? <ErrorText error={workload.error} /> : null}
+        {workload.data?.source === "visits" ? <p class="muted">{t("workload_visits_only")}</p> : null}
         <Loaded state={staff}>
-          {({ users, orgs }) => (
+          {({ users }) => (
             <table class="grid" data-testid="assign-team">
               <thead>
                 <tr>
@@ -158,16 +215,15 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
                 {users
                   .filter((u) => u.id !== who.id || who.role === "coordinator")
                   .map((u) => {
-                    const org = orgs.get(u.organization_id);
                     const id = `team-${u.id}`;
                     return (
-                      <tr key={u.id} data-testid="team-row" data-username={u.username}>
+                      <tr key={u.id} data-testid="team-row" data-user-id={u.id}>
                         <td>
                           <input
                             id={id}
                             type="checkbox"
                             checked={team.includes(u.id)}
-                            data-testid={`team-${u.username}`}
+                            data-testid="team-pick"
                             onChange={(ev) =>
                               setTeam((ev.target as HTMLInputElement).checked ? [...team, u.id] : team.filter((x) => x !== u.id))
                             }
@@ -177,8 +233,8 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
                           </label>
                         </td>
                         <td>
-                          {org?.name ?? "—"}{" "}
-                          <span class="badge">{org?.kind === "private" ? t("private_org") : t("public_org")}</span>
+                          {u.organization_name}{" "}
+                          <span class="badge">{u.organization_kind === "private" ? t("private_org") : t("public_org")}</span>
                         </td>
                         <td>
                           <input
@@ -191,7 +247,7 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
                           />
                         </td>
                         <td>
-                          <WorkloadCell load={workload.data?.get(u.id)} />
+                          <WorkloadCell load={workload.data?.load.get(u.id)} />
                         </td>
                       </tr>
                     );
@@ -238,7 +294,7 @@ const KINDS = ["visits", "cases", "tasks", "monitoring"];
 
 export function Work() {
   const staff = useStaff();
-  const workload = useWorkload();
+  const workload = useWorkload(staff);
   const [from, setFrom] = useState("");
   const [to, setTo] = useState<string[]>([]);
   const [kinds, setKinds] = useState<string[]>(KINDS);
@@ -247,8 +303,9 @@ export function Work() {
       <h1 class="screen-title">{t("work_title")}</h1>
       <Section title={t("workload")} testid="workload">
         {workload.error ? <ErrorText error={workload.error} /> : null}
+        {workload.data?.source === "visits" ? <p class="muted">{t("workload_visits_only")}</p> : null}
         <Loaded state={staff}>
-          {({ users, orgs }) => (
+          {({ users }) => (
             <table class="grid">
               <thead>
                 <tr>
@@ -263,9 +320,9 @@ export function Work() {
                     <td>
                       {u.display_name} ({e(u.role)})
                     </td>
-                    <td>{orgs.get(u.organization_id)?.name ?? "—"}</td>
+                    <td>{u.organization_name}</td>
                     <td>
-                      <WorkloadCell load={workload.data?.get(u.id)} />
+                      <WorkloadCell load={workload.data?.load.get(u.id)} />
                     </td>
                   </tr>
                 ))}

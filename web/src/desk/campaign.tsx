@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { all, download, get, post, type Me } from "./api";
 import { e, t, type Key } from "./i18n";
-import { Action, BarChart, Checks, ErrorText, Field, Loaded, Section, Select, time, usePolling, useAsync, type Series } from "./ui";
+import { Action, BarChart, currentCampaign, Checks, ErrorText, Field, Loaded, Section, Select, time, usePolling, useAsync, type Series } from "./ui";
 
 const MEASURES: [string, string][] = [
   ["identified", "#1f4e79"],
@@ -27,7 +27,7 @@ export function Campaign({ who }: { who: Me }) {
   const campaigns = useAsync(() => all("/v1/campaigns", {}, 100), []);
   const [picked, setPicked] = useState("");
   const list = (campaigns.data ?? []) as any[];
-  const current = picked || list.find((c) => c.active)?.id || list[0]?.id || "";
+  const current = picked || currentCampaign(list)?.id || "";
   const summary = useAsync(() => (current ? get(`/v1/campaigns/${current}/summary`) : Promise.resolve(null)), [current]);
   const [reason, setReason] = useState("");
   return (
@@ -112,7 +112,11 @@ export function Campaign({ who }: { who: Me }) {
 function Alerts({ who }: { who: Me }) {
   const alerts = useAsync(() => all("/v1/alerts", {}, 100), []);
   const [kind, setKind] = useState("cold_wave");
-  const dongs = who.jurisdiction.filter((c) => c.length > 5);
+  const summaryDongs = useAsync(async () => {
+    const c = currentCampaign(await all("/v1/campaigns", {}, 100));
+    return c ? ((await get(`/v1/campaigns/${c.id}/summary`)).by_dong as any[]).map((d) => d.dong_code as string) : [];
+  }, []);
+  const dongs = [...new Set([...who.jurisdiction.filter((c) => c.length > 5), ...(summaryDongs.data ?? [])])].sort();
   const [dongCodes, setDongCodes] = useState<string[]>([]);
   const [risks, setRisks] = useState<string[]>(["critical", "high"]);
   const [hours, setHours] = useState("24");

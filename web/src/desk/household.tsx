@@ -6,6 +6,7 @@ import * as tus from "tus-js-client";
 import { ApiError, all, call, download, get, imageUrl, json, post, unavailable, type Me } from "./api";
 import { e, t } from "./i18n";
 import { sha256Hex } from "../shared/checksum";
+import { useStaff } from "./assign";
 import { Action, Checks, ErrorText, Field, Loaded, Section, Select, day, time, useAsync } from "./ui";
 
 const PURPOSES = ["identification", "assessment", "joint_consultation", "follow_up", "service_linkage", "case_management"];
@@ -426,14 +427,15 @@ function Duplicates({ id }: { id: string }) {
 
 function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]; onChange: () => void }) {
   const consents = useAsync(() => all(`/v1/households/${h.id}/consents`, {}, 200), [h.id, h.version]);
-  const orgs = useAsync(() => all("/v1/organizations", {}, 500), []);
+  const staff = useStaff();
   const [status, setStatus] = useState("given");
   const [givenBy, setGivenBy] = useState(h.head_name ?? "");
   const [recipient, setRecipient] = useState("all_partners");
   const [purposes, setPurposes] = useState<string[]>(["joint_consultation", "service_linkage"]);
   const [until, setUntil] = useState("");
   const [withdrawReason, setWithdrawReason] = useState("");
-  const privateOrgs = ((orgs.data ?? []) as any[]).filter((o) => o.kind === "private");
+  const privateOrgs = new Map<string, string>();
+  for (const u of staff.data?.users ?? []) if (u.organization_kind === "private") privateOrgs.set(u.organization_id, u.organization_name);
   const mine = visits.filter((v) => (v.assignees ?? []).includes(who.id) && !["cancelled"].includes(v.status));
   return (
     <Section title={t("consents")} testid="consents">
@@ -448,7 +450,7 @@ function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]
                   <strong>{c.status === "given" ? t("consent_given") : t("consent_refused")}</strong> · {c.given_by} ·{" "}
                   {c.recipient_kind === "all_partners"
                     ? t("all_partners")
-                    : (orgs.data as any[] | undefined)?.find((o) => o.id === c.recipient_organization_id)?.name ?? c.recipient_organization_id}{" "}
+                    : privateOrgs.get(c.recipient_organization_id) ?? c.recipient_organization_id}{" "}
                   · {c.purposes.map((p: string) => e(p)).join(", ")} · {day(c.valid_from)} – {day(c.valid_until)}
                   {c.withdrawn_at ? (
                     <span class="badge">
@@ -499,7 +501,7 @@ function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]
             label={t("recipient")}
             value={recipient}
             onChange={setRecipient}
-            options={[["all_partners", t("all_partners")], ...privateOrgs.map((o): [string, string] => [o.id, o.name])]}
+            options={[["all_partners", t("all_partners")], ...[...privateOrgs].map(([id, name]): [string, string] => [id, name])]}
             testid="consent-recipient"
           />
           <Field label={t("valid_until")} type="date" value={until} onInput={setUntil} testid="consent-until" />

@@ -1,6 +1,6 @@
 // The triage queue: households by priority with their signals, risk and deadline; crisis reports to triage
 // (link to a household, create one, dismiss with a reason the reporter is told).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { all, get, post, type Me } from "./api";
 import { e, t } from "./i18n";
 import { Action, Field, Loaded, Section, Select, day, time, useAsync } from "./ui";
@@ -25,7 +25,12 @@ export function Triage({ who }: { who: Me }) {
     );
     return rows;
   }, [dong, risk]);
-  const dongs = who.jurisdiction.filter((c) => c.length > 5);
+  const [seen, setSeen] = useState<string[]>([]);
+  useEffect(() => {
+    const codes = (queue.data ?? []).map((r) => r.household.dong_code as string);
+    if (codes.some((c) => !seen.includes(c))) setSeen([...new Set([...seen, ...codes])].sort());
+  }, [queue.data]);
+  const dongs = [...new Set([...who.jurisdiction.filter((c) => c.length > 5), ...seen])].sort();
   const dongOptions: [string, string][] = [["", t("all")], ...dongs.map((c): [string, string] => [c, c])];
   return (
     <>

@@ -342,3 +342,10 @@ export function BarChart({
     </figure>
   );
 }
+
+/** The campaign a screen opens on: the active one running today, else the next to start, else the latest. */
+export function currentCampaign(items: any[]): any | undefined {
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul" }).format(new Date());
+  const active = items.filter((c) => c.active && c.ends_on >= today).sort((a, b) => a.starts_on.localeCompare(b.starts_on));
+  return active[0] ?? items.slice().sort((a, b) => b.ends_on.localeCompare(a.ends_on))[0];
+}
