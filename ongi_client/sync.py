@@ -271,6 +271,24 @@ class SyncClient:
     def delete_note(self, note_id: str) -> str:
         return self._enqueue("note", "delete", note_id, None, self.version("note", note_id))
 
+    def record_contact_attempt(
+        self,
+        household_id: str,
+        *,
+        method: str,
+        outcome: str,
+        note: str | None = None,
+        attempt_id: str | None = None,
+    ) -> str:
+        """A contact attempt made now (``method``: phone, visit, letter, registered_mail, neighbour, fact_check;
+        ``outcome``: reached, no_answer, moved, wrong_number, refused); returns its id. Sent at the next push."""
+        attempt_id = attempt_id or str(uuid.uuid4())
+        data: dict[str, Any] = {"household_id": household_id, "method": method, "outcome": outcome, "at": _now()}
+        if note is not None:
+            data["note"] = note
+        self._enqueue("contact_attempt", "upsert", attempt_id, data, None)
+        return attempt_id
+
     def answer_checklist(
         self, response_id: str, *, visit_id: str, template_key: str, template_version: int, answers: dict[str, Any]
     ) -> str:

@@ -233,3 +233,45 @@ async def test_phone_pushes_attempts_offline_and_pulls_them(client: httpx.AsyncC
         "contact_attempt.recorded",
         "household.unreachable",
     ]
+
+
+async def test_two_offline_phones_make_a_household_unreachable_with_the_reference_client(
+    app: object, factory: Factory, tmp_path: Any
+) -> None:
+    """Two teammates try the same household on different days without signal; their attempts converge."""
+    from ongi_client import SyncClient
+    from tests.factories import PASSWORD
+
+    s = await staff(factory)
+    household = await make_household(factory)
+    await make_visit(factory, household, [s.planner.user, s.planner2.user], purpose="joint_consultation")
+    phones = []
+    for actor, name in ((s.planner, "phone-a"), (s.planner2, "phone-b")):
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")  # type: ignore[arg-type]
+        phone = SyncClient(tmp_path / f"{name}.db", http, device_id=name, device_name=name)
+        await phone.login(actor.user.username, PASSWORD)
+        await phone.sync()
+        phones.append(phone)
+    a, b = phones
+    hid = str(household.id)
+    a.record_contact_attempt(hid, method="phone", outcome="no_answer")
+    b.record_contact_attempt(hid, method="visit", outcome="no_answer", note="문 앞 우편물 쌓임")
+    a.record_contact_attempt(hid, method="phone", outcome="wrong_number")
+    await a.sync()
+    await b.sync()
+    await a.sync()
+    for phone in (a, b):
+        assert len(phone.all("contact_attempt")) == 3
+        held = phone.get("household", hid)
+        assert held is not None
+        assert (held["unreachable"], held["contact_failures"], held["next_contact_step"]) == (
+            True,
+            3,
+            "registered_mail",
+        )
+    b.record_contact_attempt(hid, method="neighbour", outcome="reached")
+    await b.sync()
+    await a.sync()
+    held = a.get("household", hid)
+    assert held is not None
+    assert (held["unreachable"], held["contact_failures"]) == (False, 0)
