@@ -269,3 +269,37 @@ async def test_tasks_are_seen_by_the_policy_only(factory: Factory) -> None:
     assert r.status_code == 403
     r = await factory.client.post(f"/v1/tasks/{task['id']}/complete", json={"outcome": "nope"}, headers=planner.headers)
     assert r.status_code == 422
+
+
+async def test_bulk_tasks_are_written_like_orm_ones(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path (COPY on PostgreSQL from COPY_MIN rows, multi-row INSERT otherwise) stores what an ORM insert
+    would, and notes each task in the change log for the phones."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from app.sync.models import ChangeLog
+    from app.winter import tasks as tasks_module
+
+    monkeypatch.setattr(tasks_module, "COPY_MIN", 2)
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    planner = await factory.user(Role.planner, org)
+    households = [await make_household(factory, risk_level="critical") for _ in range(3)]
+    r = await factory.client.post("/v1/alerts", json=_alert_body(), headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+    async with factory.maker() as s:
+        rows = list((await s.execute(select(Task).where(Task.alert_id == uuid.UUID(r.json()["id"])))).scalars())
+        assert {t.household_id for t in rows} == {h.id for h in households}
+        assert {(t.status, t.kind, t.source, t.assignee_id, t.version) for t in rows} == {
+            (TaskStatus.open, TaskKind.alert_check, TaskSource.alert, planner.id, 1)
+        }
+        assert all(t.due_at.tzinfo is not None and t.outcome is None and t.facility_id is None for t in rows)
+        logged = (
+            await s.execute(
+                select(ChangeLog.entity_id).where(
+                    ChangeLog.entity == "task", ChangeLog.entity_id.in_([t.id for t in rows])
+                )
+            )
+        ).scalars()
+        assert set(logged) == {t.id for t in rows}

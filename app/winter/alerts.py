@@ -59,47 +59,49 @@ async def _households(session: AsyncSession, alert: Alert) -> list[tuple[uuid.UU
     return [(hid, district, dong) for hid, district, dong, risk, tags in rows if matches(alert.criteria, risk, tags)]
 
 
-async def _visit_workers(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """Per household, a planner of its latest open visit (the lead first)."""
+async def _visit_workers(session: AsyncSession, alert: Alert, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Per household of ``ids``, a planner of its latest open visit (the lead first): one query over the alert's
+    dongs (no list of thousands of ids to bind)."""
     out: dict[uuid.UUID, tuple[datetime, bool, uuid.UUID]] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(Visit.household_id, Visit.created_at, VisitAssignee.lead, VisitAssignee.user_id)
-            .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-            .join(User, User.id == VisitAssignee.user_id)
-            .where(
-                Visit.household_id.in_(ids[start : start + CHUNK]),
-                Visit.status.in_((VisitStatus.scheduled, VisitStatus.in_progress)),
-                Visit.deleted_at.is_(None),
-                VisitAssignee.ended_at.is_(None),
-                User.role == Role.planner,
-                User.active.is_(True),
-            )
+    rows = await session.execute(
+        select(Visit.household_id, Visit.created_at, VisitAssignee.lead, VisitAssignee.user_id)
+        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+        .join(User, User.id == VisitAssignee.user_id)
+        .where(
+            codes_clause(Visit.dong_code, alert.dong_codes),
+            Visit.household_id.is_not(None),
+            Visit.status.in_((VisitStatus.scheduled, VisitStatus.in_progress)),
+            Visit.deleted_at.is_(None),
+            VisitAssignee.ended_at.is_(None),
+            User.role == Role.planner,
+            User.active.is_(True),
         )
-        for hid, created_at, lead, uid in rows:
-            key = (created_at, bool(lead), uid)
-            if hid not in out or key[:2] > out[hid][:2]:
-                out[hid] = key
+    )
+    for hid, created_at, lead, uid in rows:
+        if hid not in ids:
+            continue
+        key = (created_at, bool(lead), uid)
+        if hid not in out or key[:2] > out[hid][:2]:
+            out[hid] = key
     return {hid: v[2] for hid, v in out.items()}
 
 
-async def _case_workers(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+async def _case_workers(session: AsyncSession, alert: Alert, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     out: dict[uuid.UUID, tuple[datetime, uuid.UUID]] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(Case.household_id, Case.opened_at, Case.manager_id)
-            .join(User, User.id == Case.manager_id)
-            .where(
-                Case.household_id.in_(ids[start : start + CHUNK]),
-                Case.closed_at.is_(None),
-                Case.deleted_at.is_(None),
-                User.role == Role.planner,
-                User.active.is_(True),
-            )
+    rows = await session.execute(
+        select(Case.household_id, Case.opened_at, Case.manager_id)
+        .join(User, User.id == Case.manager_id)
+        .where(
+            codes_clause(Case.dong_code, alert.dong_codes),
+            Case.closed_at.is_(None),
+            Case.deleted_at.is_(None),
+            User.role == Role.planner,
+            User.active.is_(True),
         )
-        for hid, opened_at, uid in rows:
-            if hid not in out or opened_at > out[hid][0]:
-                out[hid] = (opened_at, uid)
+    )
+    for hid, opened_at, uid in rows:
+        if hid in ids and (hid not in out or opened_at > out[hid][0]):
+            out[hid] = (opened_at, uid)
     return {hid: v[1] for hid, v in out.items()}
 
 
@@ -165,9 +167,9 @@ async def create_alert(session: AsyncSession, principal: Principal, body: Any) -
     session.add(alert)
     await session.flush()
     households = await _households(session, alert)
-    ids = [hid for hid, _, _ in households]
-    by_visit = await _visit_workers(session, ids)
-    by_case = await _case_workers(session, ids)
+    ids = {hid for hid, _, _ in households}
+    by_visit = await _visit_workers(session, alert, ids)
+    by_case = await _case_workers(session, alert, ids)
     needing = {dong for hid, _, dong in households if hid not in by_visit and hid not in by_case}
     duty = await duty_planners(session, needing)
     load = await open_task_counts(session, sorted({uid for team in duty.values() for _, uid in team}))

@@ -74,9 +74,8 @@ class Task(BaseTable, table=True):
     __tablename__ = "winter_task"
     __sync_entity__ = "task"
     __table_args__ = (
-        UniqueConstraint("alert_id", "household_id"),
+        UniqueConstraint("alert_id", "household_id"),  # also the index of an alert's tasks (the summary)
         Index("ix_winter_task_assignee_status", "assignee_id", "status"),
-        Index("ix_winter_task_alert_status", "alert_id", "status"),
         Index("ix_winter_task_status_due", "status", "due_at"),
         Index("ix_winter_task_household", "household_id"),
     )
@@ -89,7 +88,7 @@ class Task(BaseTable, table=True):
     assignee_id: uuid.UUID = Field(foreign_key="user_account.id")
     #: The target's codes, kept here so jurisdiction filters and summaries need no join.
     district_code: str = Field(max_length=5)
-    dong_code: str = Field(max_length=10, index=True)
+    dong_code: str = Field(max_length=10)
     due_at: datetime = Field(sa_type=UTCDateTime)
     status: TaskStatus = Field(default=TaskStatus.open, sa_type=enum_type(TaskStatus))
     outcome: TaskOutcome | None = Field(default=None, sa_type=enum_type(TaskOutcome))

@@ -73,6 +73,10 @@ async def create_task(
     return task
 
 
+#: From how many rows PostgreSQL gets the tasks by COPY rather than INSERT.
+COPY_MIN = 100
+
+
 @dataclass
 class ChangedTask:
     """What :func:`app.core.changes.note_change` reads of a row written in bulk."""
@@ -93,21 +97,31 @@ async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
             "created_at": now,
             "updated_at": now,
             "status": TaskStatus.open.value,
-            "facility_id": None,
-            "outcome": None,
-            "note": None,
-            "completed_at": None,
-            "completed_device_at": None,
-            "completed_by_id": None,
-            "escalated_at": None,
-            **row,
+            **row,  # the columns left out (completion, escalation, facility) are NULL: fewer values to bind
         }
         for row in rows
     ]
-    for start in range(0, len(full), 1000):
-        await session.execute(insert(Task.__table__), full[start : start + 1000])
+    if session.get_bind().dialect.name == "postgresql" and len(full) >= COPY_MIN:
+        await _copy(session, full)
+    else:
+        for start in range(0, len(full), 1000):
+            await session.execute(insert(Task.__table__), full[start : start + 1000])
     for row in full:
         note_change(session, ChangedTask(row["id"], 1, row.get("household_id")))
+
+
+async def _copy(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows by ``COPY … FROM STDIN`` (binary) on the session's own connection and transaction,
+    several times faster than multi-row ``INSERT``s for thousands of rows."""
+    columns = list(rows[0])
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    records = [tuple(_plain(row[c]) for c in columns) for row in rows]
+    await raw.driver_connection.copy_records_to_table(Task.__tablename__, records=records, columns=columns)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, TaskStatus | TaskKind | TaskSource) else value
 
 
 def task_conflict(task: Task) -> Problem:

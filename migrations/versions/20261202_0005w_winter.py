@@ -74,11 +74,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('alert_id', 'household_id', name=op.f('uq_winter_task_alert_id_household_id'))
     )
     op.create_index('ix_winter_task_assignee_status', 'winter_task', ['assignee_id', 'status'], unique=False)
-    op.create_index('ix_winter_task_alert_status', 'winter_task', ['alert_id', 'status'], unique=False)
     op.create_index('ix_winter_task_status_due', 'winter_task', ['status', 'due_at'], unique=False)
     op.create_index('ix_winter_task_household', 'winter_task', ['household_id'], unique=False)
     op.create_index(op.f('ix_winter_task_facility_id'), 'winter_task', ['facility_id'], unique=False)
-    op.create_index(op.f('ix_winter_task_dong_code'), 'winter_task', ['dong_code'], unique=False)
     op.create_table('deadline_notice',
     *_base(),
     sa.Column('entity', sa.String(length=16), nullable=False),
@@ -101,8 +99,8 @@ def downgrade() -> None:
         batch_op.drop_column('deadline_rule')
         batch_op.drop_column('due_at')
     op.drop_table('deadline_notice')
-    for name in ('ix_winter_task_dong_code', 'ix_winter_task_facility_id', 'ix_winter_task_household',
-                 'ix_winter_task_status_due', 'ix_winter_task_alert_status', 'ix_winter_task_assignee_status'):
+    for name in ('ix_winter_task_facility_id', 'ix_winter_task_household', 'ix_winter_task_status_due',
+                 'ix_winter_task_assignee_status'):
         op.drop_index(name, table_name='winter_task')
     op.drop_table('winter_task')
     op.drop_index('ix_winter_alert_org_created', table_name='winter_alert')
