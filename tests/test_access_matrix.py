@@ -113,6 +113,9 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/v1/users"): acc(A),
     ("GET", "/v1/users/{user_id}"): acc(A, scoped=True),
     ("PATCH", "/v1/users/{user_id}"): acc(A, body={}, scoped=True),
+    # --- work (workload and reassignment) -------------------------------------------------------------------
+    ("GET", "/v1/workload"): acc(C),
+    ("POST", "/v1/users/{user_id}/reassign"): acc(C, body={"to": ["<planner>"]}, scoped=True),
     ("GET", "/v1/devices"): acc(*ROLES),
     ("GET", "/v1/devices/{device_id}"): acc(*ROLES, scoped=True, scope_skip=frozenset({IC})),
     ("POST", "/v1/devices/{device_id}/revoke"): acc(A, body={"reason": "분실"}, scoped=True),
@@ -135,6 +138,7 @@ TABLE: dict[tuple[str, str], Access] = {
         C, P, W, body={"method": "phone", "outcome": "no_answer"}, scoped=True
     ),
     ("GET", "/v1/households/{household_id}/duplicates"): acc(C, P, scoped=True),
+    ("GET", "/v1/households/{household_id}/ledger"): acc(C, P, W, scoped=True),
     # merging into itself answers 422 once reached; unmerging a household never merged answers 404
     ("POST", "/v1/households/{household_id}/merge"): acc(C, A, body={"into": "<household_id>"}, scoped=True),
     ("POST", "/v1/households/{household_id}/unmerge"): acc(C, A, body={}),

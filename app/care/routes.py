@@ -273,12 +273,12 @@ async def create_support(
     description="Each support with its resource, provider, amount, period and status, the other entries of "
     "the same need whose periods overlap it, and totals by status, kind and need. Public staff see every "
     "support; a private partner only private resources (its own organization's, and every provider's under a "
-    "consent for service_linkage). Audited.",
+    "consent for service_linkage). Staff only. Audited.",
     responses=_problems(403, 404),
 )
 async def support_ledger(
     household_id: uuid.UUID,
-    principal: SupportReader,
+    principal: Staff,
     session: SessionDep,
     status: Annotated[list[SupportStatus] | None, Query()] = None,
 ) -> SupportLedger:
