@@ -77,6 +77,11 @@ async def seed_demo_logins(session: AsyncSession, security: Security) -> list[tu
                 )
             )
         out.append((username, role.value, orgs[org_index].name))
+    # the district's and dongs' names, for tables people read (campaign summaries, exports)
+    from app.areas.service import set_area_names
+    from app.demo.names import DONG_NAMES
+
+    await set_area_names(session, {DISTRICT: "온기구", **dict(zip(DONGS, DONG_NAMES, strict=True))})
     await session.flush()
     return out
 
