@@ -235,10 +235,14 @@ async def test_reassignment_while_the_leavers_phone_is_offline(client: httpx.Asy
         factory, homes[2], [a.user], window_start=at_day(yesterday), window_end=at_day(local_today(), 23)
     )
 
+    task = await make_task(factory, homes[0], a, at_day(local_today(), 20))  # a winter check, where installed
+
     phones = {x: Phone(client, actor) for x, actor in (("a", a), ("b", b), ("p", p), ("q", q))}
     for phone in phones.values():
         await phone.sync()
     assert phones["a"].ids("visit") == {str(v0.id), str(v1.id), str(kept.id)}
+    if task is not None:
+        assert phones["a"].ids("task") == {str(task.id)}
     assert phones["p"].ids("visit") == {str(v1.id)}
     assert phones["b"].ids("visit") == set()
     assert str(homes[1].id) in phones["p"].ids("household")
@@ -247,7 +251,7 @@ async def test_reassignment_while_the_leavers_phone_is_offline(client: httpx.Asy
     offline_at = datetime.now(UTC)
     r = await _reassign(client, coordinator, a, to=[b.id], **{"from": local_today().isoformat()})
     assert r.status_code == 200, r.text
-    assert {i["id"] for i in r.json()["items"]} == {str(v0.id), str(v1.id)}
+    assert {i["id"] for i in r.json()["items"]} == {str(v0.id), str(v1.id)} | ({str(task.id)} if task else set())
     r = await _reassign(client, coordinator, p, to=[q.id])
     assert r.status_code == 200, r.text
     assert set(await _team(factory, v1.id)) == {b.id, q.id}
@@ -293,8 +297,13 @@ async def test_reassignment_while_the_leavers_phone_is_offline(client: httpx.Asy
     assert ("visit", str(v1.id)) in {(c["entity"], c["id"]) for c in changes if c["op"] == "revoke"}
     assert phones["p"].ids("visit") == set()
     assert str(homes[1].id) not in phones["p"].ids("household")
+    if task is not None:
+        assert ("task", str(task.id)) in revoked
+        assert phones["a"].ids("task") == set()
     await phones["b"].sync()
     assert {str(v0.id), str(v1.id)} <= phones["b"].ids("visit")
+    if task is not None:
+        assert phones["b"].ids("task") == {str(task.id)}
     assert {str(homes[0].id), str(homes[1].id)} <= phones["b"].ids("household")
     await phones["q"].sync()
     assert phones["q"].ids("visit") == {str(v1.id)}
