@@ -13,11 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Role
+from app.contacts.models import ContactAttempt
 from app.core.db import commit, utcnow
 from app.households.merge import movable_models
 from app.households.models import Household, HouseholdMerge, Signal
 from app.notes.models import Note
 from app.visits.models import Visit
+from app.winter.models import Alert, Task
+from app.winter.tasks import create_task
 from tests.factories import Factory, make_consent, make_visit
 from tests.households_world import DONG_A, DONG_A2, DONG_B, district, events, household_body
 from tests.sync_helpers import Phone
@@ -264,5 +267,59 @@ def test_every_table_hanging_on_a_household_moves() -> None:
         "monitoring_plan",
         "checklist_response",
     } <= names
-    assert {"photo", "crisis_report", "integration_import"} <= names
+    assert {"photo", "crisis_report", "integration_import", "winter_task", "contact_attempt"} <= names
     assert not names & {"household", "household_sensitive", "household_search_key", "audit_event", "change_log"}
+
+
+async def test_tasks_and_contact_attempts_move_unless_a_unique_rule_keeps_them(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    d = await district(factory)
+    c = d.coordinator
+    kept, away = await _create(client, c), await _create(client, c)
+    kept_id, away_id = uuid.UUID(kept["id"]), uuid.UUID(away["id"])
+    async with maker() as s:
+        alert = Alert(
+            kind="cold_wave",
+            dong_codes=[DONG_A],
+            starts_at=utcnow(),
+            ends_at=utcnow() + timedelta(days=2),
+            due_hours=24,
+            organization_id=d.public.id,
+            created_by_id=c.user.id,
+        )
+        s.add(alert)
+        await s.flush()
+        due = utcnow() + timedelta(hours=24)
+        await create_task(
+            s, assignee_id=d.planner.id, kind="alert_check", due_at=due, household_id=kept_id, alert_id=alert.id
+        )
+        clash = await create_task(
+            s, assignee_id=d.planner.id, kind="alert_check", due_at=due, household_id=away_id, alert_id=alert.id
+        )
+        manual = await create_task(s, assignee_id=d.planner.id, kind="alert_check", due_at=due, household_id=away_id)
+        attempt = ContactAttempt(
+            household_id=away_id,
+            dong_code=DONG_A,
+            method="phone",
+            outcome="no_answer",
+            at=utcnow(),
+            by_id=d.planner.id,
+            organization_id=d.public.id,
+        )
+        s.add(attempt)
+        await commit(s)
+    r = await client.post(f"/v1/households/{away['id']}/merge", headers=c.headers, json={"into": kept["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["moved"]["winter_task"] == 1
+    assert r.json()["moved"]["contact_attempt"] == 1
+    assert r.json()["kept"] == {"winter_task": 1}
+    async with maker() as s:
+        assert (await s.get(Task, manual.id)).household_id == kept_id  # type: ignore[union-attr]
+        assert (await s.get(Task, clash.id)).household_id == away_id  # type: ignore[union-attr]
+        assert (await s.get(ContactAttempt, attempt.id)).household_id == kept_id  # type: ignore[union-attr]
+    r = await client.post(f"/v1/households/{away['id']}/unmerge", headers=c.headers, json={})
+    assert r.status_code == 200, r.text
+    async with maker() as s:
+        assert (await s.get(Task, manual.id)).household_id == away_id  # type: ignore[union-attr]
+        assert (await s.get(ContactAttempt, attempt.id)).household_id == away_id  # type: ignore[union-attr]

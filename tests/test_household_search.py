@@ -4,6 +4,7 @@ by normalized keys kept on every write, scoped by the access policy and audited 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from app.households.models import Household, HouseholdSearchKey, SignalSource
 from app.households.schemas import HouseholdInput
 from app.households.search import household_keys, normalize, phone_digits, query_terms, refresh_search_keys
 from app.households.service import ingest_signal
-from tests.factories import Factory, make_household
+from tests.factories import Factory, make_household, make_visit
 from tests.households_world import DONG_A, DONG_B, district, household_body, principal_of
 
 
@@ -40,7 +41,7 @@ def test_normalization_of_phones_and_addresses() -> None:
     assert normalize("지하 1층 B01호") == "b1층 b01호"
     assert normalize("온기동 123－45번지") == "온기동 123-45"
     assert query_terms("온기로 12길 3")[0] == query_terms("온기로12길 3")[0] == [["온기로12길3"]]
-    assert ["101동1203호"] == query_terms("101동 1203호")[0][0]
+    assert query_terms("101동 1203호")[0][0] == ["101동1203호"]
     assert "101동1203호" in query_terms("101-1203")[0][0]
     same_home = [
         household_keys({"head_name": "김", "address": a, "address_detail": d, "members": []})
@@ -235,3 +236,40 @@ async def test_search_text_is_validated(client: httpx.AsyncClient, factory: Fact
     d = await district(factory)
     r = await client.post("/v1/households/search", headers=d.coordinator.headers, json={"q": q})
     assert r.status_code == 422
+
+
+async def test_a_pushed_patch_and_a_destruction_refresh_the_keys(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    d = await district(factory)
+    household = await make_household(factory, head_name="한겨울", contact_phone="010-1010-2020")
+    await make_visit(factory, household, [d.planner.user])
+    mutation = {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": "household",
+        "op": "patch",
+        "id": str(household.id),
+        "base_version": household.version,
+        "data": {"contact_phone": "+82 10 3030 4040"},
+        "at": datetime.now(UTC).isoformat(),
+    }
+    r = await client.post(
+        "/v1/sync/push",
+        headers=d.planner.headers,
+        json={"device_id": d.planner.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": [mutation]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["status"] == "applied", r.text
+    assert await _found(client, d.coordinator, "010-3030-4040") == [str(household.id)]
+    assert await _found(client, d.coordinator, "010-1010-2020") == []
+
+    async with maker() as s:  # what app.lifecycle does when personal data is destroyed past retention
+        row = await s.get(Household, household.id)
+        assert row is not None
+        row.head_name, row.contact_phone, row.destroyed_at = "", None, utcnow()
+        await commit(s)
+    async with maker() as s:
+        left = (
+            await s.execute(select(HouseholdSearchKey).where(HouseholdSearchKey.household_id == household.id))
+        ).all()
+    assert left == []
