@@ -113,6 +113,26 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/v1/users"): acc(A),
     ("GET", "/v1/users/{user_id}"): acc(A, scoped=True),
     ("PATCH", "/v1/users/{user_id}"): acc(A, body={}, scoped=True),
+    # --- winter operations (app.winter): alerts of an organization, tasks by policy.task_filter -------------
+    ("POST", "/v1/alerts"): acc(
+        C,
+        body={
+            "kind": "cold_wave",
+            "dong_codes": [DONG_A],
+            "starts_at": "2026-12-01T00:00:00Z",
+            "ends_at": "2026-12-03T00:00:00Z",
+            "due_hours": 24,
+        },
+    ),
+    ("GET", "/v1/alerts"): acc(C, P),
+    ("GET", "/v1/alerts/{alert_id}"): acc(C, P, scoped=True),
+    ("GET", "/v1/alerts/{alert_id}/summary"): acc(C, P, scoped=True),
+    ("GET", "/v1/tasks"): acc(C, P, W),
+    ("GET", "/v1/tasks/{task_id}"): acc(C, P, W, scoped=True, scope_skip=frozenset({W})),
+    ("POST", "/v1/tasks/{task_id}/complete"): acc(
+        C, P, W, body={"outcome": "reached_by_phone"}, scoped=True, scope_skip=frozenset({W})
+    ),
+    ("GET", "/v1/deadlines"): acc(C, P),
     # --- work (workload and reassignment) -------------------------------------------------------------------
     ("GET", "/v1/workload"): acc(C),
     ("POST", "/v1/users/{user_id}/reassign"): acc(C, body={"to": ["<planner>"]}, scoped=True),
@@ -370,6 +390,33 @@ async def _device_of(maker: async_sessionmaker[AsyncSession], actor: Actor) -> s
     return str(device.id) if device is not None else str(uuid.uuid4())
 
 
+def _winter_records(d: District, household_id: uuid.UUID, dong: str, now: Any) -> tuple[Any, Any]:
+    """A cold-wave alert of the district's coordinator and its check task for the district's planner."""
+    from app.winter.models import Alert, Task, TaskKind, TaskSource
+
+    alert = Alert(
+        kind="cold_wave",
+        dong_codes=[dong],
+        starts_at=now,
+        ends_at=now + timedelta(days=1),
+        criteria={},
+        due_hours=24,
+        organization_id=d.public.id,
+        created_by_id=d.coordinator.id,
+    )
+    task = Task(
+        kind=TaskKind.alert_check,
+        source=TaskSource.alert,
+        household_id=household_id,
+        alert_id=alert.id,
+        assignee_id=d.planner.id,
+        district_code=dong[:5],
+        dong_code=dong,
+        due_at=now + timedelta(hours=24),
+    )
+    return alert, task
+
+
 async def build_world(factory: Factory, maker: async_sessionmaker[AsyncSession]) -> World:
     home = await district(factory, "11990", integration_scopes=None)
     away = await district(factory, "11110")
@@ -401,6 +448,10 @@ async def build_world(factory: Factory, maker: async_sessionmaker[AsyncSession])
             )
             s.add_all([facility, report, case])
             await s.flush()
+            alert, task = _winter_records(d, household.id, dong, now)
+            s.add(alert)
+            await s.flush()
+            s.add(task)
             s.add_all(
                 [
                     CaseMember(case_id=case.id, user_id=u.user.id, organization_id=u.org.id)
@@ -417,6 +468,8 @@ async def build_world(factory: Factory, maker: async_sessionmaker[AsyncSession])
             "case_id": case.id,
             "org_id": d.private.id,
             "user_id": d.planner.id,
+            "alert_id": alert.id,
+            "task_id": task.id,
         }
         for name, value in values.items():
             objects.setdefault(name, {})[side] = str(value)
