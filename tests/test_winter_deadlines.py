@@ -265,3 +265,36 @@ async def test_at_risk_and_overdue_are_announced_once_each(client: httpx.AsyncCl
 
         rows = (await s.execute(select(DeadlineNotice).where(DeadlineNotice.entity_id == w["at_risk"].id))).scalars()
         assert sorted(n.state for n in rows) == ["at_risk", "overdue"]
+
+
+async def test_a_household_in_an_active_alert_is_urgent(client: httpx.AsyncClient, factory: Factory) -> None:
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    await factory.user(Role.planner, org)
+    now = utcnow()
+    household = await make_household(factory, risk_level="high")
+    await _signal(factory, household, SignalSource.resident_report, now - timedelta(days=1))
+    r = await client.post(
+        "/v1/alerts",
+        json={
+            "kind": "cold_wave",
+            "dong_codes": ["1199051000"],
+            "starts_at": (now - timedelta(hours=2)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "due_hours": 12,
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    await run_deadlines(factory.state)
+    body = (await client.get(f"/v1/households/{household.id}", headers=coordinator.headers)).json()
+    async with factory.maker() as s:
+        stored = await s.get(Household, household.id)
+        assert stored is not None
+        assert stored.deadline_rule == "urgent.reach"
+    # reached within 24 h of the alert's start (or of when the household was added to it, if later)
+    assert (
+        now + timedelta(hours=22) - timedelta(seconds=5)
+        <= datetime.fromisoformat(body["due_at"])
+        <= utcnow() + timedelta(hours=24)
+    )
