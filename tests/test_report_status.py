@@ -282,3 +282,47 @@ async def test_sms_and_kakao_providers_speak_http_without_logging_numbers() -> N
     assert notifier_for(NotifySettings(), "development").name == "log"
     with pytest.raises(ValueError, match="production"):
         notifier_for(NotifySettings(), "production")
+
+
+async def test_concurrent_workers_tell_each_move_exactly_once(db_kind: str, tmp_path: Any) -> None:
+    """Three workers' rounds at once, on a database committing for real: one notice, sent once."""
+    import asyncio
+
+    from app.notify.providers import LogNotifier
+    from tests.live import own_app
+
+    sent: list[str] = []
+
+    class Counting(LogNotifier):
+        async def send(self, recipient: Any, message: Any) -> str:
+            sent.append(message.id)
+            await asyncio.sleep(0.05)  # a slow gateway: the rounds overlap
+            return await super().send(recipient, message)
+
+    async with own_app(db_kind, tmp_path) as app:
+        state = app.state.ongi
+        state.extras["notifier"] = Counting()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            factory = Factory(state, state.sessionmaker, client)
+            coordinator, planner, reporter = await _people(factory)
+            report = await _report(client, reporter)
+            r = await client.post(
+                f"/v1/reports/{report['id']}/triage",
+                json={"decision": "household", "create_new": True},
+                headers=coordinator.headers,
+            )
+            async with factory.maker() as s:
+                household = await s.get(Household, uuid.UUID(r.json()["household"]["id"]))
+            visit = await make_visit(factory, household, [planner.user])
+            for to in ("in_progress", "completed"):
+                assert (
+                    await client.post(f"/v1/visits/{visit.id}/transitions", json={"to": to}, headers=planner.headers)
+                ).status_code == 200
+            await asyncio.gather(*(track_once(state) for _ in range(3)))
+            await asyncio.gather(*(deliver_once(state) for _ in range(3)))
+            notices = await _notifications(factory, reporter.user.id)
+            assert [(n.template, n.status, n.attempts) for n in notices] == [
+                ("reports.notice.visited", NotificationStatus.sent, 1)
+            ]
+            assert sent == [str(notices[0].id)]
+            assert await _status_events(factory, report["id"]) == ["visited"]

@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.care.common import local_date
@@ -106,11 +108,16 @@ async def progress_of(session: AsyncSession, reports: Iterable[CrisisReport]) ->
 
 
 async def _position(session: AsyncSession) -> OutboxReader:
-    reader = await session.get(OutboxReader, READER, with_for_update=True)
-    if reader is None:
-        reader = OutboxReader(name=READER, position=0)
-        session.add(reader)
-        await session.flush()
+    """The job's position, locked until commit: concurrent rounds (several workers) take turns."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(OutboxReader.__table__)
+        .values(name=READER, position=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    reader = await session.get(OutboxReader, READER, with_for_update=True, populate_existing=True)
+    assert reader is not None
     return reader
 
 
