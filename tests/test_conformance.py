@@ -361,3 +361,30 @@ async def test_a_required_if_match_is_required_in_the_document(app: Any) -> None
     [if_match] = [p for p in op["parameters"] if p["name"] == "If-Match"]
     assert if_match["required"] is True
     assert "428" in op["responses"]
+
+
+async def test_pulled_cases_and_supports_are_what_the_document_says(
+    app: Any, factory: Factory, client: httpx.AsyncClient
+) -> None:
+    """A pulled case or support carries the record as the phone keeps it, not REST's ``CasePublic`` /
+    ``SupportPublic`` (which the document named): schemathesis' response check failed on ``GET /v1/sync/pull``."""
+    from jsonschema import Draft202012Validator
+
+    from tests.test_care_helpers import coordinator_and_planner, make_resource, propose
+    from tests.test_checklists_helpers import make_case
+
+    coordinator, planner = await coordinator_and_planner(factory)
+    household = await make_household(factory)
+    await make_visit(factory, household, [planner.user])
+    await make_case(factory, household, planner.user, [planner.user])
+    resource = await make_resource(client, coordinator)
+    assert (await propose(client, planner, household.id, resource["id"])).status_code == 201
+    r = await client.get("/v1/sync/pull", params={"limit": 2000}, headers=planner.headers)
+    assert r.status_code == 200, r.text
+    doc = app.openapi()
+    pulled = {c["entity"]: c for c in r.json()["changes"]}
+    assert {"case", "support"} <= pulled.keys()
+    for entity in ("case", "support"):
+        schema = {"$ref": f"#/components/schemas/{entity.title()}Change", "components": doc["components"]}
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(pulled[entity])]
+        assert not errors, (entity, errors)

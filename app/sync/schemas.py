@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -106,17 +106,58 @@ class DeviceHoldings(BaseModel):
 # can rely on: a change is discriminated by ``entity`` with that entity's REST view as ``data``, a mutation by
 # ``entity`` (and then ``op``) with the ``data`` the table of DESIGN §4.2 names.
 
+class CaseSyncData(BaseModel):
+    """A pulled case: the record as the phone keeps it (app/care/sync.py), not REST's ``CasePublic`` (whose due
+    dates, allowed stages and member details are worked out per request); ``team`` is the members' user ids."""
+
+    id: uuid.UUID
+    version: int
+    household_id: uuid.UUID
+    dong_code: str
+    manager_id: uuid.UUID
+    team: list[uuid.UUID]
+    stage: str
+    stage_started_at: datetime
+    opened_at: datetime
+    goals: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SupportSyncData(BaseModel):
+    """A pulled support: the record as the phone keeps it (app/care/sync.py), not REST's ``SupportPublic``."""
+
+    id: uuid.UUID
+    version: int
+    household_id: uuid.UUID
+    resource_id: uuid.UUID
+    case_id: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    status: str
+    amount: int | None
+    period_start: date | None
+    period_end: date | None
+    provider_organization_id: uuid.UUID
+    reason: str | None
+    status_changed_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+#: Synced data that is not a REST view, documented from these models.
+SYNC_VIEWS: dict[str, type[BaseModel]] = {"CaseSyncData": CaseSyncData, "SupportSyncData": SupportSyncData}
+
 #: Each synced entity and the REST schema its ``data`` is (docs/sync.md: a record's data is REST's view of it).
 CHANGE_DATA: dict[str, list[str]] = {
     "visit": ["VisitOut", "VisitRestrictedOut"],
     "household": ["HouseholdOut"],
-    "case": ["CasePublic"],
+    "case": ["CaseSyncData"],
     "checklist_template": ["TemplatePublic"],
     "checklist_response": ["ResponsePublic"],
     "note": ["NotePublic"],
     "photo": ["PhotoPublic"],
     "resource": ["ResourcePublic"],
-    "support": ["SupportPublic"],
+    "support": ["SupportSyncData"],
     "task": ["TaskPublic"],
     "contact_attempt": ["ContactAttemptPublic"],
     "facility": ["FacilityOut"],
@@ -217,6 +258,8 @@ def document_unions(doc: dict[str, Any]) -> None:
     schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
     if "Change" not in schemas or "Mutation" not in schemas:
         return
+    for name, model in SYNC_VIEWS.items():
+        schemas.setdefault(name, model.model_json_schema(ref_template="#/components/schemas/{model}"))
     base_change = schemas["Change"]
     variants: dict[str, str] = {}
     for entity, data in CHANGE_DATA.items():
