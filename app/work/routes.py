@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,6 +12,7 @@ from app.access.policy import role_gate
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
+from app.core.times import IsoDay
 from app.exports.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, negotiate, table_response
 from app.work import service
 from app.work.schemas import Reassign, Reassigned, Workload
@@ -67,8 +67,8 @@ async def get_workload(
     principal: Coordinator,
     state: StateDep,
     session: SessionDep,
-    from_: Annotated[date | None, Query(alias="from", description="First day (default today)")] = None,
-    to: Annotated[date | None, Query(description="Last day (default 13 days after `from`; at most 62 days)")] = None,
+    from_: Annotated[IsoDay | None, Query(alias="from", description="First day (default today)")] = None,
+    to: Annotated[IsoDay | None, Query(description="Last day (default 13 days after `from`; at most 62 days)")] = None,
     dong_code: Annotated[str | None, Query(pattern=r"^\d{2,10}$", description="A district or dong of yours")] = None,
     format: Annotated[Literal["csv", "xlsx"] | None, Query(description="A table instead of JSON")] = None,
 ) -> Any:
@@ -103,7 +103,5 @@ async def get_workload(
         422: {"description": "Invalid receivers or kinds (field errors)", **_PROBLEM},
     },
 )
-async def reassign(
-    user_id: uuid.UUID, body: Reassign, principal: Coordinator, session: SessionDep
-) -> Reassigned:
+async def reassign(user_id: uuid.UUID, body: Reassign, principal: Coordinator, session: SessionDep) -> Reassigned:
     return await service.reassign(session, principal, user_id, body)

@@ -97,10 +97,15 @@ def refuse_deactivation(user_id: uuid.UUID, held: WorkCounts) -> Problem:
 # --- who ---------------------------------------------------------------------------------------------------------
 
 
-async def _users(session: AsyncSession, ids: Iterable[uuid.UUID] | None = None) -> list[tuple[User, Organization]]:
+async def _users(
+    session: AsyncSession, ids: Iterable[uuid.UUID] | None = None, *, staff: bool = False
+) -> list[tuple[User, Organization]]:
+    """Users with their organizations: ``ids``, or (``staff``) every active user of a role that takes work."""
     stmt = select(User, Organization).join(Organization, Organization.id == User.organization_id)
     if ids is not None:
         stmt = stmt.where(User.id.in_(list(ids)))
+    if staff:
+        stmt = stmt.where(User.active.is_(True), User.role.in_(list(ASSIGNABLE)))
     return [(u, o) for u, o in (await session.execute(stmt)).all()]
 
 
@@ -144,7 +149,10 @@ async def workload(
     by_user: dict[uuid.UUID, list[Item]] = defaultdict(list)
     for item in items:
         by_user[item.user_id].append(item)
-    people = [(u, o) for u, o in await _users(session) if u.id in by_user or _may_work_in(u, o, codes)]
+    people = [(u, o) for u, o in await _users(session, staff=True) if u.id in by_user or _may_work_in(u, o, codes)]
+    missing = set(by_user) - {u.id for u, _ in people}
+    if missing:  # holders of work that are no longer staff (a changed role): listed all the same
+        people += await _users(session, missing)
     kinds = list(kind_names())
     span = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     workers = []
