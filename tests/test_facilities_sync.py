@@ -136,6 +136,11 @@ async def test_an_urgent_inspection_done_offline_creates_one_follow_up_and_event
     assert held["data"]["last_inspected_at"] is not None
     rest = await client.get(f"/v1/facilities/{facility.id}", headers=s.coordinator.headers)
     assert rest.json()["last_inspection_urgent"] is True
+    # the follow-up reaches its assignee's phone (app.winter's task entity)
+    lead = Phone(client, s.planner)
+    await lead.sync()
+    assert str(task.id) in lead.ids("task")
+    assert lead.store[("task", str(task.id))]["data"]["facility_id"] == str(facility.id)
 
 
 async def test_a_passing_inspection_records_the_date_and_creates_nothing(
