@@ -308,3 +308,22 @@ async def test_reassignment_while_the_leavers_phone_is_offline(client: httpx.Asy
     await phones["q"].sync()
     assert phones["q"].ids("visit") == {str(v1.id)}
     assert str(homes[1].id) in phones["q"].ids("household")
+
+
+async def test_an_organization_whose_people_hold_open_work_is_not_deactivated(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    w = await district(factory)
+    admin = await factory.actor(Role.admin, w["org"])
+    home = await make_household(factory, DONG)
+    visit = await make_visit(factory, home, [w["p"].user], purpose="follow_up")
+    centre = w["centre"].id
+    r = await client.patch(f"/v1/organizations/{centre}", json={"active": False}, headers=admin.headers)
+    assert r.status_code == 409, r.text
+    assert r.json()["type"].endswith("/problems/open-work")
+    assert r.json()["open"]["visits"] == 1
+    assert (await _reassign(client, w["coordinator"], w["p"], to=[w["b"].id])).status_code == 200
+    assert set(await _team(factory, visit.id)) == {w["b"].id}
+    r = await client.patch(f"/v1/organizations/{centre}", json={"active": False}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False

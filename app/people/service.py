@@ -147,6 +147,13 @@ class PeopleService:
 
     async def update_org(self, org: Organization, body: OrganizationUpdate) -> Organization:
         changes = body.model_dump(exclude_unset=True)
+        if changes.get("active") is False and org.active:
+            # its people's open work would be stranded: reassign it first (DESIGN §11 Work)
+            from app.work.service import open_counts_of_org, refuse_deactivation
+
+            held = await open_counts_of_org(self.session, org.id)
+            if held.total:
+                raise refuse_deactivation(None, held)
         if "jurisdiction" in changes and changes["jurisdiction"] != list(org.jurisdiction):
             if org.id == self.principal.organization_id:
                 raise _field_problem("body.jurisdiction", "people.own-jurisdiction")

@@ -18,6 +18,12 @@ register(
             "en": "This user still holds {total} open item(s) ({counts}). Reassign them with "
             "POST {path} before deactivating the user.",
         },
+        "work.open-work-org": {
+            "ko": "이 기관의 사용자들에게 아직 처리하지 않은 업무가 {total}건 있습니다({counts}). "
+            "비활성화하기 전에 각 사용자의 업무를 POST {path}로 다른 사람에게 넘기세요.",
+            "en": "The users of this organization still hold {total} open item(s) ({counts}). Reassign each "
+            "user's work with POST {path} before deactivating the organization.",
+        },
         "work.unplaced": {
             "ko": "받는 사람 중 누구도 맡을 수 없는 업무가 {count}건 있어 아무것도 넘기지 않았습니다(unplaced). "
             "그 동을 관할하는(합동 방문은 같은 기관 유형의) 사람을 to에 더하세요.",

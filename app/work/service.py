@@ -82,15 +82,23 @@ async def open_counts(session: AsyncSession, user_id: uuid.UUID) -> WorkCounts:
     return counts(await open_work(session, [user_id], None, utcnow()))
 
 
-def refuse_deactivation(user_id: uuid.UUID, held: WorkCounts) -> Problem:
-    """409 ``open-work``: a user who holds open work cannot be deactivated until it is reassigned."""
+async def open_counts_of_org(session: AsyncSession, organization_id: uuid.UUID) -> WorkCounts:
+    """The open work the users of an organization hold anywhere."""
+    ids = list((await session.execute(select(User.id).where(User.organization_id == organization_id))).scalars())
+    return counts(await open_work(session, ids, None, utcnow())) if ids else counts([])
+
+
+def refuse_deactivation(user_id: uuid.UUID | None, held: WorkCounts) -> Problem:
+    """409 ``open-work``: a user (or an organization, ``user_id`` None) whose people hold open work cannot be
+    deactivated until it is reassigned."""
     named = ", ".join(f"{t('work.kind-' + k)} {v}" for k, v in held.model_dump().items() if k != "total" and v)
+    path = f"/v1/users/{user_id}/reassign" if user_id else "/v1/users/{user_id}/reassign"
     return Problem(
         409,
         "open-work",
-        "work.open-work",
-        params={"counts": named, "total": held.total, "path": f"/v1/users/{user_id}/reassign"},
-        extra={"open": held.model_dump(), "reassign": f"/v1/users/{user_id}/reassign"},
+        "work.open-work" if user_id else "work.open-work-org",
+        params={"counts": named, "total": held.total, "path": path},
+        extra={"open": held.model_dump(), "reassign": path},
     )
 
 
