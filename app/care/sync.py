@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.care.models import Resource, Support
+from app.care.models import Case, CaseMember, Resource, Support
 from app.core.times import rfc3339
 
 
@@ -110,10 +110,82 @@ async def _support_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -
     }
 
 
-def sync_adapters() -> list[Any]:
-    from app.sync.scope import Adapter
+# --- cases: the open cases a worker is on or manages, the frame of the notes on them ------------------------------
+
+
+async def _case_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
+    from app.sync.scope import Item
+
+    mine = select(CaseMember.case_id).where(CaseMember.user_id == ctx.principal.user_id, CaseMember.ended_at.is_(None))
+    rows = await session.execute(
+        select(Case.id, Case.version, Case.household_id).where(
+            Case.deleted_at.is_(None),
+            Case.closed_at.is_(None),
+            or_(Case.id.in_(mine), Case.manager_id == ctx.principal.user_id),
+        )
+    )
+    out = {}
+    for cid, version, hid in rows:
+        if ctx.is_partner and not ctx.household_open(hid):
+            continue
+        out[cid] = Item(version, hid)
+        ctx.case_ids.add(cid)
+    return out
+
+
+async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    cases = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
+    teams: dict[uuid.UUID, list[str]] = {}
+    for cid, uid in await session.execute(
+        select(CaseMember.case_id, CaseMember.user_id).where(CaseMember.case_id.in_(ids), CaseMember.ended_at.is_(None))
+    ):
+        teams.setdefault(cid, []).append(str(uid))
+    return {
+        c.id: {
+            "id": str(c.id),
+            "version": c.version,
+            "household_id": str(c.household_id),
+            "dong_code": c.dong_code,
+            "manager_id": str(c.manager_id),
+            "team": teams.get(c.id, []),
+            "stage": c.stage.value,
+            "stage_started_at": _iso(c.stage_started_at),
+            "opened_at": _iso(c.opened_at),
+            "goals": c.goals,
+            "created_at": _iso(c.created_at),
+            "updated_at": _iso(c.updated_at),
+        }
+        for c in cases
+    }
+
+
+async def _case_concerns(session: AsyncSession, principal: Any, rows: list[Any]) -> bool:
+    """Whether changes that may move a scope concern this caller through their cases: they are (or were) on
+    the case's team, manage it, or are on a case of the household."""
+    me = principal.user_id
+    ids = [r[1] for r in rows]
+    cases = [r[4] for r in rows if r[4] is not None]
+    homes = [r[2] for r in rows if r[2] is not None]
+    probes = [
+        select(CaseMember.id).where(
+            CaseMember.user_id == me, or_(CaseMember.id.in_(ids), CaseMember.case_id.in_(cases))
+        ),
+        select(Case.id).where(Case.manager_id == me, or_(Case.id.in_(cases), Case.household_id.in_(homes))),
+        select(Case.id)
+        .join(CaseMember, CaseMember.case_id == Case.id)
+        .where(CaseMember.user_id == me, Case.household_id.in_(homes)),
+    ]
+    for probe in probes:
+        if (await session.execute(probe.limit(1))).first() is not None:
+            return True
+    return False
+
+
+def sync_entities() -> list[Any]:
+    from app.sync.scope import SyncEntity
 
     return [
-        Adapter("resource", _resource_scope, _resource_load, Resource),
-        Adapter("support", _support_scope, _support_load, Support),
+        SyncEntity("case", _case_scope, _case_load, Case, frames=True, concerns=_case_concerns),
+        SyncEntity("resource", _resource_scope, _resource_load, Resource, shared=True),
+        SyncEntity("support", _support_scope, _support_load, Support, after=("household",), content=True),
     ]

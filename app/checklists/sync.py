@@ -118,8 +118,12 @@ def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
     return [
-        Adapter("checklist_template", _template_scope, _template_load, ChecklistTemplate),
-        Adapter("checklist_response", _response_scope, _response_load, ChecklistResponse),
+        Adapter(
+            "checklist_template", _template_scope, _template_load, ChecklistTemplate, after=("visit",), shared=True
+        ),
+        Adapter(
+            "checklist_response", _response_scope, _response_load, ChecklistResponse, after=("visit",), content=True
+        ),
     ]
 
 

@@ -49,7 +49,9 @@ async def _attempt_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -
 def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
-    return [Adapter("contact_attempt", _attempt_scope, _attempt_load, ContactAttempt)]
+    return [
+        Adapter("contact_attempt", _attempt_scope, _attempt_load, ContactAttempt, after=("household",), content=True)
+    ]
 
 
 async def _attempt_upsert(ctx: Any) -> Any:

@@ -50,4 +50,4 @@ async def _photo_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> 
 def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
-    return [Adapter("photo", _photo_scope, _photo_load, Photo)]
+    return [Adapter("photo", _photo_scope, _photo_load, Photo, after=("visit",), content=True)]

@@ -81,7 +81,7 @@ async def _note_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> d
 def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
-    return [Adapter("note", _note_scope, _note_load, Note)]
+    return [Adapter("note", _note_scope, _note_load, Note, after=("visit", "case", "household"), content=True)]
 
 
 # --- push ------------------------------------------------------------------------------------------------------

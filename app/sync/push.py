@@ -11,7 +11,6 @@ checklist merges); this module checks the shape, the access and the bookkeeping.
 from __future__ import annotations
 
 import functools
-import importlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,20 +18,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.access.policy import (
-    MEMO_KEY,
-    can_see_household,
     clear_memo,
     end_memo,
-    get_visit_or_404,
-    is_visit_team_member,
-    memo_of,
     start_memo,
 )
 from app.audit import service as audit
@@ -42,14 +35,9 @@ from app.core.db import utcnow
 from app.core.errors import Problem, is_data_error, validation_problem_of
 from app.core.i18n import t
 from app.core.state import AppState
-from app.households.models import Household
-from app.sync.models import DeviceSyncState, FieldStamp, SyncConflict, SyncMutation
+from app.sync.models import DeviceSyncState, SyncMutation
+from app.sync.scope import adapters
 from app.sync.service import _sync_state, require_device
-
-#: Household fields a visitor may correct from the phone, merged per field.
-HOUSEHOLD_PATCHABLE = ("contact_phone", "living_situation", "address_detail")
-#: The statuses a phone may move a visit to (DESIGN §4.2); cancelling and rescheduling are REST's.
-PHONE_VISIT_TARGETS = ("in_progress", "completed", "no_contact", "refused")
 
 
 @dataclass
@@ -101,175 +89,16 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     return parsed.model_dump(include=set(data))
 
 
-# --- per-field stamps ------------------------------------------------------------------------------------------
-
-
-#: session.info key: households whose field stamps are all loaded (so a missing one is new).
-STAMPS_LOADED_KEY = "ongi_stamps_loaded"
-
-
-@event.listens_for(Session, "before_flush")
-def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> None:
-    from sqlalchemy import inspect
-
-    loaded: set[uuid.UUID] = session.info.get(STAMPS_LOADED_KEY, set())
-    memo = session.info.get(MEMO_KEY)
-    for obj in session.dirty:
-        if not isinstance(obj, Household):
-            continue
-        state = inspect(obj)
-        changed = [f for f in HOUSEHOLD_PATCHABLE if state.attrs[f].history.has_changes()]
-        for name in changed:
-            version = obj.version + 1
-            stamp = session.identity_map.get(session.identity_key(FieldStamp, ("household", obj.id, name)))
-            if stamp is not None:
-                stamp.version = version
-            elif obj.id in loaded:  # every stamp of this household is loaded: this one is new
-                stamp = FieldStamp(entity="household", entity_id=obj.id, field=name, version=version)
-                session.add(stamp)
-                known = memo.get(("stamps", obj.id)) if memo is not None else None
-                if known is not None:
-                    known[name] = stamp
-            else:
-                session.merge(FieldStamp(entity="household", entity_id=obj.id, field=name, version=version))
-
-
-async def _household_prefetch(session: AsyncSession, principal: Principal, mutations: list[Any]) -> None:
-    """The households a push patches, locked in id order (no deadlock between two pushes), and all their
-    field stamps: then each patch reads nothing."""
-    memo = memo_of(session)
-    if memo is None:
-        return
-    ids = sorted({m.id for m in mutations}, key=str)
-    loaded = session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set())
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        rows = await session.execute(
-            select(Household).where(Household.id.in_(chunk)).order_by(Household.id).with_for_update()
-        )
-        found = {h.id for h in rows.scalars()}
-        stamps: dict[uuid.UUID, dict[str, FieldStamp]] = {hid: {} for hid in found}
-        for stamp in (
-            await session.execute(
-                select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id.in_(list(found)))
-            )
-        ).scalars():
-            stamps[stamp.entity_id][stamp.field] = stamp
-        for hid in found:
-            memo[("household-locked", hid)] = True
-            memo[("stamps", hid)] = stamps[hid]
-            loaded.add(hid)
-
-
-# --- handlers ----------------------------------------------------------------------------------------------------
-
-
-async def _household_patch(ctx: MutationContext) -> Outcome:
-    only_fields(ctx.data, HOUSEHOLD_PATCHABLE)
-    # The schema of REST's PATCH /v1/households/{id}: what REST refuses, a phone cannot store either.
-    from app.households.schemas import HouseholdPatch
-
-    ctx.data = validated(HouseholdPatch, ctx.data)
-    memo = memo_of(ctx.session)
-    if memo is not None and memo.get(("household-locked", ctx.id)):
-        household = await ctx.session.get(Household, ctx.id)  # prefetched and locked for this push
-    else:
-        household = await ctx.session.get(Household, ctx.id, with_for_update=True)
-    if household is None or not await can_see_household(ctx.session, ctx.principal, household):
-        raise reject("sync.not-found", 404)
-    known = memo.get(("stamps", household.id)) if memo is not None else None
-    if known is not None:
-        stamp_rows = list(known.values())
-    else:
-        # Load the stamps as objects: the flush hook then updates them without reading them again.
-        stamp_rows = list(
-            (
-                await ctx.session.execute(
-                    select(FieldStamp).where(FieldStamp.entity == "household", FieldStamp.entity_id == household.id)
-                )
-            ).scalars()
-        )
-        ctx.session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set()).add(household.id)
-    stamps = {stamp.field: stamp.version for stamp in stamp_rows}
-    conflicts: dict[str, Any] = {}
-    device_values: dict[str, Any] = {}
-    for name, value in ctx.data.items():
-        current = getattr(household, name)
-        changed_since = ctx.base_version is not None and stamps.get(name, 0) > ctx.base_version
-        if changed_since and current != value:
-            conflicts[name] = current
-            device_values[name] = value
-            ctx.session.add(
-                SyncConflict(
-                    device_id=ctx.device_id,
-                    mutation_id=ctx.mutation_id,
-                    entity="household",
-                    entity_id=household.id,
-                    field=name,
-                    device_value={"value": value},
-                    server_value={"value": current},
-                    base_version=ctx.base_version,
-                )
-            )
-        elif current != value:
-            setattr(household, name, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session,
-        ctx.principal,
-        "household.patch",
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        purpose="sync",
-        details={"fields": sorted(ctx.data), "conflicts": sorted(conflicts)},
-    )
-    if conflicts:
-        return Outcome("conflict", household.version, server=conflicts, device=device_values, household_id=household.id)
-    return Outcome("applied", household.version, household_id=household.id)
-
-
-async def _visit_transition(ctx: MutationContext) -> Outcome:
-    only_fields(ctx.data, ("to", "outcome", "location"))
-    from app.visits.models import VisitStatus
-
-    if ctx.data.get("to") not in PHONE_VISIT_TARGETS:
-        raise reject("sync.invalid-data", reason="to")
-    target = VisitStatus(ctx.data["to"])
-    try:
-        visit = await get_visit_or_404(ctx.session, ctx.principal, ctx.id)
-    except Problem as exc:
-        raise reject("sync.not-found", 404) from exc
-    if not await is_visit_team_member(ctx.session, ctx.principal, visit.id):
-        raise reject("sync.not-found", 404)
-    outcome = ctx.data.get("outcome")
-    location = ctx.data.get("location")
-    if outcome is not None and not isinstance(outcome, str):
-        raise reject("sync.invalid-data", reason="outcome")
-    if location is not None and not isinstance(location, dict):
-        raise reject("sync.invalid-data", reason="location")
-    service = importlib.import_module("app.visits.service")
-    visit = await service.transition_visit(
-        ctx.session, ctx.principal, visit, target, outcome=outcome, device_at=ctx.at, location=location
-    )
-    return Outcome("applied", visit.version, household_id=visit.household_id)
-
-
-HANDLERS: dict[tuple[str, str], Handler] = {
-    ("household", "patch"): _household_patch,
-    ("visit", "transition"): _visit_transition,
-}
-
 #: Loads, for all the push's mutations of one (entity, op), what their handler looks up (optional).
 Prefetcher = Callable[[AsyncSession, Principal, list[Any]], Awaitable[None]]
-PREFETCHERS: dict[tuple[str, str], Prefetcher] = {("household", "patch"): _household_prefetch}
 
 
-def _extended(base: dict[tuple[str, str], Any], hook: str) -> dict[tuple[str, str], Any]:
-    """``base``, then what every domain whose ``sync`` module has ``hook()`` adds."""
+def _extended(field_name: str, hook: str) -> dict[tuple[str, str], Any]:
+    """What the entities declare (``SyncEntity.handlers`` / ``.prefetch`` by op), then what every domain whose
+    ``sync`` module has the former ``hook()`` adds."""
     from app import registry
 
-    out = dict(base)
+    out = {(entity.name, op): fn for entity in adapters() for op, fn in getattr(entity, field_name).items()}
     for module in registry.extensions("sync"):
         if hasattr(module, hook):
             out.update(getattr(module, hook)())
@@ -278,14 +107,14 @@ def _extended(base: dict[tuple[str, str], Any], hook: str) -> dict[tuple[str, st
 
 @functools.cache
 def handlers() -> dict[tuple[str, str], Handler]:
-    """The handlers here, then those of every domain whose ``sync`` module has ``sync_handlers()``."""
-    return _extended(HANDLERS, "sync_handlers")
+    """Every push handler by (entity, op)."""
+    return _extended("handlers", "sync_handlers")
 
 
 @functools.cache
 def prefetchers() -> dict[tuple[str, str], Prefetcher]:
-    """Likewise for ``sync_prefetchers()``."""
-    return _extended(PREFETCHERS, "sync_prefetchers")
+    """Likewise the prefetchers."""
+    return _extended("prefetch", "sync_prefetchers")
 
 
 # --- the push ----------------------------------------------------------------------------------------------------

@@ -28,8 +28,13 @@ from app.sync.schemas import (
     PushRequest,
     PushResponse,
 )
+from app.sync.scope import adapters
 
 router = APIRouter(tags=["sync"])
+
+# Every domain's sync declarations, read once as the app is made: a declaration error stops the start, and the
+# domains' hooks (e.g. the household field stamps kept on every flush) are in place before the first request.
+adapters()
 
 _SYNC_ERRORS = {
     401: {"description": "Token invalid; a revoked device gets `wipe: true`"},

@@ -5,36 +5,29 @@ today, their open cases, the households of those (redacted; a partner's only wit
 checklist responses, notes and photo metadata of those, supports of those households, and reference
 data (published checklist templates, active resources).
 
-Each entity is an :class:`Adapter`: ``scope`` lists the live records in scope with their versions,
-``tombstoned`` tells which of some ids were deleted, ``load`` serializes records for the phone. Entities
-whose module is not installed are skipped, so the registry grows with the domains.
+Each entity is a :class:`SyncEntity`, declared in its own domain's ``sync.py``: this module (the engine's
+vocabulary) imports no domain model. ``scope`` lists the live records in scope with their versions, ``load``
+renders records for the phone; the declaration states what the entity's scope depends on.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PartnerReach, partner_reach
 from app.auth.models import Role, User
 from app.auth.principal import Principal
-from app.care.models import Case, CaseMember
 from app.core.times import rfc3339
-from app.households.models import Household
-from app.visits.models import Visit, VisitAssignee
 
 Key = tuple[str, uuid.UUID]
-
-#: How far around today a worker's visits stay on the phone.
-WINDOW_BEFORE = timedelta(days=7)
-WINDOW_AFTER = timedelta(days=14)
 
 
 @dataclass
@@ -117,147 +110,100 @@ def iso(value: datetime | date | None) -> str | None:
     return rfc3339(value)
 
 
-# --- adapters ------------------------------------------------------------------------------------------------
+# --- declarations ----------------------------------------------------------------------------------------------
+
+Scope = Callable[[AsyncSession, Context], Awaitable[dict[uuid.UUID, Item]]]
+Loader = Callable[[AsyncSession, Context, list[uuid.UUID]], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
+#: Whether some change notes of this entity (``ChangeLog`` rows) can concern the principal's device.
+Concerns = Callable[[AsyncSession, Principal, list[Any]], Awaitable[bool]]
+#: When the scope next changes with no write (e.g. a consent running out), or ``None``.
+Rescope = Callable[[AsyncSession, Context, datetime], Awaitable[datetime | None]]
 
 
-@dataclass
-class Adapter:
-    entity: str
-    scope: Callable[[AsyncSession, Context], Awaitable[dict[uuid.UUID, Item]]]
-    load: Callable[[AsyncSession, Context, list[uuid.UUID]], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
+@dataclass(frozen=True)
+class SyncEntity:
+    """One synced entity, declared once in its domain's ``sync.py`` (``sync_entities()``).
+
+    * ``scope``: the live records the device may hold, with versions (and whose household, and the view);
+      read through :meth:`Context.rows` so that a first sync's walk pages it in the database.
+    * ``load``: the records' data for the phone, through the same view as REST.
+    * ``after``: the entities whose scope this one's is drawn from: they run before it (the engine orders
+      the declarations by these, never by name).
+    * ``frames``: it draws others' scope (the device's visits, cases, households).
+    * ``content``: its changes never move a scope (only what is inside it changes): a pull after such
+      changes looks at just those records. Leave it ``False`` when a change can bring a record to a device
+      that holds none of its relations (a new task for someone).
+    * ``shared``: reference data: a change concerns every device.
+    * ``concerns``: for changes of this entity (or of an entity it names in ``signals``: rows that draw its
+      scope without being synced, such as team memberships), whether they can concern a device that holds
+      none of the records they name.
+    * ``handlers`` / ``prefetch``: push handlers and their prefetchers by op.
+    * ``rescope``: when the scope changes next with no write.
+    """
+
+    name: str
+    scope: Scope
+    load: Loader
     model: Any
+    after: tuple[str, ...] = ()
+    frames: bool = False
+    content: bool = False
+    shared: bool = False
+    concerns: Concerns | None = None
+    signals: tuple[str, ...] = ()
+    handlers: Mapping[str, Any] = field(default_factory=dict)
+    prefetch: Mapping[str, Any] = field(default_factory=dict)
+    rescope: Rescope | None = None
+
+    @property
+    def entity(self) -> str:
+        return self.name
 
 
-async def _visit_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
-    rows = await session.execute(
-        select(Visit.id, Visit.version, Visit.household_id)
-        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-        .where(
-            VisitAssignee.user_id == ctx.principal.user_id,
-            VisitAssignee.ended_at.is_(None),
-            Visit.deleted_at.is_(None),
-            Visit.window_end >= ctx.now - WINDOW_BEFORE,
-            Visit.window_start <= ctx.now + WINDOW_AFTER,
-        )
-    )
-    out = {}
-    for vid, version, hid in rows:
-        visible = ctx.household_open(hid)
-        out[vid] = Item(version, hid if visible else None, None if visible or hid is None else "redacted")
-        ctx.visit_ids.add(vid)
-        ctx.visit_household[vid] = hid
-    return out
+def Adapter(entity: str, scope: Scope, load: Loader, model: Any, **kw: Any) -> SyncEntity:
+    """The former four-field declaration (``sync_adapters()``): a :class:`SyncEntity` with the defaults."""
+    return SyncEntity(entity, scope, load, model, **kw)
 
 
-async def _visit_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The view REST answers the same caller (:func:`app.visits.service.visit_views`): for a partner whom
-    no consent covers, the restricted one (no household, outcome, checklist pins or check-in/out times)."""
-    from app.visits.service import visit_views
+def ordered(declared: list[SyncEntity]) -> tuple[SyncEntity, ...]:
+    """The declarations in dependency order (each after the entities it names in ``after``), otherwise in
+    the order they were declared. A dependency on an entity nobody declares is ignored (a domain left out)."""
+    by_name = {e.name: e for e in declared}
+    if len(by_name) != len(declared):
+        raise ValueError(f"a sync entity is declared twice: {sorted(e.name for e in declared)}")
+    out: list[SyncEntity] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
 
-    visits = list((await session.execute(select(Visit).where(Visit.id.in_(ids)))).scalars())
+    def place(entity: SyncEntity) -> None:
+        if entity.name in placed:
+            return
+        if entity.name in visiting:
+            raise ValueError(f"sync entities depend on each other in a circle: {entity.name}")
+        visiting.add(entity.name)
+        for name in entity.after:
+            if name in by_name:
+                place(by_name[name])
+        visiting.discard(entity.name)
+        placed.add(entity.name)
+        out.append(entity)
 
-    def household_open(visit: Visit) -> bool:
-        return visit.household_id is None or ctx.household_open(visit.household_id)
-
-    views = await visit_views(session, ctx.principal, visits, household_open=household_open)
-    return {view.id: view.model_dump(mode="json") for view in views}
-
-
-async def _case_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
-    mine = select(CaseMember.case_id).where(CaseMember.user_id == ctx.principal.user_id, CaseMember.ended_at.is_(None))
-    rows = await session.execute(
-        select(Case.id, Case.version, Case.household_id).where(
-            Case.deleted_at.is_(None),
-            Case.closed_at.is_(None),
-            or_(Case.id.in_(mine), Case.manager_id == ctx.principal.user_id),
-        )
-    )
-    out = {}
-    for cid, version, hid in rows:
-        if ctx.is_partner and not ctx.household_open(hid):
-            continue
-        out[cid] = Item(version, hid)
-        ctx.case_ids.add(cid)
-    return out
-
-
-async def _case_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    cases = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
-    teams: dict[uuid.UUID, list[str]] = {}
-    for cid, uid in await session.execute(
-        select(CaseMember.case_id, CaseMember.user_id).where(CaseMember.case_id.in_(ids), CaseMember.ended_at.is_(None))
-    ):
-        teams.setdefault(cid, []).append(str(uid))
-    return {
-        c.id: {
-            "id": str(c.id),
-            "version": c.version,
-            "household_id": str(c.household_id),
-            "dong_code": c.dong_code,
-            "manager_id": str(c.manager_id),
-            "team": teams.get(c.id, []),
-            "stage": c.stage.value,
-            "stage_started_at": iso(c.stage_started_at),
-            "opened_at": iso(c.opened_at),
-            "goals": c.goals,
-            "created_at": iso(c.created_at),
-            "updated_at": iso(c.updated_at),
-        }
-        for c in cases
-    }
-
-
-async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
-    wanted = {hid for hid in ctx.visit_household.values() if hid is not None}
-    wanted |= (
-        {hid for (hid,) in await session.execute(select(Case.household_id).where(Case.id.in_(list(ctx.case_ids))))}
-        if ctx.case_ids
-        else set()
-    )
-    wanted = {hid for hid in wanted if ctx.household_open(hid)}
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Household.id, Household.version).where(
-            Household.id.in_(list(wanted)),
-            Household.deleted_at.is_(None),
-            Household.destroyed_at.is_(None),  # destroyed past retention: revoked on every phone (app.lifecycle)
-            ctx.narrow("household", Household.id),
-        )
-    )
-    out = {}
-    for hid, version in rows:
-        out[hid] = Item(version, hid)
-        ctx.household_ids.add(hid)
-    return out
-
-
-async def _household_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The same redacted view REST answers (:func:`app.households.service.household_views`): never
-    registration numbers or other sensitive fields on a phone, and a partner sees only the consents that
-    cover them."""
-    from app.households.service import household_views
-
-    households = list((await session.execute(select(Household).where(Household.id.in_(ids)))).scalars())
-    views = await household_views(session, ctx.principal, households)
-    return {view.id: view.model_dump(mode="json", exclude={"sensitive"}) for view in views}
-
-
-def _core_adapters() -> list[Adapter]:
-    return [
-        Adapter("visit", _visit_scope, _visit_load, Visit),
-        Adapter("case", _case_scope, _case_load, Case),
-        Adapter("household", _household_scope, _household_load, Household),
-    ]
+    for entity in declared:
+        place(entity)
+    return tuple(out)
 
 
 @functools.cache
-def adapters() -> tuple[Adapter, ...]:
-    """The core adapters, then those of every domain whose ``sync`` module has ``sync_adapters()``."""
+def adapters() -> tuple[SyncEntity, ...]:
+    """Every domain's declarations (``sync_entities()``, or the former ``sync_adapters()``), ordered."""
     from app import registry
 
-    extra = [a for m in registry.extensions("sync") if hasattr(m, "sync_adapters") for a in m.sync_adapters()]
-    return (*_core_adapters(), *extra)
+    declared: list[SyncEntity] = []
+    for module in registry.extensions("sync"):
+        for hook in ("sync_entities", "sync_adapters"):
+            if hasattr(module, hook):
+                declared += getattr(module, hook)()
+    return ordered(declared)
 
 
 async def context_for(session: AsyncSession, principal: Principal, now: datetime, today: date) -> Context:

@@ -253,10 +253,19 @@ async def _last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
     return out
 
 
-#: Entities every phone holds (reference data): a change of one concerns every device.
-SHARED_ENTITIES = frozenset({"checklist_template", "resource"})
 #: More changes than this since the cursor: diff rather than sift them.
 SIFT_LIMIT = 500
+
+
+def _kinds() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """From the declarations: the entities whose changes stay inside the scope, the reference data every
+    device holds, and the entities that draw the others' scope."""
+    entities = adapters()
+    return (
+        frozenset(e.name for e in entities if e.content),
+        frozenset(e.name for e in entities if e.shared),
+        frozenset(e.name for e in entities if e.frames),
+    )
 
 
 async def _changes_since(session: AsyncSession, since: int, until: int) -> list[Any] | None:
@@ -279,15 +288,6 @@ async def _changes_since(session: AsyncSession, since: int, until: int) -> list[
     return None if len(rows) > SIFT_LIMIT else list(rows)
 
 
-#: Entities whose records live inside the scope the visits and cases draw, without moving it: when only
-#: these changed since the cursor, a pull reads just those records, by the device's holdings of them and of
-#: the visits, cases and households they belong to (an indexed lookup, whatever the device holds).
-#: Anything else (visits, cases, teams, consents, reference data) may move the scope: a whole diff.
-CONTENT_ENTITIES = frozenset({"household", "note", "checklist_response", "photo", "support"})
-#: The entities that draw the scope of the others (run whole on every page of a first sync's walk).
-FRAME_ENTITIES = ("visit", "case", "household")
-
-
 def _related_keys(household_id: uuid.UUID | None, visit_id: uuid.UUID | None, case_id: uuid.UUID | None) -> set[Key]:
     """The records a change note names as its relations, as holding keys."""
     named = (("household", household_id), ("visit", visit_id), ("case", case_id))
@@ -295,53 +295,30 @@ def _related_keys(household_id: uuid.UUID | None, visit_id: uuid.UUID | None, ca
 
 
 async def _concern(session: AsyncSession, principal: Principal, device_id: uuid.UUID, rows: list[Any]) -> bool:
-    """Whether any of these change notes can concern this device. Conservative: a change concerns it when
-    it touches a record the device holds or was sent, or a household, visit or case it holds records of;
-    a change of a visit, case, team or consent also when the caller is (or was) on that team or manages
-    that case, or it is about a household of theirs; reference data and a change that names no relation
-    concern everyone."""
-    from app.care.models import Case, CaseMember
-    from app.visits.models import Visit, VisitAssignee
-
+    """Whether any of these change notes (some of which may move a scope) can concern this device.
+    Conservative: reference data, and a change that names no relation, concern everyone; a change concerns
+    the device when it touches a record the device holds or was sent, or a household, visit or case it holds
+    records of (indexed lookups of its holdings); otherwise each entity's declaration says
+    (``SyncEntity.concerns``: e.g. the caller is, or was, on that visit's team)."""
     if not rows:
         return False
+    content, shared, _frames = _kinds()
     keys: set[Key] = set()
     households: set[uuid.UUID] = set()
     scope_rows = []
-    for entity, entity_id, household_id, visit_id, case_id, _seq in rows:
-        if entity in SHARED_ENTITIES or (household_id is None and visit_id is None and case_id is None):
+    for row in rows:
+        entity, entity_id, household_id, visit_id, case_id, _seq = row
+        if entity in shared or (household_id is None and visit_id is None and case_id is None):
             return True
         keys |= {(entity, entity_id), *_related_keys(household_id, visit_id, case_id)}
         if household_id is not None:
             households.add(household_id)
-        if entity not in CONTENT_ENTITIES:
-            scope_rows.append((entity_id, household_id, visit_id, case_id))
+        if entity not in content:
+            scope_rows.append(row)
     if await _holdings(session, device_id, 0, keys, households, home_entities=None, every=True):
         return True
-    probes = []
-    if scope_rows:
-        me = principal.user_id
-        ids = [r[0] for r in scope_rows]
-        visits = [r[2] for r in scope_rows if r[2] is not None]
-        cases = [r[3] for r in scope_rows if r[3] is not None]
-        homes = [r[1] for r in scope_rows if r[1] is not None]
-        probes += [
-            select(VisitAssignee.id).where(
-                VisitAssignee.user_id == me, or_(VisitAssignee.id.in_(ids), VisitAssignee.visit_id.in_(visits))
-            ),
-            select(CaseMember.id).where(
-                CaseMember.user_id == me, or_(CaseMember.id.in_(ids), CaseMember.case_id.in_(cases))
-            ),
-            select(Case.id).where(Case.manager_id == me, or_(Case.id.in_(cases), Case.household_id.in_(homes))),
-            select(Visit.id)
-            .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-            .where(VisitAssignee.user_id == me, Visit.household_id.in_(homes)),
-            select(Case.id)
-            .join(CaseMember, CaseMember.case_id == Case.id)
-            .where(CaseMember.user_id == me, Case.household_id.in_(homes)),
-        ]
-    for probe in probes:
-        if (await session.execute(probe.limit(1))).first() is not None:
+    for declared in adapters() if scope_rows else ():
+        if declared.concerns is not None and await declared.concerns(session, principal, scope_rows):
             return True
     return False
 
@@ -521,7 +498,8 @@ async def plan_walk(
     index, after = at if at is not None else (0, None)
     ctx = await context_for(session, principal, now, today)
     registry = adapters()
-    framed = {a.entity: await a.scope(session, ctx) for a in registry if a.entity in FRAME_ENTITIES}
+    frames = _kinds()[2]
+    framed = {a.entity: await a.scope(session, ctx) for a in registry if a.entity in frames}
     scope: dict[Key, Item] = {}
     walked: list[Key] = []
     while index < len(registry) and len(walked) < limit:
@@ -575,7 +553,7 @@ async def plan_content(
     today: date,
     limit: int,
 ) -> Plan | None:
-    """A pull after changes of records inside the scope only (``CONTENT_ENTITIES``; the device up to date
+    """A pull after changes of records inside the scope only (entities declared ``content``; the device up to date
     otherwise): read the device's holdings of the changed records and of the visits, cases and households
     they belong to (indexed lookups), keep the changes those concern, and look at just those records.
     ``None`` when no change concerns the device."""
@@ -723,7 +701,7 @@ async def pull(
     if changes is not None:
         assert cursor is not None
         assert st is not None
-        if all(row[0] in CONTENT_ENTITIES for row in changes):
+        if all(row[0] in _kinds()[0] for row in changes):
             plan = await plan_content(session, principal, device_id, cursor, st, seq, changes, now, today, limit)
             concerned = plan is not None
         else:
@@ -833,9 +811,10 @@ async def record(
     if renew:  # the lease on everything the device holds (DESIGN §4.1 hold_until)
         renew_after = now + lease / 2
         response["hold_until"] = rfc3339(hold_until)
-    expiry = await _next_consent_expiry(session, plan.ctx, now)
-    if expiry is not None and (renew_after is None or expiry < renew_after):
-        renew_after = expiry  # a consent running out changes the scope with no write: look again then
+    for declared in adapters():  # e.g. a consent running out changes the scope with no write: look again then
+        expiry = await declared.rescope(session, plan.ctx, now) if declared.rescope is not None else None
+        if expiry is not None and (renew_after is None or expiry < renew_after):
+            renew_after = expiry
     sum_text = checksum.encode(total)
 
     await begin_write(session)
@@ -885,26 +864,6 @@ async def record(
     out = Cursor(device_id, batch, plan.seq, plan.day, plan.walk).encode(state)
     state.metrics.sync_pulls.labels({"content": "partial"}.get(plan.kind, plan.kind)).inc()
     return {"cursor": out, "has_more": plan.has_more, "checksum": sum_text, "changes": changes, **response}
-
-
-async def _next_consent_expiry(session: AsyncSession, ctx: Any, now: datetime) -> datetime | None:
-    if ctx.reach is None or not ctx.reach.assigned:
-        return None
-    from app.households.models import Consent
-
-    result = await session.execute(
-        select(func.min(Consent.valid_until)).where(
-            Consent.household_id.in_(list(ctx.reach.assigned)),
-            Consent.withdrawn_at.is_(None),
-            Consent.valid_until > now,
-        )
-    )
-    value: datetime | None = result.scalar_one_or_none()
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 async def ack(session: AsyncSession, principal: Principal, purged: list[tuple[str | None, uuid.UUID]]) -> int:

@@ -50,7 +50,7 @@ async def _task_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> d
 def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
-    return [Adapter("task", _task_scope, _task_load, Task)]
+    return [Adapter("task", _task_scope, _task_load, Task, after=("household",))]
 
 
 async def _task_complete(ctx: Any) -> Any:
