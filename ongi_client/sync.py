@@ -9,6 +9,7 @@ Usage::
         visit = phone.all("visit")[0]
         phone.transition_visit(visit["id"], "in_progress")   # works offline: goes to the outbox
         phone.add_note(visit_id=visit["id"], body="보일러 고장, 난방 필요", kind="observation")
+        phone.complete_task(phone.all("task")[0]["id"], "reached_by_phone")  # a cold-wave check
         await phone.sync()                      # push the outbox, then pull
 
 What it does, as the phone app must:
@@ -288,6 +289,15 @@ class SyncClient:
             data["note"] = note
         self._enqueue("contact_attempt", "upsert", attempt_id, data, None)
         return attempt_id
+
+    def complete_task(self, task_id: str, outcome: str, note: str | None = None) -> str:
+        """Complete a check task (``outcome``: reached_by_phone, visited, unreachable, hospitalised, moved). Sent at
+        the next push; the first completion wins, so a task another device completed first answers ``conflict``
+        with the server's state, and the next pull brings that state."""
+        data: dict[str, Any] = {"outcome": outcome}
+        if note is not None:
+            data["note"] = note
+        return self._enqueue("task", "complete", task_id, data, self.version("task", task_id))
 
     def answer_checklist(
         self, response_id: str, *, visit_id: str, template_key: str, template_version: int, answers: dict[str, Any]

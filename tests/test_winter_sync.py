@@ -158,3 +158,66 @@ async def test_a_pushed_completion_with_bad_data_is_rejected(client: httpx.Async
     )
     assert [x["status"] for x in results] == ["rejected", "rejected", "rejected"]
     assert _tasks(phone)[task_id]["status"] == "open"
+
+
+async def test_three_reference_client_phones_work_an_alert_offline_and_converge(
+    app: object, client: httpx.AsyncClient, factory: Factory, tmp_path: Any
+) -> None:
+    """The reference client (ongi_client) on three phones: each completes its tasks offline, two of them the same
+    task; after they sync in any order every phone holds the server's state and the summary counts it."""
+    from ongi_client import SyncClient
+    from tests.factories import PASSWORD
+
+    org = await factory.org(jurisdiction=["11990"])
+    coordinator = await factory.actor(Role.coordinator, org)
+    park = await factory.user(Role.planner, org, jurisdiction=["1199051000"])
+    choi = await factory.user(Role.planner, org, jurisdiction=["1199051000"])
+    for _ in range(4):
+        await make_household(factory, risk_level="critical")
+    now = utcnow()
+    r = await client.post(
+        "/v1/alerts",
+        json={
+            "kind": "cold_wave",
+            "dong_codes": ["1199051000"],
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "criteria": {"risk_levels": ["critical"]},
+            "due_hours": 8,
+        },
+        headers=coordinator.headers,
+    )
+    assert r.status_code == 201, r.text
+    phones = []
+    for user, name in ((park, "park-phone"), (park, "park-tablet"), (choi, "choi-phone")):
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")  # type: ignore[arg-type]
+        phone = SyncClient(tmp_path / f"{name}.db", http, device_id=name, device_name=name)
+        await phone.login(user.username, PASSWORD)
+        await phone.sync()
+        phones.append(phone)
+    a, b, c = phones
+    parks = sorted(t["id"] for t in a.all("task"))
+    chois = sorted(t["id"] for t in c.all("task"))
+    assert len(parks) == 2
+    assert len(chois) == 2
+    assert sorted(t["id"] for t in b.all("task")) == parks
+    # offline: both of park's devices complete his first task, each differently
+    a.complete_task(parks[0], "visited", "난방 점검")
+    b.complete_task(parks[0], "reached_by_phone")
+    b.complete_task(parks[1], "unreachable")
+    for t in chois:
+        c.complete_task(t, "reached_by_phone")
+    await b.sync()
+    await c.sync()
+    report = await a.sync()
+    assert [x["status"] for x in report.results] == ["conflict"]
+    assert report.results[0]["server"]["outcome"] == "reached_by_phone"
+    await b.sync()
+    for phone in phones:
+        assert {t["status"] for t in phone.all("task")} == {"done"}
+    assert {t["id"]: t["outcome"] for t in a.all("task")} == {t["id"]: t["outcome"] for t in b.all("task")}
+    assert a.get("task", parks[0])["outcome"] == "reached_by_phone"  # the first completion stands everywhere
+    summary = (await client.get(f"/v1/alerts/{r.json()['id']}/summary", headers=coordinator.headers)).json()
+    assert (summary["done"], summary["open"]) == (4, 0)
+    for phone in phones:
+        await phone.http.aclose()
