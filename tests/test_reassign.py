@@ -327,3 +327,18 @@ async def test_an_organization_whose_people_hold_open_work_is_not_deactivated(
     r = await client.patch(f"/v1/organizations/{centre}", json={"active": False}, headers=admin.headers)
     assert r.status_code == 200, r.text
     assert r.json()["active"] is False
+
+
+async def test_a_case_manager_handing_over_to_a_team_member(client: httpx.AsyncClient, factory: Factory) -> None:
+    w = await district(factory)
+    a, b, p = w["a"], w["b"], w["p"]
+    home = await make_household(factory, DONG)
+    case = await make_case(factory, home, a, [b, p])
+    # P (private) may take a member's place but never the manager's: the case goes to B, already on the team
+    r = await _reassign(client, w["coordinator"], a, to=[p.id, b.id])
+    assert r.status_code == 200, r.text
+    assert [(i["kind"], i["to"]) for i in r.json()["items"]] == [("cases", str(b.id))]
+    [row] = await fetch(factory, Case, Case.id == case.id)
+    assert (row.manager_id, row.version) == (b.id, 2)
+    members = await fetch(factory, CaseMember, CaseMember.case_id == case.id, CaseMember.ended_at.is_(None))
+    assert {(m.user_id, m.role_note) for m in members} == {(b.id, "manager"), (p.id, None)}

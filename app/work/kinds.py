@@ -236,10 +236,11 @@ async def _move_case(session: AsyncSession, item: Item, to: Receiver, now: datet
     note = "manager" if case.manager_id == to.id else (leaving.role_note if leaving else None)
     if row is None:
         session.add(CaseMember(case_id=case.id, user_id=to.id, organization_id=to.org.id, role_note=note))
-    elif row.ended_at is not None:
-        row.ended_at = None
-        row.organization_id = to.org.id
-        if note:
+    else:
+        if row.ended_at is not None:
+            row.ended_at = None
+            row.organization_id = to.org.id
+        if note and (note == "manager" or row.role_note is None):
             row.role_note = note
     case.updated_at = now  # a team change is a change of the case (phones re-pull it)
 
