@@ -318,8 +318,12 @@ async def test_tasks_and_contact_attempts_move_unless_a_unique_rule_keeps_them(
         assert (await s.get(Task, manual.id)).household_id == kept_id  # type: ignore[union-attr]
         assert (await s.get(Task, clash.id)).household_id == away_id  # type: ignore[union-attr]
         assert (await s.get(ContactAttempt, attempt.id)).household_id == kept_id  # type: ignore[union-attr]
+    # the survivor now counts the failed attempt that came with the other
+    assert (await client.get(f"/v1/households/{kept['id']}", headers=c.headers)).json()["contact_failures"] == 1
     r = await client.post(f"/v1/households/{away['id']}/unmerge", headers=c.headers, json={})
     assert r.status_code == 200, r.text
+    assert (await client.get(f"/v1/households/{kept['id']}", headers=c.headers)).json()["contact_failures"] == 0
+    assert (await client.get(f"/v1/households/{away['id']}", headers=c.headers)).json()["contact_failures"] == 1
     async with maker() as s:
         assert (await s.get(Task, manual.id)).household_id == away_id  # type: ignore[union-attr]
         assert (await s.get(ContactAttempt, attempt.id)).household_id == away_id  # type: ignore[union-attr]

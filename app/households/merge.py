@@ -42,7 +42,7 @@ from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.events.outbox import emit
 from app.households.models import Household, HouseholdMerge
@@ -184,7 +184,24 @@ def _merge_members(survivor: Household, other: Household) -> list[dict[str, Any]
     return members
 
 
-async def merge(session: AsyncSession, principal: Principal, household_id: uuid.UUID, body: MergeIn) -> HouseholdMerge:
+async def _refresh_reachability(session: AsyncSession, households: list[Household], threshold: int | None) -> None:
+    """Contact attempts moved: the failures counted since each household was last reached change with them."""
+    if threshold is None:
+        return
+    from app.contacts.service import refresh_reachability
+
+    for household in households:
+        await refresh_reachability(session, household, threshold)
+
+
+async def merge(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    body: MergeIn,
+    *,
+    reachability_threshold: int | None = None,
+) -> HouseholdMerge:
     if body.into == household_id:
         from app.households.service import field_problem
 
@@ -257,6 +274,7 @@ async def merge(session: AsyncSession, principal: Principal, household_id: uuid.
     )
     session.add(record)
     await recompute(session, survivor, reason="merge")
+    await _refresh_reachability(session, [survivor], reachability_threshold)
     await session.flush()
     counts = merge_out(record)
     payload = {"household_id": str(other.id), "into": str(survivor.id), "merge_id": str(record.id)}
@@ -279,7 +297,12 @@ async def merge(session: AsyncSession, principal: Principal, household_id: uuid.
 
 
 async def unmerge(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, body: UnmergeIn
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    body: UnmergeIn,
+    *,
+    reachability_threshold: int | None = None,
 ) -> HouseholdMerge:
     other = await session.get(Household, household_id)
     if other is None or other.merged_into_id is None or other.deleted_at is None:
@@ -350,6 +373,7 @@ async def unmerge(
     record.unmerged_by_id = principal.user_id
     await recompute(session, survivor, reason="unmerge")
     await recompute(session, other, reason="unmerge")
+    await _refresh_reachability(session, [survivor, other], reachability_threshold)
     await session.flush()
     payload = {"household_id": str(other.id), "from": str(survivor.id), "merge_id": str(record.id)}
     emit(session, "household.unmerged", payload, household_id=other.id, district_code=other.district_code)
@@ -369,6 +393,13 @@ async def unmerge(
 
 # --- routes ----------------------------------------------------------------------------------------------------
 
+
+def _threshold(state: Any) -> int:
+    from app.contacts.config import contact_settings
+
+    return contact_settings(state).unreachable_after
+
+
 router = APIRouter(tags=["households"])
 Merger = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.admin))]
 _MERGED = {"description": "The household was already merged into another (`merged_into` names the survivor)"}
@@ -385,8 +416,11 @@ _MERGED = {"description": "The household was already merged into another (`merge
         422: {"description": "Invalid input (`into` is this household): `errors` lists each field"},
     },
 )
-async def merge_household(household_id: uuid.UUID, body: MergeIn, principal: Merger, session: SessionDep) -> MergeOut:
-    return merge_out(await merge(session, principal, household_id, body))
+async def merge_household(
+    household_id: uuid.UUID, body: MergeIn, principal: Merger, state: StateDep, session: SessionDep
+) -> MergeOut:
+    threshold = _threshold(state)
+    return merge_out(await merge(session, principal, household_id, body, reachability_threshold=threshold))
 
 
 @router.post(
@@ -399,6 +433,7 @@ async def merge_household(household_id: uuid.UUID, body: MergeIn, principal: Mer
     },
 )
 async def unmerge_household(
-    household_id: uuid.UUID, body: UnmergeIn, principal: Merger, session: SessionDep
+    household_id: uuid.UUID, body: UnmergeIn, principal: Merger, state: StateDep, session: SessionDep
 ) -> MergeOut:
-    return merge_out(await unmerge(session, principal, household_id, body))
+    threshold = _threshold(state)
+    return merge_out(await unmerge(session, principal, household_id, body, reachability_threshold=threshold))
