@@ -15,14 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import Role
 from app.contacts.models import ContactAttempt
 from app.core.db import commit, utcnow
+from app.households.duplicates import find_duplicates, find_duplicates_many
 from app.households.merge import movable_models
 from app.households.models import Household, HouseholdMerge, Signal
+from app.households.search import household_keys
 from app.notes.models import Note
 from app.visits.models import Visit
 from app.winter.models import Alert, Task
 from app.winter.tasks import create_task
 from tests.factories import Factory, make_consent, make_visit
-from tests.households_world import DONG_A, DONG_A2, DONG_B, district, events, household_body
+from tests.households_world import DONG_A, DONG_A2, DONG_B, district, events, household_body, principal_of
 from tests.sync_helpers import Phone
 
 
@@ -327,3 +329,29 @@ async def test_tasks_and_contact_attempts_move_unless_a_unique_rule_keeps_them(
     async with maker() as s:
         assert (await s.get(Task, manual.id)).household_id == away_id  # type: ignore[union-attr]
         assert (await s.get(ContactAttempt, attempt.id)).household_id == away_id  # type: ignore[union-attr]
+
+
+async def test_a_batch_finds_what_one_by_one_finds(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    d = await district(factory)
+    c = d.coordinator
+    await _create(client, c, head_name="정다온", contact_phone="010-9090-1111", members=[_member("정다온", 1960)])
+    await _create(client, c, head_name="정다운", address="다온로 5", members=[_member("정다운", 1960)])
+    await _create(client, c, address="온기로 77", address_detail="2층 201호", members=[_member("오세훈", 1971)])
+    rows = [
+        {"head_name": "정 다온", "address": "어딘가 1", "contact_phone": "+82 10 9090 1111", "members": []},
+        {"head_name": "윤다운", "address": "어딘가 2", "members": [_member("윤다운", 1960)]},
+        {"head_name": "새사람", "address": "서울시 온기구 온기로77", "address_detail": "2층 201호", "members": []},
+        {"head_name": "없음", "address": "어딘가 3", "members": [_member("없음", 1999)]},
+    ]
+    async with maker() as s:
+        one_by_one = [await find_duplicates(s, principal_of(c), household_keys(r)) for r in rows]
+        batch = await find_duplicates_many(s, principal_of(c), [(household_keys(r), ()) for r in rows])
+    assert batch == one_by_one
+    assert [[x.reasons for x in found] for found in batch] == [
+        [["same_phone"]],
+        [["similar_name_birth_year"]],
+        [["same_address"]],
+        [],
+    ]

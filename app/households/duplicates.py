@@ -19,7 +19,7 @@ Candidates come with every reason they matched, the most reasons first. They are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -71,6 +71,114 @@ def _one_apart(a: str, b: str) -> bool:
     return len(a) == len(b) >= 2 and a != b and (a[1:] == b[1:] or a[:-1] == b[:-1])
 
 
+@dataclass
+class _Target:
+    phone: str | None
+    cores: set[str]
+    people: list[tuple[str, str]]  # (name, birth year)
+    exclude: set[uuid.UUID]
+    found: dict[uuid.UUID, set[Reason]] = field(default_factory=dict)
+
+
+def _target(keys: set[tuple[str, str]], exclude: Iterable[uuid.UUID]) -> _Target:
+    phones = [key for kind, key in keys if kind == "p" and len(key) >= MIN_PHONE]
+    people = []
+    for kind, key in keys:
+        if kind == "nb":
+            name, _, year = key.rpartition("|")
+            people.append((name, year))
+    return _Target(
+        phone=max(phones, key=len) if phones else None,
+        cores={key for kind, key in keys if kind == "x"},
+        people=people,
+        exclude=set(exclude),
+    )
+
+
+async def find_duplicates_many(
+    session: AsyncSession,
+    principal: Principal,
+    targets: Sequence[tuple[set[tuple[str, str]], Iterable[uuid.UUID]]],
+    *,
+    limit: int = 20,
+) -> list[list[Candidate]]:
+    """:func:`find_duplicates` for many targets at once (a batch of imported rows): each target is its search
+    keys and the ids it must not match (itself); a few queries for the whole batch, whatever its size."""
+    wanted = [_target(keys, exclude) for keys, exclude in targets]
+    by_phone: dict[str, list[_Target]] = {}
+    by_core: dict[str, list[_Target]] = {}
+    by_year: dict[str, list[tuple[_Target, str]]] = {}
+    for t in wanted:
+        if t.phone:
+            by_phone.setdefault(t.phone, []).append(t)
+        for core in t.cores:
+            by_core.setdefault(core, []).append(t)
+        for name, year in t.people:
+            by_year.setdefault(year, []).append((t, name))
+    table = HouseholdSearchKey.__table__
+    columns = (table.c.household_id, table.c.kind, table.c.key)
+    exact_people = sorted({f"{name}|{year}" for t in wanted for name, year in t.people})
+    stems = sorted({name[:-1] for t in wanted for name, _ in t.people if len(name) >= 2})
+    rests = sorted({name[1:] for t in wanted for name, _ in t.people if len(name) >= 2})
+    statements = []
+    for chunk in _chunks(sorted(by_phone)):
+        statements.append(select(*columns).where(table.c.kind == "p", table.c.key.in_(chunk)))
+    for chunk in _chunks(sorted(by_core)):
+        statements.append(select(*columns).where(table.c.kind == "x", table.c.key.in_(chunk)))
+    for chunk in _chunks(exact_people):
+        statements.append(select(*columns).where(table.c.kind == "nb", table.c.key.in_(chunk)))
+    for chunk in _chunks(stems, 100):  # the last syllable differs
+        ranges = [and_(table.c.key >= stem, table.c.key < stem + _TOP) for stem in chunk]
+        statements.append(select(*columns).where(table.c.kind == "nb", or_(*ranges)))
+    suffix_hits: set[uuid.UUID] = set()
+    for chunk in _chunks(rests):  # the first syllable differs: some member's name ends with the rest
+        stmt = select(table.c.household_id).where(table.c.kind == "n", table.c.key.in_(chunk))
+        suffix_hits |= set((await session.execute(stmt)).scalars())
+    for chunk in _chunks(sorted(suffix_hits, key=str)):  # their names and birth years
+        statements.append(select(*columns).where(table.c.kind == "nb", table.c.household_id.in_(chunk)))
+    rows: set[tuple[uuid.UUID, str, str]] = set()
+    for stmt in statements:
+        rows |= {(hid, kind, key) for hid, kind, key in await session.execute(stmt)}
+    for hid, kind, key in rows:
+        if kind == "p":
+            for t in by_phone.get(key, ()):
+                t.found.setdefault(hid, set()).add("same_phone")
+        elif kind == "x":
+            for t in by_core.get(key, ()):
+                t.found.setdefault(hid, set()).add("same_address")
+        elif kind == "nb":
+            name, _, year = key.rpartition("|")
+            for t, want in by_year.get(year, ()):
+                if name == want:
+                    t.found.setdefault(hid, set()).add("same_name_birth_year")
+                elif _one_apart(name, want):
+                    t.found.setdefault(hid, set()).add("similar_name_birth_year")
+    for t in wanted:
+        for hid in t.exclude:
+            t.found.pop(hid, None)
+    every = sorted({hid for t in wanted for hid in t.found}, key=str)
+    reachable: set[uuid.UUID] = set()
+    if every:
+        access = await household_filter(session, principal)
+        for chunk in _chunks(every):
+            stmt = select(Household.id).where(Household.id.in_(chunk), access)
+            reachable |= set((await session.execute(stmt)).scalars())
+    out = []
+    for t in wanted:
+        candidates = [
+            Candidate(hid, [r for r in REASON_ORDER if r in reasons])
+            for hid, reasons in t.found.items()
+            if hid in reachable
+        ]
+        candidates.sort(key=lambda c: (-len(c.reasons), REASON_ORDER.index(c.reasons[0]), str(c.household_id)))
+        out.append(candidates[:limit])
+    return out
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[list[Any]]:
+    return [list(values[i : i + size]) for i in range(0, len(values), size)]
+
+
 async def find_duplicates(
     session: AsyncSession,
     principal: Principal,
@@ -81,75 +189,7 @@ async def find_duplicates(
 ) -> list[Candidate]:
     """Live households the caller reaches that may be the one with these search keys
     (:func:`app.households.search.household_keys` of a row or an import's target), with their reasons."""
-    phones = [key for kind, key in keys if kind == "p" and len(key) >= MIN_PHONE]
-    phone = max(phones, key=len) if phones else None
-    cores = [key for kind, key in keys if kind == "x"]
-    people: list[tuple[str, str]] = []
-    for kind, key in keys:
-        if kind == "nb":
-            name, _, year = key.rpartition("|")
-            people.append((name, year))
-    table = HouseholdSearchKey.__table__
-    wanted = []
-    if phone:
-        wanted.append(and_(table.c.kind == "p", table.c.key == phone))
-    if cores:
-        wanted.append(and_(table.c.kind == "x", table.c.key.in_(cores)))
-    for name, year in people:
-        wanted.append(and_(table.c.kind == "nb", table.c.key == f"{name}|{year}"))
-        if len(name) >= 2:
-            stem = name[:-1]  # the last syllable differs
-            wanted.append(and_(table.c.kind == "nb", table.c.key >= stem, table.c.key < stem + _TOP))
-            # the first syllable differs: some member's name ends with the rest (an ``n`` suffix key)
-            wanted.append(and_(table.c.kind == "n", table.c.key == name[1:]))
-    if not wanted:
-        return []
-    exclude = set(exclude)
-    rows = list(
-        (await session.execute(select(table.c.household_id, table.c.kind, table.c.key).where(or_(*wanted)))).all()
-    )
-    suffix_hits = {hid for hid, kind, _ in rows if kind == "n" and hid not in exclude}
-    if suffix_hits:  # their names and birth years, to tell a one-syllable difference from a longer name
-        rows += list(
-            (
-                await session.execute(
-                    select(table.c.household_id, table.c.kind, table.c.key).where(
-                        table.c.kind == "nb", table.c.household_id.in_(list(suffix_hits))
-                    )
-                )
-            ).all()
-        )
-    found: dict[uuid.UUID, set[Reason]] = {}
-    for hid, kind, key in rows:
-        if hid in exclude:
-            continue
-        if kind == "p":
-            found.setdefault(hid, set()).add("same_phone")
-        elif kind == "x":
-            found.setdefault(hid, set()).add("same_address")
-        elif kind == "nb":
-            name, _, year = key.rpartition("|")
-            for want, want_year in people:
-                if year != want_year:
-                    continue
-                if name == want:
-                    found.setdefault(hid, set()).add("same_name_birth_year")
-                elif _one_apart(name, want):
-                    found.setdefault(hid, set()).add("similar_name_birth_year")
-    if not found:
-        return []
-    reachable = set(
-        (
-            await session.execute(
-                select(Household.id).where(Household.id.in_(list(found)), await household_filter(session, principal))
-            )
-        ).scalars()
-    )
-    out = [
-        Candidate(hid, [r for r in REASON_ORDER if r in reasons]) for hid, reasons in found.items() if hid in reachable
-    ]
-    out.sort(key=lambda c: (-len(c.reasons), REASON_ORDER.index(c.reasons[0]), str(c.household_id)))
-    return out[:limit]
+    return (await find_duplicates_many(session, principal, [(keys, exclude)], limit=limit))[0]
 
 
 async def duplicates_of(session: AsyncSession, principal: Principal, household: Household) -> list[Candidate]:
