@@ -80,6 +80,11 @@ async def test_cold_wave_worked_by_three_offline_phones_converges(client: httpx.
         "open",
         None,
     )
+    # the check can be made with no signal: who, where, which number
+    household = first["target"]
+    assert household["kind"] == "household"
+    assert household["contact_phone"].startswith("010-")
+    assert household["address"]
     t1, t2, t3 = sorted(kims)
     l1, l2, l3 = sorted(lees)
 
@@ -221,3 +226,29 @@ async def test_three_reference_client_phones_work_an_alert_offline_and_converge(
     assert (summary["done"], summary["open"]) == (4, 0)
     for phone in phones:
         await phone.http.aclose()
+
+
+async def test_a_partners_task_names_no_household_on_the_phone_or_over_rest(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    from app.core.db import commit
+    from app.winter.tasks import create_task
+
+    partner = await factory.actor(Role.partner)
+    household = await make_household(factory)
+    async with factory.maker() as s:
+        task = await create_task(
+            s,
+            assignee_id=partner.id,
+            kind="alert_check",
+            due_at=utcnow() + timedelta(hours=4),
+            household_id=household.id,
+        )
+        await commit(s)
+    phone = Phone(client, partner)
+    await phone.sync()
+    held = _tasks(phone)[str(task.id)]
+    assert held["target"] is None
+    assert held["household_id"] is None  # no consent: not even which household (as a visit's restricted view)
+    rest = (await client.get(f"/v1/tasks/{task.id}", headers=partner.headers)).json()
+    assert (rest["target"], rest["household_id"]) == (None, None)

@@ -29,7 +29,7 @@ from app.winter import alerts, deadlines
 from app.winter import messages as _messages  # noqa: F401  (registers the domain's messages)
 from app.winter.models import Alert, AlertKind, Task, TaskStatus
 from app.winter.schemas import AlertCreate, AlertPublic, AlertSummary, DeadlineItem, TaskComplete, TaskPublic
-from app.winter.tasks import complete_task, same_completion, task_conflict, task_public
+from app.winter.tasks import complete_task, same_completion, task_conflict, task_public, task_targets
 
 router = APIRouter(tags=["winter"])
 
@@ -135,6 +135,28 @@ async def alert_summary(alert_id: uuid.UUID, principal: PublicStaff, session: Se
 # --- tasks ----------------------------------------------------------------------------------------------------
 
 
+def _sees_households(principal: Principal) -> bool:
+    """Public staff reach the households of the tasks they see (their jurisdiction or their assignment); a
+    partner's task never names the household's people here."""
+    return principal.role in (Role.coordinator, Role.planner)
+
+
+async def _hidden(session: SessionDep, principal: Principal, tasks: list[Task]) -> set[uuid.UUID]:
+    """The tasks whose household the caller may not even know of (a partner without consent)."""
+    if principal.role != Role.partner:
+        return set()
+    from app.access.policy import partner_reach
+
+    reach = await partner_reach(session, principal)
+    return {t.id for t in tasks if t.household_id is not None and not reach.household_visible(t.household_id)}
+
+
+async def _task_out(session: SessionDep, principal: Principal, task: Task) -> TaskPublic:
+    targets = await task_targets(session, [task], households=_sees_households(principal))
+    hidden = await _hidden(session, principal, [task])
+    return task_public(task, target=targets.get(task.id), household_hidden=task.id in hidden)  # type: ignore[no-any-return]
+
+
 def _task_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if not cursor:
         return None
@@ -208,7 +230,12 @@ async def list_tasks(
         items=[(t.id, t.household_id) for t in rows],
         purpose="follow_up",
     )
-    return Page(items=[task_public(t, now) for t in rows], next_cursor=next_cursor)
+    targets = await task_targets(session, rows, households=_sees_households(principal))
+    hidden = await _hidden(session, principal, rows)
+    return Page(
+        items=[task_public(t, now, targets.get(t.id), household_hidden=t.id in hidden) for t in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/v1/tasks/{task_id}", response_model=TaskPublic, summary="One task", responses=_problems(403, 404))
@@ -224,7 +251,7 @@ async def get_task(task_id: uuid.UUID, principal: Staff, session: SessionDep, re
         purpose="follow_up",
     )
     set_etag(response, task.version)
-    return task_public(task)
+    return await _task_out(session, principal, task)
 
 
 @router.post(
@@ -243,7 +270,7 @@ async def complete(
         raise Problem(403, "forbidden", "winter.task-not-assignee")
     if same_completion(task, principal.user_id, body.outcome, body.note):
         set_etag(response, task.version)
-        return task_public(task)
+        return await _task_out(session, principal, task)
     if task.status != TaskStatus.open:
         raise task_conflict(task)
     await complete_task(session, task, by_id=principal.user_id, outcome=body.outcome, note=body.note)
@@ -258,7 +285,7 @@ async def complete(
         details={"outcome": body.outcome.value},
     )
     set_etag(response, task.version)
-    return task_public(task)
+    return await _task_out(session, principal, task)
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.times import AwareInstant
 from app.households.models import VULNERABILITY_TAGS, RiskLevel
 from app.winter.models import AlertKind, TaskKind, TaskOutcome, TaskSource, TaskStatus
 
@@ -31,8 +32,8 @@ class AlertCreate(BaseModel):
     id: uuid.UUID | None = Field(default=None, description="Your id for it: a retry with the same id creates nothing")
     kind: AlertKind
     dong_codes: list[DongCode] = Field(min_length=1, max_length=200, description="Dongs (or whole districts)")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareInstant
+    ends_at: AwareInstant
     criteria: AlertCriteria = Field(default_factory=AlertCriteria)
     due_hours: int = Field(ge=1, le=168, description="Each check is due this many hours after the alert starts")
     title: str | None = Field(default=None, max_length=200)
@@ -84,6 +85,17 @@ class AlertSummary(SummaryCounts):
     as_of: datetime
 
 
+class TaskTarget(BaseModel):
+    """Who or what to check, so that the check can be made with no signal: a household's head, address and phone
+    (only to public staff: partners never see them here), or a facility's name, address and phone."""
+
+    kind: Literal["household", "facility"]
+    name: str
+    address: str
+    address_detail: str | None = None
+    contact_phone: str | None = None
+
+
 class TaskPublic(BaseModel):
     """A check task, the same in REST and in sync ``data`` (``entity: task``)."""
 
@@ -104,6 +116,7 @@ class TaskPublic(BaseModel):
     completed_at: datetime | None
     completed_by_id: uuid.UUID | None
     escalated_at: datetime | None
+    target: TaskTarget | None = Field(default=None, description="Null where the caller may not see the household")
     created_at: datetime
     updated_at: datetime
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.winter.models import Task, TaskOutcome, TaskStatus
 from app.winter.schemas import TaskComplete
-from app.winter.tasks import complete_task, same_completion, task_public, task_state
+from app.winter.tasks import complete_task, same_completion, task_public, task_state, task_targets
 
 #: How long a finished task stays on its assignee's phone.
 DONE_KEPT = timedelta(days=3)
@@ -30,21 +30,34 @@ DONE_KEPT = timedelta(days=3)
 async def _task_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
     from app.sync.scope import Item
 
-    rows = await session.execute(
+    rows = await ctx.rows(
+        session,
+        "task",
         select(Task.id, Task.version, Task.household_id).where(
             Task.assignee_id == ctx.principal.user_id,
             or_(Task.status == TaskStatus.open, Task.updated_at >= ctx.now - DONE_KEPT),
-            ctx.narrow("task", Task.id),
-        )
+        ),
+        Task.id,
     )
-    return {
-        tid: Item(version, hid if hid is not None and ctx.household_open(hid) else None) for tid, version, hid in rows
-    }
+    out = {}
+    for tid, version, hid in rows:
+        open_ = hid is not None and ctx.household_open(hid) and not ctx.is_partner
+        # like a visit: a task names its household's people (``target``) only to a device that may see them
+        # identified, and a change of that is sent again at the same version
+        out[tid] = Item(version, hid if open_ else None, None if open_ or hid is None else "redacted")
+    return out
 
 
 async def _task_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = (await session.execute(select(Task).where(Task.id.in_(ids)))).scalars()
-    return {t.id: task_public(t, ctx.now).model_dump(mode="json") for t in rows}
+    rows = list((await session.execute(select(Task).where(Task.id.in_(ids)))).scalars())
+    shown = [t for t in rows if t.household_id is None or (not ctx.is_partner and ctx.household_open(t.household_id))]
+    targets = await task_targets(session, shown, households=True)
+    return {
+        t.id: task_public(
+            t, ctx.now, targets.get(t.id), household_hidden=ctx.is_partner and not ctx.household_open(t.household_id)
+        ).model_dump(mode="json")
+        for t in rows
+    }
 
 
 def sync_adapters() -> list[Any]:

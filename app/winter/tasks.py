@@ -170,8 +170,42 @@ async def complete_task(
     return task
 
 
-def task_public(task: Task, now: datetime | None = None) -> Any:
-    """A task as REST and sync show it (:class:`app.winter.schemas.TaskPublic`)."""
+async def task_targets(session: AsyncSession, tasks: list[Task], *, households: bool) -> dict[uuid.UUID, Any]:
+    """Per task, its target as :class:`~app.winter.schemas.TaskTarget`: facilities always (institutions, not
+    personal data), households only when ``households`` (the caller is public staff)."""
+    from app.winter.schemas import TaskTarget
+
+    out: dict[uuid.UUID, Any] = {}
+    hids = {t.household_id for t in tasks if t.household_id is not None} if households else set()
+    fids = {t.facility_id for t in tasks if t.facility_id is not None}
+    found: dict[uuid.UUID, Any] = {}
+    ids = sorted(hids, key=str)
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(
+                Household.id, Household.head_name, Household.address, Household.address_detail, Household.contact_phone
+            ).where(Household.id.in_(ids[start : start + 500]))
+        )
+        for hid, name, address, detail, phone in rows:
+            found[hid] = TaskTarget(
+                kind="household", name=name, address=address, address_detail=detail, contact_phone=phone
+            )
+    if fids:
+        rows = await session.execute(
+            select(Facility.id, Facility.name, Facility.address, Facility.contact_phone).where(Facility.id.in_(fids))
+        )
+        for fid, name, address, phone in rows:
+            found[fid] = TaskTarget(kind="facility", name=name, address=address, contact_phone=phone)
+    for t in tasks:
+        key = t.household_id if t.household_id is not None else t.facility_id
+        if key in found:
+            out[t.id] = found[key]
+    return out
+
+
+def task_public(task: Task, now: datetime | None = None, target: Any = None, *, household_hidden: bool = False) -> Any:
+    """A task as REST and sync show it (:class:`app.winter.schemas.TaskPublic`); ``household_hidden`` leaves out
+    even the household's id (a partner whom no consent covers, as a visit's restricted view does)."""
     from app.winter.schemas import TaskPublic
 
     now = now or utcnow()
@@ -180,7 +214,7 @@ def task_public(task: Task, now: datetime | None = None) -> Any:
         version=task.version,
         kind=task.kind,
         source=task.source,
-        household_id=task.household_id,
+        household_id=None if household_hidden else task.household_id,
         facility_id=task.facility_id,
         alert_id=task.alert_id,
         assignee_id=task.assignee_id,
@@ -193,6 +227,7 @@ def task_public(task: Task, now: datetime | None = None) -> Any:
         completed_at=task.completed_at,
         completed_by_id=task.completed_by_id,
         escalated_at=task.escalated_at,
+        target=target,
         created_at=task.created_at,
         updated_at=task.updated_at,
     )
