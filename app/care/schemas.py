@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.care.models import CaseStage, MonitoringSource, ResourceKind, SupportStatus
+from app.core.times import Day
 from app.households.models import RiskLevel, SignalSource
 
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
@@ -41,7 +42,7 @@ class ResourceCreate(BaseModel):
     unit: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "household"
     default_amount: Amount | None = None
     contact: Annotated[str, StringConstraints(max_length=200)] | None = None
-    active: bool = True
+    active: StrictBool = True
 
 
 class ResourceUpdate(BaseModel):
@@ -57,7 +58,7 @@ class ResourceUpdate(BaseModel):
     unit: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     default_amount: Amount | None = None
     contact: Annotated[str, StringConstraints(max_length=200)] | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class ResourcePublic(BaseModel):
@@ -91,10 +92,10 @@ class SupportCreate(BaseModel):
     case_id: uuid.UUID | None = None
     visit_id: uuid.UUID | None = None
     amount: Amount | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
     reason: LongText | None = None
-    confirm: bool = Field(
+    confirm: StrictBool = Field(
         default=False,
         description="Propose it even though another support of the household covers the same need in an "
         "overlapping period (otherwise 409 possible-duplicate-support naming it)",
@@ -104,8 +105,8 @@ class SupportCreate(BaseModel):
 class SupportUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: Amount | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
     reason: LongText | None = None
 
 
@@ -114,9 +115,9 @@ class SupportTransition(BaseModel):
     to: SupportStatus
     reason: ShortText | None = None
     amount: Amount | None = Field(default=None, description="The decided amount (requested or approved)")
-    period_start: date | None = None
-    period_end: date | None = None
-    schedule_monitoring: bool = Field(
+    period_start: Day | None = None
+    period_end: Day | None = None
+    schedule_monitoring: StrictBool = Field(
         default=True,
         description="When marking provided: start a monitoring plan for the household if it has none",
     )
@@ -176,7 +177,7 @@ class Goal(BaseModel):
     )
     text: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
     status: Literal["open", "achieved", "dropped"] = "open"
-    due_on: date | None = None
+    due_on: Day | None = None
 
 
 class CaseMemberIn(BaseModel):
@@ -205,7 +206,7 @@ class CaseTransition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: CaseStage
     reason: ShortText | None = None
-    schedule_monitoring: bool = Field(default=True, description="When closing: start a monitoring plan")
+    schedule_monitoring: StrictBool = Field(default=True, description="When closing: start a monitoring plan")
     monitoring_interval_days: Interval | None = Field(default=None, description="Default 30")
     monitoring_owner_id: uuid.UUID | None = Field(default=None, description="Default: the case manager")
 
@@ -276,8 +277,8 @@ class MonitoringCreate(BaseModel):
     household_id: uuid.UUID
     owner_id: uuid.UUID | None = Field(default=None, description="Default: the caller")
     interval_days: Interval = 30
-    next_due_on: date | None = Field(default=None, description="Default: today + interval")
-    ends_on: date | None = None
+    next_due_on: Day | None = Field(default=None, description="Default: today + interval")
+    ends_on: Day | None = None
     support_id: uuid.UUID | None = None
     case_id: uuid.UUID | None = None
     note: ShortText | None = None
@@ -287,9 +288,9 @@ class MonitoringUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     owner_id: uuid.UUID | None = None
     interval_days: Interval | None = None
-    next_due_on: date | None = None
-    ends_on: date | None = None
-    active: bool | None = None
+    next_due_on: Day | None = None
+    ends_on: Day | None = None
+    active: StrictBool | None = None
     note: ShortText | None = None
 
 
@@ -339,23 +340,23 @@ class CampaignCriteria(BaseModel):
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     district_codes: list[AdminCode] = Field(min_length=1, max_length=100)
     criteria: CampaignCriteria = Field(default_factory=CampaignCriteria)
     description: LongText | None = None
-    active: bool = True
+    active: StrictBool = True
 
 
 class CampaignUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     district_codes: list[AdminCode] | None = Field(default=None, min_length=1, max_length=100)
     criteria: CampaignCriteria | None = None
     description: LongText | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class CampaignPublic(BaseModel):

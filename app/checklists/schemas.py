@@ -17,10 +17,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictInt, StringConstraints
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StringConstraints
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, ItemType, TemplateStatus
 from app.core.pagination import INT32_MAX
+from app.core.times import Instant
 from app.households.models import RiskLevel
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -205,7 +206,7 @@ class AnswerIn(BaseModel):
         description="boolean, option value, list of option values, number, text, "
         "ISO date (YYYY-MM-DD), photo id or list of photo ids; null clears the answer"
     )
-    answered_at: datetime | None = Field(default=None, description="When the visitor answered (device time)")
+    answered_at: Instant | None = Field(default=None, description="When the visitor answered (device time)")
 
 
 Answers = Annotated[dict[Key, AnswerIn], Field(max_length=300)]
@@ -225,7 +226,7 @@ class ResponseCreate(BaseModel):
         le=INT32_MAX,
         description="The response version the answers were based on (per-item merge)",
     )
-    completed: bool | None = Field(default=None, description="true submits the response (required items checked)")
+    completed: StrictBool | None = Field(default=None, description="true submits the response (required items checked)")
 
 
 class ResponsePatch(BaseModel):
@@ -237,7 +238,7 @@ class ResponsePatch(BaseModel):
         le=INT32_MAX,
         description="The response version the answers were based on; default: If-Match",
     )
-    completed: bool | None = None
+    completed: StrictBool | None = None
 
 
 class AnswerOut(BaseModel):

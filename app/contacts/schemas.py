@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.contacts.models import ContactMethod, ContactOutcome
+from app.core.times import AwareInstant
 from app.households.schemas import Strict
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -20,7 +21,7 @@ class ContactAttemptIn(Strict):
     )
     method: ContactMethod
     outcome: ContactOutcome
-    at: AwareDatetime | None = Field(default=None, description="When it was made (default: now)")
+    at: AwareInstant | None = Field(default=None, description="When it was made (default: now)")
     note: Note | None = None
 
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import AwareDatetime, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 
@@ -32,15 +32,31 @@ def json_default(value: object) -> str:
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RFC3339_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
 def _iso_day(value: object) -> object:
-    """A day in a query string is ``YYYY-MM-DD`` only: pydantic also reads ``0`` as a Unix time (1970-01-01),
-    which the document's ``format: date`` does not allow."""
-    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+    """A day is ``YYYY-MM-DD`` (``format: date``): pydantic also reads a number, or a string of digits, as a Unix
+    time (``0`` is 1970-01-01), which the document does not allow."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
         raise PydanticCustomError("date_from_datetime_parsing", "Input should be a date (YYYY-MM-DD)")
     return value
 
 
-#: ``date`` for query parameters: ``YYYY-MM-DD``, nothing else.
+def _rfc3339(value: object) -> object:
+    """A time is RFC 3339 (``format: date-time``): not a number (a Unix time to pydantic) nor a bare day."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339_START.match(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be an RFC 3339 date-time")
+    return value
+
+
+#: ``date`` as the document writes it: ``YYYY-MM-DD``, nothing else (query parameters and bodies).
 IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+Day = IsoDay
+#: ``datetime`` as the document writes it: RFC 3339 text.
+Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
+AwareInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from app.events.models import EVENT_TYPES, DeliveryStatus
 
@@ -28,7 +28,7 @@ class WebhookCreate(BaseModel):
     url: AnyHttpUrl = Field(description="Where events are POSTed (https; http only outside production)")
     event_types: list[str] = Field(min_length=1, max_length=len(EVENT_TYPES), description=", ".join(EVENT_TYPES))
     description: Description | None = None
-    active: bool = True
+    active: StrictBool = True
     client_id: uuid.UUID | None = Field(
         default=None,
         description="The integration client the subscription is for. Admins must name one; an integration "
@@ -44,8 +44,8 @@ class WebhookUpdate(BaseModel):
     url: AnyHttpUrl | None = None
     event_types: list[str] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
     description: Description | None = None
-    active: bool | None = None
-    rotate_secret: bool = Field(
+    active: StrictBool | None = None
+    rotate_secret: StrictBool = Field(
         default=False, description="Generate a new secret; the answer shows it once. The old one stops at once."
     )
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.times import AwareInstant
 from app.households.models import (
     INDICATORS,
     VULNERABILITY_TAGS,
@@ -173,7 +173,7 @@ class SensitiveInput(Strict):
 class SignalIn(Strict):
     source: SignalSource
     indicators: list[Indicator] = Field(default_factory=list, max_length=len(INDICATORS))
-    observed_at: AwareDatetime
+    observed_at: AwareInstant
     external_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     details: dict[str, Any] = Field(default_factory=dict, description="Ids, amounts, months; no personal data")
 
@@ -239,7 +239,7 @@ class HouseholdPatch(Strict):
     status: HouseholdStatus | None = None
     coordinator_id: uuid.UUID | None = None
     sensitive: SensitiveInput | None = None
-    acknowledge_recurrence: bool | None = Field(default=None, description="true clears the recurrence flag")
+    acknowledge_recurrence: StrictBool | None = Field(default=None, description="true clears the recurrence flag")
 
     @field_validator("members")
     @classmethod
@@ -277,8 +277,8 @@ class ConsentIn(Strict):
     recipient_kind: Literal["organization", "all_partners"]
     recipient_organization_id: uuid.UUID | None = None
     purposes: list[ConsentPurpose] = Field(min_length=1, max_length=len(ConsentPurpose))
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now")
-    valid_until: AwareDatetime | None = None
+    valid_from: AwareInstant | None = Field(default=None, description="Default: now")
+    valid_until: AwareInstant | None = None
 
     @field_validator("purposes")
     @classmethod

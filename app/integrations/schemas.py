@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from app.core.times import AwareInstant
 from app.households.models import INDICATORS, SignalSource
 from app.households.schemas import MAX_DETAILS_BYTES, HouseholdInput, Indicator
 
@@ -24,12 +25,12 @@ class ImportPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     indicators: list[Indicator] = Field(min_length=1, max_length=len(INDICATORS), description=", ".join(INDICATORS))
-    observed_at: AwareDatetime = Field(description="When the source observed it (RFC 3339 with an offset)")
+    observed_at: AwareInstant = Field(description="When the source observed it (RFC 3339 with an offset)")
     details: dict[str, Any] = Field(
         default_factory=dict, description="Amounts, months, reference codes; never registration numbers"
     )
     household: HouseholdInput
-    round_ends_at: AwareDatetime | None = Field(
+    round_ends_at: AwareInstant | None = Field(
         default=None,
         description="End of the list's round (big-data rounds): the household's deadline (DESIGN §11); kept in details",
     )

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from app.notes.models import Note, NoteKind
 
@@ -24,7 +24,7 @@ class NoteCreate(BaseModel):
     case_id: uuid.UUID | None = None
     body: Body
     kind: NoteKind = NoteKind.observation
-    internal: bool = Field(default=False, description="Seen only within the author's organization")
+    internal: StrictBool = Field(default=False, description="Seen only within the author's organization")
 
     @model_validator(mode="after")
     def _one_target(self) -> NoteCreate:
@@ -37,7 +37,7 @@ class NotePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: Body | None = None
     kind: NoteKind | None = None
-    internal: bool | None = None
+    internal: StrictBool | None = None
 
 
 class NotePublic(BaseModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from app.auth.models import OrgKind, Role
 
@@ -34,7 +34,7 @@ class OrganizationUpdate(BaseModel):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
     jurisdiction: list[AdminCode] | None = Field(default=None, max_length=200)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class OrganizationPublic(BaseModel):
@@ -70,7 +70,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
     role: Role | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     password: Password | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_validator
 
+from app.core.times import AwareInstant
 from app.households.schemas import (
     DistrictCode,
     DongCode,
@@ -43,7 +44,7 @@ class ReportCreate(Strict):
     subject_name: Name | None = None
     subject_phone: Phone | None = None
     indicators: list[Indicator] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
-    observed_at: AwareDatetime | None = None
+    observed_at: AwareInstant | None = None
     source: ReportSource = "honorary_official"
 
     @field_validator("indicators")
@@ -126,7 +127,7 @@ class ReportTriage(Strict):
         description="household: link to a household (given, matched by address and name, or new); dismiss"
     )
     household_id: uuid.UUID | None = Field(default=None, description="Link to this household")
-    create_new: bool = Field(default=False, description="Create a household even if one matches")
+    create_new: StrictBool = Field(default=False, description="Create a household even if one matches")
     household: TriageHousehold | None = None
     reason: Message | None = Field(default=None, description="Why it is dismissed (staff only)")
     message: Message | None = Field(default=None, description="What the reporter is told (default: a standard text)")

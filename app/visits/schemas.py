@@ -12,10 +12,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from app.auth.models import OrgKind, Role
 from app.core.pagination import INT32_MAX
+from app.core.times import AwareInstant
 from app.households.schemas import DistrictCode, DongCode, Phone, Strict, Text200, Text300
 from app.visits.models import VisitPurpose, VisitStatus
 
@@ -54,8 +55,8 @@ class VisitCreate(Strict):
     facility_id: uuid.UUID | None = None
     purpose: VisitPurpose
     campaign_id: uuid.UUID | None = None
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: AwareInstant
+    window_end: AwareInstant
     assignees: list[uuid.UUID] = Field(min_length=1, max_length=MAX_TEAM, description="User ids of the team")
     lead_id: uuid.UUID | None = Field(default=None, description="Default: the first assignee")
     checklists: list[ChecklistPin] = Field(default_factory=list, max_length=10)
@@ -70,8 +71,8 @@ class VisitCreate(Strict):
 class VisitPatch(Strict):
     purpose: VisitPurpose | None = None
     campaign_id: uuid.UUID | None = None
-    window_start: AwareDatetime | None = None
-    window_end: AwareDatetime | None = None
+    window_start: AwareInstant | None = None
+    window_end: AwareInstant | None = None
     assignees: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_TEAM)
     lead_id: uuid.UUID | None = None
     checklists: list[ChecklistPin] | None = Field(default=None, max_length=10)
@@ -92,7 +93,7 @@ class TeamIn(Strict):
 class TransitionIn(Strict):
     to: VisitStatus
     outcome: Outcome | None = None
-    at: AwareDatetime | None = Field(default=None, description="Device time of the change")
+    at: AwareInstant | None = Field(default=None, description="Device time of the change")
     location: Location | None = None
     reason: Reason | None = Field(default=None, description="Why a visit is cancelled")
 
@@ -186,7 +187,7 @@ class FacilityCreate(Strict):
     contact_phone: Phone | None = None
     operator: Text200 | None = None
     capacity: int | None = Field(default=None, ge=0, le=100_000)
-    active: bool = True
+    active: StrictBool = True
 
 
 class FacilityPatch(Strict):
@@ -198,7 +199,7 @@ class FacilityPatch(Strict):
     contact_phone: Phone | None = None
     operator: Text200 | None = None
     capacity: int | None = Field(default=None, ge=0, le=100_000)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class FacilityOut(BaseModel):

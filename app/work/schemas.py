@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.models import Role
+from app.core.times import Day
 
 
 class WorkCounts(BaseModel):
@@ -54,7 +55,7 @@ class Reassign(BaseModel):
     kinds: list[str] | None = Field(
         default=None, min_length=1, description="visits, cases, monitoring, tasks (all when left out)"
     )
-    from_: date | None = Field(
+    from_: Day | None = Field(
         default=None,
         alias="from",
         description="Only work due on or after this day (service time zone); undated cases then stay",
