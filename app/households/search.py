@@ -315,9 +315,9 @@ def matching_ids(q: str) -> Any:
     without spaces), ``None`` when nothing can match: one compound statement, so the database builds the set
     once and probes households by primary key."""
     terms, whole = query_terms(q)
-    if len(terms) > 1 and whole:
+    if len(terms) > 1 and whole and any(len(t[0]) == 1 for t in terms):
         # a one-letter word ("김 영희") matches a fifth of a district: the whole text says it better
-        terms = [t for t in terms if len(t[0]) > 1] or terms
+        return _having_any([whole])
     parts = [_having_any(alternatives) for alternatives in terms if any(alternatives)]
     if not parts:
         return _having_any([whole]) if whole else None
