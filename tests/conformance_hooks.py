@@ -31,6 +31,16 @@ def _ndjson(ctx: Any, value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+@schemathesis.serializer("application/offset+octet-stream")
+def _octets(ctx: Any, value: Any) -> bytes:
+    """tus chunks (``PATCH /v1/uploads/{id}``): the bytes as they are."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return json.dumps(value).encode()
+
+
 _logins = 0
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import httpx
@@ -388,3 +388,57 @@ async def test_pulled_cases_and_supports_are_what_the_document_says(
         schema = {"$ref": f"#/components/schemas/{entity.title()}Change", "components": doc["components"]}
         errors = [e.message for e in Draft202012Validator(schema).iter_errors(pulled[entity])]
         assert not errors, (entity, errors)
+
+
+def _request_models(app: Any) -> list[type]:
+    """Every pydantic model a request body holds, nested ones included."""
+    import typing
+
+    from fastapi import routing
+    from pydantic import BaseModel
+
+    iterate = getattr(routing, "iter_route_contexts", None)
+    routes = [c.original_route for c in iterate(app.routes)] if iterate else list(app.routes)
+    found: list[type] = []
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in found:
+                return
+            found.append(tp)
+            for field in tp.model_fields.values():
+                visit(field.annotation)
+            return
+        for arg in typing.get_args(tp):
+            visit(arg)
+
+    for route in routes:
+        body = getattr(route, "body_field", None)
+        if body is not None:
+            visit(body.field_info.annotation)
+    return found
+
+
+async def test_no_request_field_reads_a_number_as_a_boolean_or_a_time(app: Any) -> None:
+    """``{"internal": 0}`` was a false note flag and ``{"period_end": 0}`` 1970-01-01 (pydantic's lax mode): the
+    document says boolean, date, date-time, and schemathesis' negative check found 50 such fields."""
+    from datetime import date
+
+    from pydantic import TypeAdapter, ValidationError
+
+    lax = []
+    models = _request_models(app)
+    assert len(models) > 50
+    for model in models:
+        for name, field in model.model_fields.items():
+            adapter = TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
+            for value in (0, 1, "0", "yes"):
+                try:
+                    read = adapter.validate_python(value)
+                except ValidationError:
+                    continue
+                except Exception:  # a field type that cannot be validated alone (a forward reference)
+                    break
+                if isinstance(read, bool | date):
+                    lax.append(f"{model.__name__}.{name} <- {value!r}")
+    assert not lax, lax

@@ -48,6 +48,14 @@ def _field_problem(field: str, key: str) -> Problem:
     )
 
 
+#: What ``from`` and ``to`` take, as the document says it (any other text answers 422).
+_DAY_OR_TIME: dict[str, Any] = {
+    "json_schema_extra": {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time", "maxLength": 40}]
+    }
+}
+
+
 def _bound(value: str | None, field: str, *, end: bool, tz: Any) -> datetime | None:
     if value is None:
         return None
@@ -80,8 +88,12 @@ async def list_audit_events(
         str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+\*?$", description="Exact, or a prefix ending in *")
     ] = None,
     result: Annotated[str | None, Query(max_length=32)] = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=40, description="Date (local) or date-time")] = None,
-    to: Annotated[str | None, Query(max_length=40, description="Date (local, inclusive) or date-time")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Date (local) or date-time", **_DAY_OR_TIME)
+    ] = None,
+    to: Annotated[
+        str | None, Query(max_length=40, description="Date (local, inclusive) or date-time", **_DAY_OR_TIME)
+    ] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[AuditEventOut]:

@@ -592,6 +592,11 @@ def complete(
                 responses[str(code)] = _problem_response(code, existing)
             if path.startswith("/v1/uploads"):
                 _add_parameters(op, tus_parameters(op_id, upload_max_bytes))
+                if any(p["name"] == "Tus-Resumable" for p in op.get("parameters", [])) and "412" not in responses:
+                    responses["412"] = _problem_response(412, {"description": TUS_RESUMABLE["description"]})
+                if op_id == "overrideUploadMethod":  # it answers as the PATCH, DELETE or HEAD it stands for
+                    for code in (400, 409, 410, 413, 415, 460):
+                        responses.setdefault(str(code), _problem_response(code, None))
                 if op_id in TUS_BODIES and "requestBody" not in op:
                     op["requestBody"] = {
                         "required": TUS_BODIES[op_id],

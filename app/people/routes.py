@@ -13,6 +13,7 @@ from app.auth.models import Device, Role, User
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import not_found
 from app.core.etag import check_if_match, set_etag
+from app.core.openapi import problems
 from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
 from app.people.schemas import (
     DevicePublic,
@@ -96,7 +97,13 @@ async def list_users(
     return Page(items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor)
 
 
-@router.post("/v1/users", response_model=UserCreated, status_code=201, summary="Create a user or integration client")
+@router.post(
+    "/v1/users",
+    response_model=UserCreated,
+    status_code=201,
+    summary="Create a user or integration client",
+    responses=problems(404, s404="No such organization, or not one you manage"),
+)
 async def create_user(
     body: UserCreate, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
 ) -> UserCreated:

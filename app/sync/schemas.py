@@ -295,7 +295,14 @@ def document_unions(doc: dict[str, Any]) -> None:
         else:
             props["data"] = data
         required = ["mutation_id", "entity", "op", "id"] + (["data"] if data is not None else [])
-        schemas[name] = {"title": name, "type": "object", "required": required, "properties": props}
+        # like the runtime Mutation (extra="forbid"): a member not named here answers 422
+        schemas[name] = {
+            "title": name,
+            "type": "object",
+            "required": required,
+            "properties": props,
+            "additionalProperties": False,
+        }
         by_entity.setdefault(entity, {})[op] = f"#/components/schemas/{name}"
     mapping: dict[str, str] = {}
     for entity, ops in by_entity.items():
