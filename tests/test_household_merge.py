@@ -355,3 +355,17 @@ async def test_a_batch_finds_what_one_by_one_finds(
         [["same_address"]],
         [],
     ]
+
+
+async def test_malformed_merge_bodies_are_422(client: httpx.AsyncClient, factory: Factory) -> None:
+    d = await district(factory)
+    a = await _create(client, d.coordinator)
+    url = f"/v1/households/{a['id']}/merge"
+    for body in ({}, {"into": "x"}, {"into": a["id"], "extra": 1}, {"into": a["id"], "reason": "x" * 501}, []):
+        r = await client.post(url, headers=d.coordinator.headers, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = await client.post(url, headers=d.coordinator.headers, json={"into": str(uuid.uuid4())})
+    assert r.status_code == 404
+    r = await client.post(f"/v1/households/{a['id']}/unmerge", headers=d.coordinator.headers, json={"x": 1})
+    assert r.status_code == 422

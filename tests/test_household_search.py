@@ -273,3 +273,28 @@ async def test_a_pushed_patch_and_a_destruction_refresh_the_keys(
             await s.execute(select(HouseholdSearchKey).where(HouseholdSearchKey.household_id == household.id))
         ).all()
     assert left == []
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "\U0010ffff",
+        "😀 김",
+        "ㄱㅣㅁ",
+        "김\u0301",
+        "-- - --",
+        "+82",
+        "(((",
+        "번지",
+        "지하",
+        "산 12",
+        "1-2-3-4-5-6",
+        "%_\\",
+    ],
+)
+async def test_odd_texts_answer_pages(client: httpx.AsyncClient, factory: Factory, q: str) -> None:
+    d = await district(factory)
+    await _create(client, d.coordinator, head_name="김", address="온기동 산 12", address_detail="지하")
+    r = await client.post("/v1/households/search", headers=d.coordinator.headers, json={"q": q})
+    assert r.status_code == 200, r.text
+    assert isinstance(r.json()["items"], list)
