@@ -174,6 +174,9 @@ async def test_merge_of_households_held_by_two_workers_phones_converge_and_unmer
         assert len(signals) == 1
         notes = (await s.execute(select(Note).where(Note.household_id == kept_row.id))).scalars().all()
         assert len(notes) == 1
+        merged_away = await s.get(Household, away_row.id)
+        assert merged_away is not None
+        assert merged_away.status == "closed"  # its own data is destroyed after the retention of closed ones
     found = await client.post("/v1/households/search", headers=c.headers, json={"q": "010-3333-4444"})
     assert [x["id"] for x in found.json()["items"]] == [kept["id"]]
     assert [e.payload["into"] for e in await events(maker, "household.merged")] == [kept["id"]]
@@ -193,6 +196,7 @@ async def test_merge_of_households_held_by_two_workers_phones_converge_and_unmer
     assert r.json()["unmerged_at"] is not None
     back = await client.get(f"/v1/households/{away['id']}", headers=c.headers)
     assert back.status_code == 200
+    assert back.json()["status"] == away["status"]  # closed while merged away (retention), reopened as it was
     assert back.json()["dong_code"] == DONG_A2
     restored = (await client.get(f"/v1/households/{kept['id']}", headers=c.headers)).json()
     assert restored["contact_phone"] is None

@@ -9,7 +9,8 @@ moved row is written through the ORM, so its version grows and phones get it aga
 (:mod:`app.core.changes`). The survivor fills what it lacks from the other (contact phone, address detail,
 living situation, coordinator), gains its members that it does not have (same name and birth year) and its
 tags, and has its risk recomputed over the joined signals. The merged-away household is deleted (a
-tombstone: phones holding it are told to purge it) with ``merged_into_id``; from then on it answers ``410``
+tombstone: phones holding it are told to purge it) with ``merged_into_id``, and closed (so that what it still
+holds is destroyed after the retention of closed households); from then on it answers ``410``
 with a problem of type ``…/problems/household-merged`` naming ``merged_into`` (the final survivor).
 
 What stays with the merged-away record: its encrypted sensitive fields (sealed to its id) and a row that
@@ -45,7 +46,7 @@ from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.events.outbox import emit
-from app.households.models import Household, HouseholdMerge
+from app.households.models import Household, HouseholdMerge, HouseholdStatus
 from app.households.scoring import recompute
 from app.households.search import compact
 
@@ -261,6 +262,16 @@ async def merge(
 
     other.deleted_at = now
     other.merged_into_id = survivor.id
+    # Closed, so that its own personal data (and what stayed with it) is destroyed after the retention period
+    # of closed households like any other's (app.lifecycle), unless an unmerge brings it back first.
+    other_fields: dict[str, Any] = {}
+    if other.status != HouseholdStatus.closed:
+        other_fields = {
+            "status": {"before": other.status.value, "after": HouseholdStatus.closed.value},
+            "status_changed_at": {"before": _plain(other.status_changed_at), "after": now.isoformat()},
+        }
+        other.status = HouseholdStatus.closed
+        other.status_changed_at = now
     record = HouseholdMerge(
         household_id=other.id,
         into_id=survivor.id,
@@ -271,6 +282,7 @@ async def merge(
         moved=moved,
         survivor_fields=fields,
         kept=kept,
+        other_fields=other_fields,
     )
     session.add(record)
     await recompute(session, survivor, reason="merge")
@@ -331,6 +343,8 @@ async def unmerge(
             extra={"merged_into": str(survivor.merged_into_id)},
         )
     survivor = await _reachable(session, principal, survivor.id)
+    if other.destroyed_at is not None:
+        raise Problem(409, "household-destroyed", "households.merge-destroyed")
     now = utcnow()
     if now > record.unmerge_until:
         raise Problem(
@@ -369,6 +383,11 @@ async def unmerge(
     other.deleted_at = None
     other.merged_into_id = None
     other.updated_at = now
+    status = (record.other_fields or {}).get("status")
+    if status is not None and other.status == HouseholdStatus.closed:
+        other.status = HouseholdStatus(status["before"])
+        before = record.other_fields["status_changed_at"]["before"]
+        other.status_changed_at = datetime.fromisoformat(before) if before else None
     record.unmerged_at = now
     record.unmerged_by_id = principal.user_id
     await recompute(session, survivor, reason="unmerge")

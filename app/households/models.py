@@ -226,5 +226,7 @@ class HouseholdMerge(BaseTable, table=True):
     survivor_fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     #: Rows of the merged-away household that stayed with it (e.g. encrypted fields, conflicting rows).
     kept: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    #: The merged-away household's fields the merge changed (it is closed): {field: {"before": …, "after": …}}.
+    other_fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     unmerged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unmerged_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")

@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('moved', JSON, nullable=False),
     sa.Column('survivor_fields', JSON, nullable=False),
     sa.Column('kept', JSON, nullable=False),
+    sa.Column('other_fields', JSON, nullable=False),
     sa.Column('unmerged_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('unmerged_by_id', sa.Uuid(), nullable=True),
     sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_household_merge_household_id_household')),
