@@ -46,7 +46,7 @@ from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.events.outbox import emit
-from app.households.models import Household, HouseholdMerge, HouseholdStatus
+from app.households.models import Household, HouseholdMerge, HouseholdSensitive, HouseholdStatus
 from app.households.scoring import recompute
 from app.households.search import compact
 
@@ -235,8 +235,6 @@ async def merge(
                 before["dong_code"], after["dong_code"] = row.dong_code, survivor.dong_code
                 row.dong_code = survivor.dong_code
             moved.append({"table": name, "id": str(row.id), "from": before, "to": after})
-    from app.households.models import HouseholdSensitive
-
     sealed = (
         await session.execute(select(HouseholdSensitive.id).where(HouseholdSensitive.household_id == other.id))
     ).scalars()
