@@ -181,3 +181,5 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
             tag = _current_etag(case)
             if tag is not None:
                 headers[name] = tag
+            else:  # no representation to read a tag from: an optional If-Match is left out, as a client would
+                del headers[name]

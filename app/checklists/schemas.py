@@ -21,6 +21,7 @@ from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBo
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, ItemType, TemplateStatus
 from app.core.pagination import INT32_MAX
+from app.core.strict import Int
 from app.core.times import Instant
 from app.households.models import RiskLevel
 
@@ -218,9 +219,9 @@ class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = Field(default=None, description="Client-chosen id for a new response")
     template_key: Key
-    template_version: int = Field(ge=1, le=INT32_MAX)
+    template_version: Int = Field(ge=1, le=INT32_MAX)
     answers: Answers = Field(default_factory=dict)
-    base_version: int | None = Field(
+    base_version: Int | None = Field(
         default=None,
         ge=0,
         le=INT32_MAX,
@@ -232,7 +233,7 @@ class ResponseCreate(BaseModel):
 class ResponsePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: Answers = Field(default_factory=dict)
-    base_version: int | None = Field(
+    base_version: Int | None = Field(
         default=None,
         ge=0,
         le=INT32_MAX,

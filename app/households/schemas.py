@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.strict import Int
 from app.core.times import AwareInstant
 from app.households.models import (
     INDICATORS,
@@ -208,7 +209,7 @@ class HouseholdSearch(Strict):
     dong_code: Annotated[str, StringConstraints(pattern=r"^\d{2,10}$")] | None = None
     tag: VulnerabilityTag | None = None  # type: ignore[valid-type]
     recurrence: StrictBool | None = None  # 0 and "yes" are not booleans (the document says so)
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: Int = Field(default=50, ge=1, le=500)
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
 
     @field_validator("q")

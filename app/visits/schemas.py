@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.auth.models import OrgKind, Role
 from app.core.pagination import INT32_MAX
+from app.core.strict import Int, Number
 from app.core.times import AwareInstant
 from app.households.schemas import DistrictCode, DongCode, Phone, Strict, Text200, Text300
 from app.visits.models import VisitPurpose, VisitStatus
@@ -28,7 +29,7 @@ MAX_TEAM = 10
 
 class ChecklistPin(Strict):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    version: int = Field(ge=1, le=INT32_MAX)
+    version: Int = Field(ge=1, le=INT32_MAX)
 
 
 class ExpectedPhoto(Strict):
@@ -37,9 +38,9 @@ class ExpectedPhoto(Strict):
 
 
 class Location(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    lat: Number = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    accuracy_m: Number | None = Field(default=None, ge=0, le=100_000)
 
 
 def _unique_keys(items: list[Any]) -> list[Any]:
@@ -186,7 +187,7 @@ class FacilityCreate(Strict):
     address: Text300
     contact_phone: Phone | None = None
     operator: Text200 | None = None
-    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    capacity: Int | None = Field(default=None, ge=0, le=100_000)
     active: StrictBool = True
 
 
@@ -198,7 +199,7 @@ class FacilityPatch(Strict):
     address: Text300 | None = None
     contact_phone: Phone | None = None
     operator: Text200 | None = None
-    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    capacity: Int | None = Field(default=None, ge=0, le=100_000)
     active: StrictBool | None = None
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.strict import Int
 from app.core.times import AwareInstant
 from app.households.models import VULNERABILITY_TAGS, RiskLevel
 from app.winter.models import AlertKind, TaskKind, TaskOutcome, TaskSource, TaskStatus
@@ -35,7 +36,7 @@ class AlertCreate(BaseModel):
     starts_at: AwareInstant
     ends_at: AwareInstant
     criteria: AlertCriteria = Field(default_factory=AlertCriteria)
-    due_hours: int = Field(ge=1, le=168, description="Each check is due this many hours after the alert starts")
+    due_hours: Int = Field(ge=1, le=168, description="Each check is due this many hours after the alert starts")
     title: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
