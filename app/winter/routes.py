@@ -176,7 +176,14 @@ def _task_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 async def list_tasks(
     principal: Staff,
     session: SessionDep,
-    assignee: Annotated[str | None, Query(description="`me` or a user id", max_length=36)] = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            description="`me` or a user id",
+            max_length=36,
+            json_schema_extra={"anyOf": [{"type": "string", "enum": ["me"]}, {"type": "string", "format": "uuid"}]},
+        ),
+    ] = None,
     status: Annotated[list[TaskStatus] | None, Query()] = None,
     alert_id: uuid.UUID | None = None,
     household_id: uuid.UUID | None = None,
