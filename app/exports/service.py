@@ -580,7 +580,7 @@ HOUSEHOLD_SHEET = [
     ("status", "상태", "Status"),
     ("status_changed_at", "상태 변경", "Status changed"),
     ("recurrence_count", "재발 횟수", "Recurrences"),
-    ("coordinator", "담당 coordinator", "Coordinator"),
+    ("coordinator", "담당 코디네이터", "Coordinator"),
     ("assessed_risk", "사정 위기 수준", "Assessed risk"),
     ("consent_in_force", "동의 유효", "Consent in force"),
     ("unreachable", "연락 불가", "Unreachable"),
