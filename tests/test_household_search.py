@@ -3,21 +3,26 @@ by normalized keys kept on every write, scoped by the access policy and audited 
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.core.db import commit, utcnow
+from app.core.db import JSONType, UTCDateTime, commit, create_engine, utcnow
 from app.households.models import Household, HouseholdSearchKey, SignalSource
 from app.households.schemas import HouseholdInput
 from app.households.search import household_keys, normalize, phone_digits, query_terms, refresh_search_keys
 from app.households.service import ingest_signal
+from app.migrate import upgrade
+from tests.conftest import _pg_admin, make_settings
 from tests.factories import Factory, make_household, make_visit
 from tests.households_world import DONG_A, DONG_B, district, household_body, principal_of
 
@@ -298,3 +303,56 @@ async def test_odd_texts_answer_pages(client: httpx.AsyncClient, factory: Factor
     r = await client.post("/v1/households/search", headers=d.coordinator.headers, json={"q": q})
     assert r.status_code == 200, r.text
     assert isinstance(r.json()["items"], list)
+
+
+async def test_the_migration_gives_stored_households_their_keys(db_kind: str, tmp_path: Any) -> None:
+    name = f"ongi_r1_{uuid.uuid4().hex[:10]}"
+    if db_kind == "postgres":
+        admin = os.environ["ONGI_TEST_POSTGRES_URL"]
+        await _pg_admin(admin, f'CREATE DATABASE "{name}"')
+        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
+    engine = create_engine(make_settings(url, tmp_path))
+    # the household table as revision 0004a has it (columns added since are not there yet)
+    columns = {"version": sa.Integer(), "priority": sa.Integer(), "recurrence_count": sa.Integer()}
+    columns |= {"id": sa.Uuid(), "members": JSONType, "tags": JSONType}
+    columns |= {"created_at": UTCDateTime(), "updated_at": UTCDateTime()}
+    old = sa.table(
+        "household",
+        *[sa.column(n, columns.get(n, sa.String())) for n in (*columns, *_TEXT_COLUMNS)],
+    )
+    try:
+        await upgrade(engine, "0004a")
+        now = utcnow()
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(old).values(
+                    id=uuid.uuid4(),
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                    district_code=DONG_A[:5],
+                    dong_code=DONG_A,
+                    address="온기로 12길 3",
+                    head_name="옛가구",
+                    contact_phone="010-2222-9999",
+                    members=[{"key": "m1", "name": "옛가구", "birth_year": 1944}],
+                    tags=[],
+                    risk_level="low",
+                    priority=0,
+                    status="identified",
+                    recurrence_count=0,
+                )
+            )
+        await upgrade(engine, "heads")
+        async with engine.connect() as conn:
+            keys = set((await conn.execute(select(HouseholdSearchKey.kind, HouseholdSearchKey.key))).all())
+        assert {("n", "옛가구"), ("p", "01022229999"), ("a", "온기로12길3"), ("nb", "옛가구|1944")} <= keys
+    finally:
+        await engine.dispose()
+        if db_kind == "postgres":
+            await _pg_admin(os.environ["ONGI_TEST_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_TEXT_COLUMNS = ("district_code", "dong_code", "address", "head_name", "contact_phone", "risk_level", "status")

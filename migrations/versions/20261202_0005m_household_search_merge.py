@@ -59,6 +59,36 @@ def upgrade() -> None:
     op.create_index('ix_household_merge_into', 'household_merge', ['into_id', 'merged_at'], unique=False)
     with op.batch_alter_table('household') as batch_op:
         batch_op.add_column(sa.Column('merged_into_id', sa.Uuid(), nullable=True))
+    _backfill_search_keys()
+
+
+def _backfill_search_keys() -> None:
+    """Households stored before this revision get their search keys (later writes keep them)."""
+    from app.households.search import KEYED_FIELDS, household_keys
+
+    household = sa.table(
+        'household',
+        sa.column('id', sa.Uuid()),
+        *[sa.column(name, JSON if name == 'members' else sa.String()) for name in KEYED_FIELDS],
+    )
+    keys = sa.table('household_search_key', sa.column('household_id', sa.Uuid()), sa.column('kind'), sa.column('key'))
+    bind = op.get_bind()
+    last = None
+    while True:
+        stmt = sa.select(household).order_by(household.c.id).limit(1000)
+        if last is not None:
+            stmt = stmt.where(household.c.id > last)
+        rows = bind.execute(stmt).mappings().all()
+        if not rows:
+            break
+        values = [
+            {'household_id': row['id'], 'kind': kind, 'key': key}
+            for row in rows
+            for kind, key in sorted(household_keys(dict(row)))
+        ]
+        if values:
+            bind.execute(sa.insert(keys), values)
+        last = rows[-1]['id']
 
 
 def downgrade() -> None:
