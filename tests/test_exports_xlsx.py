@@ -168,7 +168,7 @@ async def test_households_export_is_redacted_named_and_audited(client: Any, fact
     assert mine["행정동"] == "온기1동"  # the dong's name, not only its code
     assert mine["행정동 코드"] == "1199051000"
     assert mine["가구원 수"] == 1
-    assert mine["담당 coordinator"] == d.coordinator.user.display_name
+    assert mine["담당 코디네이터"] == d.coordinator.user.display_name
     assert all(row["행정동 코드"].startswith("11990") for row in rows)
     flat = r.content + (await _export(client, d.coordinator, "households", format="csv")).content
     assert b"480101" not in flat
