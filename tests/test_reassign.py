@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import Role, User
@@ -342,3 +343,81 @@ async def test_a_case_manager_handing_over_to_a_team_member(client: httpx.AsyncC
     assert (row.manager_id, row.version) == (b.id, 2)
     members = await fetch(factory, CaseMember, CaseMember.case_id == case.id, CaseMember.ended_at.is_(None))
     assert {(m.user_id, m.role_note) for m in members} == {(b.id, "manager"), (p.id, None)}
+
+
+async def test_two_reassignments_at_once_never_give_a_visit_twice(db_kind: str, tmp_path: Any) -> None:
+    """Committed for real on a database of its own: two coordinators move the same leaver's visits to two
+    different people at the same moment. Each visit ends with exactly one of them; the later request either
+    finds nothing left (SQLite's one writer) or fails on the rows the first one changed (PostgreSQL)."""
+    import asyncio
+
+    from app.auth.models import Organization, OrgKind
+    from app.auth.principal import Principal
+    from app.core.db import open_session
+    from app.households.models import Household
+    from app.work import service
+    from app.work.schemas import Reassign
+    from tests.live import own_app
+
+    async with own_app(db_kind, tmp_path) as app:
+        maker = app.state.ongi.sessionmaker
+        async with open_session(maker, write=True) as s:
+            org = Organization(name="동 행정복지센터", kind=OrgKind.public, jurisdiction=["11990"])
+            s.add(org)
+            await s.flush()
+            a, b, c, boss = (
+                User(organization_id=org.id, username=f"u{i}", display_name=f"u{i}", role=role)
+                for i, role in enumerate((Role.planner, Role.planner, Role.planner, Role.coordinator))
+            )
+            s.add_all([a, b, c, boss])
+            homes = [Household(district_code="11990", dong_code=DONG, address=f"a{i}", head_name="h") for i in range(3)]
+            s.add_all(homes)
+            await s.flush()
+            now = datetime.now(UTC)
+            visits = [
+                Visit(household_id=h.id, dong_code=DONG, purpose="assessment", window_start=now, window_end=now)
+                for h in homes
+            ]
+            s.add_all(visits)
+            await s.flush()
+            s.add_all(VisitAssignee(visit_id=v.id, user_id=a.id, organization_id=org.id, lead=True) for v in visits)
+        principal = Principal(
+            user_id=boss.id,
+            username=boss.username,
+            role=Role.coordinator,
+            organization_id=org.id,
+            org_kind=OrgKind.public,
+            jurisdiction=("11990",),
+        )
+        gate = asyncio.Event()
+
+        async def move(to: User) -> str:
+            try:
+                async with open_session(maker, write=True) as s:
+                    await gate.wait()
+                    done = await service.reassign(s, principal, a.id, Reassign(to=[to.id]))
+                return f"moved {done.moved.total}"
+            except Exception as exc:
+                return type(exc).__name__
+
+        tasks = [asyncio.create_task(move(b)), asyncio.create_task(move(c))]
+        await asyncio.sleep(0.05)
+        gate.set()
+        results = sorted(await asyncio.wait_for(asyncio.gather(*tasks), timeout=30))
+        assert results[1] == "moved 3", results
+        assert results[0] in ("moved 0", "StaleDataError", "IntegrityError"), results
+        async with maker() as s:
+            for v in visits:
+                team = list(
+                    (
+                        await s.execute(
+                            select(VisitAssignee.user_id).where(
+                                VisitAssignee.visit_id == v.id, VisitAssignee.ended_at.is_(None)
+                            )
+                        )
+                    ).scalars()
+                )
+                assert len(team) == 1
+                assert team[0] in (b.id, c.id)
+            events = (await s.execute(select(OutboxEvent).where(OutboxEvent.type == "work.reassigned"))).scalars()
+            assert len(list(events)) == 3
