@@ -153,6 +153,8 @@ TABLE: dict[tuple[str, str], Access] = {
         C, P, body={"reason": "본인 요청"}, scoped=True
     ),
     ("POST", "/v1/households/{household_id}/reveal"): acc(C, body={"reason": "급여 확인"}, scoped=True),
+    ("GET", "/v1/areas"): acc(A, C, P, W),
+    ("PUT", "/v1/areas"): acc(A, body={"names": {"11990": "온기구"}}, record_rule=frozenset({A})),
     ("GET", "/v1/households/{household_id}/contact-attempts"): acc(C, P, W, scoped=True),
     ("POST", "/v1/households/{household_id}/contact-attempts"): acc(
         C, P, W, body={"method": "phone", "outcome": "no_answer"}, scoped=True

@@ -146,3 +146,28 @@ async def test_the_summary_document_names_both_tables(client: httpx.AsyncClient)
     assert any(p["name"] == "format" for p in op["parameters"])
     counts = doc["components"]["schemas"]["SummaryCounts"]["properties"]
     assert set(COUNTS) <= set(counts)
+
+
+async def test_admins_name_the_areas_of_their_jurisdiction(client: httpx.AsyncClient, factory: Factory) -> None:
+    from app.auth.models import OrgKind, Role
+
+    org = await factory.org(OrgKind.public, ["11990"])
+    admin = await factory.actor(Role.admin, org)
+    coordinator = await factory.actor(Role.coordinator, org)
+    r = await client.put(
+        "/v1/areas", json={"names": {"11990": "온기구", "1199053000": "다온동"}}, headers=admin.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"code": "11990", "name": "온기구"}, {"code": "1199053000", "name": "다온동"}]
+    r = await client.put("/v1/areas", json={"names": {"1199053000": "다온1동"}}, headers=admin.headers)
+    assert r.json() == [{"code": "1199053000", "name": "다온1동"}]
+    outside = await client.put("/v1/areas", json={"names": {"1168051000": "남의동"}}, headers=admin.headers)
+    assert outside.status_code == 422
+    assert outside.json()["errors"][0]["field"] == "body.names.1168051000"
+    assert (await client.put("/v1/areas", json={"names": {"12": "x"}}, headers=admin.headers)).status_code == 422
+    assert (
+        await client.put("/v1/areas", json={"names": {"11990": "x"}}, headers=coordinator.headers)
+    ).status_code == 403
+    listed = (await client.get("/v1/areas", headers=coordinator.headers)).json()
+    assert {"code": "1199053000", "name": "다온1동"} in listed
+    assert all(a["code"].startswith("11990") for a in listed)
