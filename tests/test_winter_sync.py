@@ -252,3 +252,33 @@ async def test_a_partners_task_names_no_household_on_the_phone_or_over_rest(
     assert held["household_id"] is None  # no consent: not even which household (as a visit's restricted view)
     rest = (await client.get(f"/v1/tasks/{task.id}", headers=partner.headers)).json()
     assert (rest["target"], rest["household_id"]) == (None, None)
+
+
+async def test_cases_and_households_on_the_phone_carry_their_clock(client: httpx.AsyncClient, factory: Factory) -> None:
+    from app.care.models import Case
+    from app.core.db import commit
+    from app.winter.rules import end_of_day, local_date
+
+    org = await factory.org(jurisdiction=["11990"])
+    planner = await factory.actor(Role.planner, org)
+    household = await make_household(factory)
+    now = utcnow()
+    due_on = local_date(now) + timedelta(days=3)
+    async with factory.maker() as s:
+        case = Case(
+            household_id=household.id,
+            dong_code=household.dong_code,
+            manager_id=planner.id,
+            stage_started_at=now,
+            opened_at=now,
+            next_due_on=due_on,
+        )
+        s.add(case)
+        await commit(s)
+    phone = Phone(client, planner)
+    await phone.sync()
+    held = phone.store[("case", str(case.id))]["data"]
+    assert datetime.fromisoformat(held["due_at"].replace("Z", "+00:00")) == end_of_day(due_on)
+    assert held["deadline_state"] == "on_track"
+    home = phone.store[("household", str(household.id))]["data"]
+    assert set(home) >= {"due_at", "deadline_state"}

@@ -134,6 +134,8 @@ async def _case_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
 
 async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    from app.winter.deadlines import case_deadline_fields
+
     cases = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
     teams: dict[uuid.UUID, list[str]] = {}
     for cid, uid in await session.execute(
@@ -152,6 +154,7 @@ async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> d
             "stage_started_at": _iso(c.stage_started_at),
             "opened_at": _iso(c.opened_at),
             "goals": c.goals,
+            **{k: _iso(v) if k == "due_at" else v for k, v in case_deadline_fields(c).items()},  # app.winter
             "created_at": _iso(c.created_at),
             "updated_at": _iso(c.updated_at),
         }

@@ -121,6 +121,10 @@ class CaseSyncData(BaseModel):
     stage_started_at: datetime
     opened_at: datetime
     goals: list[dict[str, Any]]
+    due_at: datetime | None = Field(default=None, description="End of the next step's due date (DESIGN §11)")
+    deadline_state: Literal["on_track", "at_risk", "overdue"] | None = Field(
+        default=None, description="As of the pull; the phone reckons it from due_at afterwards"
+    )
     created_at: datetime
     updated_at: datetime
 
