@@ -130,9 +130,12 @@ class SyncEntity:
     * ``after``: the entities whose scope this one's is drawn from: they run before it (the engine orders
       the declarations by these, never by name).
     * ``frames``: it draws others' scope (the device's visits, cases, households).
-    * ``content``: its changes never move a scope (only what is inside it changes): a pull after such
-      changes looks at just those records. Leave it ``False`` when a change can bring a record to a device
-      that holds none of its relations (a new task for someone).
+    * ``content``: its changes never move a scope (only what is inside it changes), and its change notes
+      name (``household_id`` / ``visit_id`` / ``case_id``) the frame records its scope is drawn from: a pull
+      after such changes looks at just those records, with a scope context made of the device's holdings of
+      what the notes name. Leave it ``False`` when a change can bring a record to a device that holds none of
+      its relations (a new task for someone), or when its scope hangs on records its notes do not name (a
+      facility, drawn by the visits that target it).
     * ``shared``: reference data: a change concerns every device.
     * ``concerns``: for changes of this entity (or of an entity it names in ``signals``: rows that draw its
       scope without being synced, such as team memberships), whether they can concern a device that holds

@@ -63,7 +63,7 @@ async def _facility_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) 
 def sync_adapters() -> list[Any]:
     from app.sync.scope import Adapter
 
-    return [Adapter("facility", _facility_scope, _facility_load, Facility, after=("visit",), content=True)]
+    return [Adapter("facility", _facility_scope, _facility_load, Facility, after=("visit",))]
 
 
 # --- a completed inspection ------------------------------------------------------------------------------------
