@@ -25,7 +25,7 @@ beforeEach(async () => {
       if (url.pathname === "/v1/sync/push")
         return json({ results: JSON.parse(init.body).mutations.map((m: any) => ({ mutation_id: m.mutation_id, status: "applied", version: 1 })) });
       // an empty store's checksum
-      return json({ cursor: "c", has_more: false, checksum: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", changes: [] });
+      return json({ cursor: "c", has_more: false, checksum: "0000000000000000", changes: [] });
     }) as typeof fetch,
   });
   await setMeta("tokens", { access_token: "a", refresh_token: "r", expires_at: Date.now() + 600_000 });
