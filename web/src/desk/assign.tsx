@@ -2,7 +2,7 @@
 // workload of each worker beside them) and bulk reassignment when a worker leaves.
 import { useMemo, useState } from "preact/hooks";
 import { all, get, me, post, unavailable, type Me } from "./api";
-import { e, t } from "./i18n";
+import { e, t, type Key } from "./i18n";
 import { Action, Checks, ErrorText, Field, Loaded, Section, Select, currentCampaign, useAsync, type Async } from "./ui";
 
 const PURPOSES = ["joint_consultation", "identification", "assessment", "follow_up"];
@@ -46,7 +46,13 @@ function seoulDay(days = 0): string {
  */
 export function useStaff(): Async<Staff> {
   return useAsync(async () => {
-    const visits = await all("/v1/visits", { from: seoulDay(-14), to: seoulDay(14) }, 3000);
+    const [visits, workload] = await Promise.all([
+      all("/v1/visits", { from: seoulDay(-14), to: seoulDay(14) }, 3000),
+      get("/v1/workload").catch((err) => {
+        if (unavailable(err)) return null;
+        throw err;
+      }),
+    ]);
     const users = new Map<string, StaffMember>();
     const self = me();
     if (self && self.role !== "admin") {
@@ -65,6 +71,18 @@ export function useStaff(): Async<Staff> {
         if (!users.has(m.user_id)) users.set(m.user_id, { ...m, id: m.user_id });
       }
     }
+    // every worker who may take work in the jurisdiction (GET /v1/workload), partners of private organizations
+    for (const w of (workload?.workers ?? []) as any[]) {
+      if (users.has(w.user_id) || w.active === false) continue;
+      users.set(w.user_id, {
+        id: w.user_id,
+        display_name: w.display_name,
+        role: w.role,
+        organization_id: w.organization_id,
+        organization_name: w.organization_name,
+        organization_kind: w.organization_kind ?? (w.role === "partner" ? "private" : "public"),
+      });
+    }
     const order = (u: StaffMember) => (u.organization_kind === "public" ? 0 : 1);
     return {
       users: [...users.values()].sort((a, b) => order(a) - order(b) || a.display_name.localeCompare(b.display_name)),
@@ -74,12 +92,13 @@ export function useStaff(): Async<Staff> {
 }
 
 type Load = Map<string, { day: string; total: number }[]>;
+type Open = Map<string, number>;
 
 /**
  * The open work per worker per day: GET /v1/workload (visits, cases, tasks, monitoring); while the service does
  * not offer it, the open visits of `staff.visits` per assignee and day (`source` says which).
  */
-function useWorkload(staff: Async<Staff>): Async<{ load: Load; source: "workload" | "visits" }> {
+function useWorkload(staff: Async<Staff>): Async<{ load: Load; open: Open; source: "workload" | "visits" }> {
   return useAsync(async () => {
     let body: any;
     try {
@@ -98,30 +117,39 @@ function useWorkload(staff: Async<Staff>): Async<{ load: Load; source: "workload
           load.set(uid, days);
         }
       }
-      for (const days of load.values()) days.sort((a, b) => a.day.localeCompare(b.day));
-      return { load, source: "visits" };
+      const open: Open = new Map();
+      for (const [uid, days] of load) {
+        days.sort((a, b) => a.day.localeCompare(b.day));
+        open.set(uid, days.reduce((n, d) => n + d.total, 0));
+      }
+      return { load, open, source: "visits" };
     }
     const load: Load = new Map();
-    const rows: any[] = body.items ?? body.workers ?? [];
+    const open: Open = new Map();
+    const rows: any[] = body.workers ?? body.items ?? [];
     for (const r of rows) {
       const uid = r.user_id ?? r.worker_id ?? r.user?.id;
+      if (typeof r.open?.total === "number") open.set(uid, r.open.total);
       const days: any[] = r.days ?? (r.day ? [r] : []);
       for (const d of days) {
         const total =
           d.total ?? ["visits", "cases", "tasks", "monitoring"].reduce((n, k) => n + (typeof d[k] === "number" ? d[k] : 0), 0);
-        load.set(uid, [...(load.get(uid) ?? []), { day: d.day ?? d.date, total }]);
+        if (total > 0) load.set(uid, [...(load.get(uid) ?? []), { day: d.day ?? d.date, total }]);
       }
       if (!days.length && typeof r.total === "number") load.set(uid, [{ day: "", total: r.total }]);
     }
-    return { load, source: "workload" };
+    return { load, open, source: "workload" };
   }, [staff.data]);
 }
 
-function WorkloadCell({ load }: { load?: { day: string; total: number }[] }) {
-  if (!load?.length) return <span class="muted">0</span>;
+function WorkloadCell({ load, open }: { load?: { day: string; total: number }[]; open?: number }) {
+  if (!load?.length && !open) return <span class="muted">0</span>;
   return (
-    <span class="load">
-      {load.slice(0, 7).map((d) => (
+    <span class="load" data-testid="workload-cell" data-open={open ?? 0}>
+      <span class="load-day">
+        {t("open")} <b>{open ?? 0}</b>
+      </span>
+      {(load ?? []).slice(0, 7).map((d) => (
         <span key={d.day} class="load-day" title={d.day}>
           {d.day.slice(5)} <b>{d.total}</b>
         </span>
@@ -247,7 +275,7 @@ export function Assign({ householdId, who }: { householdId: string; who: Me }) {
                           />
                         </td>
                         <td>
-                          <WorkloadCell load={workload.data?.load.get(u.id)} />
+                          <WorkloadCell load={workload.data?.load.get(u.id)} open={workload.data?.open.get(u.id)} />
                         </td>
                       </tr>
                     );
@@ -296,6 +324,8 @@ export function Work() {
   const staff = useStaff();
   const workload = useWorkload(staff);
   const [from, setFrom] = useState("");
+  const [fromDay, setFromDay] = useState("");
+  const [result, setResult] = useState<any>(null);
   const [to, setTo] = useState<string[]>([]);
   const [kinds, setKinds] = useState<string[]>(KINDS);
   return (
@@ -322,7 +352,7 @@ export function Work() {
                     </td>
                     <td>{u.organization_name}</td>
                     <td>
-                      <WorkloadCell load={workload.data?.load.get(u.id)} />
+                      <WorkloadCell load={workload.data?.load.get(u.id)} open={workload.data?.open.get(u.id)} />
                     </td>
                   </tr>
                 ))}
@@ -344,17 +374,23 @@ export function Work() {
                   value={to}
                   onChange={setTo}
                 />
-                <Checks legend={t("kinds")} options={KINDS.map((k): [string, string] => [k, k])} value={kinds} onChange={setKinds} />
+                <Checks legend={t("kinds")} options={KINDS.map((k): [string, string] => [k, t(`kind_${k}` as Key)])} value={kinds} onChange={setKinds} />
+                <Field label={t("reassign_from_day")} type="date" value={fromDay} onInput={setFromDay} />
                 <Action
                   primary
                   label={t("reassign")}
                   done={t("reassigned")}
                   disabled={!from || !to.length}
                   run={async () => {
-                    await post(`/v1/users/${from}/reassign`, { to, kinds });
-                    workload.reload();
+                    setResult(await post(`/v1/users/${from}/reassign`, { to, kinds, from: fromDay || null }));
+                    staff.reload();
                   }}
                 />
+                {result ? (
+                  <p data-testid="reassigned">
+                    {t("reassigned")}: {KINDS.map((k) => `${t(`kind_${k}` as Key)} ${result.moved?.[k] ?? 0}`).join(" · ")}
+                  </p>
+                ) : null}
               </>
             );
           }}

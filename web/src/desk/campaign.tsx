@@ -84,6 +84,7 @@ export function Campaign({ who }: { who: Me }) {
                   rows={(s.by_source as any[]).map((d) => ({ label: e(d.source), values: d }))}
                 />
               </div>
+              {s.by_dong_source?.length ? <DongSource rows={s.by_dong_source} /> : null}
               <div class="row end">
                 <Field label={t("export_reason")} value={reason} onInput={setReason} testid="export-reason" />
                 <Action
@@ -109,14 +110,48 @@ export function Campaign({ who }: { who: Me }) {
   );
 }
 
+/** Households identified per dong (rows) and source (columns). */
+function DongSource({ rows }: { rows: any[] }) {
+  const sources = [...new Set(rows.map((r) => r.source as string))].sort();
+  const dongs = [...new Map(rows.map((r) => [r.dong_code, r.dong_name ?? r.dong_code])).entries()];
+  const at = new Map(rows.map((r) => [`${r.dong_code}|${r.source}`, r.identified ?? 0]));
+  return (
+    <Section title={t("dong_source")} testid="dong-source">
+      <table class="grid">
+        <thead>
+          <tr>
+            <th scope="col">{t("dong")}</th>
+            {sources.map((src) => (
+              <th key={src} scope="col">
+                {e(src)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {dongs.map(([code, name]) => (
+            <tr key={code}>
+              <th scope="row">{name}</th>
+              {sources.map((src) => (
+                <td key={src}>{at.get(`${code}|${src}`) ?? 0}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
 function Alerts({ who }: { who: Me }) {
   const alerts = useAsync(() => all("/v1/alerts", {}, 100), []);
   const [kind, setKind] = useState("cold_wave");
   const summaryDongs = useAsync(async () => {
     const c = currentCampaign(await all("/v1/campaigns", {}, 100));
-    return c ? ((await get(`/v1/campaigns/${c.id}/summary`)).by_dong as any[]).map((d) => d.dong_code as string) : [];
+    return c ? ((await get(`/v1/campaigns/${c.id}/summary`)).by_dong as any[]) : [];
   }, []);
-  const dongs = [...new Set([...who.jurisdiction.filter((c) => c.length > 5), ...(summaryDongs.data ?? [])])].sort();
+  const names = new Map<string, string>((summaryDongs.data ?? []).map((d) => [d.dong_code, d.dong_name ?? d.dong_code]));
+  const dongs = [...new Set([...who.jurisdiction.filter((c) => c.length > 5), ...names.keys()])].sort();
   const [dongCodes, setDongCodes] = useState<string[]>([]);
   const [risks, setRisks] = useState<string[]>(["critical", "high"]);
   const [hours, setHours] = useState("24");
@@ -128,7 +163,7 @@ function Alerts({ who }: { who: Me }) {
           <>
             <ul class="plain">
               {items.map((a) => (
-                <li key={a.id}>
+                <li key={a.id} data-testid="alert-item" data-alert-id={a.id}>
                   <button type="button" onClick={() => setWatch(a.id)} aria-pressed={watch === a.id}>
                     {t((a.kind ?? "cold_wave") as Key)} · {time(a.starts_at)} – {time(a.ends_at)} · {(a.dong_codes ?? []).join(", ")}
                   </button>
@@ -150,15 +185,23 @@ function Alerts({ who }: { who: Me }) {
                 />
                 <Field label={t("due_hours")} type="number" value={hours} onInput={setHours} />
               </div>
-              <Checks legend={t("dong")} options={dongs.map((d): [string, string] => [d, d])} value={dongCodes} onChange={setDongCodes} />
+              <Checks
+                legend={t("dong")}
+                options={dongs.map((d): [string, string] => [d, names.get(d) ?? d])}
+                value={dongCodes}
+                onChange={setDongCodes}
+                testid="alert-dongs"
+              />
               <Checks
                 legend={t("criteria_risk")}
                 options={["critical", "high", "moderate", "low"].map((r): [string, string] => [r, e(r)])}
                 value={risks}
                 onChange={setRisks}
+                testid="alert-risks"
               />
               <Action
                 primary
+                testid="alert-submit"
                 label={t("alert_declare")}
                 done={t("declared")}
                 disabled={!dongCodes.length}
@@ -189,7 +232,7 @@ function AlertTable({ id }: { id: string }) {
   const summary = useAsync(() => get(`/v1/alerts/${id}/summary`), [id]);
   usePolling(summary.reload, 10_000, [id]);
   return (
-    <div data-testid="alert-summary" aria-live="polite">
+    <div data-testid="alert-summary" data-alert-id={id} data-total={summary.data?.total} aria-live="polite">
       <p class="muted">{t("live")}</p>
       {summary.error && summary.data === undefined ? <ErrorText error={summary.error} /> : null}
       {summary.data ? (
@@ -201,16 +244,20 @@ function AlertTable({ id }: { id: string }) {
               <th scope="col">{t("done")}</th>
               <th scope="col">{t("open")}</th>
               <th scope="col">{t("overdue")}</th>
+              <th scope="col">{t("escalated")}</th>
+              <th scope="col">{t("unassigned")}</th>
             </tr>
           </thead>
           <tbody>
             {[{ dong_code: t("total"), ...summary.data }, ...((summary.data.by_dong ?? []) as any[])].map((d) => (
-              <tr key={d.dong_code}>
+              <tr key={d.dong_code} data-dong={d.dong_code}>
                 <th scope="row">{d.dong_name ?? d.dong_code}</th>
                 <td>{d.total}</td>
                 <td>{d.done}</td>
                 <td>{d.open}</td>
                 <td>{d.overdue}</td>
+                <td>{d.escalated ?? "—"}</td>
+                <td>{d.unassigned ?? "—"}</td>
               </tr>
             ))}
           </tbody>

@@ -80,7 +80,9 @@ function Summary({ h }: { h: any }) {
         {h.unreachable ? (
           <>
             <dt>{t("unreachable")}</dt>
-            <dd>{String(h.next_step ?? h.unreachable)}</dd>
+            <dd data-testid="unreachable">
+              {time(h.unreachable_at)} · {t("next_step")}: {e(h.next_contact_step) || "—"}
+            </dd>
           </>
         ) : null}
         {h.recurrence_count ? (
@@ -319,23 +321,29 @@ function Ledger({ id }: { id: string }) {
   const ledger = useAsync(async () => {
     try {
       const l = await get(`/v1/households/${id}/ledger`);
-      return { ledger: true, items: (l.items ?? l.entries ?? l.supports ?? []) as any[] };
+      return { ledger: true, items: (l.entries ?? l.items ?? []) as any[], totals: l.totals };
     } catch (err) {
       if (!unavailable(err)) throw err;
-      return { ledger: false, items: await all("/v1/supports", { household_id: id }, 200) };
+      return { ledger: false, items: await all("/v1/supports", { household_id: id }, 200), totals: null };
     }
   }, [id]);
   return (
     <Section title={t("ledger")} testid="ledger">
       <Loaded state={ledger}>
-        {({ items }) =>
+        {({ items, totals }) =>
           items.length === 0 ? (
             <p class="muted">{t("none")}</p>
           ) : (
             <table class="grid">
+              {totals ? (
+                <caption>
+                  {t("total")} {totals.count} · {t("amount")} {totals.amount?.toLocaleString?.() ?? totals.amount}
+                </caption>
+              ) : null}
               <thead>
                 <tr>
                   <th scope="col">{t("resource")}</th>
+                  <th scope="col">{t("provider")}</th>
                   <th scope="col">{t("status")}</th>
                   <th scope="col">{t("amount")}</th>
                   <th scope="col">{t("period")}</th>
@@ -343,8 +351,12 @@ function Ledger({ id }: { id: string }) {
               </thead>
               <tbody>
                 {items.map((s) => (
-                  <tr key={s.id}>
-                    <td>{s.resource_name ?? s.resource?.name ?? s.resource_id}</td>
+                  <tr key={s.support_id ?? s.id} data-overlaps={String(!!s.overlaps?.length)}>
+                    <td>
+                      {s.resource_name ?? s.resource_id}
+                      {s.overlaps?.length ? <span class="badge dl-at_risk">{t("overlaps")}</span> : null}
+                    </td>
+                    <td>{s.provider_name ?? "—"}</td>
                     <td>{e(s.status)}</td>
                     <td>{s.amount ?? "—"}</td>
                     <td>

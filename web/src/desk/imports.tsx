@@ -2,10 +2,11 @@
 import { useState } from "preact/hooks";
 import { ApiError, call, download, get } from "./api";
 import { e, t } from "./i18n";
-import { Action, ErrorText, Section, usePolling } from "./ui";
+import { Action, ErrorText, Section, Select, usePolling } from "./ui";
 
 export function Imports() {
   const [file, setFile] = useState<File | null>(null);
+  const [source, setSource] = useState("bigdata");
   const [job, setJob] = useState<any>(null);
   const [error, setError] = useState<unknown>(null);
   const running = job && (job.status === "queued" || job.status === "running");
@@ -29,6 +30,15 @@ export function Imports() {
             onChange={(ev) => setFile((ev.target as HTMLInputElement).files?.[0] ?? null)}
           />
         </label>
+        <Select
+          label={t("import_source")}
+          value={source}
+          onChange={setSource}
+          options={["bigdata", "lonely_death_screening", "agency_referral", "resident_report", "honorary_official", "benefit_rejected"].map(
+            (v): [string, string] => [v, e(v)],
+          )}
+          testid="import-source"
+        />
         <Action
           primary
           label={t("upload")}
@@ -38,6 +48,7 @@ export function Imports() {
             setError(null);
             const form = new FormData();
             form.append("file", file!, file!.name);
+            form.append("source", source);
             const r = await call("POST", "/v1/integrations/imports", { form });
             const body = await r.json().catch(() => null);
             if (!r.ok) throw new ApiError(r.status, body);
@@ -51,13 +62,16 @@ export function Imports() {
               {t("status")}: <strong>{e(job.status)}</strong>
             </p>
             <progress
-              max={job.rows || 1}
-              value={(job.applied ?? 0) + (job.unchanged ?? 0) + (job.rejected ?? 0)}
-              aria-label={t("rows")}
+              max={1}
+              value={job.progress ?? (job.status === "done" ? 1 : 0)}
+              aria-label={t("progress")}
             />
             <dl class="facts">
               <dt>{t("rows")}</dt>
-              <dd>{job.rows ?? "—"}</dd>
+              <dd>
+                {job.rows ?? "—"}
+                {job.rows_total ? ` / ${job.rows_total}` : ""}
+              </dd>
               <dt>{t("applied")}</dt>
               <dd>{job.applied ?? 0}</dd>
               <dt>{t("unchanged")}</dt>
@@ -65,17 +79,18 @@ export function Imports() {
               <dt>{t("rejected")}</dt>
               <dd>{job.rejected ?? 0}</dd>
             </dl>
+            {job.error ? <p class="error">{job.error}</p> : null}
             {job.status === "done" || job.status === "failed" ? (
               <div class="row">
                 <Action
                   label={`${t("results")} (CSV)`}
-                  run={() => download(`/v1/integrations/imports/${job.id}/results`, "import results", `import-${job.id}.csv`, "text/csv")}
+                  run={() => download(job.results_url ?? `/v1/integrations/imports/${job.id}/results`, "import results", `import-${job.id}.csv`, "text/csv")}
                 />
                 <Action
                   label={`${t("results")} (XLSX)`}
                   run={() =>
                     download(
-                      `/v1/integrations/imports/${job.id}/results`,
+                      job.results_url ?? `/v1/integrations/imports/${job.id}/results`,
                       "import results",
                       `import-${job.id}.xlsx`,
                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
