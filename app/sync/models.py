@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import BaseTable, JSONType, UTCDateTime, utcnow
@@ -54,7 +54,14 @@ class DeviceHolding(BaseTable, table=True):
     __tablename__ = "device_holding"
     __table_args__ = (
         UniqueConstraint("device_id", "entity", "entity_id"),
-        Index("ix_device_holding_device_batch", "device_id", "sent_batch"),
+        # only the unconfirmed sends (the pulls read them by batch): as large as what is outstanding
+        Index(
+            "ix_device_holding_device_batch",
+            "device_id",
+            "sent_batch",
+            postgresql_where=text("sent_batch IS NOT NULL"),
+            sqlite_where=text("sent_batch IS NOT NULL"),
+        ),
         Index("ix_device_holding_device_household", "device_id", "household_id"),
     )
 
