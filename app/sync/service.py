@@ -1,14 +1,18 @@
-"""Pull, push and ack (DESIGN §4).
+"""Pull and ack (DESIGN §4); push is :mod:`app.sync.push`.
 
-**Pull** is a diff between what the device may hold now (:mod:`app.sync.scope`) and what the server
-knows it holds (``device_holding``). The cursor names the last batch the device received; presenting
-it confirms that batch, while anything sent in a later batch (whose response was lost) is forgotten
-and sent again. Because every pull that follows a change recomputes the diff, no committed change can
-be skipped, however sequence numbers interleave; the change counter (numbered in commit order, see
-``app.core.changes``) only serves to answer "nothing new" without computing anything.
+**Pull** compares what the device may hold (the entities declared in the domains, :mod:`app.sync.scope`)
+with what the server knows it holds (``device_holding``), at a cost that follows what it sends. The cursor
+names the last batch the device received; presenting it confirms that batch, while anything sent in a later
+batch (whose response was lost) is forgotten and sent again. A pull is planned (read), loaded (read) and
+recorded (one write), in one of three ways:
 
-**Push** applies each mutation in its own savepoint, once per (device, mutation id); the first result
-is stored and returned again, as ``duplicate``, for a retry.
+* **walk** (:func:`plan_walk`): a first sync, page by page, each entity by keyset over its ids;
+* **content** (:func:`plan_content`): the device is up to date but for changes of entities declared
+  ``content``; the change log from the cursor (numbered in commit order by ``app.core.changes``, so nothing
+  committed after the cursor is skipped) is matched against the device's holdings by key;
+* **diff** (:func:`plan_diff`): the scope itself may have moved: the whole scope against the holdings.
+
+The checksum (:mod:`app.sync.checksum`) is additive: kept per device from what each pull sends.
 """
 
 from __future__ import annotations
