@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -23,7 +23,8 @@ import {
   startOngi,
   support,
   waitSynced,
-  writeScreensReport,
+  screensChecked,
+  SCREENSHOTS,
 } from "./harness.mjs";
 
 const DESK_DIR = join(FIELD_DIR, "..", "desk");
@@ -85,7 +86,9 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
     await server?.stop();
-    await writeScreensReport();
+    // the desk's own report beside Field's screens.json (each test file runs in its own process)
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await writeFile(join(SCREENSHOTS, "screens-desk.json"), JSON.stringify(screensChecked, null, 2));
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }, { timeout: s(60) });
 
@@ -272,6 +275,12 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     await page.locator("[data-testid=nav-work]").click();
     await page.locator("[data-testid=workload]").waitFor();
     await settled(page);
+    const plannerLoad = page.locator(`[data-testid=worker-row][data-user-id="${planner.id}"] [data-testid=workload-cell]`);
+    await plannerLoad.waitFor();
+    const workload = await api.get("coordinator", "/v1/workload").catch(() => null);
+    const expected = workload?.workers?.find((w) => w.user_id === planner.id)?.open?.total;
+    if (expected !== undefined) assert.equal(Number(await plannerLoad.getAttribute("data-open")), expected);
+    else assert.ok(Number(await plannerLoad.getAttribute("data-open")) >= 1, "the planner has open visits");
     await checkScreen(page, "desk-07-work");
     assert.deepEqual(errors, []);
 
@@ -311,42 +320,6 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     await checkScreen(admin.page, "desk-10-devices");
     assert.deepEqual(admin.errors, []);
   });
-
-  test("the coordinator imports a crisis list and downloads the per-row results", known("imports", s(180)), async () => {
-    const api = server.api;
-    const tag = `E2E${Date.now().toString(36).toUpperCase()}`;
-    const { page, errors } = await desk();
-    await deskLogin(page, "coordinator");
-    await page.locator("[data-testid=triage-queue]").waitFor();
-
-    // imports: a CSV of three rows, one of them outside the jurisdiction
-    const header = "관리번호,위기지표,기준일,행정동코드,주소,세대주,연락처,취약유형";
-    const lines = [1, 2, 3].map(
-      (n) => `${tag}-${n},"power_cut,rent_overdue",2026-11-20,${n === 3 ? "1168051000" : "1199052000"},온기구 가져오기로 ${n},정가져${n},010-5555-000${n},elderly`,
-    );
-    const csvPath = join(tmp, "crisis-list.csv");
-    await writeFile(csvPath, `\ufeff${header}\n${lines.join("\n")}\n`, "utf8");
-    await page.locator("[data-testid=nav-imports]").click();
-    await page.locator("[data-testid=import-file]").setInputFiles(csvPath);
-    await page.locator("[data-testid=import-source]").selectOption("bigdata");
-    await page.locator("[data-testid=import-upload]").click();
-    const job = page.locator("[data-testid=import-job]");
-    await page.locator('[data-testid=import-job][data-status="done"]').waitFor({ timeout: s(60) }).catch(async (e) => {
-      throw new Error(`${e.message}\n${await page.locator("[data-testid=imports]").innerText()}`);
-    });
-    const facts = await job.locator("dd").allInnerTexts();
-    assert.equal(facts[0].split("/")[0].trim(), "3", `rows: ${facts}`);
-    assert.equal(facts[1], "2", "applied");
-    assert.equal(facts[3], "1", "rejected (outside the jurisdiction)");
-    const download = page.waitForEvent("download");
-    await job.getByRole("button", { name: /CSV/ }).click();
-    const results = await (await download).path();
-    const table = (await readFile(results, "utf8")).replace(/^\ufeff/, "").trim().split("\n");
-    assert.equal(table.length, 4, "a header and a line per row");
-    await checkScreen(page, "desk-08-imports");
-    assert.deepEqual(errors, []);
-  });
-
 
   test("the coordinator declares a cold-wave alert and watches its tasks close, reveals a registration number with a reason", { timeout: s(300) }, async () => {
     const api = server.api;
@@ -423,4 +396,41 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     }
     assert.deepEqual(errors, []);
   });
+  // last: while the route hangs, it holds the service up for whatever follows
+  test("the coordinator imports a crisis list and downloads the per-row results", known("imports", s(180)), async () => {
+    const api = server.api;
+    const tag = `E2E${Date.now().toString(36).toUpperCase()}`;
+    const { page, errors } = await desk();
+    await deskLogin(page, "coordinator");
+    await page.locator("[data-testid=triage-queue]").waitFor();
+
+    // imports: a CSV of three rows, one of them outside the jurisdiction
+    const header = "관리번호,위기지표,기준일,행정동코드,주소,세대주,연락처,취약유형";
+    const lines = [1, 2, 3].map(
+      (n) => `${tag}-${n},"power_cut,rent_overdue",2026-11-20,${n === 3 ? "1168051000" : "1199052000"},온기구 가져오기로 ${n},정가져${n},010-5555-000${n},elderly`,
+    );
+    const csvPath = join(tmp, "crisis-list.csv");
+    await writeFile(csvPath, `\ufeff${header}\n${lines.join("\n")}\n`, "utf8");
+    await page.locator("[data-testid=nav-imports]").click();
+    await page.locator("[data-testid=import-file]").setInputFiles(csvPath);
+    await page.locator("[data-testid=import-source]").selectOption("bigdata");
+    await page.locator("[data-testid=import-upload]").click();
+    const job = page.locator("[data-testid=import-job]");
+    await page.locator('[data-testid=import-job][data-status="done"]').waitFor({ timeout: s(60) }).catch(async (e) => {
+      throw new Error(`${e.message}\n${await page.locator("[data-testid=imports]").innerText()}`);
+    });
+    const facts = await job.locator("dd").allInnerTexts();
+    assert.equal(facts[0].split("/")[0].trim(), "3", `rows: ${facts}`);
+    assert.equal(facts[1], "2", "applied");
+    assert.equal(facts[3], "1", "rejected (outside the jurisdiction)");
+    const download = page.waitForEvent("download");
+    await job.getByRole("button", { name: /CSV/ }).click();
+    const results = await (await download).path();
+    const table = (await readFile(results, "utf8")).replace(/^\ufeff/, "").trim().split("\n");
+    assert.equal(table.length, 4, "a header and a line per row");
+    await checkScreen(page, "desk-08-imports");
+    assert.deepEqual(errors, []);
+  });
+
+
 });

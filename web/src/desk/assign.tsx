@@ -346,7 +346,7 @@ export function Work() {
               </thead>
               <tbody>
                 {users.map((u) => (
-                  <tr key={u.id}>
+                  <tr key={u.id} data-testid="worker-row" data-user-id={u.id}>
                     <td>
                       {u.display_name} ({e(u.role)})
                     </td>
