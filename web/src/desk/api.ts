@@ -240,7 +240,11 @@ export function isLoggedIn(): boolean {
   return readSession() !== null;
 }
 
-/** Is this error "the service has no such route yet" (a 404 without a problem type of a record)? */
+/** The service's words for a path it has no route for (app/core/i18n.py detail.route-not-found), as opposed to a
+ * record that does not exist or that the caller may not see (both answer 404 with type not-found). */
+const NO_SUCH_PATH = ["이 경로는 존재하지 않습니다.", "No such path."];
+
+/** Is this error "the service has no such route (yet)"? */
 export function unavailable(e: unknown): boolean {
-  return e instanceof ApiError && (e.status === 404 || e.status === 405) && !/not-found-record/.test(e.problem?.type ?? "");
+  return e instanceof ApiError && (e.status === 405 || (e.status === 404 && NO_SUCH_PATH.includes(e.problem?.detail)));
 }
