@@ -321,9 +321,10 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     assert.deepEqual(admin.errors, []);
   });
 
-  test("the coordinator declares a cold-wave alert and watches its tasks close, reveals a registration number with a reason", { timeout: s(300) }, async () => {
+  test("the coordinator declares a cold-wave alert and watches its tasks close, exports the campaign with a reason, reveals a registration number with a reason", { timeout: s(300) }, async () => {
     const api = server.api;
     const tag = `E2E${Date.now().toString(36).toUpperCase()}`;
+    const startedAt = new Date(Date.now() - 5000).toISOString();
     const { page, errors } = await desk();
     await deskLogin(page, "coordinator");
     await page.locator("[data-testid=triage-queue]").waitFor();
@@ -360,6 +361,18 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     );
     await settled(page);
     await checkScreen(page, "desk-11-alert");
+
+    // the campaign's export, with a reason (audited)
+    await page.locator("[data-testid=export-reason]").fill(`동 주민센터 회의 자료 ${tag}`);
+    const exported = page.waitForEvent("download");
+    await page.locator("[data-testid=export]").click();
+    const csv = (await readFile(await (await exported).path(), "utf8")).replace(/^\ufeff/, "");
+    assert.ok(csv.trim().split("\n").length >= 2, `a header and rows: ${csv.slice(0, 200)}`);
+    const exportAudit = await api.get("admin", "/v1/audit-events", { from: startedAt, limit: 100 });
+    assert.ok(
+      exportAudit.items.some((ev) => (ev.purpose || "").includes(tag) || JSON.stringify(ev.details).includes(tag)),
+      "the export is audited with its reason",
+    );
 
     // a registration number, revealed with a reason (audited)
     const household = (await api.get("coordinator", "/v1/triage", { limit: 1 })).items[0];
