@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.care.models import CaseStage, MonitoringSource, ResourceKind, SupportStatus
-from app.core.strict import Int
+from app.core.strict import NOT_BOOL
 from app.core.times import Day
 from app.households.models import RiskLevel, SignalSource
 
@@ -18,8 +18,8 @@ AdminCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{5})?$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 ShortText = Annotated[str, StringConstraints(max_length=1000)]
-Amount = Annotated[Int, Field(ge=0, le=1_000_000_000)]
-Interval = Annotated[Int, Field(ge=1, le=365)]
+Amount = Annotated[int, Field(ge=0, le=1_000_000_000), NOT_BOOL]
+Interval = Annotated[int, Field(ge=1, le=365), NOT_BOOL]
 
 
 # --- resources ------------------------------------------------------------------------------------------------
@@ -34,10 +34,10 @@ class ResourceCreate(BaseModel):
     provider_organization_id: uuid.UUID
     district_code: DistrictCode
     eligibility: LongText | None = None
-    capacity: Annotated[Int, Field(ge=0, le=10_000_000)] | None = Field(
+    capacity: Annotated[int, Field(ge=0, le=10_000_000), NOT_BOOL] | None = Field(
         default=None, description="Units in total; omit for a resource not limited by capacity"
     )
-    remaining: Annotated[Int, Field(ge=0, le=10_000_000)] | None = Field(
+    remaining: Annotated[int, Field(ge=0, le=10_000_000), NOT_BOOL] | None = Field(
         default=None, description="Units still available (defaults to capacity)"
     )
     unit: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "household"
@@ -52,10 +52,10 @@ class ResourceUpdate(BaseModel):
     category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     description: LongText | None = None
     eligibility: LongText | None = None
-    capacity: Annotated[Int, Field(ge=0, le=10_000_000)] | None = Field(
+    capacity: Annotated[int, Field(ge=0, le=10_000_000), NOT_BOOL] | None = Field(
         default=None, description="Changing it moves remaining by the same difference (never below 0)"
     )
-    remaining: Annotated[Int, Field(ge=0, le=10_000_000)] | None = None
+    remaining: Annotated[int, Field(ge=0, le=10_000_000), NOT_BOOL] | None = None
     unit: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     default_amount: Amount | None = None
     contact: Annotated[str, StringConstraints(max_length=200)] | None = None

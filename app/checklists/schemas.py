@@ -21,7 +21,7 @@ from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBo
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, ItemType, TemplateStatus
 from app.core.pagination import INT32_MAX
-from app.core.strict import Int
+from app.core.strict import NOT_BOOL, Int
 from app.core.times import Instant
 from app.households.models import RiskLevel
 
@@ -221,7 +221,7 @@ class ResponseCreate(BaseModel):
     template_key: Key
     template_version: Int = Field(ge=1, le=INT32_MAX)
     answers: Answers = Field(default_factory=dict)
-    base_version: Int | None = Field(
+    base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = Field(
         default=None,
         ge=0,
         le=INT32_MAX,
@@ -233,7 +233,7 @@ class ResponseCreate(BaseModel):
 class ResponsePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: Answers = Field(default_factory=dict)
-    base_version: Int | None = Field(
+    base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = Field(
         default=None,
         ge=0,
         le=INT32_MAX,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.pagination import INT32_MAX
-from app.core.strict import Int
+from app.core.strict import NOT_BOOL
 
 
 class Change(BaseModel):
@@ -35,7 +35,7 @@ class Mutation(BaseModel):
     entity: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     op: Annotated[str, StringConstraints(min_length=1, max_length=16)]
     id: uuid.UUID
-    base_version: Int | None = Field(default=None, ge=0, le=INT32_MAX)
+    base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = None
     data: dict[str, Any] | None = None
     at: str | None = Field(default=None, max_length=64, description="device time, RFC 3339")
 

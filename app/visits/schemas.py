@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.auth.models import OrgKind, Role
 from app.core.pagination import INT32_MAX
-from app.core.strict import Int, Number
+from app.core.strict import NOT_BOOL, Int, Number
 from app.core.times import AwareInstant
 from app.households.schemas import DistrictCode, DongCode, Phone, Strict, Text200, Text300
 from app.visits.models import VisitPurpose, VisitStatus
@@ -40,7 +40,7 @@ class ExpectedPhoto(Strict):
 class Location(Strict):
     lat: Number = Field(ge=-90, le=90)
     lon: Number = Field(ge=-180, le=180)
-    accuracy_m: Number | None = Field(default=None, ge=0, le=100_000)
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000), NOT_BOOL] | None = None
 
 
 def _unique_keys(items: list[Any]) -> list[Any]:
@@ -187,7 +187,7 @@ class FacilityCreate(Strict):
     address: Text300
     contact_phone: Phone | None = None
     operator: Text200 | None = None
-    capacity: Int | None = Field(default=None, ge=0, le=100_000)
+    capacity: Annotated[int, Field(ge=0, le=100_000), NOT_BOOL] | None = None
     active: StrictBool = True
 
 
@@ -199,7 +199,7 @@ class FacilityPatch(Strict):
     address: Text300 | None = None
     contact_phone: Phone | None = None
     operator: Text200 | None = None
-    capacity: Int | None = Field(default=None, ge=0, le=100_000)
+    capacity: Annotated[int, Field(ge=0, le=100_000), NOT_BOOL] | None = None
     active: StrictBool | None = None
 
 
