@@ -223,8 +223,6 @@ class ResponseCreate(BaseModel):
     answers: Answers = Field(default_factory=dict)
     base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = Field(
         default=None,
-        ge=0,
-        le=INT32_MAX,
         description="The response version the answers were based on (per-item merge)",
     )
     completed: StrictBool | None = Field(default=None, description="true submits the response (required items checked)")
@@ -235,8 +233,6 @@ class ResponsePatch(BaseModel):
     answers: Answers = Field(default_factory=dict)
     base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = Field(
         default=None,
-        ge=0,
-        le=INT32_MAX,
         description="The response version the answers were based on; default: If-Match",
     )
     completed: StrictBool | None = None
