@@ -6,7 +6,7 @@ For each size, a fresh database (SQLite file, or a PostgreSQL database made and 
 ``ONGI_BENCH_POSTGRES_URL`` names) holds one planner with one visit and ``size - 2`` notes on it. The app is
 called in-process through httpx (no network: the figures are the server's own work). Measured per size:
 
-* ``first``: the first full sync in pages of 1,000 (seconds, once);
+* ``first``: the first full sync in pages of 1,000 (``--page``; seconds, once);
 * ``empty``: a pull with nothing new (median ms; the fast path answers it);
 * ``sift``: a pull after another worker changed 10 records the device does not hold (median ms);
 * ``pull10``: a pull after a teammate edited 10 notes the device holds (median ms);
@@ -74,7 +74,7 @@ async def seed_notes(maker: Any, visit: Any, author: Any, n: int) -> list[uuid.U
     return ids
 
 
-async def one_size(db: str, size: int, reps: int) -> dict[str, float]:
+async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str, float]:
     import httpx
 
     from app.auth.models import Role
@@ -119,7 +119,7 @@ async def one_size(db: str, size: int, reps: int) -> dict[str, float]:
             t = time.perf_counter()
             cursor, held = None, 0
             while True:
-                params: dict[str, Any] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+                params: dict[str, Any] = {"limit": page, **({"cursor": cursor} if cursor else {})}
                 r = await c.get("/v1/sync/pull", params=params, headers=h)
                 assert r.status_code == 200, r.text
                 body = r.json()
@@ -212,7 +212,9 @@ def table(db: str, results: dict[int, dict[str, float]]) -> str:
         for col in cols:
             v = results[size][col]
             ratio = v / base[col] if base[col] else float("nan")
-            cells.append(f"{v:.3f} {units[col]} ({ratio:.2f}×)" if col == "first" else f"{v:.1f} {units[col]} ({ratio:.2f}×)")
+            cells.append(
+                f"{v:.3f} {units[col]} ({ratio:.2f}×)" if col == "first" else f"{v:.1f} {units[col]} ({ratio:.2f}×)"
+            )
         lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -222,11 +224,12 @@ async def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--page", type=int, default=1000, help="the first sync's page size")
     args = ap.parse_args()
     os.environ.setdefault("ONGI_LOG_LEVEL", "WARNING")
     results = {}
     for size in [int(x) for x in args.sizes.split(",")]:
-        results[size] = await one_size(args.db, size, args.reps)
+        results[size] = await one_size(args.db, size, args.reps, args.page)
         print(size, {k: round(v, 4) for k, v in results[size].items()}, flush=True)
     print(table(args.db, results))
 
