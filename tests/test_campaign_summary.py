@@ -158,9 +158,9 @@ async def test_admins_name_the_areas_of_their_jurisdiction(client: httpx.AsyncCl
         "/v1/areas", json={"names": {"11990": "온기구", "1199053000": "다온동"}}, headers=admin.headers
     )
     assert r.status_code == 200, r.text
-    assert r.json() == [{"code": "11990", "name": "온기구"}, {"code": "1199053000", "name": "다온동"}]
+    assert r.json()["saved"] == [{"code": "11990", "name": "온기구"}, {"code": "1199053000", "name": "다온동"}]
     r = await client.put("/v1/areas", json={"names": {"1199053000": "다온1동"}}, headers=admin.headers)
-    assert r.json() == [{"code": "1199053000", "name": "다온1동"}]
+    assert r.json()["saved"] == [{"code": "1199053000", "name": "다온1동"}]
     outside = await client.put("/v1/areas", json={"names": {"1168051000": "남의동"}}, headers=admin.headers)
     assert outside.status_code == 422
     assert outside.json()["errors"][0]["field"] == "body.names.1168051000"
@@ -168,6 +168,13 @@ async def test_admins_name_the_areas_of_their_jurisdiction(client: httpx.AsyncCl
     assert (
         await client.put("/v1/areas", json={"names": {"11990": "x"}}, headers=coordinator.headers)
     ).status_code == 403
-    listed = (await client.get("/v1/areas", headers=coordinator.headers)).json()
+    listed = (await client.get("/v1/areas", headers=coordinator.headers)).json()["items"]
     assert {"code": "1199053000", "name": "다온1동"} in listed
     assert all(a["code"].startswith("11990") for a in listed)
+    first = (await client.get("/v1/areas", params={"limit": 1}, headers=coordinator.headers)).json()
+    rest = (
+        await client.get(
+            "/v1/areas", params={"limit": 500, "cursor": first["next_cursor"]}, headers=coordinator.headers
+        )
+    ).json()
+    assert first["items"] + rest["items"] == listed

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.access.policy import codes_clause, role_gate
 from app.areas import messages as _messages  # noqa: F401  (registers the messages)
 from app.areas.models import AdminArea
-from app.areas.schemas import AreaNames, AreaPublic
+from app.areas.schemas import AreaNames, AreaPublic, AreasSaved
 from app.areas.service import set_area_names
 from app.audit import service as audit
 from app.auth.models import Role
@@ -21,6 +21,7 @@ from app.auth.principal import Principal
 from app.core.deps import SessionDep
 from app.core.errors import Problem
 from app.core.i18n import t
+from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
 
 router = APIRouter(tags=["areas"])
 
@@ -28,21 +29,28 @@ Readers = Annotated[Principal, Depends(role_gate(Role.admin, Role.coordinator, R
 Admin = Annotated[Principal, Depends(role_gate(Role.admin))]
 
 
-@router.get("/v1/areas", response_model=list[AreaPublic], summary="Names of the areas of the caller's jurisdiction")
-async def list_areas(principal: Readers, session: SessionDep) -> list[AreaPublic]:
-    rows = await session.execute(
-        select(AdminArea).where(codes_clause(AdminArea.code, principal.jurisdiction)).order_by(AdminArea.code)
-    )
-    return [AreaPublic.model_validate(a) for a in rows.scalars()]
+@router.get("/v1/areas", response_model=Page[AreaPublic], summary="Names of the areas of the caller's jurisdiction")
+async def list_areas(
+    principal: Readers, session: SessionDep, limit: LimitQuery = 500, cursor: CursorQuery = None
+) -> Page[AreaPublic]:
+    stmt = select(AdminArea).where(codes_clause(AdminArea.code, principal.jurisdiction))
+    if cursor:
+        after = decode_cursor(cursor)
+        if len(after) != 1 or not isinstance(after[0], str):
+            raise invalid_cursor()
+        stmt = stmt.where(AdminArea.code > after[0])
+    rows = list((await session.execute(stmt.order_by(AdminArea.code).limit(limit + 1))).scalars())
+    next_cursor = encode_cursor([rows[limit - 1].code]) if len(rows) > limit else None
+    return Page(items=[AreaPublic.model_validate(a) for a in rows[:limit]], next_cursor=next_cursor)
 
 
 @router.put(
     "/v1/areas",
-    response_model=list[AreaPublic],
+    response_model=AreasSaved,
     summary="Name or rename areas within the admin's jurisdiction",
     responses={422: {"description": "A code outside the jurisdiction, or an invalid code or name"}},
 )
-async def put_areas(body: AreaNames, principal: Admin, session: SessionDep) -> list[AreaPublic]:
+async def put_areas(body: AreaNames, principal: Admin, session: SessionDep) -> AreasSaved:
     outside = sorted(code for code in body.names if not principal.in_jurisdiction(code))
     if outside:
         raise Problem(
@@ -64,4 +72,4 @@ async def put_areas(body: AreaNames, principal: Admin, session: SessionDep) -> l
     await set_area_names(session, dict(body.names))
     await audit.record(session, principal, "area.update", entity="area", details={"codes": sorted(body.names)})
     rows = await session.execute(select(AdminArea).where(AdminArea.code.in_(list(body.names))).order_by(AdminArea.code))
-    return [AreaPublic.model_validate(a) for a in rows.scalars()]
+    return AreasSaved(saved=[AreaPublic.model_validate(a) for a in rows.scalars()])

@@ -23,3 +23,7 @@ class AreaNames(BaseModel):
     names: dict[AreaCode, AreaName] = Field(
         min_length=1, max_length=500, description='{code: name}, e.g. {"1199053000": "햇살동"}'
     )
+
+
+class AreasSaved(BaseModel):
+    saved: list[AreaPublic] = Field(description="The areas named by the request, as stored now")
