@@ -487,3 +487,13 @@ async def test_the_document_writes_bounds_as_json_schema(app: Any) -> None:
 
     walk(app.openapi(), "")
     assert not found, found
+
+
+async def test_a_map_with_key_pattern_takes_no_other_key(app: Any, factory: Factory, client: httpx.AsyncClient) -> None:
+    """``PUT /v1/areas`` with ``{"names": {"0": {}}}`` is a 422 (the key is no area code); the document's
+    ``patternProperties`` let any other key through (schemathesis ST202)."""
+    names = app.openapi()["components"]["schemas"]["AreaNames"]["properties"]["names"]
+    assert names["additionalProperties"] is False
+    admin = await factory.actor(Role.admin)
+    r = await client.put("/v1/areas", json={"names": {"0": "x"}}, headers=admin.headers)
+    assert r.status_code == 422, r.text

@@ -531,6 +531,19 @@ def _secure(op: dict[str, Any], scopes: dict[str, list[dict[str, list[str]]]]) -
         op["security"] = [{"oauth2": []}]
 
 
+def _close_pattern_maps(node: Any) -> None:
+    """pydantic writes ``dict[PatternStr, X]`` as ``patternProperties`` only, which lets any other key pass; the
+    server refuses a key that does not match (422), so the document says so (``additionalProperties: false``)."""
+    if isinstance(node, dict):
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            _close_pattern_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_pattern_maps(value)
+
+
 def _add_parameters(op: dict[str, Any], extra: list[dict[str, Any]]) -> None:
     params = op.setdefault("parameters", [])
     names = {(p.get("in"), p.get("name", "").lower()) for p in params}
@@ -613,6 +626,7 @@ def complete(
                             p["required"] = True
                             p["description"] = "Required: the record's `ETag` as last read (without it: 428)"
             op["responses"] = dict(sorted(responses.items(), key=lambda kv: kv[0]))
+    _close_pattern_maps(doc["components"]["schemas"])
     doc["servers"] = [{"url": "/", "description": "This server"}]
     return doc
 
