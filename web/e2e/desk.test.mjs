@@ -325,7 +325,7 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     assert.deepEqual(admin.errors, []);
   });
 
-  test("the coordinator declares a cold-wave alert and watches its tasks close, exports the campaign with a reason, reveals a registration number with a reason", { timeout: s(300) }, async () => {
+  test("the coordinator declares a cold-wave alert and watches its tasks close, exports the campaign with a reason, reveals a registration number with a reason, merges a duplicate", { timeout: s(300) }, async () => {
     const api = server.api;
     const tag = `E2E${Date.now().toString(36).toUpperCase()}`;
     const startedAt = new Date(Date.now() - 5000).toISOString();
@@ -392,6 +392,29 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     );
     await settled(page);
     await checkScreen(page, "desk-12-household-reveal");
+
+    // a duplicate entered twice: it is a candidate with its reasons, merged into this household; its old id says so
+    const copy = await api.post("coordinator", "/v1/households", {
+      district_code: household.district_code,
+      dong_code: household.dong_code,
+      address: household.address,
+      head_name: household.head_name,
+      contact_phone: household.contact_phone,
+      members: household.members.map((m) => ({ name: m.name, relation: m.relation, birth_year: m.birth_year, tags: m.tags })),
+    });
+    await page.reload();
+    const candidate = page.locator(`[data-testid=duplicate][data-household-id="${copy.id}"]`);
+    await candidate.waitFor({ timeout: s(20) });
+    await candidate.locator("[data-testid=merge]").click();
+    await candidate.locator(".ok").waitFor();
+    const gone = await api.request("coordinator", "GET", `/v1/households/${copy.id}`, { raw: true });
+    assert.equal(gone.status, 410);
+    await page.goto(`/desk/#/households/${copy.id}`);
+    await page.locator("[data-testid=household-merged]").waitFor();
+    assert.equal(
+      await page.locator("[data-testid=household-merged] a").getAttribute("href"),
+      `#/households/${household.id}`,
+    );
     assert.deepEqual(errors, []);
   });
 

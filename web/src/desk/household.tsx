@@ -7,13 +7,22 @@ import { ApiError, all, call, download, get, imageUrl, json, post, unavailable, 
 import { e, t } from "./i18n";
 import { sha256Hex } from "../shared/checksum";
 import { useStaff } from "./assign";
-import { Action, Checks, ErrorText, Field, Loaded, Section, Select, day, time, useAsync } from "./ui";
+import { Action, Checks, ErrorText, Field, Loaded, Section, Select, day, errorText, time, useAsync } from "./ui";
 
 const PURPOSES = ["identification", "assessment", "joint_consultation", "follow_up", "service_linkage", "case_management"];
 
 export function HouseholdScreen({ id, who }: { id: string; who: Me }) {
   const household = useAsync(() => get(`/v1/households/${id}`), [id]);
   const visits = useAsync(() => all("/v1/visits", { household_id: id }, 200), [id]);
+  const merged = household.error instanceof ApiError && /household-merged$/.test(household.error.problem?.type ?? "");
+  if (merged) {
+    const into = (household.error as ApiError).problem?.merged_into as string | undefined;
+    return (
+      <p class="notice" data-testid="household-merged">
+        {errorText(household.error)} {into ? <a href={`#/households/${into}`}>{t("merged_into")}</a> : null}
+      </p>
+    );
+  }
   return (
     <Loaded state={household}>
       {(h: any) => (
@@ -416,13 +425,14 @@ function Duplicates({ id }: { id: string }) {
                 const other = c.household ?? c;
                 const otherId = other.id ?? c.household_id;
                 return (
-                  <li key={otherId}>
+                  <li key={otherId} data-testid="duplicate" data-household-id={otherId}>
                     <a href={`#/households/${otherId}`}>{other.head_name ?? otherId}</a>{" "}
                     <span class="muted">
                       {t("why")}: {(c.reasons ?? c.why ?? []).join?.(", ") ?? String(c.why ?? "")}
                     </span>{" "}
                     <Action
                       label={t("merge_into")}
+                      testid="merge"
                       done={t("merged")}
                       run={() => post(`/v1/households/${otherId}/merge`, { into: id })}
                     />

@@ -123,6 +123,7 @@ const ko = {
   why: "근거",
   merge_into: "이 가구로 합치기",
   merged: "합쳤습니다",
+  merged_into: "합쳐진 가구로 가기",
   assign_visit: "합동 방문 배정",
   // assign
   assign_title: "합동 방문 배정",
@@ -351,6 +352,7 @@ const en: Dict = {
   why: "Why",
   merge_into: "Merge into this household",
   merged: "Merged",
+  merged_into: "Go to the household it was merged into",
   assign_visit: "Assign a joint visit",
   assign_title: "Assign a joint visit",
   window_start: "Start",
