@@ -33,8 +33,9 @@ to households in crisis, and behind the coordinators and other systems around it
 Errors are RFC 9457 `application/problem+json`; messages follow `Accept-Language` (Korean by default).
 """
 
-#: Paths whose bodies are streamed and limited by their own rules (tus chunks, bulk NDJSON imports).
-UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk")
+#: Paths whose bodies are streamed and limited by their own rules (tus chunks, bulk NDJSON imports, uploaded
+#: spreadsheets: app.integrations.imports.MAX_UPLOAD_BYTES).
+UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk", "/v1/integrations/imports")
 
 
 def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:

@@ -54,6 +54,8 @@ from app.integrations.schemas import ImportLine
 
 #: Rows per multi-row INSERT statement (bounded parameters: SQLite allows 32,766 per statement).
 INSERT_CHUNK = 1000
+#: From how many rows PostgreSQL gets them by COPY rather than INSERT.
+COPY_AT_LEAST = 20
 
 
 class NewHousehold:
@@ -362,9 +364,49 @@ _RECORD_COLUMNS = (
 )
 
 
-async def _insert(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts of column values; missing columns take their defaults): PostgreSQL's ``COPY``
+    (binary, in the transaction), else multi-row INSERT statements."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_AT_LEAST:
+        await _copy(connection, table, rows)
+        return
     for i in range(0, len(rows), INSERT_CHUNK):
         await session.execute(insert(table), list(rows[i : i + INSERT_CHUNK]))
+
+
+def _defaults(table: Any) -> list[Any]:
+    """Per column: a function giving its value when a row does not name it (the column's Python default)."""
+    out = []
+    for column in table.c:
+        default = column.default
+        if default is None:
+            out.append(lambda: None)
+        elif default.is_callable:
+            out.append(lambda fn=default.arg: fn(None))
+        else:
+            out.append(lambda value=default.arg: value)
+    return out
+
+
+async def _copy(connection: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """``COPY … FROM STDIN (FORMAT binary)`` through asyncpg, values bound as SQLAlchemy binds them (type
+    decorators, enums, JSON), on the session's own connection and transaction."""
+    dialect = connection.dialect
+    columns = list(table.c)
+    binds = [c.type._cached_bind_processor(dialect) for c in columns]
+    defaults = _defaults(table)
+    records = []
+    for row in rows:
+        record = []
+        for column, bind, default in zip(columns, binds, defaults, strict=True):
+            value = row[column.name] if column.name in row else default()
+            record.append(bind(value) if bind is not None and value is not None else value)
+        records.append(record)
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=[c.name for c in columns])
 
 
 async def _search_keys(session: AsyncSession, households: list[NewHousehold]) -> None:
@@ -379,7 +421,7 @@ async def _search_keys(session: AsyncSession, households: list[NewHousehold]) ->
         for h in households
         for kind, key in sorted(household_keys(h.__dict__))
     ]
-    await _insert(session, HouseholdSearchKey.__table__, rows)
+    await insert_rows(session, HouseholdSearchKey.__table__, rows)
 
 
 async def ingest_batch(
@@ -426,7 +468,7 @@ async def ingest_batch(
 async def _write(batch: _Batch) -> None:
     session, principal = batch.session, batch.principal
     if batch.new_households:
-        await _insert(
+        await insert_rows(
             session,
             Household.__table__,
             [{name: getattr(h, name) for name in _HOUSEHOLD_COLUMNS} for h in batch.new_households],
@@ -438,7 +480,7 @@ async def _write(batch: _Batch) -> None:
             session, principal, "household.create", [("household", h.id, h.id) for h in batch.new_households]
         )
     if batch.new_signals:
-        await _insert(session, Signal.__table__, batch.new_signals)
+        await insert_rows(session, Signal.__table__, batch.new_signals)
     for (source, count, outcome), items in batch.signal_audits.items():
         await audit.record_each(
             session,
@@ -451,11 +493,11 @@ async def _write(batch: _Batch) -> None:
     # signals they now name
     await session.flush()
     if batch.new_records:
-        await _insert(
+        await insert_rows(
             session,
             ImportRecord.__table__,
             [{name: getattr(r, name) for name in _RECORD_COLUMNS} for r in batch.new_records],
         )
 
 
-__all__ = ["Outcome", "ingest_batch"]
+__all__ = ["Outcome", "ingest_batch", "insert_rows"]

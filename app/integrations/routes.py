@@ -1,25 +1,48 @@
-"""``PUT /v1/integrations/households/{source}/{external_id}`` and ``POST /v1/integrations/households:bulk``
-(DESIGN §6): crisis lists from the national big-data system, arrears data and benefit systems."""
+"""``PUT /v1/integrations/households/{source}/{external_id}``, ``POST /v1/integrations/households:bulk`` (DESIGN
+§6) and ``POST /v1/integrations/imports`` with ``GET …/imports/{id}`` and ``…/results`` (DESIGN §11): crisis lists
+from the national big-data system, arrears data and benefit systems, as JSON, NDJSON or spreadsheets."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
-from typing import Annotated, Any
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 import structlog
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from app.access.policy import role_gate
 from app.audit import service as audit
 from app.auth.deps import require_scope
+from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found, problem_response
 from app.core.state import AppState
+from app.exports.tabular import TABLE_RESPONSES, Column, negotiate, table_response
 from app.households.models import SignalSource
-from app.integrations.schemas import ExternalId, ImportPayload, ImportResult
+from app.households.service import field_problem
+from app.integrations.imports import (
+    MAX_UPLOAD_BYTES,
+    create_job,
+    file_format,
+    get_job,
+    result_pages,
+    spawn,
+    start_background_work,
+    stop_background_work,
+)
+from app.integrations.models import ImportJob
+from app.integrations.schemas import ExternalId, ImportCounts, ImportJobOut, ImportPayload, ImportResult
 from app.integrations.service import (
     BulkImporter,
     apply_import,
@@ -28,7 +51,19 @@ from app.integrations.service import (
     results_lines,
 )
 
-router = APIRouter(tags=["integrations"])
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Resume imports whose process died (app.integrations.imports), and let ours finish at shutdown."""
+    state = app.state.ongi
+    await start_background_work(state)
+    try:
+        yield
+    finally:
+        await stop_background_work(state)
+
+
+router = APIRouter(tags=["integrations"], lifespan=lifespan)
 log = structlog.get_logger("ongi.integrations")
 
 Importer = Annotated[Principal, Depends(require_scope("households:import"))]
@@ -202,3 +237,220 @@ async def import_bulk(
     if content_type not in NDJSON_TYPES:
         raise Problem(415, "unsupported-media-type", "integrations.unsupported-media-type")
     return BulkImportResponse(state, principal, default_source=source.value if source else None)
+
+
+# --- spreadsheets over REST (DESIGN §11 Imports) ---------------------------------------------------------------
+
+SpreadsheetImporter = Annotated[Principal, Depends(role_gate(Role.coordinator, scope="households:import"))]
+JobIdPath = Annotated[uuid.UUID, Path(description="The import's id (from POST /v1/integrations/imports)")]
+_JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid token"},
+    403: {"description": "Needs a coordinator, or an integration client with the households:import scope"},
+    404: {"description": "No such import, or not yours"},
+}
+
+
+def _job_out(job: ImportJob) -> ImportJobOut:
+    if job.status == "done":
+        progress: float | None = 1.0
+    elif job.rows_total:
+        progress = round(min(1.0, job.rows / job.rows_total), 4)
+    else:
+        progress = None
+    counts = job.counts or {}
+    return ImportJobOut(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        file_format=job.file_format,  # type: ignore[arg-type]
+        size_bytes=job.size_bytes,
+        rows_total=job.rows_total,
+        rows=job.rows,
+        applied=job.applied,
+        unchanged=job.unchanged,
+        rejected=job.rejected,
+        counts=ImportCounts(**{k: int(counts.get(k, 0)) for k in ImportCounts.model_fields}),
+        progress=progress,
+        error=job.error,
+        results_url=f"/v1/integrations/imports/{job.id}/results",
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise Problem(413, "payload-too-large", "detail.payload-too-large", params={"limit": limit})
+        yield chunk
+
+
+def _copy_to(src: Any, dst: FilePath) -> int:
+    src.seek(0)
+    with dst.open("wb") as out:
+        shutil.copyfileobj(src, out, 1024 * 1024)
+        return out.tell()
+
+
+@router.post(
+    "/v1/integrations/imports",
+    status_code=202,
+    response_model=ImportJobOut,
+    summary="Upload a crisis list (CSV or XLSX) to import in the background",
+    description=(
+        "A multipart form with the file in `file` (and optionally `source`, for rows without a source column, and "
+        "`sheet`, an XLSX sheet other than the first). The file is checked (readable, a header with "
+        "`external_id`/관리번호) and answered 202 with the import; `GET /v1/integrations/imports/{id}` shows its "
+        "progress and `…/results` the result of every row. Rows are imported as by "
+        "`POST /v1/integrations/households:bulk` (idempotent: the same file again changes nothing)."
+    ),
+    responses={
+        202: {"description": "Accepted: the import runs in the background"},
+        **{k: v for k, v in _JOB_ERRORS.items() if k != 404},
+        413: {"description": "The file is too large (or an XLSX unpacks to too much)"},
+        415: {"description": "Not multipart, or the file is neither CSV nor XLSX"},
+        422: {"description": "No file, an unreadable file, or no external_id column"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary", "description": "a .csv or .xlsx file"},
+                            "source": {"type": "string", "enum": [s.value for s in SignalSource]},
+                            "sheet": {"type": "string", "maxLength": 100},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_import(
+    request: Request, principal: SpreadsheetImporter, state: StateDep, session: SessionDep
+) -> JSONResponse:
+    from starlette.datastructures import UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    from app.media.storage import scratch_dir
+
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        raise Problem(415, "unsupported-media-type", "integrations.upload-multipart")
+    parser = MultiPartParser(
+        request.headers, _limited(request.stream(), MAX_UPLOAD_BYTES), max_files=1, max_fields=10, max_part_size=1024
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise field_problem("body.file", "integrations.upload-malformed") from exc
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise field_problem("body.file", "field.missing")
+        source = form.get("source")
+        if source is not None and source not in {s.value for s in SignalSource}:
+            raise field_problem("body.source", "integrations.unknown-source")
+        sheet = form.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or len(sheet) > 100):
+            raise field_problem("body.sheet", "integrations.unknown-sheet")
+        fmt = file_format(upload.filename, upload.content_type)
+        folder = scratch_dir(state)
+        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        path = folder / f"import-{uuid.uuid4().hex}.{fmt}"
+        try:
+            size = await anyio.to_thread.run_sync(_copy_to, upload.file, path)
+            job, token = await create_job(
+                state, session, principal, path, fmt=fmt, size=size, source=source or None, sheet=sheet or None
+            )
+        finally:
+            await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+    finally:
+        await form.close()
+    return _Accepted(_job_out(job).model_dump(mode="json"), state, job.id, token)
+
+
+class _Accepted(JSONResponse):
+    """202 with the job; the import starts once the answer is sent, i.e. after the request's transaction (which
+    holds the job's row) has committed."""
+
+    def __init__(self, body: dict[str, Any], state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> None:
+        super().__init__(
+            body,
+            status_code=202,
+            headers={"Location": f"/v1/integrations/imports/{job_id}", "Cache-Control": "no-store"},
+        )
+        self.state, self.job_id, self.token = state, job_id, token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        spawn(self.state, self.job_id, self.token)
+
+
+@router.get(
+    "/v1/integrations/imports/{import_id}",
+    response_model=ImportJobOut,
+    summary="An uploaded import: status, counts and progress",
+    responses=_JOB_ERRORS,
+)
+async def get_import_job(
+    import_id: JobIdPath, principal: SpreadsheetImporter, session: SessionDep, response: Response
+) -> ImportJobOut:
+    job = await get_job(session, principal, import_id)
+    response.headers["Cache-Control"] = "no-store"
+    return _job_out(job)
+
+
+RESULT_TABLE = [
+    Column("line", "행 (row)"),
+    Column("external_id", "관리번호 (external_id)"),
+    Column("status", "결과 (status)"),
+    Column("household_id", "가구 ID (household_id)"),
+    Column("reason", "사유 (reason)"),
+    Column("duplicates", "중복 후보 (possible duplicates)"),
+]
+
+
+@router.get(
+    "/v1/integrations/imports/{import_id}/results",
+    summary="The result of every row of an uploaded import, as CSV or XLSX (by Accept or format=)",
+    response_class=Response,
+    responses={
+        **TABLE_RESPONSES,
+        **_JOB_ERRORS,
+        409: {"description": "The import has not finished yet (see Retry-After)"},
+    },
+)
+async def get_import_results(
+    import_id: JobIdPath,
+    request: Request,
+    principal: SpreadsheetImporter,
+    state: StateDep,
+    session: SessionDep,
+    format: Annotated[Literal["csv", "xlsx"] | None, Query(description="csv or xlsx (wins over Accept)")] = None,
+) -> Response:
+    fmt = negotiate(format, request.headers.get("accept"))
+    job = await get_job(session, principal, import_id)
+    if job.status in ("queued", "running"):
+        raise Problem(409, "import-running", "integrations.import-running", headers={"Retry-After": "5"})
+    await audit.record(
+        session,
+        principal,
+        "integrations.import_job.download",
+        entity="integration_import_job",
+        entity_id=job.id,
+        details={"format": fmt, "rows": job.rows},
+    )
+    return table_response(
+        fmt,
+        RESULT_TABLE,
+        result_pages(state, job.id),
+        filename=f"ongi-import-{str(job.id)[:8]}-results",
+        tz=state.settings.tz,
+        sheet="results",
+    )

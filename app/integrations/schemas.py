@@ -87,3 +87,34 @@ class LineResult(BaseModel):
     status: ImportStatus
     household_id: uuid.UUID | None = None
     errors: list[LineError] | None = None
+
+
+ImportJobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class ImportCounts(BaseModel):
+    created: int = 0
+    matched: int = 0
+    updated: int = 0
+    reopened: int = 0
+
+
+class ImportJobOut(BaseModel):
+    """A spreadsheet import (``POST /v1/integrations/imports``) and how far it got."""
+
+    id: uuid.UUID
+    status: ImportJobStatus
+    file_format: Literal["csv", "xlsx"]
+    size_bytes: int
+    rows_total: int | None = Field(description="Data rows in the file (an estimate until the import is done)")
+    rows: int = Field(description="Rows imported so far (each has a result)")
+    applied: int = Field(description="Rows that created, matched, updated or reopened a household")
+    unchanged: int = Field(description="Rows imported before with the same content (nothing written)")
+    rejected: int = Field(description="Rows refused (the results name why)")
+    counts: ImportCounts
+    progress: float | None = Field(description="rows / rows_total (0 to 1); 1 once done")
+    error: str | None = Field(default=None, description="Why a failed import stopped")
+    results_url: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.auth.principal import Principal
 from app.core.changes import pending_mark, pending_restore
 from app.core.db import open_session, utcnow
@@ -51,7 +52,7 @@ from app.core.times import rfc3339
 from app.households.models import SignalSource
 from app.households.service import ingest_signal
 from app.integrations import messages as _messages  # noqa: F401 - registers the messages
-from app.integrations.batch import ingest_batch
+from app.integrations.batch import ingest_batch, insert_rows
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine, ImportPayload, LineError, LineResult
 
@@ -61,7 +62,7 @@ log = structlog.get_logger("ongi.integrations")
 #: ``BATCH_SECONDS`` so that it holds SQLite's single write lock (PostgreSQL: its row locks) for a fraction of
 #: a second — phones keep syncing during an import — while amortizing the commit over many lines.
 BATCH_SIZE = 100
-MIN_BATCH, MAX_BATCH = 10, 500
+MIN_BATCH, MAX_BATCH = 10, 1000
 BATCH_SECONDS = 0.25
 MAX_LINE_BYTES = 64 * 1024
 
@@ -377,9 +378,13 @@ class BulkImporter:
                         )
                     else:
                         results.append(await self._line(session, p, records))
+                await self._audit(session, results, parsed)
             else:
+                # audit rows collect in the session and are written at once (COPY on PostgreSQL)
+                audit.start_batch(session)
                 results = await self._fast(session, parsed, records)
-            await self._audit(session, results, parsed)
+                await self._audit(session, results, parsed)
+                await insert_rows(session, AuditEvent.__table__, session.info.pop(audit.BATCH_KEY, None) or [])
             if self.on_batch is not None:
                 await self.on_batch(session, results)
         return results

@@ -1,0 +1,560 @@
+"""Spreadsheets imported over REST (DESIGN §11 Imports): ``POST /v1/integrations/imports`` and its job.
+
+Upload
+    The multipart body is streamed into a scratch file (never more than a part's buffer in memory) and bounded
+    (:data:`MAX_UPLOAD_BYTES`; an XLSX also by its unpacked size, ``ONGI_IMPORT_XLSX_MAX_UNCOMPRESSED_MIB``). The
+    file is checked before anything is accepted (readable, a header naming ``external_id``), kept in the
+    app's storage (local files or S3: every process of the deployment reaches it) under
+    ``imports/<job id>``, and an :class:`~app.integrations.models.ImportJob` is committed, already leased to the
+    process that received it. The answer is 202 with the job.
+
+Who imports
+    The API process that received the file, at once, in a background task of its own (no worker needed).
+    Every batch commits in one transaction: the rows' writes, their results
+    (:class:`~app.integrations.models.ImportRow`) and the job's counters, under a compare-and-set on the job's
+    lease that also renews it. When that process dies (or its database went away for longer than the lease),
+    the lease lapses and the next resumer to look takes the job over with a compare-and-set (one taker wins):
+    the API processes look every :data:`RESUME_INTERVAL` seconds (:func:`start_background_work`), and so does
+    the worker's ``imports`` job. The taker skips the rows up to ``last_line``; rows done twice are impossible
+    (the lease check), and even a row replayed would answer ``unchanged`` (imports are idempotent). A job that
+    failed :data:`MAX_ATTEMPTS` times, or whose file cannot be read, is ``failed``. The stored file is deleted
+    once the job is done or failed; the results stay.
+
+The rows go through the very path of the command line and of ``POST …/households:bulk``:
+:mod:`app.integrations.spreadsheet` reads them, :class:`app.integrations.service.BulkImporter` imports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import structlog
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.models import Organization, Role, User
+from app.auth.principal import Principal
+from app.core.db import open_session, utcnow
+from app.core.errors import Problem
+from app.core.state import AppState
+from app.households.service import field_problem
+from app.integrations.models import ImportJob, ImportRow
+from app.integrations.schemas import LineResult
+from app.integrations.service import BulkImporter
+from app.integrations.spreadsheet import Unreadable, header_map, lines_from, read_rows
+
+log = structlog.get_logger("ongi.integrations")
+
+#: Largest upload (the raw multipart body).
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+#: Seconds a job's lease lasts; every committed batch renews it.
+LEASE_SECONDS = 60
+#: Seconds between two looks for jobs whose lease lapsed (API processes and the worker).
+RESUME_INTERVAL = 15.0
+#: Times a job is started before it counts as failed.
+MAX_ATTEMPTS = 3
+#: Seconds an API process lets imports under way finish at shutdown (the rest resume elsewhere).
+SHUTDOWN_GRACE = 10.0
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+TASKS_KEY = "import_tasks"
+APPLIED = ("created", "updated", "matched", "reopened")
+
+
+class LeaseLost(Exception):
+    """Another process took the job over (our lease lapsed): stop without writing."""
+
+
+def file_format(filename: str | None, content_type: str | None) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media in ("text/csv", "application/csv"):
+        return "csv"
+    if media == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        return "xlsx"
+    raise Problem(415, "unsupported-media-type", "integrations.upload-format")
+
+
+def storage_key(job_id: uuid.UUID, fmt: str) -> str:
+    return f"imports/{job_id}.{fmt}"
+
+
+def unreadable_problem(exc: Unreadable) -> Problem:
+    if exc.code == "xlsx-too-large":
+        return Problem(413, "payload-too-large", "integrations.xlsx-too-large", params=exc.params)
+    return field_problem("body.file", "integrations.unreadable-file")
+
+
+def inspect_file(path: Path, fmt: str, sheet: str | None, max_uncompressed: int) -> int | None:
+    """Check that the file can be imported (raises :class:`Problem`); returns its count of data rows if known.
+    Blocking: run it in a worker thread."""
+    try:
+        header, rows, total = read_rows(path, sheet, max_uncompressed=max_uncompressed, fmt=fmt)
+    except Unreadable as exc:
+        raise unreadable_problem(exc) from exc
+    except KeyError as exc:  # an XLSX sheet that is not there
+        raise field_problem("body.sheet", "integrations.unknown-sheet") from exc
+    except Exception as exc:  # openpyxl or the CSV reader refusing the content
+        raise field_problem("body.file", "integrations.unreadable-file") from exc
+    rows.close()
+    fields = header_map(header)
+    if "external_id" not in fields:
+        raise field_problem("body.file", "integrations.missing-column", columns="external_id (관리번호)")
+    return total
+
+
+def may_import(principal: Principal) -> bool:
+    return principal.role == Role.coordinator or (
+        principal.role == Role.integration and "households:import" in principal.scopes
+    )
+
+
+# --- creating a job --------------------------------------------------------------------------------------------
+
+
+async def create_job(
+    state: AppState,
+    session: AsyncSession,
+    principal: Principal,
+    path: Path,
+    *,
+    fmt: str,
+    size: int,
+    source: str | None,
+    sheet: str | None,
+) -> tuple[ImportJob, uuid.UUID]:
+    """Check the uploaded scratch file, store it and add the job (leased to this process) to the request's
+    transaction; returns it and its lease token. Once that transaction committed, :func:`spawn` it. The scratch
+    file is consumed."""
+    from app.media.storage import get_storage
+
+    total = await anyio.to_thread.run_sync(
+        inspect_file, path, fmt, sheet, state.settings.import_xlsx_max_uncompressed_mib * 1024 * 1024
+    )
+    job_id = uuid.uuid4()
+    key = storage_key(job_id, fmt)
+    storage = get_storage(state)
+    await storage.adopt_file(key, path)
+    token = uuid.uuid4()
+    now = utcnow()
+    try:
+        job = ImportJob(
+            id=job_id,
+            status="queued",
+            file_format=fmt,
+            storage_key=key,
+            size_bytes=size,
+            submitted_by_id=principal.user_id,
+            organization_id=principal.organization_id,
+            default_source=source,
+            sheet=sheet,
+            rows_total=total,
+            lease_token=token,
+            lease_until=now + timedelta(seconds=LEASE_SECONDS),
+            counts={},
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(job)
+        await session.flush()
+        await audit.record(
+            session,
+            principal,
+            "integrations.import_job.create",
+            entity="integration_import_job",
+            entity_id=job_id,
+            details={"format": fmt, "bytes": size, "rows": total},
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await storage.delete(key)
+        raise
+    return job, token
+
+
+# --- running a job ---------------------------------------------------------------------------------------------
+
+
+def _tasks(state: AppState) -> dict[uuid.UUID, asyncio.Task[None]]:
+    tasks = state.extras.get(TASKS_KEY)
+    if tasks is None:
+        tasks = state.extras[TASKS_KEY] = {}
+    hooks = state.extras.setdefault("shutdown", [])
+    if stop_background_work not in hooks:
+        hooks.insert(0, stop_background_work)  # before the storage and the database close
+    return tasks  # type: ignore[no-any-return]
+
+
+def spawn(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> asyncio.Task[None]:
+    """Import the job in a task of this process (the caller holds its lease)."""
+    tasks = _tasks(state)
+    task = asyncio.get_running_loop().create_task(run_job(state, job_id, token), name=f"ongi-import-{job_id}")
+    tasks[job_id] = task
+
+    def _done(done: asyncio.Task[None]) -> None:
+        if tasks.get(job_id) is done:
+            del tasks[job_id]
+
+    task.add_done_callback(_done)
+    return task
+
+
+async def wait_for_imports(state: AppState) -> None:
+    """Wait until this process's imports under way are done (tests, the benchmark; bound it with a timeout)."""
+    while tasks := list(state.extras.get(TASKS_KEY, {}).values()):
+        await asyncio.wait(tasks)
+
+
+async def _principal(session: AsyncSession, job: ImportJob) -> Principal | None:
+    from app.auth.service import principal_for
+
+    row = (
+        await session.execute(
+            select(User, Organization)
+            .join(Organization, Organization.id == User.organization_id)
+            .where(User.id == job.submitted_by_id)
+        )
+    ).first()
+    if row is None or not (row[0].active and row[1].active):
+        return None
+    principal = principal_for(row[0], row[1], session_id=None, device_id=None, address=None)
+    return principal if may_import(principal) else None
+
+
+class _Recorder:
+    """Writes a batch's results and the job's counters in the batch's transaction, if the lease still holds."""
+
+    def __init__(self, job: ImportJob, token: uuid.UUID) -> None:
+        self.job_id, self.token = job.id, token
+        self.rows, self.last_line = job.rows, job.last_line
+        self.counts: dict[str, int] = {k: int(v) for k, v in (job.counts or {}).items()}
+
+    def totals(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "rows": self.rows,
+            "applied": sum(c.get(k, 0) for k in APPLIED),
+            "unchanged": c.get("unchanged", 0),
+            "rejected": c.get("rejected", 0),
+            "counts": dict(c),
+            "last_line": self.last_line,
+        }
+
+    async def __call__(self, session: AsyncSession, results: list[LineResult]) -> None:
+        if not results:
+            return
+        rows, counts, last = self.rows, dict(self.counts), self.last_line
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+            last = max(last, r.line)
+        rows += len(results)
+        c = counts
+        done = await session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == self.job_id, ImportJob.lease_token == self.token)
+            .values(
+                rows=rows,
+                applied=sum(c.get(k, 0) for k in APPLIED),
+                unchanged=c.get("unchanged", 0),
+                rejected=c.get("rejected", 0),
+                counts=c,
+                last_line=last,
+                lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS),
+                version=ImportJob.version + 1,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost
+        await session.execute(
+            insert(ImportRow.__table__),
+            [
+                {
+                    "job_id": self.job_id,
+                    "line": r.line,
+                    "external_id": r.external_id,
+                    "status": r.status,
+                    "household_id": r.household_id,
+                    "errors": [e.model_dump() for e in r.errors] if r.errors else None,
+                    "duplicates": None,
+                }
+                for r in results
+            ],
+        )
+        self.rows, self.counts, self.last_line = rows, counts, last
+
+
+async def _finish(
+    state: AppState, job_id: uuid.UUID, token: uuid.UUID, status: str, *, error: str | None = None
+) -> bool:
+    now = utcnow()
+    async with open_session(state.sessionmaker, write=True) as session:
+        done = await session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id, ImportJob.lease_token == token)
+            .values(
+                status=status,
+                error=error,
+                finished_at=now,
+                lease_token=None,
+                lease_until=None,
+                version=ImportJob.version + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def _local_copy(state: AppState, key: str, fmt: str) -> AsyncIterator[Path]:
+    """The stored file as a local path: the file itself with local storage, else a scratch copy."""
+    from app.media.storage import LocalStorage, get_storage, scratch_dir
+
+    storage = get_storage(state)
+    if isinstance(storage, LocalStorage):
+        yield storage.local_path(key)
+        return
+    folder = scratch_dir(state)
+    await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+    fd, name = tempfile.mkstemp(suffix=f".{fmt}", dir=folder)
+    path = Path(name)
+    try:
+        with open(fd, "wb") as fh:  # noqa: ASYNC230 - written by copy_to_file in a worker thread
+            await storage.copy_to_file(key, fh)
+        yield path
+    finally:
+        await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+
+
+async def run_job(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> None:
+    """Import the job's rows after ``last_line`` (we hold its lease), then mark it done."""
+    from app.media.storage import StorageError
+
+    async with open_session(state.sessionmaker, write=True) as session:
+        job = await session.get(ImportJob, job_id)
+        if job is None or job.lease_token != token:
+            return
+        principal = await _principal(session, job)
+        job.status = "running"
+        job.started_at = job.started_at or utcnow()
+        job.attempts = (job.attempts or 0) + 1
+        attempts = job.attempts
+    recorder = _Recorder(job, token)
+    if principal is None:
+        await _finish(state, job_id, token, "failed", error="forbidden")
+        return
+    if attempts > MAX_ATTEMPTS:
+        await _finish(state, job_id, token, "failed", error="too-many-attempts")
+        await _forget_file(state, job.storage_key)
+        return
+    importer = BulkImporter(state, principal, default_source=job.default_source, via="upload", on_batch=recorder)
+    # the importer counts this run only; the summary audit event names the job's totals
+    try:
+        async with _local_copy(state, job.storage_key or "", job.file_format) as path:
+            header, rows, _ = await anyio.to_thread.run_sync(
+                lambda: read_rows(
+                    path,
+                    job.sheet,
+                    max_uncompressed=state.settings.import_xlsx_max_uncompressed_mib * 1024 * 1024,
+                    fmt=job.file_format,
+                )
+            )
+            with rows:
+                fields = header_map(header)
+                after = recorder.last_line
+                remaining = ((n, v) for n, v in rows if n > after)
+                async for _ in importer.run(lines_from(remaining, fields, state.settings.tz)):
+                    pass
+    except LeaseLost:
+        log.info("import_job_taken_over", job_id=str(job_id))
+        return
+    except (Unreadable, StorageError) as exc:
+        log.warning("import_job_unreadable", job_id=str(job_id), reason=type(exc).__name__)
+        if await _finish(state, job_id, token, "failed", error="unreadable-file"):
+            await _forget_file(state, job.storage_key)
+        return
+    except asyncio.CancelledError:
+        raise  # shutting down: the lease lapses and another process resumes the job
+    except Exception:
+        # The database or storage went away: the lease lapses and the job is resumed (MAX_ATTEMPTS times).
+        log.exception("import_job_interrupted", job_id=str(job_id), rows=recorder.rows)
+        return
+    if await _finish(state, job_id, token, "done"):
+        async with open_session(state.sessionmaker, write=True) as session:
+            await audit.record(
+                session,
+                principal,
+                "integrations.bulk",
+                entity="integration_import_job",
+                entity_id=job_id,
+                details={"via": "upload", **recorder.totals()["counts"], "lines": recorder.rows},
+            )
+        await _forget_file(state, job.storage_key)
+    log.info("import_job_done", job_id=str(job_id), rows=recorder.rows)
+
+
+async def _forget_file(state: AppState, key: str | None) -> None:
+    from app.media.storage import get_storage
+
+    if key:
+        try:
+            await get_storage(state).delete(key)
+        except Exception:
+            log.warning("import_file_delete_failed", exc_info=True)
+
+
+# --- resuming jobs whose process died --------------------------------------------------------------------------
+
+
+async def _claim(state: AppState, job_id: uuid.UUID) -> uuid.UUID | None:
+    now = utcnow()
+    token = uuid.uuid4()
+    async with open_session(state.sessionmaker, write=True) as session:
+        done = await session.execute(
+            update(ImportJob)
+            .where(
+                ImportJob.id == job_id,
+                ImportJob.status.in_(("queued", "running")),
+                or_(ImportJob.lease_until.is_(None), ImportJob.lease_until <= now),
+            )
+            .values(
+                lease_token=token,
+                lease_until=now + timedelta(seconds=LEASE_SECONDS),
+                version=ImportJob.version + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return token if done.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def resume_round(state: AppState, *, wait: bool = False) -> int:
+    """Take over every job whose lease lapsed and import it (in background tasks; ``wait``: before returning,
+    as the worker does). Returns how many were taken over."""
+    ours = set(state.extras.get(TASKS_KEY, {}))
+    now = utcnow()
+    async with open_session(state.sessionmaker, write=False) as session:
+        rows = (
+            await session.execute(
+                select(ImportJob.id).where(
+                    ImportJob.status.in_(("queued", "running")),
+                    or_(ImportJob.lease_until.is_(None), ImportJob.lease_until <= now),
+                )
+            )
+        ).scalars()
+        candidates = [job_id for job_id in rows if job_id not in ours]
+    started = []
+    for job_id in candidates:
+        token = await _claim(state, job_id)
+        if token is not None:
+            log.info("import_job_resumed", job_id=str(job_id))
+            started.append(spawn(state, job_id, token))
+    if wait and started:
+        await asyncio.gather(*started)
+    return len(started)
+
+
+async def _resumer(state: AppState) -> None:
+    while True:
+        try:
+            await resume_round(state)
+        except Exception:
+            log.warning("import_resume_round_failed", exc_info=True)
+        await asyncio.sleep(RESUME_INTERVAL)
+
+
+async def start_background_work(state: AppState) -> None:
+    """Startup hook of the API process: resume jobs a previous process left, now and every
+    :data:`RESUME_INTERVAL` seconds (in a background task: startup does not wait)."""
+    _tasks(state)
+    current = state.extras.get("import_resumer")
+    if current is None or current.done():
+        state.extras["import_resumer"] = asyncio.get_running_loop().create_task(
+            _resumer(state), name="ongi-import-resumer"
+        )
+
+
+async def stop_background_work(state: AppState) -> None:
+    """Shutdown hook: stop resuming, let imports under way finish for up to :data:`SHUTDOWN_GRACE` seconds, then
+    cancel them (their leases lapse and another process resumes them after their last committed batch)."""
+    resumer = state.extras.pop("import_resumer", None)
+    if resumer is not None:
+        resumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resumer
+    tasks = list(state.extras.get(TASKS_KEY, {}).values())
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    for task in pending:
+        task.cancel()
+    if pending:
+        log.warning("import_jobs_cancelled", count=len(pending))
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+# --- reading a job ---------------------------------------------------------------------------------------------
+
+
+async def get_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID) -> ImportJob:
+    """The job if the caller may see it: their own, or (a coordinator) one of their organization's; else 404."""
+    job = await session.get(ImportJob, job_id)
+    if job is None:
+        raise Problem(404, "not-found", "detail.not-found")
+    mine = job.submitted_by_id == principal.user_id
+    colleague = principal.role == Role.coordinator and job.organization_id == principal.organization_id
+    if not (mine or colleague):
+        raise Problem(404, "not-found", "detail.not-found")
+    return job
+
+
+async def result_pages(state: AppState, job_id: uuid.UUID, *, page: int = 2000) -> AsyncIterator[list[dict[str, Any]]]:
+    """The job's row results in order, a page at a time, each page read in a short transaction of its own."""
+    after = 0
+    while True:
+        async with open_session(state.sessionmaker, write=False) as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(ImportRow)
+                        .where(ImportRow.job_id == job_id, ImportRow.line > after)
+                        .order_by(ImportRow.line)
+                        .limit(page)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if not rows:
+            return
+        yield [
+            {
+                "line": r.line,
+                "external_id": r.external_id,
+                "status": r.status,
+                "household_id": r.household_id,
+                "reason": "; ".join(
+                    f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+                    for e in r.errors or []
+                ),
+                "duplicates": ";".join(str(d.get("household_id")) for d in r.duplicates or []),
+            }
+            for r in rows
+        ]
+        after = rows[-1].line
+        if len(rows) < page:
+            return
