@@ -373,3 +373,45 @@ async def test_malformed_merge_bodies_are_422(client: httpx.AsyncClient, factory
     assert r.status_code == 404
     r = await client.post(f"/v1/households/{a['id']}/unmerge", headers=d.coordinator.headers, json={"x": 1})
     assert r.status_code == 422
+
+
+async def test_encrypted_fields_are_sealed_again_to_the_survivor_and_back(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    d = await district(factory)
+    c = d.coordinator
+    kept = await _create(client, c, head_name="문하늘", members=[_member("문하늘", 1955)])
+    away = await _create(
+        client,
+        c,
+        head_name="문 하늘",
+        members=[_member("문하늘", 1955), {**_member("문별", 2010, "child"), "key": "m2"}],
+        sensitive={
+            "members": [{"key": "m1", "rrn": "550101-2345678"}, {"key": "m2", "rrn": "100101-4345678"}],
+            "income": "월 40만원",
+        },
+    )
+    r = await client.post(f"/v1/households/{away['id']}/merge", headers=c.headers, json={"into": kept["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["moved"]["household_sensitive"] == 3
+    survivor = (await client.get(f"/v1/households/{kept['id']}", headers=c.headers)).json()
+    assert survivor["sensitive"]["income"] == "월 40만원"
+    child = next(m["key"] for m in survivor["members"] if m["name"] == "문별")
+    assert sorted(survivor["sensitive"]["rrn_on_file"]) == sorted(["m1", child])
+    revealed = await client.post(f"/v1/households/{kept['id']}/reveal", headers=c.headers, json={"reason": "급여 신청"})
+    assert revealed.status_code == 200, revealed.text
+    assert {m["key"]: m["rrn"] for m in revealed.json()["members"]} == {"m1": "550101-2345678", child: "100101-4345678"}
+
+    r = await client.post(f"/v1/households/{away['id']}/unmerge", headers=c.headers, json={})
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"/v1/households/{kept['id']}", headers=c.headers)).json()["sensitive"] == {
+        "income": None,
+        "benefit_history": None,
+        "health_notes": None,
+        "rrn_on_file": [],
+    }
+    back = await client.post(f"/v1/households/{away['id']}/reveal", headers=c.headers, json={"reason": "급여 신청"})
+    assert {m["key"]: m["rrn"] for m in back.json()["members"]} == {"m1": "550101-2345678", "m2": "100101-4345678"}
+    assert (await client.get(f"/v1/households/{away['id']}", headers=c.headers)).json()["sensitive"][
+        "income"
+    ] == "월 40만원"

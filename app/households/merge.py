@@ -13,8 +13,10 @@ tombstone: phones holding it are told to purge it) with ``merged_into_id``, and 
 holds is destroyed after the retention of closed households); from then on it answers ``410``
 with a problem of type ``…/problems/household-merged`` naming ``merged_into`` (the final survivor).
 
-What stays with the merged-away record: its encrypted sensitive fields (sealed to its id) and a row that
-would collide with one of the survivor's under a unique rule (the same alert's task for both). The merge
+Encrypted sensitive fields are sealed again to the survivor (their encryption context names the household and
+the member), each member's under the key the member has in the survivor. What stays with the merged-away
+record: a sensitive field the survivor has already, and a row that would collide with one of the survivor's
+under a unique rule (the same alert's task for both). The merge
 record says exactly which rows moved (table, id, the values before and after) and what stayed.
 
 ``POST /v1/households/{id}/unmerge`` (the merged-away id), until ``unmerge_until`` (30 days), restores
@@ -45,10 +47,12 @@ from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
+from app.core.security import Security
 from app.events.outbox import emit
 from app.households.models import Household, HouseholdMerge, HouseholdSensitive, HouseholdStatus
 from app.households.scoring import recompute
 from app.households.search import compact
+from app.households.service import security_or_default
 
 UNMERGE_WINDOW = timedelta(days=30)
 #: Tables that never move: the household itself, its sealed fields, what is derived from it, and logs.
@@ -121,9 +125,9 @@ def movable_models() -> list[Any]:
 
 
 def _model_of(table_name: str) -> Any:
-    for cls in movable_models():
-        if cls.__table__.name == table_name:
-            return cls
+    for mapper in default_registry.mappers:
+        if getattr(mapper.local_table, "name", None) == table_name:
+            return mapper.class_
     return None
 
 
@@ -167,22 +171,67 @@ async def _reachable(session: AsyncSession, principal: Principal, household_id: 
 # --- merge -----------------------------------------------------------------------------------------------------
 
 
-def _merge_members(survivor: Household, other: Household) -> list[dict[str, Any]]:
+def _merge_members(survivor: Household, other: Household) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The survivor's members with the other's it lacks (same name and birth year: the same person), and where
+    each of the other's member keys went."""
     members = [dict(m) for m in survivor.members or []]
-    have = {(compact(str(m.get("name") or "")), m.get("birth_year")) for m in members}
-    taken = {str(m.get("key")) for m in members}
+    have = {(compact(str(m.get("name") or "")), m.get("birth_year")): str(m.get("key")) for m in members}
+    taken = set(have.values())
+    keys: dict[str, str] = {}
     n = 1
     for m in other.members or []:
-        if (compact(str(m.get("name") or "")), m.get("birth_year")) in have:
+        old = str(m.get("key") or "")
+        same = have.get((compact(str(m.get("name") or "")), m.get("birth_year")))
+        if same is not None:
+            keys[old] = same
             continue
-        key = str(m.get("key") or "")
+        key = old
         if not key or key in taken:
             while f"m{n}" in taken:
                 n += 1
             key = f"m{n}"
         taken.add(key)
+        keys[old] = key
         members.append({**m, "key": key, "relation": m.get("relation") if m.get("relation") != "head" else "other"})
-    return members
+    return members, keys
+
+
+async def _move_sensitive(
+    session: AsyncSession, security: Security, other: Household, survivor: Household, keys: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The other's encrypted fields, sealed again to the survivor (their context names the household and member),
+    unless the survivor has that field already: (moved entries, ids kept with the other)."""
+    from app.households.service import _sensitive_context
+
+    have = {
+        (r.member_key, r.kind)
+        for r in (
+            await session.execute(select(HouseholdSensitive).where(HouseholdSensitive.household_id == survivor.id))
+        ).scalars()
+    }
+    moved: list[dict[str, Any]] = []
+    kept: list[str] = []
+    rows = (
+        await session.execute(select(HouseholdSensitive).where(HouseholdSensitive.household_id == other.id))
+    ).scalars()
+    for row in list(rows):
+        member = keys.get(row.member_key) if row.member_key else ""
+        if member is None or (member, row.kind) in have:
+            kept.append(str(row.id))
+            continue
+        plain = security.decrypt(row.ciphertext, context=_sensitive_context(row.kind, other.id, row.member_key))
+        sealed = security.encrypt(plain, context=_sensitive_context(row.kind, survivor.id, member))
+        moved.append(
+            {
+                "table": HouseholdSensitive.__tablename__,
+                "id": str(row.id),
+                "from": {"household_id": str(other.id), "member_key": row.member_key, "ciphertext": row.ciphertext},
+                "to": {"household_id": str(survivor.id), "member_key": member, "ciphertext": sealed},
+            }
+        )
+        row.household_id, row.member_key, row.ciphertext = survivor.id, member, sealed
+        have.add((member, row.kind))
+    return moved, kept
 
 
 async def _refresh_reachability(session: AsyncSession, households: list[Household], threshold: int | None) -> None:
@@ -201,6 +250,7 @@ async def merge(
     household_id: uuid.UUID,
     body: MergeIn,
     *,
+    security: Security | None = None,
     reachability_threshold: int | None = None,
 ) -> HouseholdMerge:
     if body.into == household_id:
@@ -235,20 +285,17 @@ async def merge(
                 before["dong_code"], after["dong_code"] = row.dong_code, survivor.dong_code
                 row.dong_code = survivor.dong_code
             moved.append({"table": name, "id": str(row.id), "from": before, "to": after})
-    sealed = (
-        await session.execute(select(HouseholdSensitive.id).where(HouseholdSensitive.household_id == other.id))
-    ).scalars()
-    sealed_ids = [str(i) for i in sealed]
-    if sealed_ids:
-        kept["household_sensitive"] = sealed_ids
-
     fields: dict[str, Any] = {}
     for name in FILLED:
         mine, theirs = getattr(survivor, name), getattr(other, name)
         if not mine and theirs:
             fields[name] = {"before": _plain(mine), "after": _plain(theirs)}
             setattr(survivor, name, theirs)
-    members = _merge_members(survivor, other)
+    members, member_keys = _merge_members(survivor, other)
+    sealed, sealed_kept = await _move_sensitive(session, security_or_default(security), other, survivor, member_keys)
+    moved += sealed
+    if sealed_kept:
+        kept[HouseholdSensitive.__tablename__] = sealed_kept
     if members != list(survivor.members or []):
         fields["members"] = {"before": list(survivor.members or []), "after": members}
         survivor.members = members
@@ -369,8 +416,9 @@ async def unmerge(
                 stayed += 1
                 continue
             row.household_id = other.id
-            if "dong_code" in entry["from"] and getattr(row, "dong_code", None) == entry["to"].get("dong_code"):
-                row.dong_code = entry["from"]["dong_code"]
+            for name, before in entry["from"].items():
+                if name != "household_id" and _plain(getattr(row, name, None)) == entry["to"].get(name):
+                    setattr(row, name, before)
     for name, change in (record.survivor_fields or {}).items():
         if _plain(getattr(survivor, name)) == change["after"]:
             value = change["before"]
@@ -437,7 +485,10 @@ async def merge_household(
     household_id: uuid.UUID, body: MergeIn, principal: Merger, state: StateDep, session: SessionDep
 ) -> MergeOut:
     threshold = _threshold(state)
-    return merge_out(await merge(session, principal, household_id, body, reachability_threshold=threshold))
+    record = await merge(
+        session, principal, household_id, body, security=state.security, reachability_threshold=threshold
+    )
+    return merge_out(record)
 
 
 @router.post(
