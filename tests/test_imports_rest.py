@@ -54,7 +54,7 @@ def row(n: int, tag: str, *, dong: str = "1199051000", indicators: str = "power_
         f"온기구 {tag}로 {n}",
         f"{n}호",
         f"정가져{n}",
-        "010-5555-0000",
+        f"010-5555-{n:04d}",
         "elderly single_person",
         n % 5,
     ]
@@ -108,6 +108,7 @@ async def test_a_csv_upload_is_imported_in_the_background_with_a_result_per_row(
     rows[19] = row(20, tag, dong="1168051000")  # outside the jurisdiction
     rows[29] = [*row(5, tag)[:1], *row(5, tag)[1:]]  # line of household 5 again, same content
     rows[29][0] = f"{tag}-0030"  # another key naming household 5: matched
+    rows[1][7] = rows[0][7]  # households 1 and 2 share a phone: possible duplicates
     r = await upload(client, coordinator.headers, csv_bytes(rows), source="bigdata")
     assert r.status_code == 202, r.text
     job = r.json()
@@ -142,6 +143,10 @@ async def test_a_csv_upload_is_imported_in_the_background_with_a_result_per_row(
     assert "관할" in by_ext[f"{tag}-0020"][4]
     assert by_ext[f"{tag}-0030"][2] == "matched"
     assert by_ext[f"{tag}-0030"][3] == by_ext[f"{tag}-0005"][3]
+    # possible duplicates of a created household (app.households.duplicates)
+    assert by_ext[f"{tag}-0002"][5] == by_ext[f"{tag}-0001"][3]
+    assert by_ext[f"{tag}-0001"][5] == by_ext[f"{tag}-0002"][3]
+    assert by_ext[f"{tag}-0003"][5] == ""
     async with maker() as s:
         stored = await s.get(Household, uuid.UUID(by_ext[f"{tag}-0001"][3]))
         assert stored is not None

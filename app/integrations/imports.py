@@ -38,7 +38,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import structlog
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -47,7 +47,9 @@ from app.auth.principal import Principal
 from app.core.db import open_session, utcnow
 from app.core.errors import Problem
 from app.core.state import AppState
+from app.households.models import Household
 from app.households.service import field_problem
+from app.integrations.batch import insert_rows
 from app.integrations.models import ImportJob, ImportRow
 from app.integrations.schemas import LineResult
 from app.integrations.service import BulkImporter
@@ -236,8 +238,8 @@ async def _principal(session: AsyncSession, job: ImportJob) -> Principal | None:
 class _Recorder:
     """Writes a batch's results and the job's counters in the batch's transaction, if the lease still holds."""
 
-    def __init__(self, job: ImportJob, token: uuid.UUID) -> None:
-        self.job_id, self.token = job.id, token
+    def __init__(self, job: ImportJob, token: uuid.UUID, principal: Principal | None = None) -> None:
+        self.job_id, self.token, self.principal = job.id, token, principal
         self.rows, self.last_line = job.rows, job.last_line
         self.counts: dict[str, int] = {k: int(v) for k, v in (job.counts or {}).items()}
 
@@ -250,6 +252,25 @@ class _Recorder:
             "rejected": c.get("rejected", 0),
             "counts": dict(c),
             "last_line": self.last_line,
+        }
+
+    async def _duplicates(self, session: AsyncSession, results: list[LineResult]) -> dict[int, list[dict[str, Any]]]:
+        """Possible duplicates of the households the batch created (app.households.duplicates: a few queries for
+        the batch), by line."""
+        from app.households.duplicates import find_duplicates_many
+        from app.households.search import KEYED_FIELDS, household_keys
+
+        created = {r.household_id: r.line for r in results if r.status == "created" and r.household_id}
+        if not created or self.principal is None:
+            return {}
+        columns = [getattr(Household, name) for name in KEYED_FIELDS]
+        rows = (await session.execute(select(Household.id, *columns).where(Household.id.in_(created)))).all()
+        targets = [(household_keys(dict(zip(KEYED_FIELDS, row[1:], strict=True))), [row[0]]) for row in rows]
+        found = await find_duplicates_many(session, self.principal, targets, limit=5)
+        return {
+            created[row[0]]: [{"household_id": str(c.household_id), "reasons": list(c.reasons)} for c in candidates]
+            for row, candidates in zip(rows, found, strict=True)
+            if candidates
         }
 
     async def __call__(self, session: AsyncSession, results: list[LineResult]) -> None:
@@ -279,8 +300,10 @@ class _Recorder:
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise LeaseLost
-        await session.execute(
-            insert(ImportRow.__table__),
+        duplicates = await self._duplicates(session, results)
+        await insert_rows(
+            session,
+            ImportRow.__table__,
             [
                 {
                     "job_id": self.job_id,
@@ -289,7 +312,7 @@ class _Recorder:
                     "status": r.status,
                     "household_id": r.household_id,
                     "errors": [e.model_dump() for e in r.errors] if r.errors else None,
-                    "duplicates": None,
+                    "duplicates": duplicates.get(r.line),
                 }
                 for r in results
             ],
@@ -353,7 +376,7 @@ async def run_job(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> None:
         job.started_at = job.started_at or utcnow()
         job.attempts = (job.attempts or 0) + 1
         attempts = job.attempts
-    recorder = _Recorder(job, token)
+    recorder = _Recorder(job, token, principal)
     if principal is None:
         await _finish(state, job_id, token, "failed", error="forbidden")
         return
