@@ -558,3 +558,35 @@ async def test_photo_reaches_the_teams_phones_by_sync(client: httpx.AsyncClient,
     changes, _ = await _pull_all(client, team.partner.headers, cursor)
     gone = [c for c in changes if c["entity"] == "photo"]
     assert [(c["id"], c["op"]) for c in gone] in ([(str(up.photo_id), "delete")], [(str(up.photo_id), "revoke")])
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png", "webp"])
+def test_strippers_answer_the_clean_copys_size_and_sha256(tmp_path: Path, kind: str) -> None:
+    """The cleaned copy is hashed as it is written (its content address needs no second read)."""
+    from app.media import images
+
+    data = {"jpeg": jpeg_with_gps((300, 200)), "png": png_bytes((120, 80)), "webp": webp_bytes((120, 80))}[kind]
+    source, target = tmp_path / "source", tmp_path / "clean"
+    source.write_bytes(data)
+    size, digest = images.STRIPPERS[kind](source, target)
+    assert (size, digest) == (target.stat().st_size, sha256_hex(target.read_bytes()))
+    assert size < len(data)  # the metadata is gone
+
+
+def test_upright_jpeg_cut_short_is_refused_although_its_header_reads(tmp_path: Path) -> None:
+    """The picture is proven whole by decoding it (beside the stripping): a cut scan is refused, and nothing
+    half-written is answered as a processed photo."""
+    from app.media import images
+
+    data = jpeg_with_gps((640, 480))
+    whole = tmp_path / "whole.jpg"
+    whole.write_bytes(data)
+    assert images.process_image(whole, tmp_path).width == 640
+    for cut in (len(data) // 2, len(data) - 2):  # half the scan; everything but the end-of-image marker
+        source = tmp_path / f"cut{cut}.jpg"
+        source.write_bytes(data[:cut])
+        work = tmp_path / f"w{cut}"
+        work.mkdir()
+        with pytest.raises(images.ImageRejected) as refused:
+            images.process_image(source, work)
+        assert refused.value.slug == "image-unreadable"

@@ -22,6 +22,7 @@ import mmap
 import os
 import re
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,9 +230,16 @@ def _jpeg_reduction(im: Image.Image, cost: int, budget: int) -> None:
 
 
 def process_image(
-    source: Path, workdir: Path, *, max_pixels: int = MAX_PIXELS, decode_budget: int = DECODE_BUDGET
+    source: Path,
+    workdir: Path,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    decode_budget: int = DECODE_BUDGET,
+    durable: bool = False,
 ) -> Processed:
     """Check that ``source`` is an accepted photo and write its cleaned copy and thumbnail into ``workdir``.
+    ``durable``: the cleaned copy is flushed to disk while the picture decodes (it is kept as a local file),
+    so that storing it later need not wait for that.
 
     Raises :class:`ImageRejected` for anything that is not a readable JPEG, PNG, WebP or HEIC picture, and for
     a PNG, WebP or HEIC whose decoding would take more than ``decode_budget`` bytes."""
@@ -242,6 +250,7 @@ def process_image(
         raise ImageRejected(415, "unsupported-image-type", "uploads.unsupported-type")
     pil_format, content_type, ext = KINDS[kind]
     out = workdir / f"clean.{ext}"
+    clean: tuple[int, str] | None = None
     try:
         im = Image.open(source, formats=[pil_format])
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -262,11 +271,19 @@ def process_image(
             elif cost > decode_budget:
                 raise _too_large(kind, im.mode, decode_budget, turned=turned)
             if kind != "heic" and upright:
-                # Nothing to turn: copy the picture's own data and leave every metadata block behind.
+                # Nothing to turn: copy the picture's own data and leave every metadata block behind (hashing
+                # the copy as it is written), while another thread decodes the same picture data from the
+                # original to prove it whole and make the thumbnail: the two passes overlap.
                 im.close()
-                STRIPPERS[kind](source, out)
-                thumb, (final_width, final_height) = _verify_and_thumbnail(out, pil_format)
-                if (final_width, final_height) != (width, height):
+                with ThreadPoolExecutor(1, thread_name_prefix="ongi-verify") as pool:
+                    decoding = pool.submit(_verify_and_thumbnail, source, pil_format)
+                    try:
+                        clean = STRIPPERS[kind](source, out)
+                        if durable:
+                            _fsync(out)
+                    finally:
+                        thumb, (final_width, final_height) = decoding.result()
+                if (final_width, final_height) != (width, height) or _header_size(out, pil_format) != (width, height):
                     raise ImageRejected(422, "image-unreadable", "uploads.unreadable")
             else:
                 thumb, (final_width, final_height) = _reencode(im, kind, source, out)
@@ -276,7 +293,7 @@ def process_image(
         raise ImageRejected(422, "image-unreadable", "uploads.unreadable") from exc
     thumb_path = workdir / "thumbnail.jpg"
     thumb.save(thumb_path, "JPEG", quality=80, optimize=True)
-    size, sha = _hash_file(out)
+    size, sha = clean if clean is not None else _hash_file(out)
     thumb_size, thumb_sha = _hash_file(thumb_path)
     return Processed(
         kind=kind,
@@ -290,6 +307,17 @@ def process_image(
         thumbnail_size=thumb_size,
         thumbnail_sha256=thumb_sha,
     )
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _header_size(path: Path, pil_format: str) -> tuple[int, int]:
+    """The picture size a file's header declares (nothing decoded)."""
+    with Image.open(path, formats=[pil_format]) as im:
+        return im.size
 
 
 def _verify_and_thumbnail(path: Path, pil_format: str) -> tuple[Image.Image, tuple[int, int]]:
@@ -356,13 +384,43 @@ _JPEG_KEEP = frozenset((set(range(0xC0, 0xD0)) - {0xC8}) | {0xDB, 0xDD, 0xDC, 0x
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 
 
-def strip_jpeg(source: Path, target: Path) -> None:
-    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, open(target, "wb") as out:
+class _HashingWriter:
+    """A file opened for writing that also counts and sha256-hashes what is written to it, so that the
+    cleaned copy's content address needs no second read."""
+
+    def __init__(self, target: Path) -> None:
+        self._fh = open(target, "wb")  # noqa: SIM115 - closed by __exit__
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._sha.update(data)
+        self.size += len(data)
+        return self._fh.write(data)
+
+    def result(self) -> tuple[int, str]:
+        return self.size, self._sha.hexdigest()
+
+    def __enter__(self) -> _HashingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def strip_jpeg(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a JPEG without its metadata segments; answers the copy's size and sha256."""
+    with (
+        open(source, "rb") as fh,
+        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
+        _HashingWriter(target) as out,
+    ):
         view = memoryview(mm)
         try:
             _strip_jpeg(mm, view, out)
         finally:
             view.release()
+    return out.result()
 
 
 def _strip_jpeg(mm: mmap.mmap, view: memoryview, out: Any) -> None:
@@ -435,8 +493,13 @@ _PNG_KEEP = frozenset(
 )
 
 
-def strip_png(source: Path, target: Path) -> None:
-    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, open(target, "wb") as out:
+def strip_png(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a PNG without its metadata chunks; answers the copy's size and sha256."""
+    with (
+        open(source, "rb") as fh,
+        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
+        _HashingWriter(target) as out,
+    ):
         view = memoryview(mm)
         try:
             size = len(mm)
@@ -456,15 +519,17 @@ def strip_png(source: Path, target: Path) -> None:
                     out.write(view[pos:end])
                 pos = end
                 if kind == b"IEND":
-                    return
+                    break
         finally:
             view.release()
+    return out.result()
 
 
 _WEBP_KEEP = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ICCP", b"ANIM", b"ANMF"})
 
 
-def strip_webp(source: Path, target: Path) -> None:
+def strip_webp(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a WebP without its EXIF and XMP chunks; answers the copy's size and sha256."""
     with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         view = memoryview(mm)
         try:
@@ -488,12 +553,13 @@ def strip_webp(source: Path, target: Path) -> None:
                     kept.append((pos, min(end, riff_end), None))
                 pos = end
             body = sum(len(r) if r is not None else e - p for p, e, r in kept)
-            with open(target, "wb") as out:
+            with _HashingWriter(target) as out:
                 out.write(b"RIFF" + struct.pack("<I", 4 + body) + b"WEBP")
                 for p, e, replacement in kept:
                     out.write(replacement if replacement is not None else view[p:e])
         finally:
             view.release()
+    return out.result()
 
 
 STRIPPERS = {"jpeg": strip_jpeg, "png": strip_png, "webp": strip_webp}

@@ -705,6 +705,7 @@ class UploadService:
                     workdir,
                     None if accepted else lease.sha256,
                     self.state.settings.image_decode_budget_mib * 1024 * 1024,
+                    isinstance(self.storage, LocalStorage),
                 )
                 marks["process"] = time.perf_counter()
             except (_StagingBroken, ObjectMissing) as exc:
@@ -920,12 +921,17 @@ def _ordered_keys(lease: Lease) -> list[str]:
 
 
 def _verify_and_process(
-    source: Path, workdir: Path, expected_sha256: str | None, decode_budget: int = images.DECODE_BUDGET
+    source: Path,
+    workdir: Path,
+    expected_sha256: str | None,
+    decode_budget: int = images.DECODE_BUDGET,
+    durable: bool = False,
 ) -> images.Processed:
-    """In a worker thread: the whole-file hash (unless already checked), then the picture itself."""
+    """In a worker thread: the whole-file hash (unless already checked), then the picture itself (its clean
+    copy made ``durable`` on disk while it decodes, when local storage adopts that file)."""
     if expected_sha256 is not None and images.file_sha256(source) != expected_sha256:
         raise images.ImageRejected(460, "upload-hash-mismatch", "uploads.hash-mismatch")
-    return images.process_image(source, workdir, decode_budget=decode_budget)
+    return images.process_image(source, workdir, decode_budget=decode_budget, durable=durable)
 
 
 # --- cleanup (worker) ------------------------------------------------------------------------------------
