@@ -3,6 +3,9 @@
 One row per (source, external id): the sha256 of the last accepted payload, the household it landed on
 and the last result. The same payload again is ``unchanged`` and writes nothing; a new payload for the
 same key records one more signal on the household.
+
+Spreadsheets uploaded over REST are :class:`ImportJob` rows (status, counters, lease) with one
+:class:`ImportRow` per row imported (its result), see :mod:`app.integrations.imports`.
 """
 
 from __future__ import annotations

@@ -61,8 +61,10 @@ log = structlog.get_logger("ongi.integrations")
 #: Lines per transaction, adapted while importing (unless fixed by the caller): a batch aims at
 #: ``BATCH_SECONDS`` so that it holds SQLite's single write lock (PostgreSQL: its row locks) for a fraction of
 #: a second — phones keep syncing during an import — while amortizing the commit over many lines.
-BATCH_SIZE = 100
-MIN_BATCH, MAX_BATCH = 10, 1000
+BATCH_SIZE = 200
+#: A batch costs a few statements whatever its size (app.integrations.batch): never fewer than MIN_BATCH lines,
+#: or a loaded machine would shrink batches until their fixed cost is all the import does.
+MIN_BATCH, MAX_BATCH = 100, 1000
 BATCH_SECONDS = 0.25
 MAX_LINE_BYTES = 64 * 1024
 
