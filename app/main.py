@@ -6,6 +6,7 @@ Run with ``uvicorn app.main:create_app --factory`` (``scripts/serve`` does it fo
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +37,8 @@ Errors are RFC 9457 `application/problem+json`; messages follow `Accept-Language
 #: Paths whose bodies are streamed and limited by their own rules (tus chunks, bulk NDJSON imports, uploaded
 #: spreadsheets: app.integrations.imports.MAX_UPLOAD_BYTES).
 UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk", "/v1/integrations/imports")
+#: Routes that bound their own body (``consent_form_max_bytes``): a consent's signed form.
+UNLIMITED_BODY_PATHS = re.compile(r"/v1/households/[^/]+/consents/[^/]+/form")
 
 
 def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
         default_language=settings.default_language,
         max_body=settings.max_request_body_bytes,
         unlimited_prefixes=UNLIMITED_BODY_PREFIXES,
+        unlimited_paths=UNLIMITED_BODY_PATHS,
         trusted_proxies=settings.trusted_proxies,
     )
     return app

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     sync_max_mutations: int = 500
     sync_max_push_bytes: int = 5 * 1024 * 1024
     upload_max_bytes: int = 25 * 1024 * 1024
+    #: Largest signed consent form (photo or PDF) accepted by ``PUT /v1/households/{id}/consents/{id}/form``.
+    consent_form_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     upload_expiry_hours: int = 24
 
     # --- edges (issue 13): addresses, headers, parsers --------------------------------------------------------

@@ -115,6 +115,7 @@ class RequestContextMiddleware:
         default_language: str = "ko",
         max_body: int,
         unlimited_prefixes: tuple[str, ...] = (),
+        unlimited_paths: re.Pattern[str] | None = None,
         trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.app = app
@@ -122,6 +123,8 @@ class RequestContextMiddleware:
         self.default_language = default_language
         self.max_body = max_body
         self.unlimited_prefixes = unlimited_prefixes
+        #: Paths whose route bounds its own body (a full match), e.g. a consent's signed form.
+        self.unlimited_paths = unlimited_paths
         self.client_address = ClientAddress(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -173,7 +176,9 @@ class RequestContextMiddleware:
                 return
             await send_raw(message)
 
-        limited = not scope["path"].startswith(self.unlimited_prefixes)
+        limited = not scope["path"].startswith(self.unlimited_prefixes) and not (
+            self.unlimited_paths is not None and self.unlimited_paths.fullmatch(scope["path"])
+        )
         receive_wrapper = receive
         if limited:
             declared = headers.get("content-length")

@@ -333,11 +333,12 @@ async def add_signal(household_id: uuid.UUID, body: SignalIn, principal: Staff, 
 # --- consents ------------------------------------------------------------------------------------------------
 
 
-def _consent_out(consent: Consent, now: datetime) -> ConsentOut:
+def _consent_out(consent: Consent, now: datetime, form: Any = None) -> ConsentOut:
     from app.access.policy import consent_in_force
 
     out = ConsentOut.model_validate(consent)
     out.in_force = consent_in_force(consent, now)
+    out.form = form
     return out
 
 
@@ -359,8 +360,11 @@ async def list_consents(
     rows, next_cursor = await _household_records(
         session, principal, household_id, Consent, "household.consent.read", limit, cursor
     )
+    from app.consentforms.service import forms_of
+
     now = utcnow()
-    return Page(items=[_consent_out(c, now) for c in rows], next_cursor=next_cursor)
+    forms = await forms_of(session, [c.id for c in rows])
+    return Page(items=[_consent_out(c, now, forms.get(c.id)) for c in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -406,7 +410,9 @@ async def withdraw_consent(
     consent = await service.withdraw_consent(session, principal, household, consent, body.reason)
     await session.flush()
     set_etag(response, consent.version)
-    return _consent_out(consent, utcnow())
+    from app.consentforms.service import forms_of
+
+    return _consent_out(consent, utcnow(), (await forms_of(session, [consent.id])).get(consent.id))
 
 
 # --- reveal --------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.consentforms.schemas import ConsentFormOut
 from app.core.strict import Int
 from app.core.times import AwareInstant
 from app.households.models import (
@@ -310,6 +311,9 @@ class ConsentOut(BaseModel):
     withdrawal_reason: str | None
     in_force: bool = False
     created_at: datetime
+    form: ConsentFormOut | None = Field(
+        default=None, description="The signed form (PUT/GET …/consents/{id}/form), or null when none is attached"
+    )
 
 
 # --- outputs ---------------------------------------------------------------------------------------------------

@@ -243,13 +243,29 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag (the sha256) you hold: 304 when unchanged")]
 RangeHeader = Annotated[str | None, Header(description="bytes=start-end (one range)")]
+ReasonHeader = Annotated[
+    str | None,
+    Header(
+        alias="Ongi-Reason",
+        description="Why the photo is downloaded (UTF-8, percent-encoded, 2-500 characters): kept in the audit event",
+    ),
+]
 
 
 async def _download(
-    variant: str, photo_id: uuid.UUID, request: Request, state: Any, principal: Any, session: Any
+    variant: str,
+    photo_id: uuid.UUID,
+    request: Request,
+    state: Any,
+    principal: Any,
+    session: Any,
+    reason: str | None = None,
 ) -> Response:
     """The photo's file or its thumbnail: the visit's access policy, Range/ETag, and an audit event unless the
-    caller's copy is current (304)."""
+    caller's copy is current (304). An ``Ongi-Reason`` header, when sent, is checked and kept in the audit row."""
+    from app.exports.service import download_reason
+
+    given = download_reason(reason) if reason is not None else None
     photo, _ = await get_photo_or_404(session, principal, photo_id)
     if variant == "content":
         key, size, sha256, content_type = photo.storage_key, photo.size, photo.sha256, photo.content_type
@@ -268,7 +284,8 @@ async def _download(
             entity="photo",
             entity_id=photo.id,
             household_id=photo.household_id,
-            details={"variant": variant, "status": response.status_code},
+            details={"variant": variant, "status": response.status_code}
+            | ({"reason": given} if given is not None else {}),
         )
     return response
 
@@ -287,8 +304,9 @@ async def photo_content(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
     range: RangeHeader = None,
+    ongi_reason: ReasonHeader = None,
 ) -> Response:
-    return await _download("content", photo_id, request, state, principal, session)
+    return await _download("content", photo_id, request, state, principal, session, ongi_reason)
 
 
 @router.get(
@@ -305,5 +323,6 @@ async def photo_thumbnail(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
     range: RangeHeader = None,
+    ongi_reason: ReasonHeader = None,
 ) -> Response:
-    return await _download("thumbnail", photo_id, request, state, principal, session)
+    return await _download("thumbnail", photo_id, request, state, principal, session, ongi_reason)
