@@ -152,6 +152,12 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/v1/households/{household_id}/consents/{consent_id}/withdraw"): acc(
         C, P, body={"reason": "본인 요청"}, scoped=True
     ),
+    # a JSON body is no form (415 once reached); the world's consent has no form, so reaching it is proved in
+    # tests/test_consent_form.py (which also checks the other district's 404)
+    ("PUT", "/v1/households/{household_id}/consents/{consent_id}/form"): acc(C, P, body={}, scoped=True),
+    ("GET", "/v1/households/{household_id}/consents/{consent_id}/form"): acc(
+        C, P, scoped=True, scope_skip=frozenset({C, P}), headers={"Ongi-Reason": "matrix%20check"}
+    ),
     ("POST", "/v1/households/{household_id}/reveal"): acc(C, body={"reason": "급여 확인"}, scoped=True),
     ("GET", "/v1/areas"): acc(A, C, P, W),
     ("PUT", "/v1/areas"): acc(A, body={"names": {"11990": "온기구"}}, record_rule=frozenset({A})),
