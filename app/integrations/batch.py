@@ -405,8 +405,19 @@ async def _copy(connection: Any, table: Any, rows: Sequence[dict[str, Any]]) -> 
             value = row[column.name] if column.name in row else default()
             record.append(bind(value) if bind is not None and value is not None else value)
         records.append(record)
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=[c.name for c in columns])
+    try:
+        await raw.driver_connection.copy_records_to_table(
+            table.name, records=records, columns=[c.name for c in columns]
+        )
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # as SQLAlchemy would raise it: the importer redoes the batch line by line (a key imported meanwhile)
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
 
 
 async def _search_keys(session: AsyncSession, households: list[NewHousehold]) -> None:
