@@ -72,7 +72,18 @@ async def ndjson_body(n: int, tag: str) -> AsyncIterator[bytes]:
         yield bytes(buf)
 
 
-CSV_HEADER = ["관리번호", "출처", "위기지표", "기준일", "행정동코드", "주소", "세대주", "취약유형", "가구원", "상세.months_overdue"]
+CSV_HEADER = [
+    "관리번호",
+    "출처",
+    "위기지표",
+    "기준일",
+    "행정동코드",
+    "주소",
+    "세대주",
+    "취약유형",
+    "가구원",
+    "상세.months_overdue",
+]
 
 
 def write_csv(path: Path, n: int, tag: str) -> None:
@@ -121,9 +132,7 @@ async def via_ndjson(client: httpx.AsyncClient, token: str, n: int, tag: str) ->
 async def via_upload(client: httpx.AsyncClient, token: str, path: Path) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     with path.open("rb") as fh:
-        r = await client.post(
-            "/v1/integrations/imports", headers=headers, files={"file": (path.name, fh, "text/csv")}
-        )
+        r = await client.post("/v1/integrations/imports", headers=headers, files={"file": (path.name, fh, "text/csv")})
     r.raise_for_status()
     url = f"/v1/integrations/imports/{r.json()['id']}"
     while True:
