@@ -150,8 +150,7 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     await page.locator(`[data-testid=household][data-household-id="${householdId}"]`).waitFor();
     await settled(page);
 
-    // assign a joint visit: the planner (public) and the partner (private), and the coordinator, who brings the
-    // consent form (the service takes a visit's photos from its team only)
+    // assign a joint visit: the planner (public) and the partner (private)
     await page.locator("[data-testid=assign-visit]").click();
     await page.locator("[data-testid=assign-form]").waitFor();
     await settled(page);
@@ -161,7 +160,7 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     await page.locator("[data-testid=assign-start]").fill(`${today}T00:00`);
     await page.locator("[data-testid=assign-end]").fill(`${today}T23:00`);
     await page.locator("[data-testid=assign-campaign]").selectOption(campaign.id);
-    for (const id of [planner.id, partner.id, coordinator.id]) {
+    for (const id of [planner.id, partner.id]) {
       await page.locator(`[data-testid=team-row][data-user-id="${id}"] [data-testid=team-pick]`).check();
     }
     await page.locator(`[data-testid=team-row][data-user-id="${planner.id}"] input[type=radio]`).check();
@@ -174,14 +173,15 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     assert.equal(visit.household_id, householdId);
     assert.equal(visit.purpose, "joint_consultation");
     assert.equal(visit.campaign_id, campaign.id);
-    assert.deepEqual([...visit.assignees].sort(), [planner.id, partner.id, coordinator.id].sort());
+    assert.deepEqual([...visit.assignees].sort(), [planner.id, partner.id].sort());
     assert.deepEqual(
       [...new Set(visit.team.map((m) => m.organization_kind))].sort(),
       ["private", "public"],
       "a joint visit: public and private",
     );
 
-    // consent for the partner's organization, with the signed form photographed
+    // consent for the partner's organization, with the signed form photographed (the consent's own form: the
+    // coordinator need not be on a visit team for it)
     await page.goto(`/desk/#/households/${householdId}`);
     const consents = page.locator("[data-testid=consents]");
     await consents.locator("[data-testid=consent-form]").waitFor();
@@ -194,8 +194,10 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     await consentItem.waitFor();
     const consentId = await consentItem.getAttribute("data-consent-id");
     const form1 = await support("make-photo", join(tmp, "consent-form.jpg"), "1");
+    assert.ok(Object.keys((await support("inspect-photo", form1.path)).gps).length, "the test's photo has GPS");
     await consentItem.locator("[data-testid=signed-form-file]").setInputFiles(form1.path);
-    await consentItem.locator('[data-testid=signed-form][data-state="uploaded"]').waitFor({ timeout: s(60) });
+    const attached = consentItem.locator('[data-testid=signed-form][data-state="uploaded"][data-sha256]');
+    await attached.waitFor({ timeout: s(60) });
     const recorded = (await api.get("coordinator", `/v1/households/${householdId}/consents`)).items;
     assert.equal(recorded.length, 1);
     assert.equal(recorded[0].id, consentId);
@@ -203,16 +205,23 @@ describe(`Ongi Desk on ${process.env.ONGI_E2E_DB || "sqlite"}`, { timeout: s(900
     assert.equal(recorded[0].recipient_organization_id, partner.organization_id);
     assert.ok(recorded[0].in_force);
     assert.deepEqual([...recorded[0].purposes].sort(), ["follow_up", "joint_consultation", "service_linkage"]);
-    let photos = [];
-    for (let i = 0; i < 100 && photos.length === 0; i++) {
-      photos = (await api.get("coordinator", `/v1/visits/${visitId}/photos`)).items;
-      if (!photos.length) await new Promise((ok) => setTimeout(ok, 200));
-    }
-    assert.equal(photos.length, 1, "the signed form arrived as the visit's photo");
-    assert.equal(photos[0].original_sha256, form1.sha256);
-    assert.match(photos[0].caption, new RegExp(consentId));
-    await page.reload();
-    await page.locator(`[data-testid=photo][data-photo-id="${photos[0].id}"] img`).waitFor();
+    assert.equal(recorded[0].form?.content_type, "image/jpeg", "the signed form is the consent's own");
+    assert.equal(await attached.getAttribute("data-sha256"), recorded[0].form.sha256);
+    const photos = (await api.get("coordinator", `/v1/visits/${visitId}/photos`)).items;
+    assert.equal(photos.length, 0, "the form is no visit photo");
+    const formUrl = `/v1/households/${householdId}/consents/${consentId}/form`;
+    const noReason = await api.request("coordinator", "GET", formUrl, { raw: true });
+    assert.equal(noReason.status, 422, "a download without a reason is refused");
+    const fetched = await api.request("coordinator", "GET", formUrl, {
+      raw: true,
+      headers: { "Ongi-Reason": encodeURIComponent("동의서 확인") },
+    });
+    assert.equal(fetched.status, 200);
+    const formPath = join(tmp, "consent-form-downloaded.jpg");
+    await writeFile(formPath, Buffer.from(await fetched.arrayBuffer()));
+    const kept = await support("inspect-photo", formPath);
+    assert.equal(kept.sha256, recorded[0].form.sha256);
+    assert.deepEqual(kept.gps, {}, "the form is kept without its GPS");
     await settled(page);
     await checkScreen(page, "desk-05-household");
 

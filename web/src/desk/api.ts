@@ -130,7 +130,14 @@ function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-export type CallOptions = { body?: unknown; form?: FormData; headers?: Record<string, string>; query?: Query };
+export type CallOptions = {
+  body?: unknown;
+  form?: FormData;
+  /** A file sent as the body itself (its Content-Type is the file's type). */
+  raw?: Blob;
+  headers?: Record<string, string>;
+  query?: Query;
+};
 export type Query = Record<string, string | number | boolean | null | undefined | (string | number)[]>;
 
 export function withQuery(path: string, query?: Query): string {
@@ -157,6 +164,10 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     };
     let body: BodyInit | undefined;
     if (opts.form) body = opts.form;
+    else if (opts.raw) {
+      headers["Content-Type"] = opts.raw.type || "application/octet-stream";
+      body = opts.raw;
+    }
     else if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(opts.body);

@@ -2,10 +2,8 @@
 // attempts, notes, photos (thumbnails; downloads with a reason), supports ledger, cases with stage deadlines,
 // consents (record, attach the signed form, withdraw), duplicates and merge.
 import { useEffect, useState } from "preact/hooks";
-import * as tus from "tus-js-client";
 import { ApiError, all, call, download, get, imageUrl, json, post, unavailable, type Me } from "./api";
 import { e, t } from "./i18n";
-import { sha256Hex } from "../shared/checksum";
 import { useStaff } from "./assign";
 import { Action, Checks, ErrorText, Field, Loaded, Section, Select, day, errorText, time, useAsync } from "./ui";
 
@@ -45,7 +43,7 @@ export function HouseholdScreen({ id, who }: { id: string; who: Me }) {
               <Notes id={id} />
             </div>
             <div>
-              <Consents h={h} who={who} visits={visits.data ?? []} onChange={household.reload} />
+              <Consents h={h} onChange={household.reload} />
               <Photos visits={visits.data ?? []} />
               <Ledger id={id} />
               <Cases id={id} />
@@ -447,7 +445,7 @@ function Duplicates({ id }: { id: string }) {
   );
 }
 
-function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]; onChange: () => void }) {
+function Consents({ h, onChange }: { h: any; onChange: () => void }) {
   const consents = useAsync(() => all(`/v1/households/${h.id}/consents`, {}, 200), [h.id, h.version]);
   const staff = useStaff();
   const [status, setStatus] = useState("given");
@@ -458,7 +456,6 @@ function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]
   const [withdrawReason, setWithdrawReason] = useState("");
   const privateOrgs = new Map<string, string>();
   for (const u of staff.data?.users ?? []) if (u.organization_kind === "private") privateOrgs.set(u.organization_id, u.organization_name);
-  const mine = visits.filter((v) => (v.assignees ?? []).includes(who.id) && !["cancelled"].includes(v.status));
   return (
     <Section title={t("consents")} testid="consents">
       <Loaded state={consents}>
@@ -498,7 +495,7 @@ function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]
                       />
                     </div>
                   ) : null}
-                  <SignedForm consent={c} household={h} visits={mine} />
+                  {c.status === "given" ? <SignedForm consent={c} household={h} onChange={consents.reload} /> : null}
                 </li>
               ))}
             </ul>
@@ -559,33 +556,42 @@ function Consents({ h, who, visits, onChange }: { h: any; who: Me; visits: any[]
 }
 
 /**
- * The signed form, photographed, goes up through tus (DESIGN §5) as a photo of a visit of this household whose
- * team the caller is on (the service takes uploads from a visit's team only, and pictures only), captioned with
- * the consent it proves.
+ * The signed form, photographed or scanned (JPEG, PNG, HEIC, WebP or PDF), goes up as the consent's own form:
+ * `PUT /v1/households/{id}/consents/{consent_id}/form` with the file as the body (the service reads the type
+ * from the bytes and strips a photo's EXIF/GPS). One form per consent; downloading it needs a reason.
  */
-function SignedForm({ consent, household, visits }: { consent: any; household: any; visits: any[] }) {
-  const [visitId, setVisitId] = useState(visits[0]?.id ?? "");
-  const [state, setState] = useState<"" | "uploading" | "uploaded">("");
-  const [progress, setProgress] = useState(0);
+function SignedForm({ consent, household, onChange }: { consent: any; household: any; onChange: () => void }) {
+  const [state, setState] = useState<"" | "uploading" | "uploaded">(consent.form ? "uploaded" : "");
   const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    if (!visitId && visits[0]) setVisitId(visits[0].id);
-  }, [visits.length]);
-  if (!visits.length) return <p class="muted">{t("signed_form_none")}</p>;
-  const caption = `${t("signed_form_caption")} · consent ${consent.id}`;
+  const [reason, setReason] = useState("");
+  const url = `/v1/households/${household.id}/consents/${consent.id}/form`;
+  if (consent.form) {
+    const f = consent.form;
+    const ext = f.content_type === "application/pdf" ? "pdf" : (f.content_type.split("/")[1] ?? "jpg");
+    return (
+      <div class="form" data-testid="signed-form" data-state="uploaded" data-sha256={f.sha256}>
+        <span class="ok" role="status">
+          {t("signed_form_attached")} · {f.content_type} · {Math.ceil(f.size / 1024)} KiB · {time(f.uploaded_at)}
+        </span>
+        <div class="row end">
+          <Field label={t("download_reason")} value={reason} onInput={setReason} testid="signed-form-reason" />
+          <Action
+            label={t("download")}
+            testid="signed-form-download"
+            disabled={reason.trim().length < 2}
+            run={() => download(url, reason, `consent-${consent.id}.${ext}`)}
+          />
+        </div>
+      </div>
+    );
+  }
   return (
     <div class="form" data-testid="signed-form" data-state={state}>
-      <Select
-        label={t("signed_form_visit")}
-        value={visitId}
-        onChange={setVisitId}
-        options={visits.map((v): [string, string] => [v.id, `${time(v.window_start)} · ${e(v.purpose)}`])}
-      />
       <label class="field">
         <span>{t("signed_form")}</span>
         <input
           type="file"
-          accept="image/jpeg,image/png,image/webp,image/heic"
+          accept="image/jpeg,image/png,image/webp,image/heic,application/pdf"
           data-testid="signed-form-file"
           onChange={async (ev) => {
             const file = (ev.target as HTMLInputElement).files?.[0];
@@ -593,8 +599,9 @@ function SignedForm({ consent, household, visits }: { consent: any; household: a
             setError(null);
             setState("uploading");
             try {
-              await uploadForm(file, visitId, caption, setProgress);
+              await json("PUT", url, { raw: file });
               setState("uploaded");
+              onChange();
             } catch (err) {
               setState("");
               setError(err);
@@ -602,54 +609,8 @@ function SignedForm({ consent, household, visits }: { consent: any; household: a
           }}
         />
       </label>
-      {state === "uploading" ? <progress max={100} value={progress} aria-label={t("uploading")} /> : null}
-      {state === "uploaded" ? (
-        <span class="ok" role="status">
-          {t("uploaded")}
-        </span>
-      ) : null}
+      {state === "uploading" ? <progress aria-label={t("uploading")} /> : null}
       <ErrorText error={error} />
-      <span hidden>{household.id}</span>
     </div>
   );
-}
-
-async function uploadForm(file: File, visitId: string, caption: string, onProgress: (n: number) => void): Promise<void> {
-  const bytes = await file.arrayBuffer();
-  const sha256 = await sha256Hex(bytes);
-  // a token for the upload's requests: one authorized call first refreshes it if it is about to expire
-  await call("GET", "/v1/me");
-  const token = JSON.parse(sessionStorage.getItem("ongi-desk-session") || "{}").access_token as string;
-  await new Promise<void>((resolve, reject) => {
-    const upload = new tus.Upload(new Blob([bytes], { type: file.type }), {
-      endpoint: `${location.origin}/v1/uploads/`,
-      chunkSize: 5 * 1024 * 1024,
-      retryDelays: [0, 1000, 3000],
-      storeFingerprintForResuming: false,
-      metadata: {
-        photo_id: crypto.randomUUID(),
-        visit_id: visitId,
-        filename: file.name || "consent.jpg",
-        filetype: file.type || "image/jpeg",
-        sha256,
-        caption,
-        taken_at: new Date().toISOString(),
-      },
-      headers: { Authorization: `Bearer ${token}` },
-      onProgress: (sent, total) => onProgress(total ? Math.floor((sent / total) * 100) : 0),
-      onSuccess: () => resolve(),
-      onError: (err) => {
-        const res = (err as tus.DetailedError).originalResponse;
-        const status = res?.getStatus?.() ?? 0;
-        let problem: Record<string, any> | null = null;
-        try {
-          problem = JSON.parse(res?.getBody?.() || "null");
-        } catch {
-          problem = null;
-        }
-        reject(status ? new ApiError(status, problem) : err);
-      },
-    });
-    upload.start();
-  });
 }
