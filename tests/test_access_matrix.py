@@ -97,6 +97,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/app"): PUBLIC,
+    ("GET", "/desk"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     # --- auth -----------------------------------------------------------------------------------------------
@@ -279,6 +280,9 @@ TABLE: dict[tuple[str, str], Access] = {
     ("PUT", "/v1/integrations/households/{source}/{external_id}"): acc(IC),
     ("GET", "/v1/integrations/households/{source}/{external_id}"): acc(IC),
     ("POST", "/v1/integrations/households:bulk"): acc(IC),
+    ("POST", "/v1/integrations/imports"): acc(C, IC),
+    ("GET", "/v1/integrations/imports/{import_id}"): acc(C, IC),
+    ("GET", "/v1/integrations/imports/{import_id}/results"): acc(C, IC),
     ("POST", "/v1/webhooks"): acc(A, IC, body={"url": "https://example.org/hook", "event_types": ["visit.completed"]}),
     ("GET", "/v1/webhooks"): acc(A, IC),
     ("GET", "/v1/webhooks/{webhook_id}"): acc(A, IC),
@@ -303,6 +307,9 @@ WIDE = {
     ("PUT", "/v1/integrations/households/{source}/{external_id}"),
     ("GET", "/v1/integrations/households/{source}/{external_id}"),
     ("POST", "/v1/integrations/households:bulk"),
+    ("POST", "/v1/integrations/imports"),
+    ("GET", "/v1/integrations/imports/{import_id}"),
+    ("GET", "/v1/integrations/imports/{import_id}/results"),
     ("GET", "/v1/exports/{kind}"),
 }
 
