@@ -151,7 +151,11 @@ def seed_demo() -> None:
         engine = create_engine(settings)
         storage = create_storage(settings)
         try:
-            return await seed(create_sessionmaker(engine), Security(settings), storage=storage)
+            stats = await seed(create_sessionmaker(engine), Security(settings), storage=storage)
+            from app.ops.jobs import analyze_sqlite
+
+            await analyze_sqlite(engine)  # the bulk-loaded district gets its planner statistics at once
+            return stats
         finally:
             await storage.close()
             await engine.dispose()

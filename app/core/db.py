@@ -114,6 +114,10 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
             "PRAGMA temp_store=MEMORY",
             # what is deleted or overwritten is zeroed in the file, not left in free pages (DESIGN §3.6)
             "PRAGMA secure_delete=ON",
+            # table statistics for the planner, bounded in time (sqlite.org/lang_analyze.html#approx): without
+            # them a large database picks the wrong index for a pull (one visit's notes read via the visit index)
+            "PRAGMA analysis_limit=400",
+            "PRAGMA optimize=0x10002",
         ):
             cur.execute(pragma)
         cur.close()
