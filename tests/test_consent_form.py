@@ -283,3 +283,37 @@ async def test_photo_downloads_keep_their_reason(
     events = await _audit(maker, "photo.download", up.photo_id)
     got = sorted((e.details["variant"], e.details.get("reason")) for e in events)
     assert got == [("content", "동의서 확인 (감사 대응)"), ("thumbnail", None)]
+
+
+async def test_destroying_the_household_destroys_its_forms(
+    client: httpx.AsyncClient, factory: Factory, storage: Storage, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.core.db import commit, utcnow
+    from app.households.models import Consent, Household
+    from app.lifecycle.service import destroy_expired
+    from app.media.storage import ObjectMissing
+
+    team = await make_team(factory)
+    consent = await _consent(factory, team)
+    assert (await _put(client, team.coordinator, _url(team, consent), jpeg_with_gps(), "image/jpeg")).status_code == 201
+    async with maker() as s:
+        key = (await s.execute(select(ConsentForm.storage_key).where(ConsentForm.consent_id == consent.id))).scalar()
+    assert await read_all(storage, key)
+    days = factory.state.settings.retention_closed_days + 1
+    async with maker() as s:
+        await s.execute(
+            update(Household)
+            .where(Household.id == team.household.id)
+            .values(status="closed", status_changed_at=utcnow() - timedelta(days=days))
+        )
+        await commit(s)
+    assert await destroy_expired(factory.state) >= 1
+    async with maker() as s:
+        assert (await s.execute(select(ConsentForm).where(ConsentForm.consent_id == consent.id))).first() is None
+        assert await s.get(Consent, consent.id) is not None  # the record stays, for the statistics
+    with pytest.raises(ObjectMissing):
+        await read_all(storage, key)

@@ -235,6 +235,9 @@ async def destroy_household(session: AsyncSession, household: Household, out: Ou
     photos = await _destroy_photos(session, visits, out)
     responses = await _destroy_responses(session, visits, out)
     await _wipe_texts(session, household, visits, cases, out)
+    from app.consentforms.service import destroy_forms
+
+    await destroy_forms(session, household.id, out)
     result = await session.execute(delete(HouseholdSensitive).where(HouseholdSensitive.household_id == household.id))
     out.add("sensitive_fields", int(result.rowcount or 0))
     out.add("members", len(household.members or []))
