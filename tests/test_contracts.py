@@ -18,6 +18,16 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
     assert drift == [], f"models and migrations differ: {drift}"
 
 
+def test_the_migrations_have_one_head() -> None:
+    """Parallel work merges its migrations (``alembic upgrade head`` works as written, not only ``heads``)."""
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"several migration heads, add a merge revision: {heads}"
+
+
 async def test_openapi_file_is_what_the_app_serves(client: httpx.AsyncClient) -> None:
     served = (await client.get("/openapi.json")).json()
     on_disk = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
