@@ -198,7 +198,17 @@ def run(storage: str, db: str, runs: int, node: Path, picture: Path, size: int) 
             ref_args += [endpoint, "tus-bench"]
         (work / "tus").mkdir()
         subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-        seeded = asyncio.run(seed(env))
+        # seed() reads the database from this process's environment
+        saved = os.environ.get("ONGI_DATABASE_URL")
+        if "ONGI_DATABASE_URL" in env:
+            os.environ["ONGI_DATABASE_URL"] = env["ONGI_DATABASE_URL"]
+        try:
+            seeded = asyncio.run(seed(env))
+        finally:
+            if saved is None:
+                os.environ.pop("ONGI_DATABASE_URL", None)
+            else:
+                os.environ["ONGI_DATABASE_URL"] = saved
         port = free_port()
         ongi = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
