@@ -64,6 +64,14 @@ def _ndjson(ctx: Any, value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+@schemathesis.serializer("application/offset+octet-stream")
+def _tus_chunk(ctx: Any, value: Any) -> bytes:
+    """A tus chunk (``PATCH /v1/uploads/{id}``, creation-with-upload): the generated value as raw bytes."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "surrogatepass")
+
+
 def is_positive(case: Any) -> bool:
     meta = case.meta
     return meta is None or meta.generation.mode == GenerationMode.POSITIVE
@@ -129,6 +137,18 @@ def with_path_ids(case: Any, ids: dict[str, uuid.UUID]) -> Any:
     return clone
 
 
+def _as_bytes(content: Any) -> Any:
+    return content if isinstance(content, (bytes, str)) or hasattr(content, "read") else str(content).encode()
+
+
+def _file_part(part: Any) -> Any:
+    """A multipart part as httpx takes it: generated contents that are no bytes (``0``) go as their text."""
+    name, value = part
+    if isinstance(value, tuple):
+        return (name, (value[0], _as_bytes(value[1]), *value[2:]))
+    return (name, _as_bytes(value))
+
+
 async def send(client: httpx.AsyncClient, case: Any, token: str) -> httpx.Response:
     kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
     headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
@@ -141,15 +161,18 @@ async def send(client: httpx.AsyncClient, case: Any, token: str) -> httpx.Respon
     elif "content" in kwargs:
         request["content"] = kwargs["content"]
     if kwargs.get("files"):
-        request["files"] = kwargs["files"]
+        request["files"] = [_file_part(part) for part in kwargs["files"]]
     if kwargs.get("cookies"):
         client.cookies.clear()
         for k, v in kwargs["cookies"].items():
             client.cookies.set(k, v)
     try:
-        return await client.request(kwargs["method"], kwargs["url"], **request)
+        response = await client.request(kwargs["method"], kwargs["url"], **request)
     finally:
         client.cookies.clear()
+    if request.get("files"):
+        response.request.read()  # a multipart body is streamed: read it (in memory) so that checks can see it
+    return response
 
 
 def documented_statuses(op: Any) -> set[str]:

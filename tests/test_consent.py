@@ -56,6 +56,9 @@ async def test_partner_needs_assignment_and_consent(
         "assignees",
         "team",
         "overdue",
+        # the visit's own clock (the end of its window), nothing of the household's
+        "due_at",
+        "deadline_state",
     }
     assert str(other.id) not in seen.text
     assert other.address not in seen.text

@@ -658,6 +658,6 @@ measure(run)
 """,
         tmp_path,
     )
-    assert result["outcome"].get("error") == "BadParameter", result
+    assert result["outcome"].get("error") == "Unreadable", result  # the reader's refusal (the CLI says it, exit 2)
     assert "MiB" in result["outcome"]["text"]
     assert result["growth"] < BUDGET, result

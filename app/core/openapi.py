@@ -131,7 +131,11 @@ def tus_parameters(operation_id: str, max_bytes: int) -> list[dict[str, Any]]:
     if operation_id == "appendUpload":
         return [
             TUS_RESUMABLE,
-            header("Upload-Offset", "Must equal the server's offset (else 409)", {"type": "integer", "minimum": 0}),
+            header(
+                "Upload-Offset",
+                "Must equal the server's offset (else 409)",
+                {"type": "integer", "minimum": 0, "maximum": max_bytes},
+            ),
             checksum,
         ]
     if operation_id in ("getUploadStatus", "terminateUpload"):
