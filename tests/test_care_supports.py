@@ -384,3 +384,44 @@ async def test_monitoring_fields_only_when_provided(client: httpx.AsyncClient, f
     actor = coordinator if to == "approved" else planner
     r = await move(client, actor, sid, to, monitoring_interval_days=7)
     assert r.status_code == (200 if to == "provided" else 422), r.text
+
+
+async def test_history_pages_by_its_own_time_not_by_when_the_row_was_written(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """A history ordered by ``at`` is paged by ``at``: the cursor is written from the column the page sorts by
+    (it was written from ``created_at``, so a history whose times differ from the rows' could repeat or skip)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.care.models import SupportHistory
+
+    coordinator, planner = await coordinator_and_planner(factory)
+    resource = await make_resource(client, coordinator, capacity=5)
+    household = await make_household(factory)
+    sid = (await propose(client, planner, household.id, resource["id"], reason="소득 없음")).json()["id"]
+    assert (await move(client, planner, sid, "requested")).status_code == 200
+    assert (await move(client, coordinator, sid, "approved")).status_code == 200
+    assert (await move(client, planner, sid, "provided", monitoring_interval_days=14)).status_code == 200
+    rows = await fetch(factory, SupportHistory, SupportHistory.support_id == uuid.UUID(sid))
+    assert len(rows) == 4
+    # times the other way round from the order the rows were written (as a history filled in afterwards is)
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    async with factory.maker() as s:
+        for n, row in enumerate(sorted(rows, key=lambda r: (r.created_at, r.id))):
+            await s.execute(
+                update(SupportHistory).where(SupportHistory.id == row.id).values(at=base - timedelta(hours=n))
+            )
+        await s.commit()
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(f"/v1/supports/{sid}/history", headers=planner.headers, params=params)).json()
+        seen += [h["id"] for h in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(str(r.id) for r in rows), "a page repeated or skipped a history entry"

@@ -95,7 +95,8 @@ async def keyset_page(
     cursor: str | None,
     descending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Page ``stmt`` (which selects one entity) ordered by (created_at, id)."""
+    """Page ``stmt`` (which selects one entity) ordered by (``created_col``, id): ``created_col`` is the time the
+    page sorts by (``created_at``, or e.g. a history's ``at``), and the cursor is written from that column."""
     if cursor:
         raw = decode_cursor(cursor)
         try:
@@ -112,5 +113,5 @@ async def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([last.created_at, last.id])
+        next_cursor = encode_cursor([getattr(last, created_col.key), getattr(last, id_col.key)])
     return rows, next_cursor
