@@ -547,3 +547,20 @@ def may_reveal_rrn(principal: Principal) -> bool:
 
 def unrestricted() -> ColumnElement[bool]:
     return true()
+
+
+# --- imports over REST (DESIGN §11) -------------------------------------------------------------------------
+
+
+def may_import(principal: Principal) -> bool:
+    """A coordinator, or an integration client holding ``households:import``, may upload a crisis list."""
+    return principal.role == Role.coordinator or (
+        principal.role == Role.integration and "households:import" in principal.scopes
+    )
+
+
+def may_see_import(principal: Principal, *, submitted_by_id: uuid.UUID | None, organization_id: uuid.UUID) -> bool:
+    """An import job is seen by whoever submitted it and by the coordinators of the same organization."""
+    if submitted_by_id == principal.user_id:
+        return True
+    return principal.role == Role.coordinator and organization_id == principal.organization_id

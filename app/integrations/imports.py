@@ -41,8 +41,9 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.policy import may_import, may_see_import
 from app.audit import service as audit
-from app.auth.models import Organization, Role, User
+from app.auth.models import Organization, User
 from app.auth.principal import Principal
 from app.core.db import open_session, utcnow
 from app.core.errors import Problem
@@ -115,12 +116,6 @@ def inspect_file(path: Path, fmt: str, sheet: str | None, max_uncompressed: int)
     if "external_id" not in fields:
         raise field_problem("body.file", "integrations.missing-column", columns="external_id (관리번호)")
     return total
-
-
-def may_import(principal: Principal) -> bool:
-    return principal.role == Role.coordinator or (
-        principal.role == Role.integration and "households:import" in principal.scopes
-    )
 
 
 # --- creating a job --------------------------------------------------------------------------------------------
@@ -538,9 +533,7 @@ async def get_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID
     job = await session.get(ImportJob, job_id)
     if job is None:
         raise Problem(404, "not-found", "detail.not-found")
-    mine = job.submitted_by_id == principal.user_id
-    colleague = principal.role == Role.coordinator and job.organization_id == principal.organization_id
-    if not (mine or colleague):
+    if not may_see_import(principal, submitted_by_id=job.submitted_by_id, organization_id=job.organization_id):
         raise Problem(404, "not-found", "detail.not-found")
     return job
 
