@@ -50,7 +50,7 @@ async def one_size(db: str, size: int, reps: int) -> dict[str, float]:
     from app.notes.models import Note, NoteKind
     from app.visits.models import Visit, VisitAssignee
     from tests.conftest import make_settings
-    from tests.factories import Factory
+    from tests.support.factories import Factory
 
     tmp = Path(tempfile.mkdtemp(prefix="ongi-bench-district-"))
     pg_name = None

@@ -81,7 +81,7 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
     from app.main import create_app
     from app.migrate import upgrade
     from tests.conftest import make_settings
-    from tests.factories import Factory, make_household, make_visit
+    from tests.support.factories import Factory, make_household, make_visit
 
     tmp = Path(tempfile.mkdtemp(prefix="ongi-bench-scope-"))
     pg_name = None

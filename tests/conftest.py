@@ -22,7 +22,7 @@ from app.core.config import Settings
 from app.core.db import WRITE_OPTION, create_engine
 from app.main import create_app
 from app.migrate import upgrade
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -160,8 +160,92 @@ class OAuthError(Problem):
         return out
 
 
+# --- typed problems ------------------------------------------------------------------------------------------
+# The problems the services raise most, by name. Each is a :class:`Problem` (same body, same handler); the class
+# says what went wrong, the slug and catalogue keys say it to the client. ``Problem(status, slug, …)`` stays for
+# the rarer ones.
+
+
+class NotFound(Problem):
+    """404: no such record, or one the caller may not see (the access policy never answers 403 for a record)."""
+
+    def __init__(self, detail: str = "detail.not-found", *, params: dict[str, Any] | None = None) -> None:
+        super().__init__(404, "not-found", detail, params=params)
+
+
+class Forbidden(Problem):
+    """403: the caller's role or scope may never do this (:mod:`app.access.gates` raises it for routes)."""
+
+    def __init__(
+        self, detail: str, *, slug: str = "forbidden", params: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(403, slug, detail, params=params)
+
+
+class Conflict(Problem):
+    """409: the request is well formed but the record's state refuses it (``slug`` names which conflict)."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(409, slug, detail, params=params, extra=extra)
+
+
+class PreconditionFailed(Problem):
+    """412: ``If-Match`` names a version that is no longer current."""
+
+    def __init__(
+        self, detail: str = "detail.precondition-failed", *, params: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(412, "precondition-failed", detail, params=params, extra=extra)
+
+
+class Gone(Problem):
+    """410: the record was here and is not any more (``slug`` says why, ``extra`` where it went)."""
+
+    def __init__(
+        self, slug: str, detail: str | None = None, *, params: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(410, slug, detail, params=params, extra=extra)
+
+
+class FieldInvalid(Problem):
+    """422 naming the fields a service found wrong after the schema passed: ``errors`` [{field, code, message}],
+    the shape FastAPI's validation errors have. ``FieldInvalid.one(field, key, **params)`` for a single field."""
+
+    def __init__(self, errors: list[tuple[str, str, dict[str, Any]]]) -> None:
+        super().__init__(
+            422,
+            "validation",
+            "detail.validation",
+            params={"count": len(errors)},
+            extra={
+                "errors": [
+                    {"field": field, "code": "value_error", "message": t(key, **params)}
+                    for field, key, params in errors
+                ]
+            },
+        )
+
+    @classmethod
+    def one(cls, field: str, key: str, **params: Any) -> FieldInvalid:
+        return cls([(field, key, params)])
+
+
+def field_problem(field: str, key: str, **params: Any) -> Problem:
+    """A 422 naming one field (:class:`FieldInvalid`); the one definition every domain uses."""
+    return FieldInvalid.one(field, key, **params)
+
+
 def not_found() -> Problem:
-    return Problem(404, "not-found", "detail.not-found")
+    return NotFound()
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:

@@ -85,6 +85,66 @@ def cursor_int(value: Any, *, minimum: int = -INT64_MAX - 1) -> int:
     return value
 
 
+def _cursor_value(column: Any, raw: Any) -> Any:
+    """A cursor's value read back as the type of the column it was written from."""
+    kind = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator (UTCDateTime) says its impl's type
+    try:
+        python_type = kind.python_type
+    except (AttributeError, NotImplementedError):
+        python_type = None
+    if python_type is datetime:
+        return datetime.fromisoformat(raw)
+    if python_type is uuid.UUID:
+        return uuid.UUID(raw)
+    if python_type is int:
+        return cursor_int(raw)
+    if python_type is str:
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+        return raw
+    return raw
+
+
+def _after(columns: tuple[Any, ...], values: list[Any], descending: bool) -> Any:
+    """Rows strictly after ``values`` in the order of ``columns``: (a > x) or (a = x and b > y) or …"""
+    clauses = []
+    for i, column in enumerate(columns):
+        step = column < values[i] if descending else column > values[i]
+        clauses.append(and_(*[columns[j] == values[j] for j in range(i)], step))
+    return or_(*clauses)
+
+
+async def keyset(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    order: tuple[Any, ...],
+    limit: int,
+    cursor: str | None,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """The one keyset pager: ``stmt`` (selecting one entity) ordered by the columns ``order`` (the last one
+    unique, usually the id), ``limit`` rows after the position in ``cursor``. The cursor is written from the
+    columns of the order, so it is only ever read back by the same listing; one that does not fit is a 422."""
+    if cursor:
+        raw = decode_cursor(cursor)
+        if len(raw) != len(order):
+            raise invalid_cursor()
+        try:
+            values = [_cursor_value(column, value) for column, value in zip(order, raw, strict=True)]
+        except (ValueError, TypeError) as exc:
+            raise invalid_cursor() from exc
+        stmt = stmt.where(_after(order, values, descending))
+    ordering = [c.desc() for c in order] if descending else [c.asc() for c in order]
+    rows = list((await session.execute(stmt.order_by(*ordering).limit(limit + 1))).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, column.key) for column in order])
+    return rows, next_cursor
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -95,23 +155,6 @@ async def keyset_page(
     cursor: str | None,
     descending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Page ``stmt`` (which selects one entity) ordered by (``created_col``, id): ``created_col`` is the time the
-    page sorts by (``created_at``, or e.g. a history's ``at``), and the cursor is written from that column."""
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        if descending:
-            stmt = stmt.where(or_(created_col < c_at, and_(created_col == c_at, id_col < c_id)))
-        else:
-            stmt = stmt.where(or_(created_col > c_at, and_(created_col == c_at, id_col > c_id)))
-    order = (created_col.desc(), id_col.desc()) if descending else (created_col.asc(), id_col.asc())
-    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, created_col.key), getattr(last, id_col.key)])
-    return rows, next_cursor
+    """:func:`keyset` ordered by (``created_col``, id): ``created_col`` is the time the page sorts by
+    (``created_at``, or e.g. a history's ``at``)."""
+    return await keyset(session, stmt, order=(created_col, id_col), limit=limit, cursor=cursor, descending=descending)
