@@ -30,15 +30,13 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import work as access
 from app.access.policy import codes_clause
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import in_codes
-from app.care.common import local_date, user_jurisdiction
+from app.auth.models import Organization, OrgKind, User
+from app.care.common import local_date
 from app.care.models import CASE_CLOSED_STAGES, Case, CaseMember, MonitoringPlan
 from app.visits.models import Visit, VisitAssignee, VisitPurpose, VisitStatus
 
-#: Roles that may be given a visit (as app.visits.service.ASSIGNABLE_ROLES) or a task.
-ASSIGNABLE = (Role.planner, Role.partner, Role.coordinator)
 OPEN_VISIT = (VisitStatus.scheduled, VisitStatus.in_progress)
 
 
@@ -66,20 +64,15 @@ class Receiver:
         return self.user.id
 
     def covers(self, dong_code: str) -> bool:
-        return (
-            self.user.active
-            and self.org.active
-            and self.user.role in ASSIGNABLE
-            and in_codes(dong_code, user_jurisdiction(self.user, self.org))
-        )
+        return access.may_take_work(self.user, self.org, dong_code)
 
     @property
     def public_staff(self) -> bool:
-        return self.user.role in (Role.coordinator, Role.planner) and self.org.kind == OrgKind.public
+        return access.is_public_staff(self.user, self.org)
 
     @property
     def private_partner(self) -> bool:
-        return self.user.role == Role.partner and self.org.kind == OrgKind.private
+        return access.is_private_partner(self.user, self.org)
 
 
 OpenItems = Callable[[AsyncSession, Sequence[uuid.UUID] | None, Sequence[str] | None, datetime], Awaitable[list[Item]]]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.access.policy import role_gate
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates
 from app.core.deps import SessionDep, StateDep
 from app.core.times import IsoDay
 from app.exports.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, negotiate, table_response
@@ -19,7 +17,6 @@ from app.work.schemas import Reassign, Reassigned, Workload
 
 router = APIRouter(tags=["work"])
 
-Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
 _PROBLEM = {"content": {"application/problem+json": {}}}
 
 WORKLOAD_COLUMNS = [
@@ -64,7 +61,7 @@ def _wants_table(fmt: str | None, accept: str | None) -> str | None:
 )
 async def get_workload(
     request: Request,
-    principal: Coordinator,
+    principal: gates.Coordinator,
     state: StateDep,
     session: SessionDep,
     from_: Annotated[IsoDay | None, Query(alias="from", description="First day (default today)")] = None,
@@ -103,5 +100,5 @@ async def get_workload(
         422: {"description": "Invalid receivers or kinds (field errors)", **_PROBLEM},
     },
 )
-async def reassign(user_id: uuid.UUID, body: Reassign, principal: Coordinator, session: SessionDep) -> Reassigned:
+async def reassign(user_id: uuid.UUID, body: Reassign, principal: gates.Coordinator, session: SessionDep) -> Reassigned:
     return await service.reassign(session, principal, user_id, body)

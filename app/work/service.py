@@ -38,19 +38,20 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import work as access
 from app.audit import service as audit
 from app.auth.models import Organization, User
-from app.auth.principal import Principal, codes_within
-from app.care.common import codes_overlap, field_problem, local_today, user_jurisdiction
+from app.auth.principal import Principal
+from app.care.common import local_today
 from app.core.db import utcnow
-from app.core.errors import Problem, not_found
+from app.core.errors import Conflict, FieldInvalid, NotFound, Problem
 from app.core.i18n import t
 from app.events.outbox import emit
 from app.work import messages as _messages  # noqa: F401 - registers the messages
-from app.work.kinds import ASSIGNABLE, Item, Receiver, kind_names, kind_of, open_work
+from app.work.kinds import Item, Receiver, kind_names, kind_of, open_work
+from app.work.repository import WorkRepository
 from app.work.schemas import (
     Moved,
     Reassign,
@@ -84,7 +85,7 @@ async def open_counts(session: AsyncSession, user_id: uuid.UUID) -> WorkCounts:
 
 async def open_counts_of_org(session: AsyncSession, organization_id: uuid.UUID) -> WorkCounts:
     """The open work the users of an organization hold anywhere."""
-    ids = list((await session.execute(select(User.id).where(User.organization_id == organization_id))).scalars())
+    ids = await WorkRepository(session).user_ids_of_org(organization_id)
     return counts(await open_work(session, ids, None, utcnow())) if ids else counts([])
 
 
@@ -93,8 +94,7 @@ def refuse_deactivation(user_id: uuid.UUID | None, held: WorkCounts) -> Problem:
     deactivated until it is reassigned."""
     named = ", ".join(f"{t('work.kind-' + k)} {v}" for k, v in held.model_dump().items() if k != "total" and v)
     path = f"/v1/users/{user_id}/reassign" if user_id else "/v1/users/{user_id}/reassign"
-    return Problem(
-        409,
+    return Conflict(
         "open-work",
         "work.open-work" if user_id else "work.open-work-org",
         params={"counts": named, "total": held.total, "path": path},
@@ -109,16 +109,7 @@ async def _users(
     session: AsyncSession, ids: Iterable[uuid.UUID] | None = None, *, staff: bool = False
 ) -> list[tuple[User, Organization]]:
     """Users with their organizations: ``ids``, or (``staff``) every active user of a role that takes work."""
-    stmt = select(User, Organization).join(Organization, Organization.id == User.organization_id)
-    if ids is not None:
-        stmt = stmt.where(User.id.in_(list(ids)))
-    if staff:
-        stmt = stmt.where(User.active.is_(True), User.role.in_(list(ASSIGNABLE)))
-    return [(u, o) for u, o in (await session.execute(stmt)).all()]
-
-
-def _may_work_in(user: User, org: Organization, codes: Sequence[str]) -> bool:
-    return user.active and org.active and user.role in ASSIGNABLE and codes_overlap(user_jurisdiction(user, org), codes)
+    return await WorkRepository(session).users_with_orgs(ids, staff=staff)
 
 
 # --- workload ----------------------------------------------------------------------------------------------------
@@ -128,17 +119,17 @@ def workload_span(start: date | None, end: date | None) -> tuple[date, date]:
     start = start or local_today()
     end = end or start + timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
-        raise field_problem("query.to", "work.span-order")
+        raise FieldInvalid.one("query.to", "work.span-order")
     if (end - start).days + 1 > MAX_DAYS:
-        raise field_problem("query.to", "work.span-too-long", days=MAX_DAYS)
+        raise FieldInvalid.one("query.to", "work.span-too-long", days=MAX_DAYS)
     return start, end
 
 
 def _codes_of(principal: Principal, dong_code: str | None) -> list[str]:
     if dong_code is None:
-        return list(principal.jurisdiction)
-    if not codes_within([dong_code], list(principal.jurisdiction)):
-        raise field_problem("query.dong_code", "work.outside-jurisdiction")
+        return access.coordinator_codes(principal)
+    if not access.may_pick_code(principal, dong_code):
+        raise FieldInvalid.one("query.dong_code", "work.outside-jurisdiction")
     return [dong_code]
 
 
@@ -157,7 +148,8 @@ async def workload(
     by_user: dict[uuid.UUID, list[Item]] = defaultdict(list)
     for item in items:
         by_user[item.user_id].append(item)
-    people = [(u, o) for u, o in await _users(session, staff=True) if u.id in by_user or _may_work_in(u, o, codes)]
+    staff = await _users(session, staff=True)
+    people = [(u, o) for u, o in staff if u.id in by_user or access.may_work_in(u, o, codes)]
     missing = set(by_user) - {u.id for u, _ in people}
     if missing:  # holders of work that are no longer staff (a changed role): listed all the same
         people += await _users(session, missing)
@@ -230,13 +222,13 @@ async def _leaver(session: AsyncSession, principal: Principal, user_id: uuid.UUI
     """The user whose work moves: one who may work in the coordinator's jurisdiction or holds work there."""
     found = await _users(session, [user_id])
     if not found:
-        raise not_found()
+        raise NotFound()
     user, org = found[0]
-    if codes_overlap(user_jurisdiction(user, org), list(principal.jurisdiction)):
+    if access.reaches_worker(principal, user, org):
         return user
-    if await open_work(session, [user.id], list(principal.jurisdiction), utcnow()):
+    if await open_work(session, [user.id], access.coordinator_codes(principal), utcnow()):
         return user
-    raise not_found()
+    raise NotFound()
 
 
 async def _receivers(session: AsyncSession, principal: Principal, leaver: User, ids: list[uuid.UUID]) -> list[Receiver]:
@@ -250,19 +242,13 @@ async def _receivers(session: AsyncSession, principal: Principal, leaver: User, 
             errors.append((f"body.to.{i}", "work.receiver-twice"))
         elif uid == leaver.id:
             errors.append((f"body.to.{i}", "work.receiver-is-leaver"))
-        elif found is None or not _may_work_in(found[0], found[1], list(principal.jurisdiction)):
+        elif found is None or not access.may_work_in(found[0], found[1], access.coordinator_codes(principal)):
             errors.append((f"body.to.{i}", "work.receiver-unknown"))
         else:
             out.append(Receiver(found[0], found[1]))
         seen.add(uid)
     if errors:
-        raise Problem(
-            422,
-            "validation",
-            "detail.validation",
-            params={"count": len(errors)},
-            extra={"errors": [{"field": f, "code": "value_error", "message": t(key)} for f, key in errors]},
-        )
+        raise FieldInvalid([(f, key, {}) for f, key in errors])
     return out
 
 
@@ -312,10 +298,10 @@ async def reassign(session: AsyncSession, principal: Principal, user_id: uuid.UU
     if body.kinds is not None:
         unknown = [k for k in body.kinds if k not in known]
         if unknown:
-            raise field_problem("body.kinds", "work.unknown-kind", kinds=", ".join(known))
+            raise FieldInvalid.one("body.kinds", "work.unknown-kind", kinds=", ".join(known))
     kinds = list(dict.fromkeys(body.kinds)) if body.kinds else list(known)
     receivers = await _receivers(session, principal, leaver, body.to)
-    codes = list(principal.jurisdiction)
+    codes = access.coordinator_codes(principal)
     now = utcnow()
     items = await open_work(session, [leaver.id], codes, now, kinds)
     if body.from_ is not None:
@@ -323,8 +309,7 @@ async def reassign(session: AsyncSession, principal: Principal, user_id: uuid.UU
     current = Counter(i.user_id for i in await open_work(session, [r.id for r in receivers], codes, now))
     moves, unplaced = plan_moves(items, receivers, dict(current))
     if unplaced:
-        raise Problem(
-            409,
+        raise Conflict(
             "reassign-unplaced",
             "work.unplaced",
             params={"count": len(unplaced)},
