@@ -20,17 +20,59 @@ runs; *which* records the caller then reaches is decided by the filters and chec
 | ``VisitReaders`` | coordinator, planner, partner; integration with ``visits:read`` |
 | ``SupportReaders`` | coordinator, planner, partner; integration with ``supports:read`` |
 | ``Importer`` | coordinator; integration with ``households:import`` |
+| ``EventReader`` | integration with ``events:read`` only |
+| ``ImportClient`` | integration with ``households:import`` only |
+
+:func:`role_gate` is the one gate factory (roles, and an integration's scope beside them); :func:`Integration`
+builds a gate for integration clients only (403 ``scope-forbidden`` for anyone else). Only this module calls
+them; ``app.core.openapi`` reads their closures (``allowed``, ``scope``) to write each operation's security.
+The gate reads the principal from :data:`app.auth.deps.CurrentPrincipal` (authentication: who is calling),
+the one import of this package outside models, the principal and core.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
 
-from app.access.policy import role_gate
+from app.auth.deps import CurrentPrincipal
 from app.auth.models import Role
 from app.auth.principal import Principal
+from app.core.errors import Problem
+
+Gate = Callable[[Principal], Awaitable[Principal]]
+
+
+def role_gate(*roles: Role, scope: str | None = None) -> Gate:
+    """A dependency admitting ``roles`` (and integration clients holding ``scope``); 403 for anyone else.
+    The problem names the roles in the order given here."""
+    allowed = frozenset(roles)
+    names = ", ".join([r.value for r in roles] + ([f"integration ({scope})"] if scope else []))
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role in allowed:
+            return principal
+        if scope is not None and principal.role == Role.integration:
+            if scope in principal.scopes:
+                return principal
+            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": scope})
+        raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": names})
+
+    return dependency
+
+
+def Integration(scope: str) -> Gate:
+    """A dependency admitting only integration clients holding ``scope``; 403 ``scope-forbidden`` otherwise."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role != Role.integration or scope not in principal.scopes:
+            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": scope})
+        return principal
+
+    return dependency
+
 
 Admin = Annotated[Principal, Depends(role_gate(Role.admin))]
 Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
@@ -46,8 +88,12 @@ HouseholdReaders = Annotated[
 PublicHouseholdReaders = Annotated[
     Principal, Depends(role_gate(Role.coordinator, Role.planner, scope="households:read"))
 ]
-VisitReaders = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, scope="visits:read"))]
+VisitReaders = Annotated[
+    Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, scope="visits:read"))
+]
 SupportReaders = Annotated[
     Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, scope="supports:read"))
 ]
 Importer = Annotated[Principal, Depends(role_gate(Role.coordinator, scope="households:import"))]
+EventReader = Annotated[Principal, Depends(Integration("events:read"))]
+ImportClient = Annotated[Principal, Depends(Integration("households:import"))]

@@ -1,14 +1,19 @@
-"""The one access policy (DESIGN §3.1, §3.2). REST, sync, uploads, downloads, exports and events ask it.
+"""The one access policy (``docs/access.md``). REST, sync, uploads, downloads, exports and events ask it.
+
+This module is the facade every caller imports (``from app.access import policy``); the rules live in
+:mod:`app.access.gates` (route gates), :mod:`app.access.reach` (filters, checks, partner reach),
+:mod:`app.access.consent`, :mod:`app.access.memo` (batches) and :mod:`app.access.redaction`; the decisions
+of one domain in ``app/access/<domain>.py``. Nothing in :mod:`app.access` writes.
 
 Four kinds of answers:
 
-* **route gates**: :func:`role_gate` declares which roles may ever call a route (403 otherwise);
+* **route gates**: the aliases of :mod:`app.access.gates` declare which roles may ever call a route (403 otherwise);
 * **filters**: SQL conditions that scope a query to the records a caller may reach, so that lists only
   ever hold reachable rows (``household_filter``, ``visit_filter``, ``case_filter``, ``report_filter``,
   ``facility_filter``);
 * **checks**: ``get_*_or_404`` load one record and raise 404 (never 403) when the caller may not see it;
 * **redaction**: :func:`sensitive_kinds_visible` says which encrypted household fields a role may read
-  (``app.households.service.household_views`` is the one function that applies it).
+  (``app.households.views.household_views`` is the one function that applies it).
 
 Rules, by role:
 
@@ -24,11 +29,11 @@ Rules, by role:
 
 (*area*: the jurisdiction of the caller's organization or user, read only.)
 
-Integration clients act for their organization (DESIGN §3.5): only a public organization's client may hold
+Integration clients act for their organization: only a public organization's client may hold
 ``households:read``, ``visits:read`` and ``households:import`` (:data:`app.auth.models.PUBLIC_ONLY_SCOPES`;
 a :class:`~app.auth.principal.Principal` of a private organization's client never carries them, and
-:func:`_integration_has` refuses them again). A private organization's client is *consent bound* like its
-partners (:attr:`Principal.consent_bound`): it reaches a household only through an assignment and a
+:func:`app.access.reach._integration_has` refuses them again). A private organization's client is *consent
+bound* like its partners (:attr:`Principal.consent_bound`): it reaches a household only through an assignment and a
 consent, which a client never has.
 
 A partner's household access needs an active assignment *and* a consent record that is given, in force,
@@ -51,516 +56,82 @@ Sensitive household fields (encrypted at rest in ``household_sensitive``):
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.auth.deps import CurrentPrincipal
-from app.auth.models import PUBLIC_ONLY_SCOPES, OrgKind, Role
-from app.auth.principal import Principal
-from app.care.models import Case, CaseMember
-from app.core.db import utcnow
-from app.core.errors import Problem, not_found
-from app.households.models import Consent, ConsentPurpose, Household
-from app.reports.models import CrisisReport
-from app.visits.models import Facility, Visit, VisitAssignee, VisitStatus
-
-PUBLIC_STAFF = (Role.coordinator, Role.planner)
-
-#: How long after a visit finished its team still reaches the household (to write up notes, checklists).
-FINISHED_GRACE = timedelta(days=14)
-
-_OPEN_VISIT = (VisitStatus.scheduled, VisitStatus.in_progress)
-_DONE_VISIT = (VisitStatus.completed, VisitStatus.no_contact, VisitStatus.refused)
-
-SENSITIVE_KINDS = ("rrn", "income", "benefit_history", "health_notes")
-
-
-def codes_clause(column: Any, codes: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
-    """``column`` lies in one of the administrative ``codes`` (prefix match: a district holds its dongs)."""
-    if not codes:
-        return false()
-    return or_(*[column.like(f"{code}%") for code in codes])
-
-
-# --- route gates -------------------------------------------------------------------------------------------
-
-
-def role_gate(*roles: Role, scope: str | None = None) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting ``roles`` (and integration clients holding ``scope``); 403 for anyone else."""
-    allowed = frozenset(roles)
-    names = ", ".join([r.value for r in roles] + ([f"integration ({scope})"] if scope else []))
-
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if principal.role in allowed:
-            return principal
-        if scope is not None and principal.role == Role.integration:
-            if scope in principal.scopes:
-                return principal
-            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": scope})
-        raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": names})
-
-    return dependency
-
-
-# --- consent -----------------------------------------------------------------------------------------------
-
-
-def consent_in_force(consent: Consent, at: datetime) -> bool:
-    return (
-        consent.status == "given"
-        and consent.withdrawn_at is None
-        and consent.valid_from <= at
-        and (consent.valid_until is None or consent.valid_until > at)
-    )
-
-
-def consent_covers(consent: Consent, organization_id: uuid.UUID, purpose: str, at: datetime) -> bool:
-    return (
-        consent_in_force(consent, at)
-        and (consent.recipient_kind == "all_partners" or consent.recipient_organization_id == organization_id)
-        and purpose in (consent.purposes or [])
-    )
-
-
-def _active_visit_assignment(user_id: uuid.UUID, at: datetime) -> ColumnElement[bool]:
-    return and_(
-        VisitAssignee.user_id == user_id,
-        VisitAssignee.ended_at.is_(None),
-        Visit.deleted_at.is_(None),
-        Visit.household_id.is_not(None),
-        or_(
-            Visit.status.in_(_OPEN_VISIT),
-            and_(
-                Visit.status.in_(_DONE_VISIT),
-                func.coalesce(Visit.checked_out_at, Visit.window_end) >= at - FINISHED_GRACE,
-            ),
-        ),
-    )
-
-
-def _assigned_household_ids(principal: Principal, at: datetime) -> Any:
-    """A subquery of the households of the caller's active assignments (visits and cases)."""
-    by_visit = (
-        select(Visit.household_id)
-        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-        .where(_active_visit_assignment(principal.user_id, at))
-    )
-    by_case = (
-        select(Case.household_id)
-        .join(CaseMember, CaseMember.case_id == Case.id)
-        .where(
-            CaseMember.user_id == principal.user_id,
-            CaseMember.ended_at.is_(None),
-            Case.closed_at.is_(None),
-            Case.deleted_at.is_(None),
-        )
-    )
-    return by_visit.union(by_case)
-
-
-@dataclass(frozen=True)
-class PartnerReach:
-    """What one partner reaches now: households by assignment, and which of them consent opens."""
-
-    assigned: dict[uuid.UUID, set[str]]  # household id → purposes of the partner's active assignments
-    consented: frozenset[uuid.UUID]
-
-    def household_visible(self, household_id: uuid.UUID | None) -> bool:
-        return household_id is not None and household_id in self.consented
-
-
-async def partner_reach(session: AsyncSession, principal: Principal, at: datetime | None = None) -> PartnerReach:
-    memo = memo_of(session) if at is None else None
-    if memo is not None:
-        key = ("reach", principal.user_id)
-        if key not in memo:
-            memo[key] = await _partner_reach(session, principal, utcnow())
-        return memo[key]  # type: ignore[no-any-return]
-    return await _partner_reach(session, principal, at or utcnow())
-
-
-async def _partner_reach(session: AsyncSession, principal: Principal, at: datetime) -> PartnerReach:
-    assigned: dict[uuid.UUID, set[str]] = {}
-    visit_rows = await session.execute(
-        select(Visit.household_id, Visit.purpose)
-        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
-        .where(_active_visit_assignment(principal.user_id, at))
-    )
-    for household_id, purpose in visit_rows:
-        assigned.setdefault(household_id, set()).add(str(purpose.value if hasattr(purpose, "value") else purpose))
-    case_rows = await session.execute(
-        select(Case.household_id)
-        .join(CaseMember, CaseMember.case_id == Case.id)
-        .where(
-            CaseMember.user_id == principal.user_id,
-            CaseMember.ended_at.is_(None),
-            Case.closed_at.is_(None),
-            Case.deleted_at.is_(None),
-        )
-    )
-    for (household_id,) in case_rows:
-        assigned.setdefault(household_id, set()).add(ConsentPurpose.case_management.value)
-    consented: set[uuid.UUID] = set()
-    if assigned:
-        consents = (
-            await session.execute(
-                select(Consent).where(
-                    Consent.household_id.in_(list(assigned)), Consent.status == "given", Consent.withdrawn_at.is_(None)
-                )
-            )
-        ).scalars()
-        for consent in consents:
-            purposes = assigned.get(consent.household_id, set())
-            if any(consent_covers(consent, principal.organization_id, p, at) for p in purposes):
-                consented.add(consent.household_id)
-    return PartnerReach(assigned=assigned, consented=frozenset(consented))
-
-
-# --- filters -------------------------------------------------------------------------------------------------
-
-
-def _integration_has(principal: Principal, scope: str) -> bool:
-    if principal.role != Role.integration or scope not in principal.scopes:
-        return False
-    return scope not in PUBLIC_ONLY_SCOPES or principal.org_kind == OrgKind.public
-
-
-async def household_filter(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    live = Household.deleted_at.is_(None)
-    if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
-        return and_(live, codes_clause(Household.dong_code, principal.jurisdiction))
-    if principal.role == Role.planner:
-        return and_(
-            live,
-            or_(
-                codes_clause(Household.dong_code, principal.jurisdiction),
-                Household.id.in_(_assigned_household_ids(principal, utcnow())),
-            ),
-        )
-    if principal.consent_bound:
-        reach = await partner_reach(session, principal)
-        return and_(live, Household.id.in_(list(reach.consented))) if reach.consented else false()
-    return false()
-
-
-def _my_visit_ids(principal: Principal) -> Any:
-    return select(VisitAssignee.visit_id).where(
-        VisitAssignee.user_id == principal.user_id, VisitAssignee.ended_at.is_(None)
-    )
-
-
-def visit_filter(principal: Principal) -> ColumnElement[bool]:
-    if principal.role == Role.coordinator or _integration_has(principal, "visits:read"):
-        return codes_clause(Visit.dong_code, principal.jurisdiction)
-    if principal.role == Role.planner:
-        return or_(codes_clause(Visit.dong_code, principal.jurisdiction), Visit.id.in_(_my_visit_ids(principal)))
-    if principal.role == Role.partner:
-        return Visit.id.in_(_my_visit_ids(principal))
-    return false()
-
-
-def case_filter(principal: Principal) -> ColumnElement[bool]:
-    mine = select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id, CaseMember.ended_at.is_(None))
-    if principal.role == Role.coordinator:
-        return codes_clause(Case.dong_code, principal.jurisdiction)
-    if principal.role == Role.planner:
-        return or_(
-            codes_clause(Case.dong_code, principal.jurisdiction),
-            Case.id.in_(mine),
-            Case.manager_id == principal.user_id,
-        )
-    if principal.role == Role.partner:
-        return Case.id.in_(mine)
-    return false()
-
-
-def report_filter(principal: Principal) -> ColumnElement[bool]:
-    if principal.role == Role.reporter:
-        return CrisisReport.reporter_id == principal.user_id
-    if principal.role in PUBLIC_STAFF:
-        return codes_clause(CrisisReport.dong_code, principal.jurisdiction)
-    return false()
-
-
-def facility_filter(principal: Principal) -> ColumnElement[bool]:
-    """Facilities are institutions, not personal data: staff and admins see those of their area."""
-    if principal.role in (Role.coordinator, Role.planner, Role.partner, Role.admin):
-        return codes_clause(Facility.dong_code, principal.jurisdiction)
-    return false()
-
-
-def may_manage_facilities(principal: Principal) -> bool:
-    return principal.role in (Role.coordinator, Role.admin)
-
-
-# --- checks --------------------------------------------------------------------------------------------------
-
-
-async def can_see_household(session: AsyncSession, principal: Principal, household: Household) -> bool:
-    if household.deleted_at is not None:
-        return False
-    return await _may_see(session, principal, household.id, household.dong_code)
-
-
-async def _may_see(session: AsyncSession, principal: Principal, household_id: uuid.UUID, dong_code: str | None) -> bool:
-    """The household rule on an id and a dong. It asks the same questions of a household that does not
-    exist (``dong_code`` None), so that a forbidden household and a missing one cost the same."""
-    if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
-        return principal.in_jurisdiction(dong_code)
-    if principal.role == Role.planner:
-        if principal.in_jurisdiction(dong_code):
-            return True
-        found = await session.execute(
-            select(Household.id).where(
-                Household.id == household_id, Household.id.in_(_assigned_household_ids(principal, utcnow()))
-            )
-        )
-        return found.first() is not None
-    if principal.consent_bound:
-        return (await partner_reach(session, principal)).household_visible(household_id)
-    return False
-
-
-async def get_household_or_404(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, record_denied: bool = False
-) -> Household:
-    """The household, or 404. ``record_denied`` audits the attempt (result ``denied``, ``entity_id`` the id
-    asked for, ``household_id`` set when that household exists) and keeps that audit row when the request
-    ends in the 404; use it only where nothing else was written before the lookup.
-
-    A household the caller may not see must be indistinguishable from one that does not exist (issue 13,
-    item 11): both run the same access questions, both write the one audit row, and both answer the same
-    problem with the same headers, so neither the answer nor its time tells them apart."""
-    household = await session.get(Household, household_id)
-    exists = household is not None
-    live = household if household is not None and household.deleted_at is None else None
-    merged = household if household is not None and household.merged_into_id is not None and live is None else None
-    dong = live.dong_code if live is not None else merged.dong_code if merged is not None else None
-    visible = await _may_see(session, principal, household_id, dong)
-    if live is not None and visible:
-        return live
-    if merged is not None and visible:
-        raise await merged_problem(session, merged)
-    problem = not_found()
-    if record_denied:
-        from app.audit import service as audit
-
-        await audit.record(
-            session,
-            principal,
-            "household.read",
-            entity="household",
-            entity_id=household_id,
-            household_id=household_id if exists else None,
-            result="denied",
-        )
-        problem.commit = True
-    raise problem
-
-
-async def merged_problem(session: AsyncSession, household: Household) -> Problem:
-    """410 ``household-merged`` for a household merged into another, naming the survivor (``merged_into``: the
-    end of the chain when the survivor was merged away in turn; app.households.merge)."""
-    into = household.merged_into_id
-    for _ in range(20):
-        survivor = await session.get(Household, into) if into is not None else None
-        if survivor is None or survivor.merged_into_id is None or survivor.deleted_at is None:
-            break
-        into = survivor.merged_into_id
-    extra = {"merged_into": str(into), "household_id": str(household.id)}
-    return Problem(410, "household-merged", "households.merged", extra=extra)
-
-
-# --- memo for batches ------------------------------------------------------------------------------------------
-# A sync push applies hundreds of mutations for one caller in one transaction. Within it the caller's reach
-# cannot change (a push neither assigns visits nor records consents), so the visits they may see and their
-# partner reach are looked up once, or prefetched for the whole push in one query.
-
-MEMO_KEY = "ongi_access_memo"
-
-
-def start_memo(session: AsyncSession) -> None:
-    session.info[MEMO_KEY] = {}
-
-
-def clear_memo(session: AsyncSession) -> None:
-    """Forget remembered objects (after a savepoint rollback expired them); memoing stays on."""
-    if MEMO_KEY in session.info:
-        session.info[MEMO_KEY] = {}
-
-
-def end_memo(session: AsyncSession) -> None:
-    session.info.pop(MEMO_KEY, None)
-
-
-def memo_of(session: AsyncSession) -> dict[Any, Any] | None:
-    """The batch memo, when one is on (see :func:`start_memo`)."""
-    return session.info.get(MEMO_KEY)  # type: ignore[no-any-return]
-
-
-def _visible_visits(principal: Principal, which: ColumnElement[bool]) -> Any:
-    return select(Visit).where(which, Visit.deleted_at.is_(None), visit_filter(principal))
-
-
-async def _one_or_404(session: AsyncSession, stmt: Any) -> Any:
-    """The one row ``stmt`` selects, or 404 (a record the caller may not see does not exist for them)."""
-    found = (await session.execute(stmt)).scalar_one_or_none()
-    if found is None:
-        raise not_found()
-    return found
-
-
-async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids: list[uuid.UUID]) -> None:
-    """Within a memo: load the visits of ``visit_ids`` the caller may see, in one query per 500."""
-    memo = memo_of(session)
-    if memo is None:
-        return
-    wanted = [v for v in dict.fromkeys(visit_ids) if ("visit", principal.user_id, v) not in memo]
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        for visit in (await session.execute(_visible_visits(principal, Visit.id.in_(chunk)))).scalars():
-            memo[("visit", principal.user_id, visit.id)] = visit
-        for v in chunk:
-            memo.setdefault(("visit", principal.user_id, v), None)
-
-
-async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
-    memo = memo_of(session)
-    if memo is None:
-        return await _one_or_404(session, _visible_visits(principal, Visit.id == visit_id))  # type: ignore[no-any-return]
-    await prefetch_visits(session, principal, [visit_id])
-    visit = memo[("visit", principal.user_id, visit_id)]
-    if visit is None:
-        raise not_found()
-    return visit  # type: ignore[no-any-return]
-
-
-async def is_visit_team_member(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> bool:
-    row = await session.execute(
-        select(VisitAssignee.id).where(
-            VisitAssignee.visit_id == visit_id,
-            VisitAssignee.user_id == principal.user_id,
-            VisitAssignee.ended_at.is_(None),
-        )
-    )
-    return row.first() is not None
-
-
-async def visit_household_visible(
-    session: AsyncSession, principal: Principal, visit: Visit, reach: PartnerReach | None = None
-) -> bool:
-    """Whether the caller, who sees ``visit``, may also see what identifies its household (§3.2)."""
-    if visit.household_id is None:
-        return True
-    if principal.consent_bound:
-        reach = reach or await partner_reach(session, principal)
-        return reach.household_visible(visit.household_id)
-    # Public staff reach every household of the visits they see (jurisdiction or own assignment).
-    return principal.role in PUBLIC_STAFF or _integration_has(principal, "visits:read")
-
-
-async def get_visit_with_household_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
-    """A visit whose household the caller may also see (§3.2), or 404: for work that touches the household's
-    data on the visit (notes, checklists, photos). A partner without consent sees only the restricted view."""
-    visit = await get_visit_or_404(session, principal, visit_id)
-    if not await visit_household_visible(session, principal, visit):
-        raise not_found()
-    return visit
-
-
-async def get_case_or_404(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
-    stmt = select(Case).where(Case.id == case_id, Case.deleted_at.is_(None), case_filter(principal))
-    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
-
-
-async def get_report_or_404(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> CrisisReport:
-    stmt = select(CrisisReport).where(CrisisReport.id == report_id, report_filter(principal))
-    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
-
-
-async def get_facility_or_404(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
-    stmt = select(Facility).where(Facility.id == facility_id, facility_filter(principal))
-    return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
-
-
-def alert_filter(principal: Principal) -> ColumnElement[bool]:
-    """Alerts (app.winter) belong to their organization: its coordinators and planners see them."""
-    from app.winter.models import Alert
-
-    if principal.role in PUBLIC_STAFF:
-        return Alert.organization_id == principal.organization_id
-    return false()
-
-
-def task_filter(principal: Principal) -> ColumnElement[bool]:
-    """Tasks (app.winter): coordinators those of their jurisdiction, planners theirs and those of their
-    jurisdiction (read), anyone else only their own."""
-    from app.winter.models import Task
-
-    mine = Task.assignee_id == principal.user_id
-    if principal.role in PUBLIC_STAFF:
-        return or_(mine, codes_clause(Task.dong_code, principal.jurisdiction))
-    if principal.role == Role.partner:
-        return mine
-    return false()
-
-
-def may_complete_task(principal: Principal, task: Any) -> bool:
-    """The assignee, or a coordinator of the task's area (recording what the worker reported by phone)."""
-    return task.assignee_id == principal.user_id or (
-        principal.role == Role.coordinator and principal.in_jurisdiction(task.dong_code)
-    )
-
-
-async def get_alert_or_404(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> Any:
-    from app.winter.models import Alert
-
-    return await _one_or_404(session, select(Alert).where(Alert.id == alert_id, alert_filter(principal)))
-
-
-async def get_task_or_404(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> Any:
-    from app.winter.models import Task
-
-    return await _one_or_404(session, select(Task).where(Task.id == task_id, task_filter(principal)))
-
-
-# --- redaction -----------------------------------------------------------------------------------------------
-
-
-def sensitive_kinds_visible(principal: Principal) -> frozenset[str]:
-    """The encrypted household fields a caller may read in ordinary responses (never ``rrn``: that one only
-    leaves the server through :func:`may_reveal_rrn` and an audited reveal)."""
-    if principal.role in PUBLIC_STAFF:
-        return frozenset({"income", "benefit_history", "health_notes"})
-    return frozenset()
-
-
-def may_reveal_rrn(principal: Principal) -> bool:
-    return principal.role == Role.coordinator
-
-
-def unrestricted() -> ColumnElement[bool]:
-    return true()
-
-
-# --- imports over REST (DESIGN §11) -------------------------------------------------------------------------
-
-
-def may_import(principal: Principal) -> bool:
-    """A coordinator, or an integration client holding ``households:import``, may upload a crisis list."""
-    return principal.role == Role.coordinator or (
-        principal.role == Role.integration and "households:import" in principal.scopes
-    )
-
-
-def may_see_import(principal: Principal, *, submitted_by_id: uuid.UUID | None, organization_id: uuid.UUID) -> bool:
-    """An import job is seen by whoever submitted it and by the coordinators of the same organization."""
-    if submitted_by_id == principal.user_id:
-        return True
-    return principal.role == Role.coordinator and organization_id == principal.organization_id
+from app.access.consent import consent_covers, consent_in_force
+from app.access.gates import role_gate
+from app.access.memo import MEMO_KEY, clear_memo, end_memo, memo_of, start_memo
+from app.access.reach import (
+    FINISHED_GRACE,
+    PartnerReach,
+    alert_filter,
+    can_see_household,
+    case_filter,
+    codes_clause,
+    facility_filter,
+    get_alert_or_404,
+    get_case_or_404,
+    get_facility_or_404,
+    get_household_or_404,
+    get_report_or_404,
+    get_task_or_404,
+    get_visit_or_404,
+    get_visit_with_household_or_404,
+    household_filter,
+    is_visit_team_member,
+    may_complete_task,
+    may_import,
+    may_manage_facilities,
+    may_see_import,
+    merged_problem,
+    partner_reach,
+    prefetch_visits,
+    report_filter,
+    task_filter,
+    unrestricted,
+    visit_filter,
+    visit_household_visible,
+)
+from app.access.redaction import PUBLIC_STAFF, SENSITIVE_KINDS, may_reveal_rrn, sensitive_kinds_visible
+
+__all__ = [
+    "FINISHED_GRACE",
+    "MEMO_KEY",
+    "PUBLIC_STAFF",
+    "SENSITIVE_KINDS",
+    "PartnerReach",
+    "alert_filter",
+    "can_see_household",
+    "case_filter",
+    "clear_memo",
+    "codes_clause",
+    "consent_covers",
+    "consent_in_force",
+    "end_memo",
+    "facility_filter",
+    "get_alert_or_404",
+    "get_case_or_404",
+    "get_facility_or_404",
+    "get_household_or_404",
+    "get_report_or_404",
+    "get_task_or_404",
+    "get_visit_or_404",
+    "get_visit_with_household_or_404",
+    "household_filter",
+    "is_visit_team_member",
+    "may_complete_task",
+    "may_import",
+    "may_manage_facilities",
+    "may_reveal_rrn",
+    "may_see_import",
+    "memo_of",
+    "merged_problem",
+    "partner_reach",
+    "prefetch_visits",
+    "report_filter",
+    "role_gate",
+    "sensitive_kinds_visible",
+    "start_memo",
+    "task_filter",
+    "unrestricted",
+    "visit_filter",
+    "visit_household_visible",
+]
