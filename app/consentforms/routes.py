@@ -23,21 +23,21 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from app.access.policy import consent_in_force, get_household_or_404, role_gate
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.consentforms import messages as _messages  # noqa: F401 - registers the messages
 from app.consentforms.models import ConsentForm
-from app.consentforms.schemas import ConsentFormOut
+from app.consentforms.schemas import ConsentFormPublic
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.core.etag import set_etag
 from app.exports.service import download_reason
 from app.households.models import Consent
-from app.households.schemas import ConsentOut
+from app.households.schemas import ConsentPublic
+from app.journal import audit
 from app.media import images
-from app.media.routes import _serve
+from app.media.serving import serve
 from app.media.storage import StorageError, get_storage, scratch_dir
 
 log = structlog.get_logger("ongi.consentforms")
@@ -60,10 +60,10 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _NOT_FOUND = {"description": "No such household or consent, or not visible to you"}
 
 
-def _consent_out(consent: Consent, form: ConsentForm | None) -> ConsentOut:
-    out = ConsentOut.model_validate(consent)
+def _consent_out(consent: Consent, form: ConsentForm | None) -> ConsentPublic:
+    out = ConsentPublic.model_validate(consent)
     out.in_force = consent_in_force(consent, utcnow())
-    out.form = ConsentFormOut.model_validate(form) if form is not None else None
+    out.form = ConsentFormPublic.model_validate(form) if form is not None else None
     return out
 
 
@@ -106,7 +106,7 @@ async def _receive(request: Request, target: Path, limit: int) -> tuple[int, str
 
 @router.put(
     "/v1/households/{household_id}/consents/{consent_id}/form",
-    response_model=ConsentOut,
+    response_model=ConsentPublic,
     summary="Attach the signed consent form (a photo or a PDF, the raw file as the body)",
     description=(
         "Send the file itself as the request body (any of the listed content types; the type is read from the "
@@ -117,7 +117,7 @@ async def _receive(request: Request, target: Path, limit: int) -> tuple[int, str
         "requestBody": {"required": True, "content": dict.fromkeys(_FORM_TYPES, _BINARY)},
     },
     responses={
-        201: {"description": "The form is kept", "model": ConsentOut},
+        201: {"description": "The form is kept", "model": ConsentPublic},
         404: _NOT_FOUND,
         409: {"description": "The consent already has another signed form"},
         413: {"description": "Larger than consent_form_max_bytes"},
@@ -134,7 +134,7 @@ async def put_consent_form(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> ConsentOut:
+) -> ConsentPublic:
     consent = await _consent_or_404(session, principal, household_id, consent_id, lock=True)
     settings = state.settings
     work = scratch_dir(state) / f"consent-form-{uuid.uuid4().hex}"
@@ -225,7 +225,7 @@ async def get_consent_form(
     form = await _form_of(session, consent.id)
     if form is None:
         raise not_found()
-    served = await _serve(
+    served = await serve(
         request,
         get_storage(state),
         key=form.storage_key,

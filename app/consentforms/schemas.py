@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class ConsentFormOut(BaseModel):
+class ConsentFormPublic(BaseModel):
     """The signed form kept with a consent (download it from ``…/consents/{id}/form`` with a reason)."""
 
     model_config = ConfigDict(from_attributes=True)

@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consentforms.models import ConsentForm
-from app.consentforms.schemas import ConsentFormOut
+from app.consentforms.schemas import ConsentFormPublic
 
 
-async def forms_of(session: AsyncSession, consent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ConsentFormOut]:
+async def forms_of(session: AsyncSession, consent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ConsentFormPublic]:
     """The signed form of each of these consents that has one (one query)."""
     ids = list(consent_ids)
     if not ids:
         return {}
     rows = (await session.execute(select(ConsentForm).where(ConsentForm.consent_id.in_(ids)))).scalars()
-    return {row.consent_id: ConsentFormOut.model_validate(row) for row in rows}
+    return {row.consent_id: ConsentFormPublic.model_validate(row) for row in rows}
 
 
 async def destroy_forms(session: AsyncSession, household_id: uuid.UUID, out: Any) -> None:

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy import and_, or_, select
 
 from app.access.policy import get_household_or_404, role_gate
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.contacts import service
 from app.contacts.config import contact_settings
 from app.contacts.models import ContactAttempt
-from app.contacts.schemas import ContactAttemptIn, ContactAttemptPublic, ContactAttemptRecorded
+from app.contacts.schemas import ContactAttemptCreate, ContactAttemptPublic, ContactAttemptRecorded
 from app.core.deps import SessionDep, StateDep
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.journal import audit
 
 router = APIRouter(tags=["contacts"])
 
@@ -44,7 +44,7 @@ NOT_FOUND: dict[str, Any] = {"description": "No such household, or not one the c
 )
 async def create_attempt(
     household_id: uuid.UUID,
-    body: ContactAttemptIn,
+    body: ContactAttemptCreate,
     principal: Visitors,
     state: StateDep,
     session: SessionDep,

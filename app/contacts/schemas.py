@@ -9,13 +9,13 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.contacts.models import ContactMethod, ContactOutcome
+from app.core.schemas import Input
 from app.core.times import AwareInstant
-from app.households.schemas import Strict
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
-class ContactAttemptIn(Strict):
+class ContactAttemptCreate(Input):
     id: uuid.UUID | None = Field(
         default=None, description="The client's id for the attempt (a retry with the same id and data is answered 200)"
     )
@@ -25,7 +25,7 @@ class ContactAttemptIn(Strict):
     note: Note | None = None
 
 
-class ContactAttemptData(Strict):
+class ContactAttemptData(Input):
     """The ``data`` of a ``contact_attempt`` ``upsert`` pushed by a phone."""
 
     household_id: uuid.UUID

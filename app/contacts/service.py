@@ -28,17 +28,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.auth.principal import Principal
 from app.contacts import messages as _messages  # noqa: F401  (registers the messages)
 from app.contacts.models import FAILED, ContactAttempt, ContactMethod, ContactOutcome
 from app.contacts.schemas import ContactAttemptPublic, Reachability
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import Problem, field_problem
 from app.core.i18n import t
-from app.events.outbox import emit
 from app.households.models import Household
-from app.households.service import field_problem
+from app.journal import audit
+from app.journal.outbox import emit
 
 #: The steps the guidance expects after the telephone and the door, in order.
 STEPS = (ContactMethod.registered_mail.value, ContactMethod.fact_check.value)

@@ -6,7 +6,7 @@ household to the survivor, in the request's one transaction: every row of every 
 plans, checklist responses, photos, reports, import records, contact attempts, tasks, … — found from the
 tables themselves, so tables added later move too), with the row's ``dong_code`` where it has one. Each
 moved row is written through the ORM, so its version grows and phones get it again with its new household
-(:mod:`app.core.changes`). The survivor fills what it lacks from the other (contact phone, address detail,
+(:mod:`app.journal.changes`). The survivor fills what it lacks from the other (contact phone, address detail,
 living situation, coordinator), gains its members that it does not have (same name and birth year) and its
 tags, and has its risk recomputed over the joined signals. The merged-away household is deleted (a
 tombstone: phones holding it are told to purge it) with ``merged_into_id``, and closed (so that what it still
@@ -32,27 +32,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import UniqueConstraint, desc, select
+from sqlalchemy import UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel.main import default_registry
 
-from app.access.policy import get_household_or_404, merged_problem, role_gate
-from app.audit import service as audit
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import households as access
+from app.access.policy import get_household_or_404, merged_problem
 from app.core.db import utcnow
-from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem, not_found
+from app.core.errors import Conflict, field_problem, not_found
+from app.core.principal import Principal
 from app.core.security import Security
-from app.events.outbox import emit
+from app.households.matching import security_or_default
 from app.households.models import Household, HouseholdMerge, HouseholdSensitive, HouseholdStatus
+from app.households.repository import HouseholdRepository
+from app.households.schemas import MergePublic, MergeRequest, UnmergeRequest
 from app.households.scoring import recompute
 from app.households.search import compact
-from app.households.service import security_or_default
+from app.households.sensitive import sensitive_context
+from app.journal import audit
+from app.journal.outbox import emit
 
 UNMERGE_WINDOW = timedelta(days=30)
 #: Tables that never move: the household itself, its sealed fields, what is derived from it, and logs.
@@ -61,38 +61,14 @@ NOT_MOVED = frozenset({"household", "household_sensitive", "household_search_key
 FILLED = ("contact_phone", "address_detail", "living_situation", "coordinator_id")
 
 
-# --- schemas ---------------------------------------------------------------------------------------------------
+# --- the record -------------------------------------------------------------------------------------------------
 
 
-class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    into: uuid.UUID = Field(description="The household that survives")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] | None = None
-
-
-class UnmergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] | None = None
-
-
-class MergeOut(BaseModel):
-    id: uuid.UUID
-    household_id: uuid.UUID = Field(description="The merged-away household")
-    into: uuid.UUID = Field(description="The survivor")
-    merged_at: datetime
-    unmerge_until: datetime
-    unmerged_at: datetime | None
-    moved: dict[str, int] = Field(description="Rows moved to the survivor, by table")
-    kept: dict[str, int] = Field(description="Rows that stayed with the merged-away household, by table")
-
-
-def merge_out(record: HouseholdMerge) -> MergeOut:
+def merge_public(record: HouseholdMerge) -> MergePublic:
     moved: dict[str, int] = {}
     for entry in record.moved or []:
         moved[entry["table"]] = moved.get(entry["table"], 0) + 1
-    return MergeOut(
+    return MergePublic(
         id=record.id,
         household_id=record.household_id,
         into=record.into_id,
@@ -156,10 +132,10 @@ def _unique_groups(cls: Any) -> list[list[str]]:
 async def _reachable(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
     """The live household for a merge: through the access policy for coordinators; an admin's by jurisdiction
     (admins never read households' data; they get ids and counts back)."""
-    if principal.role != Role.admin:
+    if not access.merges_by_area(principal):
         return await get_household_or_404(session, principal, household_id)
     household = await session.get(Household, household_id)
-    if household is None or not principal.in_jurisdiction(household.dong_code):
+    if household is None or not access.may_merge_in(principal, household.dong_code):
         raise not_found()
     if household.deleted_at is not None:
         if household.merged_into_id is not None:
@@ -201,26 +177,17 @@ async def _move_sensitive(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The other's encrypted fields, sealed again to the survivor (their context names the household and member),
     unless the survivor has that field already: (moved entries, ids kept with the other)."""
-    from app.households.service import _sensitive_context
-
-    have = {
-        (r.member_key, r.kind)
-        for r in (
-            await session.execute(select(HouseholdSensitive).where(HouseholdSensitive.household_id == survivor.id))
-        ).scalars()
-    }
+    repository = HouseholdRepository(session)
+    have = {(r.member_key, r.kind) for r in await repository.sensitive_rows([survivor.id])}
     moved: list[dict[str, Any]] = []
     kept: list[str] = []
-    rows = (
-        await session.execute(select(HouseholdSensitive).where(HouseholdSensitive.household_id == other.id))
-    ).scalars()
-    for row in list(rows):
+    for row in await repository.sensitive_rows([other.id]):
         member = keys.get(row.member_key) if row.member_key else ""
         if member is None or (member, row.kind) in have:
             kept.append(str(row.id))
             continue
-        plain = security.decrypt(row.ciphertext, context=_sensitive_context(row.kind, other.id, row.member_key))
-        sealed = security.encrypt(plain, context=_sensitive_context(row.kind, survivor.id, member))
+        plain = security.decrypt(row.ciphertext, context=sensitive_context(row.kind, other.id, row.member_key))
+        sealed = security.encrypt(plain, context=sensitive_context(row.kind, survivor.id, member))
         moved.append(
             {
                 "table": HouseholdSensitive.__tablename__,
@@ -248,19 +215,17 @@ async def merge(
     session: AsyncSession,
     principal: Principal,
     household_id: uuid.UUID,
-    body: MergeIn,
+    body: MergeRequest,
     *,
     security: Security | None = None,
     reachability_threshold: int | None = None,
 ) -> HouseholdMerge:
     if body.into == household_id:
-        from app.households.service import field_problem
-
         raise field_problem("body.into", "households.merge-self")
     other = await _reachable(session, principal, household_id)
     survivor = await _reachable(session, principal, body.into)
     if other.destroyed_at is not None or survivor.destroyed_at is not None:
-        raise Problem(409, "household-destroyed", "households.merge-destroyed")
+        raise Conflict("household-destroyed", "households.merge-destroyed")
     now = utcnow()
     moved: list[dict[str, Any]] = []
     kept: dict[str, list[str]] = {}
@@ -333,7 +298,7 @@ async def merge(
     await recompute(session, survivor, reason="merge")
     await _refresh_reachability(session, [survivor], reachability_threshold)
     await session.flush()
-    counts = merge_out(record)
+    counts = merge_public(record)
     payload = {"household_id": str(other.id), "into": str(survivor.id), "merge_id": str(record.id)}
     emit(session, "household.merged", payload, household_id=survivor.id, district_code=survivor.district_code)
     for hid in (other.id, survivor.id):
@@ -357,43 +322,34 @@ async def unmerge(
     session: AsyncSession,
     principal: Principal,
     household_id: uuid.UUID,
-    body: UnmergeIn,
+    body: UnmergeRequest,
     *,
     reachability_threshold: int | None = None,
 ) -> HouseholdMerge:
     other = await session.get(Household, household_id)
     if other is None or other.merged_into_id is None or other.deleted_at is None:
         raise not_found()
-    record = (
-        await session.execute(
-            select(HouseholdMerge)
-            .where(HouseholdMerge.household_id == other.id, HouseholdMerge.unmerged_at.is_(None))
-            .order_by(desc(HouseholdMerge.merged_at))
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    record = await HouseholdRepository(session).open_merge_of(other.id)
     if record is None:
         raise not_found()
     survivor = await session.get(Household, record.into_id)
     if survivor is None:
         raise not_found()
     # Both must lie where the caller may merge (the survivor through the policy, the other by its dong).
-    if not principal.in_jurisdiction(other.dong_code):
+    if not access.may_merge_in(principal, other.dong_code):
         raise not_found()
     if survivor.deleted_at is not None and survivor.merged_into_id is not None:
-        raise Problem(
-            409,
+        raise Conflict(
             "survivor-merged",
             "households.unmerge-survivor-merged",
             extra={"merged_into": str(survivor.merged_into_id)},
         )
     survivor = await _reachable(session, principal, survivor.id)
     if other.destroyed_at is not None:
-        raise Problem(409, "household-destroyed", "households.merge-destroyed")
+        raise Conflict("household-destroyed", "households.merge-destroyed")
     now = utcnow()
     if now > record.unmerge_until:
-        raise Problem(
-            409,
+        raise Conflict(
             "unmerge-expired",
             "households.unmerge-expired",
             extra={"unmerge_until": record.unmerge_until.isoformat()},
@@ -454,54 +410,3 @@ async def unmerge(
             details={"household_id": str(other.id), "from": str(survivor.id), "stayed": stayed},
         )
     return record
-
-
-# --- routes ----------------------------------------------------------------------------------------------------
-
-
-def _threshold(state: Any) -> int:
-    from app.contacts.config import contact_settings
-
-    return contact_settings(state).unreachable_after
-
-
-router = APIRouter(tags=["households"])
-Merger = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.admin))]
-_MERGED = {"description": "The household was already merged into another (`merged_into` names the survivor)"}
-
-
-@router.post(
-    "/v1/households/{household_id}/merge",
-    response_model=MergeOut,
-    summary="Merge this household into another (`into`); reversible for 30 days",
-    responses={
-        404: {"description": "No such household (either), or not one the caller may merge"},
-        409: {"description": "A household whose personal data was destroyed"},
-        410: _MERGED,
-        422: {"description": "Invalid input (`into` is this household): `errors` lists each field"},
-    },
-)
-async def merge_household(
-    household_id: uuid.UUID, body: MergeIn, principal: Merger, state: StateDep, session: SessionDep
-) -> MergeOut:
-    threshold = _threshold(state)
-    record = await merge(
-        session, principal, household_id, body, security=state.security, reachability_threshold=threshold
-    )
-    return merge_out(record)
-
-
-@router.post(
-    "/v1/households/{household_id}/unmerge",
-    response_model=MergeOut,
-    summary="Undo the merge of this (merged-away) household within 30 days: both households again",
-    responses={
-        404: {"description": "Not a merged household the caller may unmerge"},
-        409: {"description": "The 30 days are over, or the survivor was merged away since (`merged_into`)"},
-    },
-)
-async def unmerge_household(
-    household_id: uuid.UUID, body: UnmergeIn, principal: Merger, state: StateDep, session: SessionDep
-) -> MergeOut:
-    threshold = _threshold(state)
-    return merge_out(await unmerge(session, principal, household_id, body, reachability_threshold=threshold))

@@ -1,102 +1,120 @@
-"""``/v1/households`` (and signals, consents, reveal) and ``/v1/triage`` (DESIGN §2, §3.2, §7.1).
+"""``/v1/households`` (and signals, consents, reveal, merges) and ``/v1/triage`` (``docs/architecture.md``).
 
+Thin routes: the gate (:mod:`app.access.gates`), the household the caller may see
+(:func:`app.access.policy.get_household_or_404`), the service, and the one view (:mod:`app.households.views`).
 Every response that carries a household's personal data is audited: one event per household returned.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import and_, or_, select
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import PUBLIC_STAFF, get_household_or_404, household_filter, role_gate
-from app.audit import service as audit
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates, policy
+from app.access import households as access
+from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem, not_found
+from app.core.errors import Forbidden, Problem, not_found
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import (
-    CursorQuery,
-    LimitQuery,
-    Page,
-    cursor_int,
-    decode_cursor,
-    encode_cursor,
-    invalid_cursor,
-    keyset_page,
-)
-from app.households import duplicates, merge, search, service
-from app.households.models import Consent, Household, HouseholdStatus, RiskLevel, Signal
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.principal import Principal
+from app.households import consent, duplicates, merge, search, sensitive, service
+from app.households.models import Consent, HouseholdStatus, RiskLevel, Signal
+from app.households.repository import HouseholdRepository
 from app.households.schemas import (
-    ConsentIn,
-    ConsentOut,
+    ConsentCreate,
+    ConsentPublic,
     ConsentWithdraw,
     HouseholdBrief,
     HouseholdCreate,
-    HouseholdOut,
-    HouseholdPatch,
+    HouseholdPublic,
     HouseholdSearch,
-    RevealIn,
-    RevealOut,
+    HouseholdUpdate,
+    MergePublic,
+    MergeRequest,
+    RevealRequest,
+    RevealResult,
     SignalAdded,
-    SignalIn,
-    SignalOut,
+    SignalCreate,
+    SignalPublic,
+    UnmergeRequest,
     VulnerabilityTag,
 )
+from app.households.views import audited_views, household_views
 
 router = APIRouter(tags=["households"])
 router.include_router(duplicates.router)  # GET …/{id}/duplicates
-router.include_router(merge.router)  # POST …/{id}/merge, …/{id}/unmerge
 
 NOT_FOUND: dict[str, Any] = {"description": "No such household, or not one the caller may see"}
 PRECONDITION: dict[str, Any] = {"description": "If-Match names another version"}
 MERGED: dict[str, Any] = {"description": "Merged into another household: problem `household-merged` with `merged_into`"}
 VALIDATION: dict[str, Any] = {"description": "Invalid input: `errors` lists each field"}
 
-ReadHouseholds = Annotated[
-    Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, scope="households:read"))
-]
-EditHouseholds = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner))]
-Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
-StaffOrReader = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, scope="households:read"))]
-Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
-
 DongQuery = Annotated[str | None, Query(pattern=r"^\d{2,10}$", description="District or dong code (prefix)")]
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-async def _views_audited(
-    session: Any,
-    principal: Principal,
-    households: list[Household],
-    state: Any,
-    *,
-    include_sensitive: bool = False,
-    via: str | None = None,
-) -> list[HouseholdOut]:
-    views = await service.household_views(
-        session, principal, households, security=state.security, include_sensitive=include_sensitive
+# --- merges --------------------------------------------------------------------------------------------------
+
+
+def _threshold(state: Any) -> int:
+    from app.contacts.config import contact_settings
+
+    return contact_settings(state).unreachable_after
+
+
+_MERGED = {"description": "The household was already merged into another (`merged_into` names the survivor)"}
+
+
+@router.post(
+    "/v1/households/{household_id}/merge",
+    response_model=MergePublic,
+    summary="Merge this household into another (`into`); reversible for 30 days",
+    responses={
+        404: {"description": "No such household (either), or not one the caller may merge"},
+        409: {"description": "A household whose personal data was destroyed"},
+        410: _MERGED,
+        422: {"description": "Invalid input (`into` is this household): `errors` lists each field"},
+    },
+)
+async def merge_household(
+    household_id: uuid.UUID, body: MergeRequest, principal: gates.Steward, state: StateDep, session: SessionDep
+) -> MergePublic:
+    threshold = _threshold(state)
+    record = await merge.merge(
+        session, principal, household_id, body, security=state.security, reachability_threshold=threshold
     )
-    await audit.record_many(
-        session,
-        principal,
-        "household.read",
-        entity="household",
-        items=[(h.id, h.id) for h in households],
-        details={"via": via} if via else None,
+    return merge.merge_public(record)
+
+
+@router.post(
+    "/v1/households/{household_id}/unmerge",
+    response_model=MergePublic,
+    summary="Undo the merge of this (merged-away) household within 30 days: both households again",
+    responses={
+        404: {"description": "Not a merged household the caller may unmerge"},
+        409: {"description": "The 30 days are over, or the survivor was merged away since (`merged_into`)"},
+    },
+)
+async def unmerge_household(
+    household_id: uuid.UUID, body: UnmergeRequest, principal: gates.Steward, state: StateDep, session: SessionDep
+) -> MergePublic:
+    threshold = _threshold(state)
+    return merge.merge_public(
+        await merge.unmerge(session, principal, household_id, body, reachability_threshold=threshold)
     )
-    return views
+
+
+# --- households ----------------------------------------------------------------------------------------------
 
 
 @router.get(
     "/v1/households",
-    response_model=Page[HouseholdOut],
+    response_model=Page[HouseholdPublic],
     summary="Households the caller reaches, with filters (search by text: POST /v1/households/search)",
     responses={
         400: {"description": "A search text in the URL (q): use POST /v1/households/search"},
@@ -104,7 +122,7 @@ async def _views_audited(
     },
 )
 async def list_households(
-    principal: ReadHouseholds,
+    principal: gates.HouseholdReaders,
     state: StateDep,
     session: SessionDep,
     status: HouseholdStatus | None = None,
@@ -115,7 +133,7 @@ async def list_households(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
-) -> Page[HouseholdOut]:
+) -> Page[HouseholdPublic]:
     if q is not None:  # names and addresses never travel in a URL (proxies and access logs keep URLs)
         raise Problem(400, "search-in-body", "households.search-in-body")
     filters = HouseholdSearch.model_construct(
@@ -126,7 +144,7 @@ async def list_households(
 
 @router.post(
     "/v1/households/search",
-    response_model=Page[HouseholdOut],
+    response_model=Page[HouseholdPublic],
     summary="Search households by name, address or phone (public staff), with the list's filters and paging",
     responses={
         403: {"description": "Role may not read households, or may not search by name/address"},
@@ -134,10 +152,10 @@ async def list_households(
     },
 )
 async def search_households(
-    body: HouseholdSearch, principal: ReadHouseholds, state: StateDep, session: SessionDep
-) -> Page[HouseholdOut]:
-    if principal.role not in PUBLIC_STAFF:
-        raise Problem(403, "forbidden", "households.search-forbidden")
+    body: HouseholdSearch, principal: gates.HouseholdReaders, state: StateDep, session: SessionDep
+) -> Page[HouseholdPublic]:
+    if not access.may_search_by_text(principal):
+        raise Forbidden("households.search-forbidden")
     return await _list(session, principal, state, body, body.q, limit=body.limit, cursor=body.cursor)
 
 
@@ -150,34 +168,22 @@ async def _list(
     *,
     limit: int,
     cursor: str | None,
-) -> Page[HouseholdOut]:
+) -> Page[HouseholdPublic]:
     """The list and the search: one query, one access filter, one audit."""
-    stmt = select(Household).where(await household_filter(session, principal))
-    if filters.status is not None:
-        stmt = stmt.where(Household.status == filters.status)
-    if filters.risk_level is not None:
-        stmt = stmt.where(Household.risk_level == filters.risk_level)
-    if filters.dong_code is not None:
-        stmt = stmt.where(Household.dong_code.like(f"{filters.dong_code}%"))
-    if filters.tag is not None:
-        stmt = stmt.where(_tag_clause(filters.tag))
-    if q is not None:  # names, phones and addresses by their normalized keys (app.households.search)
-        stmt = stmt.where(search.search_clause(q))
-    if filters.recurrence is not None:
-        stmt = stmt.where(
-            Household.recurrence_at.is_not(None) if filters.recurrence else Household.recurrence_at.is_(None)
-        )
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=Household.created_at, id_col=Household.id, limit=limit, cursor=cursor
+    repository = HouseholdRepository(session)
+    stmt = repository.listing(
+        await policy.household_filter(session, principal),
+        status=filters.status,
+        risk_level=filters.risk_level,
+        dong_code=filters.dong_code,
+        tag=filters.tag,
+        # names, phones and addresses by their normalized keys (app.households.search)
+        search=search.search_clause(q) if q is not None else None,
+        recurrence=filters.recurrence,
     )
-    return Page(items=await _views_audited(session, principal, rows, state), next_cursor=next_cursor)
-
-
-def _tag_clause(tag: str) -> Any:
-    from sqlalchemy import String, cast
-
-    # Tags come from a fixed vocabulary (validated), so a text match on the JSON array is exact.
-    return cast(Household.tags, String).like(f'%"{tag}"%')
+    rows, next_cursor = await repository.by_created(stmt, limit=limit, cursor=cursor)
+    items = await audited_views(session, principal, rows, security=state.security)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post(
@@ -188,13 +194,11 @@ def _tag_clause(tag: str) -> Any:
     responses={422: VALIDATION},
 )
 async def create_household(
-    body: HouseholdCreate, principal: Staff, state: StateDep, session: SessionDep, response: Response
+    body: HouseholdCreate, principal: gates.PublicStaff, state: StateDep, session: SessionDep, response: Response
 ) -> duplicates.HouseholdCreated:
     household = await service.create_household(session, principal, state.security, body)
     await session.flush()
-    view = (
-        await service.household_views(session, principal, [household], security=state.security, include_sensitive=True)
-    )[0]
+    view = (await household_views(session, principal, [household], security=state.security, include_sensitive=True))[0]
     candidates = await duplicates.duplicates_of(session, principal, household)
     found = await duplicates.duplicate_views(session, principal, state, candidates, via="duplicates")
     set_etag(response, household.version)
@@ -204,22 +208,26 @@ async def create_household(
 
 @router.get(
     "/v1/households/{household_id}",
-    response_model=HouseholdOut,
+    response_model=HouseholdPublic,
     summary="One household (redacted for the caller's role)",
     responses={404: NOT_FOUND, 410: MERGED},
 )
 async def get_household(
-    household_id: uuid.UUID, principal: ReadHouseholds, state: StateDep, session: SessionDep, response: Response
-) -> HouseholdOut:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    view = (await _views_audited(session, principal, [household], state, include_sensitive=True))[0]
+    household_id: uuid.UUID,
+    principal: gates.HouseholdReaders,
+    state: StateDep,
+    session: SessionDep,
+    response: Response,
+) -> HouseholdPublic:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    view = (await audited_views(session, principal, [household], security=state.security, include_sensitive=True))[0]
     set_etag(response, household.version)
     return view
 
 
 @router.patch(
     "/v1/households/{household_id}",
-    response_model=HouseholdOut,
+    response_model=HouseholdPublic,
     summary="Change a household (If-Match); partners may correct contact and living situation only",
     responses={
         404: NOT_FOUND,
@@ -231,20 +239,18 @@ async def get_household(
 )
 async def patch_household(
     household_id: uuid.UUID,
-    body: HouseholdPatch,
+    body: HouseholdUpdate,
     request: Request,
-    principal: EditHouseholds,
+    principal: gates.FieldStaff,
     state: StateDep,
     session: SessionDep,
     response: Response,
-) -> HouseholdOut:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+) -> HouseholdPublic:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
     check_if_match(request, household.version)
     household = await service.update_household(session, principal, state.security, household, body)
     await session.flush()
-    view = (
-        await service.household_views(session, principal, [household], security=state.security, include_sensitive=True)
-    )[0]
+    view = (await household_views(session, principal, [household], security=state.security, include_sensitive=True))[0]
     set_etag(response, household.version)
     return view
 
@@ -252,55 +258,24 @@ async def patch_household(
 # --- signals -------------------------------------------------------------------------------------------------
 
 
-async def _household_records(
-    session: AsyncSession,
-    principal: Principal,
-    household_id: uuid.UUID,
-    model: Any,
-    action: str,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Any], str | None]:
-    """A page of one household's ``model`` rows (newest first), the read audited as ``action``."""
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(model).where(model.household_id == household.id),
-        created_col=model.created_at,
-        id_col=model.id,
-        limit=limit,
-        cursor=cursor,
-        descending=True,
-    )
-    await audit.record(
-        session,
-        principal,
-        action,
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        details={"count": len(rows)},
-    )
-    return rows, next_cursor
-
-
 @router.get(
     "/v1/households/{household_id}/signals",
-    response_model=Page[SignalOut],
+    response_model=Page[SignalPublic],
     summary="How the household came to attention (newest first)",
     responses={404: NOT_FOUND},
 )
 async def list_signals(
     household_id: uuid.UUID,
-    principal: StaffOrReader,
+    principal: gates.PublicHouseholdReaders,
     session: SessionDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[SignalOut]:
-    rows, next_cursor = await _household_records(
-        session, principal, household_id, Signal, "household.signal.read", limit, cursor
+) -> Page[SignalPublic]:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    rows, next_cursor = await service.records_page(
+        session, principal, household, Signal, "household.signal.read", limit=limit, cursor=cursor
     )
-    return Page(items=[SignalOut.model_validate(s) for s in rows], next_cursor=next_cursor)
+    return Page(items=[SignalPublic.model_validate(s) for s in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -310,8 +285,10 @@ async def list_signals(
     summary="Add a signal (recomputes risk; reopens a closed household as a recurrence)",
     responses={404: NOT_FOUND, 422: VALIDATION},
 )
-async def add_signal(household_id: uuid.UUID, body: SignalIn, principal: Staff, session: SessionDep) -> SignalAdded:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+async def add_signal(
+    household_id: uuid.UUID, body: SignalCreate, principal: gates.PublicStaff, session: SessionDep
+) -> SignalAdded:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
     signal, outcome = await service.add_signal(
         session,
         principal,
@@ -325,7 +302,7 @@ async def add_signal(household_id: uuid.UUID, body: SignalIn, principal: Staff, 
     await session.flush()
     return SignalAdded(
         outcome=outcome,
-        signal=SignalOut.model_validate(signal),
+        signal=SignalPublic.model_validate(signal),
         household=HouseholdBrief.model_validate(household, from_attributes=True),
     )
 
@@ -333,61 +310,49 @@ async def add_signal(household_id: uuid.UUID, body: SignalIn, principal: Staff, 
 # --- consents ------------------------------------------------------------------------------------------------
 
 
-def _consent_out(consent: Consent, now: datetime, form: Any = None) -> ConsentOut:
-    from app.access.policy import consent_in_force
-
-    out = ConsentOut.model_validate(consent)
-    out.in_force = consent_in_force(consent, now)
-    out.form = form
-    return out
-
-
 @router.get(
     "/v1/households/{household_id}/consents",
-    response_model=Page[ConsentOut],
+    response_model=Page[ConsentPublic],
     summary="Consent records of a household (given, refused, withdrawn)",
     responses={404: NOT_FOUND},
 )
 async def list_consents(
     household_id: uuid.UUID,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> Page[ConsentOut]:
-    from app.core.db import utcnow
-
-    rows, next_cursor = await _household_records(
-        session, principal, household_id, Consent, "household.consent.read", limit, cursor
-    )
+) -> Page[ConsentPublic]:
     from app.consentforms.service import forms_of
 
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    rows, next_cursor = await service.records_page(
+        session, principal, household, Consent, "household.consent.read", limit=limit, cursor=cursor
+    )
     now = utcnow()
     forms = await forms_of(session, [c.id for c in rows])
-    return Page(items=[_consent_out(c, now, forms.get(c.id)) for c in rows], next_cursor=next_cursor)
+    return Page(items=[consent.consent_public(c, now, forms.get(c.id)) for c in rows], next_cursor=next_cursor)
 
 
 @router.post(
     "/v1/households/{household_id}/consents",
-    response_model=ConsentOut,
+    response_model=ConsentPublic,
     status_code=201,
     summary="Record a consent (given or refused) for an organization or all partners",
     responses={404: NOT_FOUND, 422: VALIDATION},
 )
 async def record_consent(
-    household_id: uuid.UUID, body: ConsentIn, principal: Staff, session: SessionDep, response: Response
-) -> ConsentOut:
-    from app.core.db import utcnow
-
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    consent = await service.record_consent(session, principal, household, body)
-    set_etag(response, consent.version)
-    return _consent_out(consent, utcnow())
+    household_id: uuid.UUID, body: ConsentCreate, principal: gates.PublicStaff, session: SessionDep, response: Response
+) -> ConsentPublic:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    record = await consent.record_consent(session, principal, household, body)
+    set_etag(response, record.version)
+    return consent.consent_public(record, utcnow())
 
 
 @router.post(
     "/v1/households/{household_id}/consents/{consent_id}/withdraw",
-    response_model=ConsentOut,
+    response_model=ConsentPublic,
     summary="Withdraw a consent: partners lose access at once, phones are told to purge",
     responses={404: NOT_FOUND, 409: {"description": "Already withdrawn, or a refusal"}, 412: PRECONDITION},
 )
@@ -396,23 +361,21 @@ async def withdraw_consent(
     consent_id: uuid.UUID,
     body: ConsentWithdraw,
     request: Request,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     response: Response,
-) -> ConsentOut:
-    from app.core.db import utcnow
-
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    consent = await session.get(Consent, consent_id)
-    if consent is None or consent.household_id != household.id:
-        raise not_found()
-    check_if_match(request, consent.version)
-    consent = await service.withdraw_consent(session, principal, household, consent, body.reason)
-    await session.flush()
-    set_etag(response, consent.version)
+) -> ConsentPublic:
     from app.consentforms.service import forms_of
 
-    return _consent_out(consent, utcnow(), (await forms_of(session, [consent.id])).get(consent.id))
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    record = await session.get(Consent, consent_id)
+    if record is None or record.household_id != household.id:
+        raise not_found()
+    check_if_match(request, record.version)
+    record = await consent.withdraw_consent(session, principal, household, record, body.reason)
+    await session.flush()
+    set_etag(response, record.version)
+    return consent.consent_public(record, utcnow(), (await forms_of(session, [record.id])).get(record.id))
 
 
 # --- reveal --------------------------------------------------------------------------------------------------
@@ -420,21 +383,21 @@ async def withdraw_consent(
 
 @router.post(
     "/v1/households/{household_id}/reveal",
-    response_model=RevealOut,
+    response_model=RevealResult,
     summary="Reveal members' registration numbers (coordinators; the reason is audited)",
     responses={404: NOT_FOUND, 422: VALIDATION},
 )
 async def reveal(
     household_id: uuid.UUID,
-    body: RevealIn,
-    principal: Coordinator,
+    body: RevealRequest,
+    principal: gates.Coordinator,
     state: StateDep,
     session: SessionDep,
     response: Response,
-) -> RevealOut:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+) -> RevealResult:
+    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
     response.headers.update(_NO_STORE)
-    return await service.reveal(session, principal, state.security, household, body)
+    return await sensitive.reveal(session, principal, state.security, household, body)
 
 
 # --- triage --------------------------------------------------------------------------------------------------
@@ -442,11 +405,11 @@ async def reveal(
 
 @router.get(
     "/v1/triage",
-    response_model=Page[HouseholdOut],
+    response_model=Page[HouseholdPublic],
     summary="The triage queue: open households of the jurisdiction by priority",
 )
 async def triage_queue(
-    principal: Staff,
+    principal: gates.PublicStaff,
     state: StateDep,
     session: SessionDep,
     status: HouseholdStatus | None = None,
@@ -455,41 +418,16 @@ async def triage_queue(
     recurrence: Annotated[bool | None, Query(description="Only households flagged as recurred")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[HouseholdOut]:
-    stmt = select(Household).where(
-        await household_filter(session, principal), Household.status != HouseholdStatus.closed
+) -> Page[HouseholdPublic]:
+    repository = HouseholdRepository(session)
+    stmt = repository.listing(
+        await policy.household_filter(session, principal),
+        open_only=True,
+        status=status,
+        risk_level=risk_level,
+        dong_code=dong_code,
+        recurrence=recurrence,
     )
-    if status is not None:
-        stmt = stmt.where(Household.status == status)
-    if risk_level is not None:
-        stmt = stmt.where(Household.risk_level == risk_level)
-    if dong_code is not None:
-        stmt = stmt.where(Household.dong_code.like(f"{dong_code}%"))
-    if recurrence is not None:
-        stmt = stmt.where(Household.recurrence_at.is_not(None) if recurrence else Household.recurrence_at.is_(None))
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            c_priority, c_at, c_id = cursor_int(raw[0]), datetime.fromisoformat(raw[1]), uuid.UUID(raw[2])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        stmt = stmt.where(
-            or_(
-                Household.priority < c_priority,
-                and_(
-                    Household.priority == c_priority,
-                    or_(
-                        Household.created_at > c_at,
-                        and_(Household.created_at == c_at, Household.id > c_id),
-                    ),
-                ),
-            )
-        )
-    stmt = stmt.order_by(Household.priority.desc(), Household.created_at.asc(), Household.id.asc()).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([last.priority, last.created_at, last.id])
-    return Page(items=await _views_audited(session, principal, rows, state, via="triage"), next_cursor=next_cursor)
+    rows, next_cursor = await repository.by_priority(stmt, limit=limit, cursor=cursor)
+    items = await audited_views(session, principal, rows, security=state.security, via="triage")
+    return Page(items=items, next_cursor=next_cursor)

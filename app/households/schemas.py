@@ -20,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.consentforms.schemas import ConsentFormOut
+from app.consentforms.schemas import ConsentFormPublic
+from app.core.schemas import Input
 from app.core.strict import Int
 from app.core.times import AwareInstant
 from app.households.models import (
@@ -70,14 +71,10 @@ def _unique(values: list[Any]) -> list[Any]:
     return seen
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- members and households ---------------------------------------------------------------------------------
 
 
-class MemberIn(Strict):
+class MemberInput(Input):
     key: MemberKey | None = Field(default=None, description="Stable key within the household; m1, m2… if omitted")
     name: Name
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
@@ -97,7 +94,7 @@ class MemberIn(Strict):
         return _unique(value)
 
 
-class MemberOut(BaseModel):
+class MemberPublic(BaseModel):
     key: str
     name: str
     birth_year: int | None = None
@@ -105,7 +102,7 @@ class MemberOut(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-def _check_members(members: list[MemberIn] | None) -> list[MemberIn] | None:
+def _check_members(members: list[MemberInput] | None) -> list[MemberInput] | None:
     if members is None:
         return None
     keys = [m.key for m in members if m.key is not None]
@@ -119,7 +116,7 @@ def _check_codes(district: str | None, dong: str | None) -> None:
         raise ValueError("dong_code must lie in district_code")
 
 
-class HouseholdInput(Strict):
+class HouseholdInput(Input):
     """What identifies and describes a household, as staff, imports and report triage give it."""
 
     district_code: DistrictCode
@@ -128,13 +125,13 @@ class HouseholdInput(Strict):
     address_detail: Text200 | None = None
     head_name: Name
     contact_phone: Phone | None = None
-    members: list[MemberIn] = Field(default_factory=list, max_length=30)
+    members: list[MemberInput] = Field(default_factory=list, max_length=30)
     tags: list[VulnerabilityTag] = Field(default_factory=list, max_length=len(VULNERABILITY_TAGS))
     living_situation: LongText | None = None
 
     @field_validator("members")
     @classmethod
-    def _members(cls, value: list[MemberIn]) -> list[MemberIn]:
+    def _members(cls, value: list[MemberInput]) -> list[MemberInput]:
         return _check_members(value) or []
 
     @field_validator("tags")
@@ -148,7 +145,7 @@ class HouseholdInput(Strict):
         return self
 
 
-class MemberRrn(Strict):
+class MemberRrn(Input):
     key: MemberKey
     rrn: str | None = Field(description="Resident registration number (YYMMDD-NNNNNNN); null removes it")
 
@@ -163,7 +160,7 @@ class MemberRrn(Strict):
         return f"{match.group(1)}-{match.group(2)}"
 
 
-class SensitiveInput(Strict):
+class SensitiveInput(Input):
     """Encrypted at rest. ``null`` removes a value; an absent field leaves it as it is."""
 
     members: list[MemberRrn] = Field(default_factory=list, max_length=30)
@@ -172,7 +169,7 @@ class SensitiveInput(Strict):
     health_notes: LongText | None = None
 
 
-class SignalIn(Strict):
+class SignalCreate(Input):
     source: SignalSource
     indicators: list[Indicator] = Field(default_factory=list, max_length=len(INDICATORS))
     observed_at: AwareInstant
@@ -198,7 +195,7 @@ def normalize_search(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-class HouseholdSearch(Strict):
+class HouseholdSearch(Input):
     """``POST /v1/households/search``: the list's filters and paging, and the search text in the body, where no
     proxy or access log sees it (DESIGN §11)."""
 
@@ -225,17 +222,17 @@ class HouseholdSearch(Strict):
 class HouseholdCreate(HouseholdInput):
     coordinator_id: uuid.UUID | None = Field(default=None, description="Default: the creating coordinator")
     sensitive: SensitiveInput | None = None
-    signal: SignalIn | None = Field(default=None, description="How the household came to attention")
+    signal: SignalCreate | None = Field(default=None, description="How the household came to attention")
 
 
-class HouseholdPatch(Strict):
+class HouseholdUpdate(Input):
     district_code: DistrictCode | None = None
     dong_code: DongCode | None = None
     address: Text300 | None = None
     address_detail: Text200 | None = None
     head_name: Name | None = None
     contact_phone: Phone | None = None
-    members: list[MemberIn] | None = Field(default=None, max_length=30)
+    members: list[MemberInput] | None = Field(default=None, max_length=30)
     tags: list[VulnerabilityTag] | None = Field(default=None, max_length=len(VULNERABILITY_TAGS))
     living_situation: LongText | None = None
     status: HouseholdStatus | None = None
@@ -245,7 +242,7 @@ class HouseholdPatch(Strict):
 
     @field_validator("members")
     @classmethod
-    def _members(cls, value: list[MemberIn] | None) -> list[MemberIn] | None:
+    def _members(cls, value: list[MemberInput] | None) -> list[MemberInput] | None:
         return _check_members(value)
 
     @field_validator("tags")
@@ -273,7 +270,7 @@ class ConsentSummary(BaseModel):
     until: datetime | None = Field(default=None, description="When the last consent in force ends (null: open)")
 
 
-class ConsentIn(Strict):
+class ConsentCreate(Input):
     status: Literal["given", "refused"]
     given_by: Name = Field(description='Who gave or refused it, e.g. "세대주 본인"')
     recipient_kind: Literal["organization", "all_partners"]
@@ -288,11 +285,11 @@ class ConsentIn(Strict):
         return _unique(value)
 
 
-class ConsentWithdraw(Strict):
+class ConsentWithdraw(Input):
     reason: Reason
 
 
-class ConsentOut(BaseModel):
+class ConsentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -311,7 +308,7 @@ class ConsentOut(BaseModel):
     withdrawal_reason: str | None
     in_force: bool = False
     created_at: datetime
-    form: ConsentFormOut | None = Field(
+    form: ConsentFormPublic | None = Field(
         default=None, description="The signed form (PUT/GET …/consents/{id}/form), or null when none is attached"
     )
 
@@ -319,7 +316,7 @@ class ConsentOut(BaseModel):
 # --- outputs ---------------------------------------------------------------------------------------------------
 
 
-class SensitiveOut(BaseModel):
+class SensitivePublic(BaseModel):
     """Decrypted sensitive fields for coordinators and planners; registration numbers only by reveal."""
 
     income: str | None = None
@@ -328,7 +325,7 @@ class SensitiveOut(BaseModel):
     rrn_on_file: list[str] = Field(default_factory=list, description="Member keys with a registration number")
 
 
-class HouseholdOut(BaseModel):
+class HouseholdPublic(BaseModel):
     id: uuid.UUID
     version: int
     district_code: str
@@ -337,7 +334,7 @@ class HouseholdOut(BaseModel):
     address_detail: str | None
     head_name: str
     contact_phone: str | None
-    members: list[MemberOut]
+    members: list[MemberPublic]
     tags: list[str]
     living_situation: str | None
     risk_level: RiskLevel
@@ -360,7 +357,7 @@ class HouseholdOut(BaseModel):
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = Field(
         default=None, description="Null when no clock runs (the household was reached and, if urgent, decided)"
     )
-    sensitive: SensitiveOut | None = Field(
+    sensitive: SensitivePublic | None = Field(
         default=None, description="Only on a single household, for coordinators and planners"
     )
     created_at: datetime
@@ -377,7 +374,7 @@ class HouseholdBrief(BaseModel):
     recurrence_count: int
 
 
-class SignalOut(BaseModel):
+class SignalPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -393,11 +390,11 @@ class SignalOut(BaseModel):
 
 class SignalAdded(BaseModel):
     outcome: Literal["created", "matched", "reopened"]
-    signal: SignalOut
+    signal: SignalPublic
     household: HouseholdBrief
 
 
-class RevealIn(Strict):
+class RevealRequest(Input):
     reason: Reason = Field(description="Why the registration numbers are needed (kept in the audit)")
     member_keys: list[MemberKey] | None = Field(default=None, max_length=30, description="Default: every member")
 
@@ -408,7 +405,30 @@ class RevealedMember(BaseModel):
     rrn: str | None
 
 
-class RevealOut(BaseModel):
+class RevealResult(BaseModel):
     household_id: uuid.UUID
     members: list[RevealedMember]
     revealed_at: datetime
+
+
+# --- merges ----------------------------------------------------------------------------------------------------
+
+
+class MergeRequest(Input):
+    into: uuid.UUID = Field(description="The household that survives")
+    reason: Reason | None = None
+
+
+class UnmergeRequest(Input):
+    reason: Reason | None = None
+
+
+class MergePublic(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID = Field(description="The merged-away household")
+    into: uuid.UUID = Field(description="The survivor")
+    merged_at: datetime
+    unmerge_until: datetime
+    unmerged_at: datetime | None
+    moved: dict[str, int] = Field(description="Rows moved to the survivor, by table")
+    kept: dict[str, int] = Field(description="Rows that stayed with the merged-away household, by table")

@@ -3,9 +3,9 @@ how their reports move (:func:`app.reports.progress.track_once`)."""
 
 from __future__ import annotations
 
+from app.core.jobs import Job
 from app.core.state import AppState
 from app.reports.progress import track_once
-from app.worker import Job
 
 
 async def _track(state: AppState) -> int:

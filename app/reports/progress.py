@@ -33,11 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.care.common import local_date
 from app.care.models import Support, SupportStatus
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
 from app.core.state import AppState
+from app.core.uow import open_session
 from app.events.models import OutboxEvent
-from app.events.outbox import emit
 from app.households.models import Household, HouseholdStatus
+from app.journal.outbox import emit
 from app.notify.models import OutboxReader
 from app.notify.service import enqueue
 from app.reports.models import CrisisReport, ReportStatus

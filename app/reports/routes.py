@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from app.access.policy import PUBLIC_STAFF, get_report_or_404, report_filter, role_gate
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
 from app.core.etag import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.journal import audit
 from app.reports import service
 from app.reports.models import CrisisReport, ReportStatus
 from app.reports.progress import progress_of
-from app.reports.schemas import ReportCreate, ReporterReportOut, ReportTriage, ReportView, TriageResult
+from app.reports.schemas import ReportCreate, ReporterReportPublic, ReportTriage, ReportView, TriageResult
 
 router = APIRouter(tags=["reports"])
 
@@ -31,14 +31,14 @@ NOT_FOUND: dict[str, Any] = {"description": "No such report, or not one the call
 
 @router.post(
     "/v1/reports",
-    response_model=ReporterReportOut,
+    response_model=ReporterReportPublic,
     status_code=201,
     summary="Report a household in crisis (reporters)",
     responses={422: {"description": "Invalid input, or a dong outside the reporter's area"}},
 )
 async def create_report(
     body: ReportCreate, principal: Reporter, session: SessionDep, response: Response
-) -> ReporterReportOut:
+) -> ReporterReportPublic:
     report = await service.create_report(session, principal, body)
     set_etag(response, report.version)
     response.headers["Location"] = f"/v1/reports/{report.id}"

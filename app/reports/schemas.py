@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_validator
 
+from app.core.schemas import Input
 from app.core.times import AwareInstant
 from app.households.schemas import (
     DistrictCode,
@@ -15,10 +16,9 @@ from app.households.schemas import (
     HouseholdBrief,
     Indicator,
     LongText,
-    MemberIn,
+    MemberInput,
     Name,
     Phone,
-    Strict,
     Text200,
     Text300,
     VulnerabilityTag,
@@ -34,7 +34,7 @@ PROGRESS_DESCRIPTION = (
 Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
-class ReportCreate(Strict):
+class ReportCreate(Input):
     observation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=4000)] = Field(
         description="What was seen, in the reporter's words"
     )
@@ -53,7 +53,7 @@ class ReportCreate(Strict):
         return list(dict.fromkeys(value))
 
 
-class ReporterReportOut(BaseModel):
+class ReporterReportPublic(BaseModel):
     """What the reporter sees: their report and its outcome, never the household."""
 
     view: Literal["reporter"] = "reporter"
@@ -75,7 +75,7 @@ class ReporterReportOut(BaseModel):
     created_at: datetime
 
 
-class StaffReportOut(BaseModel):
+class StaffReportPublic(BaseModel):
     view: Literal["staff"] = "staff"
     id: uuid.UUID
     version: int
@@ -105,10 +105,10 @@ class StaffReportOut(BaseModel):
     updated_at: datetime
 
 
-ReportView = Annotated[ReporterReportOut | StaffReportOut, Field(discriminator="view")]
+ReportView = Annotated[ReporterReportPublic | StaffReportPublic, Field(discriminator="view")]
 
 
-class TriageHousehold(Strict):
+class TriageHousehold(Input):
     """Corrections to what the report says, used when it is matched or a household is created."""
 
     district_code: DistrictCode | None = None
@@ -117,12 +117,12 @@ class TriageHousehold(Strict):
     address_detail: Text200 | None = None
     head_name: Name | None = None
     contact_phone: Phone | None = None
-    members: list[MemberIn] = Field(default_factory=list, max_length=30)
+    members: list[MemberInput] = Field(default_factory=list, max_length=30)
     tags: list[VulnerabilityTag] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
     living_situation: LongText | None = None
 
 
-class ReportTriage(Strict):
+class ReportTriage(Input):
     decision: Literal["household", "dismiss"] = Field(
         description="household: link to a household (given, matched by address and name, or new); dismiss"
     )
@@ -134,6 +134,6 @@ class ReportTriage(Strict):
 
 
 class TriageResult(BaseModel):
-    report: StaffReportOut
+    report: StaffReportPublic
     outcome: Literal["created", "matched", "reopened", "dismissed"]
     household: HouseholdBrief | None

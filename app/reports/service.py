@@ -14,29 +14,30 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import can_see_household
-from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import FieldInvalid, Problem, field_problem
 from app.core.i18n import t
 from app.core.security import Security
-from app.events.outbox import emit
 from app.households import service as households
+from app.households.matching import find_match, match_key
 from app.households.models import Household
 from app.households.schemas import HouseholdBrief, HouseholdInput
+from app.journal import audit
+from app.journal.outbox import emit
 from app.reports import messages as _messages  # noqa: F401  (registers the messages)
 from app.reports.models import CrisisReport, ReportStatus
 from app.reports.schemas import (
     ReportCreate,
-    ReporterReportOut,
+    ReporterReportPublic,
     ReportTriage,
-    StaffReportOut,
+    StaffReportPublic,
     TriageResult,
 )
 
 
-def reporter_view(report: CrisisReport, progress: str = "received") -> ReporterReportOut:
-    return ReporterReportOut(
+def reporter_view(report: CrisisReport, progress: str = "received") -> ReporterReportPublic:
+    return ReporterReportPublic(
         id=report.id,
         version=report.version,
         status=report.status,
@@ -56,8 +57,8 @@ def reporter_view(report: CrisisReport, progress: str = "received") -> ReporterR
     )
 
 
-def staff_view(report: CrisisReport, suggested: Household | None = None, progress: str | None = None) -> StaffReportOut:
-    return StaffReportOut(
+def staff_view(report: CrisisReport, suggested: Household | None = None, progress: str | None = None) -> StaffReportPublic:
+    return StaffReportPublic(
         id=report.id,
         version=report.version,
         status=report.status,
@@ -92,7 +93,7 @@ async def create_report(session: AsyncSession, principal: Principal, body: Repor
     if not principal.in_jurisdiction(body.dong_code):
         errors.append(("body.dong_code", "reports.outside-area", {}))
     if errors:
-        raise households.validation_problem(errors)
+        raise FieldInvalid(errors)
     report = CrisisReport(
         reporter_id=principal.user_id,
         reporter_organization_id=principal.organization_id,
@@ -119,15 +120,15 @@ async def suggest_household(
     """A household of the coordinator's jurisdiction with the report's address and subject name."""
     if report.status != ReportStatus.new or not report.subject_name:
         return None
-    key = households.match_key(security, report.address, None, report.subject_name)
-    return await households.find_match(session, principal, key)
+    key = match_key(security, report.address, None, report.subject_name)
+    return await find_match(session, principal, key)
 
 
 def _target(report: CrisisReport, body: ReportTriage) -> HouseholdInput:
     fix = body.household
     head_name = (fix.head_name if fix else None) or report.subject_name
     if not head_name:
-        raise households.field_problem("body.household.head_name", "reports.head-name-required")
+        raise field_problem("body.household.head_name", "reports.head-name-required")
     district = (fix.district_code if fix else None) or report.district_code
     values = {
         "district_code": district,
@@ -143,7 +144,7 @@ def _target(report: CrisisReport, body: ReportTriage) -> HouseholdInput:
     try:
         return HouseholdInput.model_validate(values)
     except ValueError as exc:
-        raise households.field_problem("body.household", "field.value_error", msg=str(exc)[:200]) from exc
+        raise field_problem("body.household", "field.value_error", msg=str(exc)[:200]) from exc
 
 
 async def triage_report(
@@ -156,13 +157,13 @@ async def triage_report(
     household: Household | None = None
     if body.decision == "dismiss":
         if not body.reason:
-            raise households.field_problem("body.reason", "reports.reason-required")
+            raise field_problem("body.reason", "reports.reason-required")
         report.status = ReportStatus.dismissed
         report.dismiss_reason = body.reason
         outcome = "dismissed"
     else:
         if body.household_id is not None and body.create_new:
-            raise households.field_problem("body.create_new", "reports.household-conflict")
+            raise field_problem("body.create_new", "reports.household-conflict")
         signal_args = {
             "source": report.source,
             "indicators": list(report.indicators or []),
@@ -173,7 +174,7 @@ async def triage_report(
         if body.household_id is not None:
             household = await session.get(Household, body.household_id)
             if household is None or not await can_see_household(session, principal, household):
-                raise households.field_problem("body.household_id", "reports.household-unknown")
+                raise field_problem("body.household_id", "reports.household-unknown")
             _, outcome = await households.add_signal(session, principal, household, **signal_args)  # type: ignore[arg-type]
         elif body.create_new:
             target = _target(report, body)

@@ -18,11 +18,11 @@ from app.access.policy import (
     visit_filter,
     visit_household_visible,
 )
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
+from app.core.errors import FieldInvalid, field_problem
 from app.core.etag import check_if_match, set_etag
 from app.core.pagination import (
     CursorQuery,
@@ -33,17 +33,18 @@ from app.core.pagination import (
     invalid_cursor,
     keyset_page,
 )
+from app.journal import audit
 from app.visits import service
 from app.visits.models import FINISHED, Facility, Visit, VisitAssignee, VisitPurpose, VisitStatus, VisitTransition
 from app.visits.schemas import (
     FacilityCreate,
-    FacilityOut,
-    FacilityPatch,
-    TeamIn,
-    TransitionIn,
-    TransitionOut,
+    FacilityPublic,
+    FacilityUpdate,
+    TeamUpdate,
+    TransitionCreate,
+    TransitionPublic,
     VisitCreate,
-    VisitPatch,
+    VisitUpdate,
     VisitView,
 )
 
@@ -132,7 +133,7 @@ async def list_visits(
             try:
                 user_id = uuid.UUID(assignee)
             except ValueError as exc:
-                raise service.field_problem("query.assignee", "visits.assignee-query") from exc
+                raise field_problem("query.assignee", "visits.assignee-query") from exc
         stmt = stmt.where(
             Visit.id.in_(
                 select(VisitAssignee.visit_id).where(VisitAssignee.user_id == user_id, VisitAssignee.ended_at.is_(None))
@@ -217,7 +218,7 @@ async def get_visit(visit_id: uuid.UUID, principal: ReadVisits, session: Session
 )
 async def patch_visit(
     visit_id: uuid.UUID,
-    body: VisitPatch,
+    body: VisitUpdate,
     request: Request,
     principal: Staff,
     session: SessionDep,
@@ -239,7 +240,7 @@ async def patch_visit(
 )
 async def put_assignees(
     visit_id: uuid.UUID,
-    body: TeamIn,
+    body: TeamUpdate,
     request: Request,
     principal: Staff,
     session: SessionDep,
@@ -267,7 +268,7 @@ async def put_assignees(
 )
 async def transition(
     visit_id: uuid.UUID,
-    body: TransitionIn,
+    body: TransitionCreate,
     request: Request,
     principal: FieldTeam,
     session: SessionDep,
@@ -292,7 +293,7 @@ async def transition(
 
 @router.get(
     "/v1/visits/{visit_id}/transitions",
-    response_model=Page[TransitionOut],
+    response_model=Page[TransitionPublic],
     summary="A visit's status history with device and server times",
     responses={404: NOT_FOUND},
 )
@@ -302,7 +303,7 @@ async def list_transitions(
     session: SessionDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> Page[TransitionOut]:
+) -> Page[TransitionPublic]:
     visit = await get_visit_or_404(session, principal, visit_id)
     rows, next_cursor = await keyset_page(
         session,
@@ -316,7 +317,7 @@ async def list_transitions(
     open_household = await visit_household_visible(session, principal, visit)
     items = []
     for row in rows:
-        out = TransitionOut.model_validate(row)
+        out = TransitionPublic.model_validate(row)
         if not staff:
             out.location = None  # where the household lives: public staff only
         if not open_household:
@@ -328,7 +329,7 @@ async def list_transitions(
 # --- facilities --------------------------------------------------------------------------------------------------
 
 
-@router.get("/v1/facilities", response_model=Page[FacilityOut], summary="Welfare facilities of the caller's area")
+@router.get("/v1/facilities", response_model=Page[FacilityPublic], summary="Welfare facilities of the caller's area")
 async def list_facilities(
     principal: ReadFacilities,
     session: SessionDep,
@@ -338,7 +339,7 @@ async def list_facilities(
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name contains")] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> Page[FacilityOut]:
+) -> Page[FacilityPublic]:
     stmt = select(Facility).where(facility_filter(principal))
     if kind is not None:
         stmt = stmt.where(Facility.kind == kind)
@@ -352,19 +353,19 @@ async def list_facilities(
     rows, next_cursor = await keyset_page(
         session, stmt, created_col=Facility.created_at, id_col=Facility.id, limit=limit, cursor=cursor
     )
-    return Page(items=[FacilityOut.model_validate(f) for f in rows], next_cursor=next_cursor)
+    return Page(items=[FacilityPublic.model_validate(f) for f in rows], next_cursor=next_cursor)
 
 
 @router.post(
     "/v1/facilities",
-    response_model=FacilityOut,
+    response_model=FacilityPublic,
     status_code=201,
     summary="Register a facility in the caller's jurisdiction (coordinators, admins)",
     responses={422: VALIDATION},
 )
 async def create_facility(
     body: FacilityCreate, principal: ManageFacilities, session: SessionDep, response: Response
-) -> FacilityOut:
+) -> FacilityPublic:
     service.check_facility_area(principal, body.district_code, body.dong_code)
     facility = Facility(**body.model_dump())
     session.add(facility)
@@ -372,41 +373,41 @@ async def create_facility(
     await audit.record(session, principal, "facility.create", entity="facility", entity_id=facility.id)
     set_etag(response, facility.version)
     response.headers["Location"] = f"/v1/facilities/{facility.id}"
-    return FacilityOut.model_validate(facility)
+    return FacilityPublic.model_validate(facility)
 
 
 @router.get(
-    "/v1/facilities/{facility_id}", response_model=FacilityOut, summary="One facility", responses={404: NOT_FOUND}
+    "/v1/facilities/{facility_id}", response_model=FacilityPublic, summary="One facility", responses={404: NOT_FOUND}
 )
 async def get_facility(
     facility_id: uuid.UUID, principal: ReadFacilities, session: SessionDep, response: Response
-) -> FacilityOut:
+) -> FacilityPublic:
     facility = await get_facility_or_404(session, principal, facility_id)
     set_etag(response, facility.version)
-    return FacilityOut.model_validate(facility)
+    return FacilityPublic.model_validate(facility)
 
 
 @router.patch(
     "/v1/facilities/{facility_id}",
-    response_model=FacilityOut,
+    response_model=FacilityPublic,
     summary="Change a facility (If-Match)",
     responses={404: NOT_FOUND, 412: PRECONDITION, 422: VALIDATION},
 )
 async def patch_facility(
     facility_id: uuid.UUID,
-    body: FacilityPatch,
+    body: FacilityUpdate,
     request: Request,
     principal: ManageFacilities,
     session: SessionDep,
     response: Response,
-) -> FacilityOut:
+) -> FacilityPublic:
     facility = await get_facility_or_404(session, principal, facility_id)
     check_if_match(request, facility.version)
     changes = body.model_dump(exclude_unset=True)
     required = [k for k in ("name", "kind", "district_code", "dong_code", "address", "active") if k in changes]
     missing = [(f"body.{k}", "households.required", {}) for k in required if changes[k] is None]
     if missing:
-        raise service.problem(missing)
+        raise FieldInvalid(missing)
     service.check_facility_area(
         principal, changes.get("district_code", facility.district_code), changes.get("dong_code", facility.dong_code)
     )
@@ -423,7 +424,7 @@ async def patch_facility(
         details={"fields": sorted(changes)},
     )
     set_etag(response, facility.version)
-    return FacilityOut.model_validate(facility)
+    return FacilityPublic.model_validate(facility)
 
 
 @router.delete(

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.auth.models import OrgKind, Role
 from app.core.pagination import INT32_MAX
+from app.core.schemas import Input
 from app.core.strict import NOT_BOOL, Int, Number
 from app.core.times import AwareInstant
-from app.households.schemas import DistrictCode, DongCode, Phone, Strict, Text200, Text300
+from app.households.schemas import DistrictCode, DongCode, Phone, Text200, Text300
 from app.visits.models import VisitPurpose, VisitStatus
 
 Outcome = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -27,17 +28,17 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 MAX_TEAM = 10
 
 
-class ChecklistPin(Strict):
+class ChecklistPin(Input):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     version: Int = Field(ge=1, le=INT32_MAX)
 
 
-class ExpectedPhoto(Strict):
+class ExpectedPhoto(Input):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
     label: Text200 | None = None
 
 
-class Location(Strict):
+class Location(Input):
     lat: Number = Field(ge=-90, le=90)
     lon: Number = Field(ge=-180, le=180)
     accuracy_m: Annotated[float, Field(ge=0, le=100_000), NOT_BOOL] | None = None
@@ -51,7 +52,7 @@ def _unique_keys(items: list[Any]) -> list[Any]:
     return items
 
 
-class VisitCreate(Strict):
+class VisitCreate(Input):
     household_id: uuid.UUID | None = None
     facility_id: uuid.UUID | None = None
     purpose: VisitPurpose
@@ -69,7 +70,7 @@ class VisitCreate(Strict):
         return _unique_keys(value)
 
 
-class VisitPatch(Strict):
+class VisitUpdate(Input):
     purpose: VisitPurpose | None = None
     campaign_id: uuid.UUID | None = None
     window_start: AwareInstant | None = None
@@ -86,12 +87,12 @@ class VisitPatch(Strict):
         return _unique_keys(value) if value is not None else None
 
 
-class TeamIn(Strict):
+class TeamUpdate(Input):
     assignees: list[uuid.UUID] = Field(min_length=1, max_length=MAX_TEAM)
     lead_id: uuid.UUID | None = None
 
 
-class TransitionIn(Strict):
+class TransitionCreate(Input):
     to: VisitStatus
     outcome: Outcome | None = None
     at: AwareInstant | None = Field(default=None, description="Device time of the change")
@@ -110,7 +111,7 @@ class TeamMember(BaseModel):
     lead: bool
 
 
-class VisitOut(BaseModel):
+class VisitPublic(BaseModel):
     view: Literal["full"] = "full"
     id: uuid.UUID
     version: int
@@ -140,7 +141,7 @@ class VisitOut(BaseModel):
     updated_at: datetime
 
 
-class VisitRestrictedOut(BaseModel):
+class VisitRestrictedPublic(BaseModel):
     """A partner's view of a visit whose household no consent opens to them (DESIGN §3.2)."""
 
     view: Literal["restricted"] = "restricted"
@@ -158,10 +159,10 @@ class VisitRestrictedOut(BaseModel):
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
 
 
-VisitView = Annotated[VisitOut | VisitRestrictedOut, Field(discriminator="view")]
+VisitView = Annotated[VisitPublic | VisitRestrictedPublic, Field(discriminator="view")]
 
 
-class TransitionOut(BaseModel):
+class TransitionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -179,7 +180,7 @@ class TransitionOut(BaseModel):
 FacilityKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 
 
-class FacilityCreate(Strict):
+class FacilityCreate(Input):
     name: Text200
     kind: FacilityKind = Field(description="senior_center, shelter, community_child_center, care_home, …")
     district_code: DistrictCode
@@ -191,7 +192,7 @@ class FacilityCreate(Strict):
     active: StrictBool = True
 
 
-class FacilityPatch(Strict):
+class FacilityUpdate(Input):
     name: Text200 | None = None
     kind: FacilityKind | None = None
     district_code: DistrictCode | None = None
@@ -203,7 +204,7 @@ class FacilityPatch(Strict):
     active: StrictBool | None = None
 
 
-class FacilityOut(BaseModel):
+class FacilityPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID

@@ -38,16 +38,16 @@ from app.access.policy import (
     partner_reach,
     visit_household_visible,
 )
-from app.audit import service as audit
 from app.auth.models import Organization, OrgKind, Role, User
 from app.auth.principal import Principal, in_codes
 from app.care.models import Campaign
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import FieldInvalid, Problem, field_problem
 from app.core.times import rfc3339
-from app.events.outbox import emit
 from app.households import service as households
 from app.households.models import Household
+from app.journal import audit
+from app.journal.outbox import emit
 from app.visits import messages as _messages  # noqa: F401  (registers the messages)
 from app.visits.models import (
     FINISHED,
@@ -64,18 +64,14 @@ from app.visits.schemas import (
     Location,
     TeamMember,
     VisitCreate,
-    VisitOut,
-    VisitPatch,
-    VisitRestrictedOut,
+    VisitPublic,
+    VisitRestrictedPublic,
+    VisitUpdate,
 )
 
 ASSIGNABLE_ROLES = (Role.planner, Role.partner, Role.coordinator)
 MAX_WINDOW = timedelta(days=31)
 CHECK_OUT = (VisitStatus.completed, VisitStatus.no_contact, VisitStatus.refused)
-
-problem = households.validation_problem
-field_problem = households.field_problem
-
 
 def is_overdue(visit: Visit, now: datetime) -> bool:
     return visit.status not in FINISHED and visit.window_end < now
@@ -119,7 +115,7 @@ async def visit_views(
     *,
     reach: PartnerReach | None = None,
     household_open: Callable[[Visit], bool] | None = None,
-) -> list[VisitOut | VisitRestrictedOut]:
+) -> list[VisitPublic | VisitRestrictedPublic]:
     """Every visit that leaves the server goes through here, over REST and in a sync pull alike: the full
     view, or for a partner whom no consent covers for the visit's household the restricted one (see
     app.visits.schemas). ``household_open`` replaces the policy's question where the caller already knows
@@ -132,7 +128,7 @@ async def visit_views(
         reach = await partner_reach(session, principal)
     teams = await load_teams(session, [v.id for v in visits])
     now = utcnow()
-    out: list[VisitOut | VisitRestrictedOut] = []
+    out: list[VisitPublic | VisitRestrictedPublic] = []
     for v in visits:
         team = teams.get(v.id, [])
         common = {
@@ -154,10 +150,10 @@ async def visit_views(
             else await visit_household_visible(session, principal, v, reach)
         )
         if not opened:
-            out.append(VisitRestrictedOut(**common))
+            out.append(VisitRestrictedPublic(**common))
             continue
         out.append(
-            VisitOut(
+            VisitPublic(
                 **common,
                 household_id=v.household_id,
                 facility_id=v.facility_id,
@@ -185,7 +181,7 @@ async def audit_visit_reads(
     items = [
         (v.id, v.household_id)
         for v, view in zip(visits, views, strict=True)
-        if v.household_id is not None and isinstance(view, VisitOut)
+        if v.household_id is not None and isinstance(view, VisitPublic)
     ]
     await audit.record_many(session, principal, "visit.read", entity="visit", items=items)
 
@@ -239,7 +235,7 @@ async def validate_team(
     if lead_id is not None and lead_id not in seen:
         errors.append(("body.lead_id", "visits.lead-not-assignee", {}))
     if errors:
-        raise problem(errors)
+        raise FieldInvalid(errors)
     return team
 
 
@@ -268,7 +264,7 @@ async def validate_checklists(session: AsyncSession, pins: list[ChecklistPin], f
         if (p.key, p.version) not in found
     ]
     if errors:
-        raise problem(errors)
+        raise FieldInvalid(errors)
 
 
 def validate_window(start: datetime, end: datetime) -> None:
@@ -388,10 +384,10 @@ def _finished(visit: Visit) -> Problem:
     return Problem(409, "visit-finished", "visits.finished", params={"status": visit.status.value})
 
 
-async def update_visit(session: AsyncSession, principal: Principal, visit: Visit, body: VisitPatch) -> Visit:
+async def update_visit(session: AsyncSession, principal: Principal, visit: Visit, body: VisitUpdate) -> Visit:
     changes = body.model_dump(exclude_unset=True)
     if any(changes.get(k, 1) is None for k in ("purpose", "window_start", "window_end", "checklists", "assignees")):
-        raise problem(
+        raise FieldInvalid(
             [
                 (f"body.{k}", "households.required", {})
                 for k in ("purpose", "window_start", "window_end", "checklists", "assignees")
@@ -630,4 +626,4 @@ def check_facility_area(principal: Principal, district: str, dong: str) -> None:
     if not principal.in_jurisdiction(dong):
         errors.append(("body.dong_code", "facilities.outside-jurisdiction", {}))
     if errors:
-        raise problem(errors)
+        raise FieldInvalid(errors)

@@ -1,10 +1,10 @@
 """Facilities on the phone, and what a completed facility inspection does (DESIGN §11).
 
 * ``facility``: the facilities that the visits on the device target, so that an inspector can do a winter
-  safety inspection with no signal. ``data`` is REST's ``FacilityOut`` (name, address, ``kind`` — the type —,
+  safety inspection with no signal. ``data`` is REST's ``FacilityPublic`` (name, address, ``kind`` — the type —,
   capacity, and the last inspection: when, which visit, whether it was urgent). Facilities are institutions,
   not personal data: a partner's device holds them like a planner's.
-* :func:`record_inspection` is called by ``app.checklists.service`` whenever a checklist response of a facility
+* :func:`record_inspection` is called by ``app.checklists.responses`` whenever a checklist response of a facility
   visit is saved complete: it keeps the facility's last inspection current (a version bump, so phones get it)
   and, when the response's band is ``urgent``, creates the follow-up task (``app.winter.tasks.create_task``,
   for the visit's lead, due in :data:`FOLLOW_UP_HOURS`) and emits ``facility.urgent`` — once per response,
@@ -50,9 +50,9 @@ async def _facility_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, An
 
 
 def facility_record(facility: Facility) -> dict[str, Any]:
-    from app.visits.schemas import FacilityOut
+    from app.visits.schemas import FacilityPublic
 
-    return FacilityOut.model_validate(facility).model_dump(mode="json")
+    return FacilityPublic.model_validate(facility).model_dump(mode="json")
 
 
 async def _facility_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -106,7 +106,7 @@ async def record_inspection(session: AsyncSession, principal: Any, response: Any
     if not urgent:
         await session.flush()
         return
-    from app.events.outbox import emit
+    from app.journal.outbox import emit
     from app.winter.models import Task, TaskKind, TaskSource
     from app.winter.tasks import create_task
 
