@@ -25,14 +25,16 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import winter as winter_access
+from app.access import work as work_access
 from app.access.policy import codes_clause
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import Principal, in_codes
+from app.auth.models import Organization, User
+from app.auth.principal import Principal
 from app.care.models import Case
 from app.core.db import utcnow
 from app.core.errors import Problem
-from app.events.outbox import emit
 from app.households.models import Household, HouseholdStatus
+from app.journal.outbox import emit
 from app.visits.models import Visit, VisitAssignee, VisitStatus
 from app.winter.models import Alert, Task, TaskKind, TaskSource, TaskStatus
 from app.winter.tasks import insert_tasks
@@ -73,8 +75,7 @@ async def _visit_workers(session: AsyncSession, alert: Alert, ids: set[uuid.UUID
             Visit.status.in_((VisitStatus.scheduled, VisitStatus.in_progress)),
             Visit.deleted_at.is_(None),
             VisitAssignee.ended_at.is_(None),
-            User.role == Role.planner,
-            User.active.is_(True),
+            work_access.active_planners(),
         )
     )
     for hid, created_at, lead, uid in rows:
@@ -95,8 +96,7 @@ async def _case_workers(session: AsyncSession, alert: Alert, ids: set[uuid.UUID]
             codes_clause(Case.dong_code, alert.dong_codes),
             Case.closed_at.is_(None),
             Case.deleted_at.is_(None),
-            User.role == Role.planner,
-            User.active.is_(True),
+            work_access.active_planners(),
         )
     )
     for hid, opened_at, uid in rows:
@@ -106,18 +106,18 @@ async def _case_workers(session: AsyncSession, alert: Alert, ids: set[uuid.UUID]
 
 
 async def duty_planners(session: AsyncSession, dong_codes: set[str]) -> dict[str, list[tuple[str, uuid.UUID]]]:
-    """Per dong, the active planners of public organizations whose jurisdiction covers it, as (name, id)."""
+    """Per dong, its duty planners (:func:`app.access.work.may_be_duty_planner`: eligible workers covering it who
+    are planners of a public organization), as (name, id)."""
     rows = await session.execute(
-        select(User.id, User.display_name, User.jurisdiction, Organization.jurisdiction)
+        select(User, Organization)
         .join(Organization, Organization.id == User.organization_id)
-        .where(User.role == Role.planner, User.active.is_(True), Organization.kind == OrgKind.public)
+        .where(work_access.duty_planner_candidates())
     )
     out: dict[str, list[tuple[str, uuid.UUID]]] = {code: [] for code in dong_codes}
-    for uid, name, own, org in rows:
-        codes = own if own is not None else org
+    for user, org in rows:
         for dong in dong_codes:
-            if in_codes(dong, codes or []):
-                out[dong].append((name, uid))
+            if work_access.may_be_duty_planner(user, org, dong):
+                out[dong].append((user.display_name, user.id))
     return out
 
 
@@ -142,7 +142,7 @@ async def create_alert(session: AsyncSession, principal: Principal, body: Any) -
             if existing.created_by_id != principal.user_id:
                 raise Problem(409, "conflict", "winter.alert-id-taken")
             return existing, False
-    outside = [code for code in body.dong_codes if not in_codes(code, principal.jurisdiction)]
+    outside = winter_access.codes_outside(principal, body.dong_codes)
     if outside:
         raise Problem(
             422,

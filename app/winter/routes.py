@@ -6,28 +6,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import and_, or_, select
+from fastapi import APIRouter, Query, Response
 
-from app.access.policy import (
-    alert_filter,
-    get_alert_or_404,
-    get_task_or_404,
-    may_complete_task,
-    role_gate,
-    task_filter,
-)
-from app.audit import service as audit
-from app.auth.models import Role
+from app.access import gates
+from app.access import winter as access
+from app.access.policy import get_alert_or_404, get_task_or_404, may_complete_task
 from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep
-from app.core.errors import Problem
+from app.core.errors import Forbidden, Problem
 from app.core.etag import set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.journal import audit
 from app.winter import alerts, deadlines
 from app.winter import messages as _messages  # noqa: F401  (registers the domain's messages)
 from app.winter.models import Alert, AlertKind, Task, TaskStatus
+from app.winter.repository import AlertRepository, TaskRepository
 from app.winter.schemas import AlertCreate, AlertPublic, AlertSummary, DeadlineItem, TaskComplete, TaskPublic
 from app.winter.tasks import complete_task, same_completion, task_conflict, task_public, task_targets
 
@@ -44,11 +38,6 @@ _TEXT = {
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": _TEXT[code], **_PROBLEM} for code in codes}
-
-
-Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
-PublicStaff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
-Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner))]
 
 
 def _alert_public(alert: Alert) -> AlertPublic:
@@ -75,7 +64,7 @@ def _alert_public(alert: Alert) -> AlertPublic:
     | _problems(403, 409, 422),
 )
 async def create_alert(
-    body: AlertCreate, principal: Coordinator, session: SessionDep, response: Response
+    body: AlertCreate, principal: gates.Coordinator, session: SessionDep, response: Response
 ) -> AlertPublic:
     alert, created = await alerts.create_alert(session, principal, body)
     if not created:
@@ -89,32 +78,24 @@ async def create_alert(
     "/v1/alerts", response_model=Page[AlertPublic], summary="Alerts of your organization", responses=_problems(403)
 )
 async def list_alerts(
-    principal: PublicStaff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     kind: AlertKind | None = None,
     active: Annotated[bool | None, Query(description="Only those in force now (true) or not (false)")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[AlertPublic]:
-    from app.core.pagination import keyset_page
-
-    stmt = select(Alert).where(alert_filter(principal))
-    if kind is not None:
-        stmt = stmt.where(Alert.kind == kind)
-    now = utcnow()
-    if active is True:
-        stmt = stmt.where(Alert.starts_at <= now, Alert.ends_at > now)
-    elif active is False:
-        stmt = stmt.where(or_(Alert.starts_at > now, Alert.ends_at <= now))
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=Alert.created_at, id_col=Alert.id, limit=limit, cursor=cursor, descending=True
+    alerts_ = AlertRepository(session)
+    stmt = alerts_.readable(principal, kind=kind, active=active, now=utcnow())
+    rows, next_cursor = await alerts_.page(
+        stmt, order=AlertRepository.order, limit=limit, cursor=cursor, descending=True
     )
     return Page(items=[_alert_public(a) for a in rows], next_cursor=next_cursor)
 
 
 @router.get("/v1/alerts/{alert_id}", response_model=AlertPublic, summary="One alert", responses=_problems(403, 404))
 async def get_alert(
-    alert_id: uuid.UUID, principal: PublicStaff, session: SessionDep, response: Response
+    alert_id: uuid.UUID, principal: gates.PublicStaff, session: SessionDep, response: Response
 ) -> AlertPublic:
     alert = await get_alert_or_404(session, principal, alert_id)
     set_etag(response, alert.version)
@@ -127,7 +108,7 @@ async def get_alert(
     summary="Live progress of an alert's checks: done, open, overdue, escalated, by dong (with names)",
     responses=_problems(403, 404),
 )
-async def alert_summary(alert_id: uuid.UUID, principal: PublicStaff, session: SessionDep) -> AlertSummary:
+async def alert_summary(alert_id: uuid.UUID, principal: gates.PublicStaff, session: SessionDep) -> AlertSummary:
     alert = await get_alert_or_404(session, principal, alert_id)
     return AlertSummary.model_validate({"alert_id": alert.id, **await alerts.summary(session, alert)})
 
@@ -135,36 +116,10 @@ async def alert_summary(alert_id: uuid.UUID, principal: PublicStaff, session: Se
 # --- tasks ----------------------------------------------------------------------------------------------------
 
 
-def _sees_households(principal: Principal) -> bool:
-    """Public staff reach the households of the tasks they see (their jurisdiction or their assignment); a
-    partner's task never names the household's people here."""
-    return principal.role in (Role.coordinator, Role.planner)
-
-
-async def _hidden(session: SessionDep, principal: Principal, tasks: list[Task]) -> set[uuid.UUID]:
-    """The tasks whose household the caller may not even know of (a partner without consent)."""
-    if principal.role != Role.partner:
-        return set()
-    from app.access.policy import partner_reach
-
-    reach = await partner_reach(session, principal)
-    return {t.id for t in tasks if t.household_id is not None and not reach.household_visible(t.household_id)}
-
-
 async def _task_out(session: SessionDep, principal: Principal, task: Task) -> TaskPublic:
-    targets = await task_targets(session, [task], households=_sees_households(principal))
-    hidden = await _hidden(session, principal, [task])
+    targets = await task_targets(session, [task], households=access.sees_task_households(principal))
+    hidden = await access.hidden_task_households(session, principal, [task])
     return task_public(task, target=targets.get(task.id), household_hidden=task.id in hidden)  # type: ignore[no-any-return]
-
-
-def _task_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    raw = decode_cursor(cursor)
-    try:
-        return datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-    except (ValueError, IndexError, TypeError) as exc:
-        raise invalid_cursor() from exc
 
 
 @router.get(
@@ -174,7 +129,7 @@ def _task_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     responses=_problems(403, 422),
 )
 async def list_tasks(
-    principal: Staff,
+    principal: gates.FieldStaff,
     session: SessionDep,
     assignee: Annotated[
         str | None,
@@ -192,15 +147,13 @@ async def list_tasks(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[TaskPublic]:
-    from app.access.policy import codes_clause
-
-    stmt = select(Task).where(task_filter(principal))
+    assignee_id = None
     if assignee is not None:
         if assignee == "me":
-            stmt = stmt.where(Task.assignee_id == principal.user_id)
+            assignee_id = principal.user_id
         else:
             try:
-                stmt = stmt.where(Task.assignee_id == uuid.UUID(assignee))
+                assignee_id = uuid.UUID(assignee)
             except ValueError:
                 raise Problem(
                     422,
@@ -208,27 +161,19 @@ async def list_tasks(
                     "detail.malformed-body",
                     extra={"errors": [{"field": "query.assignee", "code": "invalid", "message": "me | uuid"}]},
                 ) from None
-    if status:
-        stmt = stmt.where(Task.status.in_(status))
-    if alert_id is not None:
-        stmt = stmt.where(Task.alert_id == alert_id)
-    if household_id is not None:
-        stmt = stmt.where(Task.household_id == household_id)
-    if dong_code is not None:
-        stmt = stmt.where(codes_clause(Task.dong_code, [dong_code]))
     now = utcnow()
-    if overdue is True:
-        stmt = stmt.where(Task.status == TaskStatus.open, Task.due_at < now)
-    elif overdue is False:
-        stmt = stmt.where(or_(Task.status != TaskStatus.open, Task.due_at >= now))
-    after = _task_cursor(cursor)
-    if after is not None:
-        stmt = stmt.where(or_(Task.due_at > after[0], and_(Task.due_at == after[0], Task.id > after[1])))
-    rows = list((await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit + 1))).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].due_at, rows[-1].id])
+    tasks = TaskRepository(session)
+    stmt = tasks.readable(
+        principal,
+        assignee_id=assignee_id,
+        statuses=status,
+        alert_id=alert_id,
+        household_id=household_id,
+        dong_code=dong_code,
+        overdue=overdue,
+        now=now,
+    )
+    rows, next_cursor = await tasks.page(stmt, order=TaskRepository.order, limit=limit, cursor=cursor)
     await audit.record_many(
         session,
         principal,
@@ -237,8 +182,8 @@ async def list_tasks(
         items=[(t.id, t.household_id) for t in rows],
         purpose="follow_up",
     )
-    targets = await task_targets(session, rows, households=_sees_households(principal))
-    hidden = await _hidden(session, principal, rows)
+    targets = await task_targets(session, rows, households=access.sees_task_households(principal))
+    hidden = await access.hidden_task_households(session, principal, rows)
     return Page(
         items=[task_public(t, now, targets.get(t.id), household_hidden=t.id in hidden) for t in rows],
         next_cursor=next_cursor,
@@ -246,7 +191,9 @@ async def list_tasks(
 
 
 @router.get("/v1/tasks/{task_id}", response_model=TaskPublic, summary="One task", responses=_problems(403, 404))
-async def get_task(task_id: uuid.UUID, principal: Staff, session: SessionDep, response: Response) -> TaskPublic:
+async def get_task(
+    task_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> TaskPublic:
     task = await get_task_or_404(session, principal, task_id)
     await audit.record(
         session,
@@ -270,11 +217,11 @@ async def get_task(task_id: uuid.UUID, principal: Staff, session: SessionDep, re
     responses=_problems(403, 404, 409, 422),
 )
 async def complete(
-    task_id: uuid.UUID, body: TaskComplete, principal: Staff, session: SessionDep, response: Response
+    task_id: uuid.UUID, body: TaskComplete, principal: gates.FieldStaff, session: SessionDep, response: Response
 ) -> TaskPublic:
     task = await get_task_or_404(session, principal, task_id)
     if not may_complete_task(principal, task):
-        raise Problem(403, "forbidden", "winter.task-not-assignee")
+        raise Forbidden("winter.task-not-assignee")
     if same_completion(task, principal.user_id, body.outcome, body.note):
         set_etag(response, task.version)
         return await _task_out(session, principal, task)
@@ -311,7 +258,7 @@ DeadlineEntityQ = Literal["household", "visit", "case"]
     responses=_problems(403, 422),
 )
 async def list_deadlines(
-    principal: PublicStaff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     state: Annotated[list[DeadlineStateQ] | None, Query()] = None,
     entity: Annotated[list[DeadlineEntityQ] | None, Query()] = None,
