@@ -22,22 +22,16 @@ Because a worker can die after the receiver got the POST but before the outcome 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
 import random
 import socket
 import time
 import uuid
-import weakref
-from collections.abc import Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import anyio
-import httpcore
 import httpx
 import structlog
 from sqlalchemy import and_, func, or_, select, update
@@ -45,14 +39,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import codes_clause
+from app.access import events as access
 from app.auth.models import Organization, User
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
 from app.core.state import AppState
 from app.core.times import rfc3339
+from app.core.uow import open_session
+from app.events import transport
 from app.events.config import WebhookSettings, webhook_settings
 from app.events.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
-from app.events.service import SECRET_CONTEXT, client_eligible, client_jurisdiction, event_public
+from app.events.service import SECRET_CONTEXT, event_public
 from app.events.signing import (
     ATTEMPT_HEADER,
     DELIVERY_ID_HEADER,
@@ -65,7 +61,6 @@ from app.events.signing import (
 
 log = structlog.get_logger("ongi.webhooks")
 
-USER_AGENT = "Ongi-Webhooks/1.0"
 ATTEMPT_LOG_SIZE = 20
 _DUE = (DeliveryStatus.pending, DeliveryStatus.retrying)
 
@@ -126,7 +121,7 @@ async def fan_out(state: AppState, *, now: datetime | None = None) -> int:
         }
         for sub in subs:
             owner = owners.get(sub.owner_id)
-            if owner is None or not client_eligible(*owner):
+            if owner is None or not access.client_eligible(*owner):
                 continue  # paused while the client is deactivated or lacks events:read: the position holds
             rows = (
                 await session.execute(
@@ -135,7 +130,7 @@ async def fan_out(state: AppState, *, now: datetime | None = None) -> int:
                         OutboxEvent.seq > sub.position,
                         OutboxEvent.seq <= top,
                         OutboxEvent.type.in_(list(sub.event_types)),
-                        codes_clause(OutboxEvent.district_code, client_jurisdiction(*owner)),
+                        access.client_event_filter(*owner),
                     )
                     .order_by(OutboxEvent.seq)
                     .limit(cfg.fanout_batch)
@@ -305,123 +300,6 @@ async def claim(state: AppState, *, worker_id: str, limit: int, now: datetime | 
 # --- 3. send and finish --------------------------------------------------------------------------------------
 
 
-# Where a delivery connects is decided once: the host is resolved a single time, every address it resolves to
-# must be public (in production), and the connection goes to the address that was checked; TLS (SNI and the
-# certificate) and the Host header keep the hostname. This runs inside the HTTP client's network backend, so
-# there is no second lookup between the check and the connect (DNS rebinding).
-
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-
-
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for: IPv4-mapped, NAT64 (RFC 6052, 8215), 6to4, Teredo
-    (its server part) or the deprecated IPv4-compatible form."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if any(ip in net for net in _NAT64):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[0]
-    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
-def is_public_address(address: str) -> bool:
-    """Whether a webhook may connect to ``address``: globally routable and unicast, judged by the IPv4 address
-    an IPv6 one embeds (a NAT64 ``64:ff9b::7f00:1`` is loopback)."""
-    try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = embedded_ipv4(ip)
-        if inner is not None:
-            if ip.teredo is not None and not is_public_address(str(ip.teredo[1])):
-                return False
-            ip = inner
-    return ip.is_global and not ip.is_multicast
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """The addresses of ``host``, in the resolver's order (an IP literal is its own answer). The one lookup a
-    connection makes."""
-    literal = host.strip("[]")
-    try:
-        return [str(ipaddress.ip_address(literal))]
-    except ValueError:
-        pass
-    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class PrivateTarget(httpcore.ConnectError):
-    """The target resolved to an address a webhook may not reach."""
-
-
-#: Whether the delivery being sent must reach public addresses only (set by :func:`send` for its request).
-_public_only: ContextVar[bool] = ContextVar("webhook_public_only", default=True)
-
-
-class CheckedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves once, checks every address, connects to the first checked one. Each new connection of the
-    pool goes through here; a kept-alive one was checked when it was opened."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self.inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                addresses = await resolve(host, port)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve: {type(exc).__name__}") from exc
-        if not addresses:
-            raise httpcore.ConnectError("no address")
-        if _public_only.get() and not all(is_public_address(a) for a in addresses):
-            raise PrivateTarget("target resolves to a private address")
-        return await self.inner.connect_tcp(addresses[0], port, timeout, local_address, socket_options)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not webhook targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-class CheckedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport whose connection pool opens connections through a :class:`CheckedBackend`."""
-
-    def __init__(self, *, limits: httpx.Limits, backend: httpcore.AsyncNetworkBackend | None = None) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=CheckedBackend(backend),
-        )
-
-
-#: Clients built by :func:`http_client` (the only ones whose connections are checked).
-_checked_clients: weakref.WeakSet[httpx.AsyncClient] = weakref.WeakSet()
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     return float(value) if value.isdigit() else None
@@ -435,12 +313,12 @@ async def send(client: httpx.AsyncClient, item: Claimed, *, env: str, cfg: Webho
     try:
         url = httpx.URL(item.url)
         public_only = not cfg.private_allowed(env)
-        if public_only and client not in _checked_clients:
+        if public_only and not transport.is_checked(client):
             return Outcome(ok=False, error="client does not check the target's addresses")
-        _public_only.set(public_only)  # this task's request only (send runs in its own task per delivery)
+        transport.public_only.set(public_only)  # this task's request only (send runs in its own task per delivery)
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": transport.USER_AGENT,
             EVENT_ID_HEADER: str(item.event_id),
             EVENT_TYPE_HEADER: item.event_type,
             DELIVERY_ID_HEADER: str(item.id),
@@ -451,7 +329,7 @@ async def send(client: httpx.AsyncClient, item: Claimed, *, env: str, cfg: Webho
         response = await client.post(url, content=item.body, headers=headers)
         await response.aread()
     except httpx.ConnectError as exc:
-        error = str(exc.__cause__) if isinstance(exc.__cause__, PrivateTarget) else type(exc).__name__
+        error = str(exc.__cause__) if isinstance(exc.__cause__, transport.PrivateTarget) else type(exc).__name__
         return Outcome(ok=False, error=error[:200], ms=int((time.perf_counter() - started) * 1000))
     except httpx.TimeoutException:
         return Outcome(ok=False, error="timeout", ms=int((time.perf_counter() - started) * 1000))
@@ -546,23 +424,6 @@ async def finish(
     return written
 
 
-def http_client(
-    cfg: WebhookSettings, *, network_backend: httpcore.AsyncNetworkBackend | None = None
-) -> httpx.AsyncClient:
-    """The delivery client: its connections are opened by a :class:`CheckedBackend` (over ``network_backend``,
-    the real network by default)."""
-    limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
-    client = httpx.AsyncClient(
-        timeout=httpx.Timeout(cfg.timeout_seconds),
-        follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
-        transport=CheckedTransport(limits=limits, backend=network_backend),
-        trust_env=False,
-    )
-    _checked_clients.add(client)
-    return client
-
-
 async def deliver_once(
     state: AppState,
     *,
@@ -580,7 +441,7 @@ async def deliver_once(
     if not claimed:
         return 0
     own = client is None
-    http = client or http_client(cfg)
+    http = client or transport.http_client(cfg)
     gate = asyncio.Semaphore(cfg.concurrency)
 
     async def one(item: Claimed) -> tuple[Claimed, Outcome]:

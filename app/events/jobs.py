@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 
+from app.core.jobs import Job
 from app.core.state import AppState
 from app.events.config import webhook_settings
-from app.events.delivery import default_worker_id, deliver_once, http_client
-from app.worker import Job
+from app.events.delivery import default_worker_id, deliver_once
+from app.events.transport import http_client
 
 
 def _client(state: AppState) -> httpx.AsyncClient:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.deps import CurrentPrincipal, require_scope
-from app.auth.principal import Principal
+from app.access import gates
+from app.auth.deps import CurrentPrincipal
 from app.core.deps import SessionDep, StateDep
 from app.core.etag import check_if_match, set_etag
 from app.core.pagination import INT64_MAX, CursorQuery, LimitQuery, Page
@@ -184,7 +184,7 @@ async def redeliver(
     },
 )
 async def list_events(
-    principal: Annotated[Principal, Depends(require_scope("events:read"))],
+    principal: gates.EventReader,
     session: SessionDep,
     after: Annotated[
         int, Query(ge=0, le=INT64_MAX, description="The last seq you processed (0: from the beginning)")

@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import codes_clause
-from app.audit import service as audit
-from app.auth.models import Organization, Role, User
+from app.access import events as access
+from app.auth.models import Organization, User
 from app.auth.principal import Principal
 from app.core.db import utcnow
-from app.core.errors import Problem, not_found
+from app.core.errors import Conflict, FieldInvalid, NotFound, Problem
 from app.core.i18n import t
-from app.core.pagination import encode_cursor, keyset_page
+from app.core.pagination import encode_cursor
 from app.core.state import AppState
 from app.events.config import WebhookSettings, webhook_settings
 from app.events.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
+from app.events.repository import DeliveryRepository, EventRepository, SubscriptionRepository
 from app.events.schemas import (
     DeliveryPublic,
     EventPage,
@@ -41,19 +40,9 @@ from app.events.schemas import (
     WebhookWithSecret,
 )
 from app.events.signing import new_secret
+from app.journal import audit
 
 SECRET_CONTEXT = "webhook_subscription.secret"  # noqa: S105 - an encryption context, not a secret
-EVENTS_SCOPE = "events:read"
-
-
-def field_problem(field: str, message_key: str, **params: Any) -> Problem:
-    return Problem(
-        422,
-        "validation",
-        "detail.validation",
-        params={"count": 1},
-        extra={"errors": [{"field": field, "code": "value_error", "message": t(message_key, **params)}]},
-    )
 
 
 # --- shapes --------------------------------------------------------------------------------------------------
@@ -114,50 +103,24 @@ def delivery_public(d: WebhookDelivery) -> DeliveryPublic:
 # --- who may do what -----------------------------------------------------------------------------------------
 
 
-def require_manager(principal: Principal) -> None:
-    """403 for roles that can never manage webhooks, and for a client token without ``events:read``."""
-    if principal.role == Role.admin:
-        return
-    if principal.role == Role.integration:
-        if EVENTS_SCOPE not in principal.scopes:
-            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": EVENTS_SCOPE})
-        return
-    raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": "admin, integration"})
-
-
 async def _scope(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    if principal.role == Role.admin:
+    """The subscriptions the caller manages (:func:`app.access.events.subscription_filter`)."""
+    org_ids = None
+    if access.manages_by_organization(principal):
         from app.people.service import manageable_orgs
 
         org_ids = [o.id for o in await manageable_orgs(session, principal)]
-        return WebhookSubscription.organization_id.in_(org_ids)
-    return WebhookSubscription.owner_id == principal.user_id
+    return access.subscription_filter(principal, org_ids)
 
 
 async def get_subscription_or_404(
     session: AsyncSession, principal: Principal, subscription_id: uuid.UUID
 ) -> WebhookSubscription:
-    require_manager(principal)
-    sub = (
-        await session.execute(
-            select(WebhookSubscription).where(
-                WebhookSubscription.id == subscription_id,
-                WebhookSubscription.deleted_at.is_(None),
-                await _scope(session, principal),
-            )
-        )
-    ).scalar_one_or_none()
+    access.require_webhook_manager(principal)
+    sub = await SubscriptionRepository(session).live_one(subscription_id, await _scope(session, principal))
     if sub is None:
-        raise not_found()
+        raise NotFound()
     return sub
-
-
-def client_jurisdiction(user: User, org: Organization) -> list[str]:
-    return list(user.jurisdiction if user.jurisdiction is not None else org.jurisdiction)
-
-
-def client_eligible(user: User, org: Organization) -> bool:
-    return user.active and org.active and user.role == Role.integration and EVENTS_SCOPE in (user.scopes or [])
 
 
 # --- target addresses ----------------------------------------------------------------------------------------
@@ -174,14 +137,14 @@ def _is_private(address: str) -> bool:
 def check_url(url: str, env: str, cfg: WebhookSettings, field: str = "body.url") -> None:
     parsed = httpx.URL(url)
     if parsed.userinfo:
-        raise field_problem(field, "webhooks.credentials-in-url")
+        raise FieldInvalid.one(field, "webhooks.credentials-in-url")
     if parsed.scheme != "https" and not cfg.http_allowed(env):
-        raise field_problem(field, "webhooks.https-required")
+        raise FieldInvalid.one(field, "webhooks.https-required")
     host = parsed.host.strip("[]").lower()
     if not cfg.private_allowed(env) and (
         host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or _is_private(host)
     ):
-        raise field_problem(field, "webhooks.private-target")
+        raise FieldInvalid.one(field, "webhooks.private-target")
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------
@@ -194,41 +157,35 @@ class WebhookService:
 
     async def _owner(self, client_id: uuid.UUID | None) -> tuple[User, Organization]:
         p = self.principal
-        if p.role == Role.integration:
+        if access.manages_own_only(p):
             if client_id not in (None, p.user_id):
-                raise field_problem("body.client_id", "webhooks.client-invalid")
+                raise FieldInvalid.one("body.client_id", "webhooks.client-invalid")
             client_id = p.user_id
         elif client_id is None:
-            raise field_problem("body.client_id", "webhooks.client-required")
+            raise FieldInvalid.one("body.client_id", "webhooks.client-required")
         user = await self.session.get(User, client_id)
         org = await self.session.get(Organization, user.organization_id) if user is not None else None
-        if user is None or org is None or user.role != Role.integration:
-            raise field_problem("body.client_id", "webhooks.client-invalid")
-        if p.role == Role.admin:
+        if user is None or org is None or not access.is_client(user):
+            raise FieldInvalid.one("body.client_id", "webhooks.client-invalid")
+        if access.manages_by_organization(p):
             from app.people.service import can_manage_org
 
             if not can_manage_org(p, org):
-                raise field_problem("body.client_id", "webhooks.client-invalid")
-        if EVENTS_SCOPE not in (user.scopes or []):
-            raise field_problem("body.client_id", "webhooks.client-needs-scope")
+                raise FieldInvalid.one("body.client_id", "webhooks.client-invalid")
+        if not access.client_holds_events_scope(user):
+            raise FieldInvalid.one("body.client_id", "webhooks.client-needs-scope")
         return user, org
 
     async def create(self, body: WebhookCreate) -> WebhookWithSecret:
-        require_manager(self.principal)
+        access.require_webhook_manager(self.principal)
         owner, org = await self._owner(body.client_id)
         url = str(body.url)
         check_url(url, self.state.settings.env, self.cfg)
-        count = (
-            await self.session.execute(
-                select(func.count())
-                .select_from(WebhookSubscription)
-                .where(WebhookSubscription.owner_id == owner.id, WebhookSubscription.deleted_at.is_(None))
-            )
-        ).scalar_one()
-        if count >= self.cfg.max_subscriptions_per_client:
-            raise field_problem("body.client_id", "webhooks.too-many", limit=self.cfg.max_subscriptions_per_client)
+        subs = SubscriptionRepository(self.session)
+        if await subs.count_of_owner(owner.id) >= self.cfg.max_subscriptions_per_client:
+            raise FieldInvalid.one("body.client_id", "webhooks.too-many", limit=self.cfg.max_subscriptions_per_client)
         # Only events committed from now on: the current end of the outbox.
-        position = (await self.session.execute(select(func.max(OutboxEvent.seq)))).scalar_one() or 0
+        position = await subs.outbox_end()
         secret = new_secret()
         sub = WebhookSubscription(
             owner_id=owner.id,
@@ -254,18 +211,10 @@ class WebhookService:
         return WebhookWithSecret(**webhook_public(sub).model_dump(), secret=secret)
 
     async def list(self, *, limit: int, cursor: str | None) -> tuple[list[WebhookSubscription], str | None]:
-        require_manager(self.principal)
-        stmt = select(WebhookSubscription).where(
-            WebhookSubscription.deleted_at.is_(None), await _scope(self.session, self.principal)
-        )
-        return await keyset_page(
-            self.session,
-            stmt,
-            created_col=WebhookSubscription.created_at,
-            id_col=WebhookSubscription.id,
-            limit=limit,
-            cursor=cursor,
-        )
+        access.require_webhook_manager(self.principal)
+        subs = SubscriptionRepository(self.session)
+        stmt = subs.live(await _scope(self.session, self.principal))
+        return await subs.page(stmt, order=SubscriptionRepository.order, limit=limit, cursor=cursor)
 
     async def update(self, sub: WebhookSubscription, body: WebhookUpdate) -> WebhookPublic | WebhookWithSecret:
         changed: list[str] = []
@@ -314,29 +263,14 @@ class WebhookService:
     async def deliveries(
         self, sub: WebhookSubscription, *, status: DeliveryStatus | None, limit: int, cursor: str | None
     ) -> tuple[list[WebhookDelivery], str | None]:
-        stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
-        if status is not None:
-            stmt = stmt.where(WebhookDelivery.status == status)
-        return await keyset_page(
-            self.session,
-            stmt,
-            created_col=WebhookDelivery.created_at,
-            id_col=WebhookDelivery.id,
-            limit=limit,
-            cursor=cursor,
-            descending=True,
-        )
+        deliveries = DeliveryRepository(self.session)
+        stmt = deliveries.of_subscription(sub.id, status)
+        return await deliveries.page(stmt, order=DeliveryRepository.order, limit=limit, cursor=cursor, descending=True)
 
     async def get_delivery(self, sub: WebhookSubscription, delivery_id: uuid.UUID) -> WebhookDelivery:
-        delivery = (
-            await self.session.execute(
-                select(WebhookDelivery).where(
-                    WebhookDelivery.id == delivery_id, WebhookDelivery.subscription_id == sub.id
-                )
-            )
-        ).scalar_one_or_none()
+        delivery = await DeliveryRepository(self.session).one_of_subscription(sub.id, delivery_id)
         if delivery is None:
-            raise not_found()
+            raise NotFound()
         return delivery
 
     async def redeliver(self, sub: WebhookSubscription, delivery_id: uuid.UUID) -> WebhookDelivery:
@@ -364,7 +298,9 @@ class WebhookService:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise Problem(409, "delivery-in-flight", "webhooks.delivery-in-flight", headers={"Retry-After": "10"})
+            problem = Conflict("delivery-in-flight", "webhooks.delivery-in-flight")
+            problem.headers["Retry-After"] = "10"
+            raise problem
         await self.session.refresh(delivery)
         await audit.record(
             self.session,
@@ -418,15 +354,12 @@ async def poll_events(
 ) -> EventPage:
     """Events after ``after`` in commit order, within the caller's jurisdiction.
 
-    ``seq`` is handed out in commit order (``app.core.changes``): once an event with ``seq`` n is visible,
+    ``seq`` is handed out in commit order (``app.journal.changes``): once an event with ``seq`` n is visible,
     no event with a smaller ``seq`` can still appear, so polling from the last ``seq`` seen skips nothing.
     """
-    stmt = select(OutboxEvent).where(
-        OutboxEvent.seq > after, codes_clause(OutboxEvent.district_code, principal.jurisdiction)
+    rows = await EventRepository(session).after(
+        access.event_filter(principal), after=after, types=types, limit=limit + 1
     )
-    if types:
-        stmt = stmt.where(OutboxEvent.type.in_(types))
-    rows = list((await session.execute(stmt.order_by(OutboxEvent.seq).limit(limit + 1))).scalars())
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_after = rows[-1].seq if rows else after

@@ -15,7 +15,7 @@ import pytest
 from app.auth.models import Role
 from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
-from app.events import delivery
+from app.events import delivery, transport
 from app.events.config import WebhookSettings
 from app.main import create_app
 from tests.conftest import make_settings
@@ -178,7 +178,7 @@ async def test_cors_answers_only_configured_origins(client: httpx.AsyncClient, t
     ],
 )
 def test_public_address_judged_by_the_embedded_ipv4(address: str, public: bool) -> None:
-    assert delivery.is_public_address(address) is public
+    assert transport.is_public_address(address) is public
 
 
 class _Recording(httpcore.AsyncNetworkBackend):
@@ -228,7 +228,7 @@ def _answers(monkeypatch: pytest.MonkeyPatch, *answers: list[str]) -> list[str]:
         asked.append(host)
         return answers[min(len(asked), len(answers)) - 1]
 
-    monkeypatch.setattr(delivery, "resolve", resolve)
+    monkeypatch.setattr(transport, "resolve", resolve)
     return asked
 
 
@@ -242,7 +242,7 @@ async def test_webhook_connects_to_the_address_it_checked(monkeypatch: pytest.Mo
         port = rx.url.split(":")[2].split("/")[0]
         asked = _answers(monkeypatch, ["93.184.216.34"], ["127.0.0.1"])
         network = _Recording()
-        async with delivery.http_client(CFG, network_backend=network) as http:
+        async with transport.http_client(CFG, network_backend=network) as http:
             outcome = await delivery.send(
                 http, _claimed(f"http://hooks.example.com:{port}/in"), env="production", cfg=CFG
             )
@@ -257,14 +257,14 @@ async def test_webhook_refused_when_any_answer_is_private(monkeypatch: pytest.Mo
         port = rx.url.split(":")[2].split("/")[0]
         _answers(monkeypatch, ["93.184.216.34", "127.0.0.1"])
         network = _Recording()
-        async with delivery.http_client(CFG, network_backend=network) as http:
+        async with transport.http_client(CFG, network_backend=network) as http:
             outcome = await delivery.send(
                 http, _claimed(f"http://hooks.example.com:{port}/in"), env="production", cfg=CFG
             )
         assert outcome.error == "target resolves to a private address"
         assert network.connects == []
         _answers(monkeypatch, ["64:ff9b::7f00:1"])
-        async with delivery.http_client(CFG, network_backend=network) as http:
+        async with transport.http_client(CFG, network_backend=network) as http:
             outcome = await delivery.send(
                 http, _claimed(f"http://hooks.example.com:{port}/in"), env="production", cfg=CFG
             )
@@ -280,7 +280,7 @@ async def test_webhook_keeps_the_hostname_for_host_header(monkeypatch: pytest.Mo
         port = rx.url.split(":")[2].split("/")[0]
         _answers(monkeypatch, ["127.0.0.1"], ["93.184.216.34"])
         network = _Recording()
-        async with delivery.http_client(CFG, network_backend=network) as http:
+        async with transport.http_client(CFG, network_backend=network) as http:
             outcome = await delivery.send(http, _claimed(f"http://hooks.example.com:{port}/in"), env="test", cfg=CFG)
         assert network.connects == ["127.0.0.1"]
         assert len(rx.received) == 1

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
 from app.events.config import WebhookSettings
-from app.events.delivery import claim, deliver_once, finish, http_client, send
+from app.events.delivery import claim, deliver_once, finish, send
 from app.events.models import WebhookDelivery
 from app.events.signing import sign, verify
+from app.events.transport import http_client
 from tests.support.factories import Factory
 from tests.support.integrations import Receiver, create_webhook, emit_events, integration_client
 
