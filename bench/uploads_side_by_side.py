@@ -39,7 +39,8 @@ from typing import Any
 
 import httpx
 
-from scripts.bench_upload import PASSWORD, free_port, seed, status_kib
+from bench._support import free_port, status_kib
+from bench.upload import PASSWORD, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent

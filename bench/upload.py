@@ -1,6 +1,6 @@
 """Measure a 20 MiB photo through tus (DESIGN §9): throughput and the server's memory growth.
 
-    .venv/bin/python scripts/bench_upload.py [--backend local|s3|both] [--runs 3]
+    .venv/bin/python -m bench.upload [--backend local|s3|both] [--runs 3]
 
 Starts the service with uvicorn in its own process on 127.0.0.1 (SQLite and files in a temporary folder;
 for S3, moto's S3-compatible server on 127.0.0.1), seeds a planner and a visit, and uploads each picture in
@@ -28,7 +28,6 @@ import io
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,24 +39,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench._support import ROOT, free_port, status_kib, stop
 
 CHUNK = 5 * 1024 * 1024
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway local account
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
 
 
 class PeakRss(threading.Thread):
@@ -111,8 +96,9 @@ async def seed(env: dict[str, str]) -> dict[str, str]:
     from app import registry
     from app.auth.models import Organization, OrgKind, Role, User
     from app.core.config import Settings
-    from app.core.db import commit, create_engine, create_sessionmaker, utcnow
+    from app.core.db import create_engine, create_sessionmaker, utcnow
     from app.core.security import Security
+    from app.core.uow import commit
     from app.households.models import Household
     from app.visits.models import Visit, VisitAssignee
 
@@ -307,11 +293,7 @@ def run_backend(backend: str, runs: int, pictures: dict[str, bytes]) -> None:
                 )
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
         if moto is not None:
             moto.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Measure the bulk import rate: ``POST /v1/integrations/households:bulk`` with N NDJSON lines.
 
-    .venv/bin/python scripts/bench_import.py --lines 20000            # SQLite in a scratch directory
-    .venv/bin/python scripts/bench_import.py --lines 20000 \\
+    .venv/bin/python -m bench.import_ --lines 20000            # SQLite in a scratch directory
+    .venv/bin/python -m bench.import_ --lines 20000 \\
         --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres     # a scratch database on that server
 
 Prints lines/s for a first import (new households) and for the same list again (all ``unchanged``).
@@ -16,22 +16,15 @@ import cProfile
 import json
 import pstats
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.config import Settings
-from app.core.db import open_session
-from app.main import create_app
-from app.migrate import upgrade
+from app.core.uow import open_session
+from bench._support import scratch_app
 
 SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
 
@@ -66,33 +59,9 @@ async def body(n: int, tag: str) -> AsyncIterator[bytes]:
         yield bytes(buf)
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def run(n: int, postgres: str | None, profile: bool) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-import-"))
-    db_name = None
-    if postgres:
-        db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
-        url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    settings = Settings(env="test", data_dir=data_dir, database_url=url, log_level="WARNING", demo=False)
-    app = create_app(settings)
-    state = app.state.ongi
-    try:
-        await upgrade(state.engine)
+    async with scratch_app(postgres, prefix="ongi-bench-import-") as app:
+        state = app.state.ongi
         async with open_session(state.sessionmaker, write=True) as s:
             org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
             s.add(org)
@@ -131,10 +100,6 @@ async def run(n: int, postgres: str | None, profile: bool) -> None:
                     pstats.Stats(prof).sort_stats(
                         sys.argv[-1] if sys.argv[-1] in ("tottime", "cumulative") else "tottime"
                     ).print_stats(40)
-    finally:
-        await state.engine.dispose()
-        if db_name and postgres:
-            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Profile the sync hot paths in-process: ``python scripts/profile_sync.py [empty|first|push] [--n N]``.
+"""Profile the sync hot paths in-process: ``python -m bench.profile_sync empty|first|push|partial|sift [--n N]``.
 
 Generates the full winter district into a temporary directory, then runs the path under cProfile through
 the ASGI app (no network) and prints the top functions by cumulative and own time.
@@ -11,7 +11,6 @@ import asyncio
 import cProfile
 import os
 import pstats
-import sys
 import tempfile
 import time
 import uuid
@@ -19,12 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Which planner (in username order) the profile runs as; planners' scopes differ in size.
 USER_INDEX = int(os.environ.get("ONGI_PROFILE_USER", "3"))
 #: Mutations per push in the push profile.
 MUTATIONS = int(os.environ.get("ONGI_PROFILE_MUTATIONS", "200"))
-sys.path.insert(0, str(ROOT))
 
 
 async def main(path: str, n: int, data: Path, use_pyinstrument: bool | None = False) -> None:

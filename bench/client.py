@@ -1,4 +1,4 @@
-"""Load client for scripts/bench: runs in its own process against 127.0.0.1 and prints one JSON line.
+"""Load client for scripts/bench (bench/run.py): runs in its own process against 127.0.0.1 and prints one JSON line.
 
 Phases: first full sync per worker, empty pulls (latency and throughput), 200-mutation pushes, 60 devices
 syncing together, and (``--phase upload``) a 20 MiB photo through tus in 5 MiB chunks. Server time comes
@@ -337,7 +337,7 @@ async def upload_phase(base: str, photo: str, server_pid: int | None, repeats: i
     Throughput counts from the creating POST to the final PATCH's answer (median); the server's memory is
     sampled from just before the POST until the photo is ready to read, processing included, after the
     login and pull that precede it (the largest growth of the runs)."""
-    from bench import rss_mib  # scripts/bench.py, beside this file
+    from bench._support import rss_mib
 
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         users = await field_users(http)

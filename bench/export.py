@@ -1,7 +1,7 @@
 """Measure an export's memory: ``GET /v1/exports/visits`` over many visits, streamed and thrown away.
 
-    .venv/bin/python scripts/bench_export.py --visits 50000            # SQLite in a scratch directory
-    .venv/bin/python scripts/bench_export.py --visits 50000 \\
+    .venv/bin/python -m bench.export --visits 50000            # SQLite in a scratch directory
+    .venv/bin/python -m bench.export --visits 50000 \\
         --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres     # a scratch database on that server
 
 The app is driven as a bare ASGI callable whose ``send`` counts the body and drops it (an HTTP client would
@@ -14,38 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import httpx
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.config import Settings
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.uow import open_session
 from app.households.models import Household
-from app.main import create_app
-from app.migrate import upgrade
 from app.visits.models import Visit, VisitAssignee
-
-PASSWORD = "bench-password-0123456789"  # noqa: S105 - a throwaway user in a scratch database
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+from bench._support import PASSWORD, asgi_client, bearer, scratch_app, self_rss_mib
 
 
 async def seed(state: Any, visits: int) -> tuple[User, User]:
@@ -166,42 +148,20 @@ async def export(app: Any, token: str, query: str) -> tuple[int, int]:
 
 
 async def run(visits: int, postgres: str | None) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-export-"))
-    db_name = None
-    if postgres:
-        import asyncpg
-
-        db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        u = make_url(postgres)
-        conn = await asyncpg.connect(
-            user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-        )
-        await conn.execute(f'CREATE DATABASE "{db_name}"')
-        await conn.close()
-        url = u.set(database=db_name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    settings = Settings(env="test", data_dir=data_dir, database_url=url, log_level="WARNING", demo=False)
-    app = create_app(settings)
-    state = app.state.ongi
-    try:
-        await upgrade(state.engine)
+    async with scratch_app(postgres, prefix="ongi-bench-export-") as app:
+        state = app.state.ongi
         t0 = time.perf_counter()
         await seed(state, visits)
         print(f"seeded {visits} visits in {time.perf_counter() - t0:.1f}s ({'postgresql' if postgres else 'sqlite'})")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            r = await client.post(
-                "/v1/auth/token",
-                data={"grant_type": "password", "username": "bench-coordinator", "password": PASSWORD},
-            )
-            token = r.json()["access_token"]
+        async with asgi_client(app) as client:
+            token = (await bearer(client, "bench-coordinator"))["Authorization"].removeprefix("Bearer ")
         for label, query, traced in (
             ("small (one dong, csv)", "format=csv&dong_code=1199051000", True),
             ("all (csv)", "format=csv", True),
             ("all (ndjson)", "format=ndjson", True),
             ("all (ndjson), untraced", "format=ndjson", False),  # the rate without tracemalloc's overhead
         ):
-            rss_before = rss_mib()
+            rss_before = self_rss_mib()
             if traced:
                 tracemalloc.start()
             started = time.perf_counter()
@@ -213,19 +173,8 @@ async def run(visits: int, postgres: str | None) -> None:
             memory = f"peak Python allocations {peak / 2**20:5.1f} MiB" if traced else " " * 34
             print(
                 f"{label:24} {lines:7d} lines {size / 2**20:7.1f} MiB in {elapsed:5.1f}s "
-                f"({lines / elapsed:6.0f} rows/s)  {memory}  RSS {rss_before:5.0f} → {rss_mib():5.0f} MiB"
+                f"({lines / elapsed:6.0f} rows/s)  {memory}  RSS {rss_before:5.0f} → {self_rss_mib():5.0f} MiB"
             )
-    finally:
-        await state.engine.dispose()
-        if db_name and postgres:
-            import asyncpg
-
-            u = make_url(postgres)
-            conn = await asyncpg.connect(
-                user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-            )
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            await conn.close()
 
 
 def main() -> None:

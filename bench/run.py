@@ -1,7 +1,8 @@
 """Benchmark orchestrator: dataset, server as in production, load client in its own process, report.
 
-Run through ``scripts/bench``. The load client (scripts/bench_client.py) talks to the server on
-127.0.0.1 only, with bounded loops; the server's resident memory is sampled from /proc.
+Run through ``scripts/bench`` (or ``.venv/bin/python -m bench.run`` from the repository root). The load client
+(``bench/client.py``) talks to the server on 127.0.0.1 only, with bounded loops; the server's resident memory is
+sampled from /proc. The budget it checks is docs/performance.md's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,8 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from bench._support import PY, ROOT, free_port, pg_admin, rss_mib, stop, wait_healthy, worker_pids
 
 BUDGET = {
     "first_sync_p50_ms": ("first full sync of one worker's scope, p50 server time", "≤ 250 ms", 250, "le"),
@@ -36,62 +35,12 @@ BUDGET = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers), MiB."""
-    total = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-def worker_pids(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()] or [pid]
-    except OSError:
-        return [pid]
-
-
 def run(cmd: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(cmd, env=env, cwd=ROOT, text=True, capture_output=True, **kw)  # type: ignore[call-overload]
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
         raise SystemExit(f"step failed: {' '.join(cmd[:4])}")
     return done
-
-
-async def _pg(admin_url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(admin_url)
-    conn = await asyncpg.connect(
-        user=u.username,
-        password=u.password,
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        database=u.database or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def main() -> int:
@@ -125,7 +74,7 @@ def main() -> int:
         from sqlalchemy.engine import make_url
 
         pg_name = f"ongi_bench_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg(admin, f'CREATE DATABASE "{pg_name}"'))
+        asyncio.run(pg_admin(admin, f'CREATE DATABASE "{pg_name}"'))
         env["ONGI_DATABASE_URL"] = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
         env["ONGI_DATABASE_POOL_SIZE"] = "10"
     results: dict[str, object] = {
@@ -173,21 +122,13 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         import httpx
 
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
+        wait_healthy(base, tries=200, pause=0.1)
         httpx.get(base + "/readyz", timeout=5)
         time.sleep(2)
         per_worker = [rss_mib(p) for p in worker_pids(server.pid)]
         results["rss_at_rest_mib"] = round(max(per_worker), 1)
 
-        client = [PY, str(ROOT / "scripts" / "bench_client.py"), "--base", base, "--repeats", str(repeats)]
+        client = [PY, "-m", "bench.client", "--base", base, "--repeats", str(repeats)]
         if args.short:
             client.append("--short")
         out = run(client, env, timeout=1800)
@@ -204,13 +145,10 @@ def main() -> int:
                 results["upload_png"] = figures
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
         if pg_name:
-            asyncio.run(_pg(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
+            asyncio.run(pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], drop))
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
 
