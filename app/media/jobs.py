@@ -7,7 +7,7 @@ is a compare-and-set, so several workers may run it).
 
 from __future__ import annotations
 
-from app.media.service import cleanup_expired_uploads
-from app.worker import Job
+from app.core.jobs import Job
+from app.media.cleanup import cleanup_expired_uploads
 
 JOBS = [Job(name="uploads-cleanup", run=cleanup_expired_uploads, interval=300.0)]

@@ -5,7 +5,7 @@ Extensions: ``creation``, ``creation-with-upload``, ``checksum`` (sha1, sha256),
 ``expiration``. Every response carries ``Tus-Resumable: 1.0.0``; errors are problem+json. Clients that
 cannot send PATCH or DELETE may POST with ``X-HTTP-Method-Override``.
 
-These endpoints manage their own short database transactions (see ``app.media.service``): a request that
+These endpoints manage their own short database transactions (see ``app.media.uploads``): a request that
 streams a body for minutes must not hold a database transaction (on SQLite, the write lock) meanwhile.
 """
 
@@ -28,7 +28,7 @@ from app.core.i18n import t
 from app.media import messages as _messages  # noqa: F401 - registers the messages
 from app.media.models import UploadStatus
 from app.media.schemas import UploadMetadata
-from app.media.service import STATUS_HEADER, Checksum, UploadService, UploadView, checksum_factories
+from app.media.uploads import STATUS_HEADER, Checksum, UploadService, UploadView, checksum_factories
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"

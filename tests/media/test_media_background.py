@@ -16,11 +16,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.media.models import Photo, Upload, UploadStatus
-from app.media.service import (
-    RunningHashes,
-    media_limiter,
-    running_hashes,
-)
+from app.media.processing import media_limiter
+from app.media.uploads import RunningHashes, running_hashes
 from app.media.storage import LocalStorage
 from tests.support.factories import Actor, Factory
 from tests.support.uploads import (

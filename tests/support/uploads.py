@@ -24,7 +24,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.auth.models import OrgKind, Role
-from app.media.service import wait_for_processing
+from app.media.processing import wait_for_processing
 from app.media.storage import LocalStorage, S3Storage, Storage
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 
