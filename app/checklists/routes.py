@@ -1,41 +1,37 @@
-"""``/v1/checklist-templates`` and ``/v1/visits/{id}/checklists`` (DESIGN §2, §7.1)."""
+"""``/v1/checklist-templates`` and ``/v1/visits/{id}/checklists`` (``docs/checklists.md``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.auth.deps import require_roles
-from app.auth.principal import Principal
-from app.checklists import service
+from app.access import gates
+from app.checklists import responses as service_responses
+from app.checklists import templates as service_templates
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, TemplateStatus
+from app.checklists.repository import ResponseRepository, TemplateRepository
 from app.checklists.schemas import (
     LangChoice,
     ResponseCreate,
-    ResponsePatch,
     ResponsePublic,
+    ResponseUpdate,
     ResponseWritten,
     TemplateCreate,
-    TemplatePatch,
     TemplatePublic,
     TemplateReplace,
+    TemplateUpdate,
     response_data,
     template_public,
 )
 from app.core.deps import SessionDep
 from app.core.etag import check_if_match, set_etag
 from app.core.i18n import current_language
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(tags=["checklists"])
 
-#: Role gates (403 before anything else): who may ever call each kind of route.
-TemplateReader = Annotated[Principal, Depends(require_roles(*service.TEMPLATE_READERS))]
-TemplateEditor = Annotated[Principal, Depends(require_roles(*service.TEMPLATE_EDITORS))]
-ResponseActor = Annotated[Principal, Depends(require_roles(*service.RESPONSE_ROLES))]
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
@@ -80,7 +76,7 @@ def _template_response(response: Response, template: ChecklistTemplate, lang: st
     responses=_problems(403),
 )
 async def list_templates(
-    principal: TemplateReader,
+    principal: gates.Staff,
     session: SessionDep,
     key: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Every version of one key")] = None,
     status: TemplateStatus | None = None,
@@ -88,15 +84,10 @@ async def list_templates(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[TemplatePublic]:
-    service.require_template_reader(principal)
-    stmt = service.template_list_stmt(principal, key, status)
-    rows, next_cursor = await keyset_page(
-        session,
-        stmt,
-        created_col=ChecklistTemplate.created_at,
-        id_col=ChecklistTemplate.id,
-        limit=limit,
-        cursor=cursor,
+    service_templates.require_template_reader(principal)
+    stmt = service_templates.template_list_stmt(session, principal, key, status)
+    rows, next_cursor = await TemplateRepository(session).page(
+        stmt, order=(ChecklistTemplate.created_at, ChecklistTemplate.id), limit=limit, cursor=cursor
     )
     chosen = _lang(lang)
     return Page(items=[template_public(r, chosen) for r in rows], next_cursor=next_cursor)
@@ -110,9 +101,9 @@ async def list_templates(
     responses=_problems(403, 409, 422),
 )
 async def create_template(
-    body: TemplateCreate, principal: TemplateEditor, session: SessionDep, response: Response
+    body: TemplateCreate, principal: gates.Steward, session: SessionDep, response: Response
 ) -> TemplatePublic:
-    template = await service.create_draft(session, principal, body)
+    template = await service_templates.create_draft(session, principal, body)
     response.headers["Location"] = f"/v1/checklist-templates/{template.key}/versions/{template.template_version}"
     return _template_response(response, template, None)
 
@@ -126,13 +117,13 @@ async def create_template(
 async def get_template(
     key: KeyPath,
     version: VersionPath,
-    principal: TemplateReader,
+    principal: gates.Staff,
     session: SessionDep,
     response: Response,
     lang: LangQuery = None,
 ) -> TemplatePublic:
-    service.require_template_reader(principal)
-    template = await service.get_template_or_404(session, principal, key, version)
+    service_templates.require_template_reader(principal)
+    template = await service_templates.get_template_or_404(session, principal, key, version)
     return _template_response(response, template, lang)
 
 
@@ -147,15 +138,15 @@ async def replace_template(
     version: VersionPath,
     body: TemplateReplace,
     request: Request,
-    principal: TemplateEditor,
+    principal: gates.Steward,
     session: SessionDep,
     response: Response,
 ) -> TemplatePublic:
-    service.require_template_editor(principal)
-    template = await service.get_template_or_404(session, principal, key, version)
+    service_templates.require_template_editor(principal)
+    template = await service_templates.get_template_or_404(session, principal, key, version)
     check_if_match(request, template.version)
     changes = {"title": body.title, "items": body.items, "bands": body.bands}
-    template = await service.update_draft(session, principal, template, changes)
+    template = await service_templates.update_draft(session, principal, template, changes)
     return _template_response(response, template, None)
 
 
@@ -168,17 +159,17 @@ async def replace_template(
 async def patch_template(
     key: KeyPath,
     version: VersionPath,
-    body: TemplatePatch,
+    body: TemplateUpdate,
     request: Request,
-    principal: TemplateEditor,
+    principal: gates.Steward,
     session: SessionDep,
     response: Response,
 ) -> TemplatePublic:
-    service.require_template_editor(principal)
-    template = await service.get_template_or_404(session, principal, key, version)
+    service_templates.require_template_editor(principal)
+    template = await service_templates.get_template_or_404(session, principal, key, version)
     check_if_match(request, template.version)
     changes = {name: getattr(body, name) for name in body.model_fields_set if getattr(body, name) is not None}
-    template = await service.update_draft(session, principal, template, changes)
+    template = await service_templates.update_draft(session, principal, template, changes)
     return _template_response(response, template, None)
 
 
@@ -189,12 +180,12 @@ async def patch_template(
     responses=_problems(403, 404, 409, 412),
 )
 async def discard_template(
-    key: KeyPath, version: VersionPath, request: Request, principal: TemplateEditor, session: SessionDep
+    key: KeyPath, version: VersionPath, request: Request, principal: gates.Steward, session: SessionDep
 ) -> Response:
-    service.require_template_editor(principal)
-    template = await service.get_template_or_404(session, principal, key, version)
+    service_templates.require_template_editor(principal)
+    template = await service_templates.get_template_or_404(session, principal, key, version)
     check_if_match(request, template.version)
-    await service.discard_draft(session, principal, template)
+    await service_templates.discard_draft(session, principal, template)
     return Response(status_code=204)
 
 
@@ -208,14 +199,14 @@ async def publish_template(
     key: KeyPath,
     version: VersionPath,
     request: Request,
-    principal: TemplateEditor,
+    principal: gates.Steward,
     session: SessionDep,
     response: Response,
 ) -> TemplatePublic:
-    service.require_template_editor(principal)
-    template = await service.get_template_or_404(session, principal, key, version)
+    service_templates.require_template_editor(principal)
+    template = await service_templates.get_template_or_404(session, principal, key, version)
     check_if_match(request, template.version)
-    template = await service.publish_template(session, principal, template)
+    template = await service_templates.publish_template(session, principal, template)
     return _template_response(response, template, None)
 
 
@@ -230,23 +221,24 @@ async def publish_template(
 )
 async def list_responses(
     visit_id: uuid.UUID,
-    principal: ResponseActor,
+    principal: gates.FieldStaff,
     session: SessionDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[ResponsePublic]:
-    visit = await service.readable_visit(session, principal, visit_id)
-    stmt = select(ChecklistResponse).where(
-        ChecklistResponse.visit_id == visit.id, ChecklistResponse.deleted_at.is_(None)
+    visit = await service_responses.readable_visit(session, principal, visit_id)
+    responses = ResponseRepository(session)
+    rows, next_cursor = await responses.page(
+        responses.of_visit(visit.id),
+        order=(ChecklistResponse.created_at, ChecklistResponse.id),
+        limit=limit,
+        cursor=cursor,
     )
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=ChecklistResponse.created_at, id_col=ChecklistResponse.id, limit=limit, cursor=cursor
-    )
-    items = await service.describe_responses(session, principal, visit, rows)
+    items = await service_responses.describe_responses(session, principal, visit, rows)
     return Page(items=[ResponsePublic.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
-def _written(response: Response, outcome: service.Upserted) -> ResponseWritten:
+def _written(response: Response, outcome: service_responses.Upserted) -> ResponseWritten:
     set_etag(response, outcome.response.version)
     return ResponseWritten.model_validate({**outcome.record(), "conflicts": outcome.merge.conflict_data()})
 
@@ -264,11 +256,11 @@ def _written(response: Response, outcome: service.Upserted) -> ResponseWritten:
 async def upsert_response(
     visit_id: uuid.UUID,
     body: ResponseCreate,
-    principal: ResponseActor,
+    principal: gates.FieldStaff,
     session: SessionDep,
     response: Response,
 ) -> ResponseWritten:
-    outcome = await service.upsert_response(
+    outcome = await service_responses.upsert_response(
         session,
         principal,
         visit_id,
@@ -295,14 +287,13 @@ async def upsert_response(
     responses=_problems(404),
 )
 async def get_response(
-    visit_id: uuid.UUID, response_id: uuid.UUID, principal: ResponseActor, session: SessionDep, response: Response
+    visit_id: uuid.UUID, response_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
 ) -> ResponsePublic:
-    visit = await service.readable_visit(session, principal, visit_id)
-    row = await service.get_response_or_404(session, principal, visit, response_id)
-    template = await session.get(ChecklistTemplate, row.template_id)
-    assert template is not None
+    visit = await service_responses.readable_visit(session, principal, visit_id)
+    row = await service_responses.get_response_or_404(session, principal, visit, response_id)
+    missing = await service_responses.missing_required_of(session, row)
     set_etag(response, row.version)
-    return ResponsePublic.model_validate(response_data(row, service.missing_required(row, template)))
+    return ResponsePublic.model_validate(response_data(row, missing))
 
 
 @router.patch(
@@ -314,19 +305,21 @@ async def get_response(
 async def patch_response(
     visit_id: uuid.UUID,
     response_id: uuid.UUID,
-    body: ResponsePatch,
+    body: ResponseUpdate,
     request: Request,
-    principal: ResponseActor,
+    principal: gates.FieldStaff,
     session: SessionDep,
     response: Response,
 ) -> ResponseWritten:
-    visit = await service.writable_visit(session, principal, visit_id)
-    row = await service.get_response_or_404(session, principal, visit, response_id, audited=False, for_update=True)
+    visit = await service_responses.writable_visit(session, principal, visit_id)
+    row = await service_responses.get_response_or_404(
+        session, principal, visit, response_id, audited=False, for_update=True
+    )
     check_if_match(request, row.version)
     base_version = body.base_version
     if base_version is None and request.headers.get("if-match"):
         base_version = row.version  # If-Match matched: the caller's base is the current version
-    outcome = await service.update_response(
+    outcome = await service_responses.update_response(
         session, principal, row, body.answers, base_version=base_version, completed=body.completed
     )
     return _written(response, outcome)

@@ -39,13 +39,13 @@ class LocalizedText(BaseModel):
     en: Label
 
 
-class OptionIn(BaseModel):
+class OptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: OptionValue
     label: LocalizedText
 
 
-class ItemIn(BaseModel):
+class ItemCreate(BaseModel):
     """One checklist item. ``visible_if`` follows the condition grammar of :mod:`app.checklists.rules`;
     ``weight`` is a number for a boolean (added when the answer is true) or ``{option value: number}`` for a
     choice (the chosen option's weight; for a multi-choice the sum of the chosen ones)."""
@@ -55,7 +55,7 @@ class ItemIn(BaseModel):
     type: ItemType
     label: LocalizedText
     help: LocalizedText | None = None
-    options: list[OptionIn] = Field(default_factory=list, max_length=50)
+    options: list[OptionCreate] = Field(default_factory=list, max_length=50)
     required: Annotated[bool, Strict()] = False  # 0 is not a boolean (the document says so)
     visible_if: dict[str, Any] | None = None
     weight: Number | dict[str, Number] | None = None
@@ -64,7 +64,7 @@ class ItemIn(BaseModel):
     unit: LocalizedText | None = Field(default=None, description="number items: unit shown after the value")
 
 
-class BandIn(BaseModel):
+class BandCreate(BaseModel):
     """A scoring band: a total score ``min <= score`` (and ``<= max`` when ``max`` is given) falls in it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,8 +75,8 @@ class BandIn(BaseModel):
     risk_level: RiskLevel | None = None
 
 
-Items = Annotated[list[ItemIn], Field(min_length=1, max_length=300)]
-Bands = Annotated[list[BandIn], Field(max_length=20)]
+Items = Annotated[list[ItemCreate], Field(min_length=1, max_length=300)]
+Bands = Annotated[list[BandCreate], Field(max_length=20)]
 
 
 class TemplateCreate(BaseModel):
@@ -96,7 +96,7 @@ class TemplateReplace(BaseModel):
     bands: Bands = Field(default_factory=list)
 
 
-class TemplatePatch(BaseModel):
+class TemplateUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: LocalizedText | None = None
     items: Items | None = None
@@ -106,17 +106,17 @@ class TemplatePatch(BaseModel):
 Text = dict[str, str] | str
 
 
-class OptionOut(BaseModel):
+class OptionPublic(BaseModel):
     value: str
     label: Text
 
 
-class ItemOut(BaseModel):
+class ItemPublic(BaseModel):
     key: str
     type: ItemType
     label: Text
     help: Text | None = None
-    options: list[OptionOut] = Field(default_factory=list)
+    options: list[OptionPublic] = Field(default_factory=list)
     required: bool = False
     visible_if: dict[str, Any] | None = None
     weight: int | float | dict[str, int | float] | None = None
@@ -125,7 +125,7 @@ class ItemOut(BaseModel):
     unit: Text | None = None
 
 
-class BandOut(BaseModel):
+class BandPublic(BaseModel):
     min: int | float
     max: int | float | None = None
     band: str
@@ -140,8 +140,8 @@ class TemplatePublic(BaseModel):
     revision: int = Field(description="Change counter of the stored record (ETag of drafts)")
     status: TemplateStatus
     title: Text
-    items: list[ItemOut]
-    bands: list[BandOut]
+    items: list[ItemPublic]
+    bands: list[BandPublic]
     builtin: bool
     owner_organization_id: uuid.UUID | None
     published_at: datetime | None
@@ -201,7 +201,7 @@ def template_public(template: ChecklistTemplate, lang: str | None = None) -> Tem
 # --- responses -------------------------------------------------------------------------------------------
 
 
-class AnswerIn(BaseModel):
+class AnswerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: Any = Field(
         description="boolean, option value, list of option values, number, text, "
@@ -210,7 +210,7 @@ class AnswerIn(BaseModel):
     answered_at: Instant | None = Field(default=None, description="When the visitor answered (device time)")
 
 
-Answers = Annotated[dict[Key, AnswerIn], Field(max_length=300)]
+Answers = Annotated[dict[Key, AnswerCreate], Field(max_length=300)]
 
 
 class ResponseCreate(BaseModel):
@@ -228,7 +228,7 @@ class ResponseCreate(BaseModel):
     completed: StrictBool | None = Field(default=None, description="true submits the response (required items checked)")
 
 
-class ResponsePatch(BaseModel):
+class ResponseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: Answers = Field(default_factory=dict)
     base_version: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_BOOL] | None = Field(
@@ -238,16 +238,16 @@ class ResponsePatch(BaseModel):
     completed: StrictBool | None = None
 
 
-class AnswerOut(BaseModel):
+class AnswerPublic(BaseModel):
     value: Any = None
     answered_by: uuid.UUID | None = None
     answered_at: datetime | None = None
 
 
-class ConflictOut(BaseModel):
+class ConflictPublic(BaseModel):
     item_key: str
-    server: AnswerOut
-    incoming: AnswerOut
+    server: AnswerPublic
+    incoming: AnswerPublic
 
 
 class ResponsePublic(BaseModel):
@@ -257,7 +257,7 @@ class ResponsePublic(BaseModel):
     household_id: uuid.UUID | None
     template_key: str
     template_version: int
-    answers: dict[str, AnswerOut]
+    answers: dict[str, AnswerPublic]
     score: int | float | None
     band: str | None
     risk_level: RiskLevel | None
@@ -272,7 +272,7 @@ class ResponsePublic(BaseModel):
 
 
 class ResponseWritten(ResponsePublic):
-    conflicts: list[ConflictOut] = Field(
+    conflicts: list[ConflictPublic] = Field(
         default_factory=list, description="Items where the server kept a newer value; yours is in the history"
     )
 

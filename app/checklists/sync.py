@@ -9,7 +9,7 @@ Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push``
 * ``checklist_response`` — the responses of the visits on the phone; on a partner's phone only while
   consent opens the household (a facility inspection identifies no household).
 * Push: ``{"visit_id", "template_key", "template_version", "answers", "completed"?}``; answers merge per
-  item (:func:`app.checklists.service.merge_answers`). An answer without ``answered_at`` takes the
+  item (:func:`app.checklists.merge.merge_answers`). An answer without ``answered_at`` takes the
   mutation's device time. Items changed on the server since ``base_version`` keep the server's value; the
   result is then ``conflict`` with ``server``/``device`` holding both answers of those items (the phone's
   are kept in ``checklist_answer_history``). When the visit already had a response for that template
@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, TemplateStatus
+from app.checklists.responses import missing_required, upsert_response
 from app.checklists.schemas import ResponsePublic, TemplatePublic, response_data, template_data
-from app.checklists.service import missing_required, upsert_response
 from app.visits.models import Visit
 
 RESPONSE_FIELDS = ("visit_id", "template_key", "template_version", "answers", "completed")

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.checklists.merge import merge_answers
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
-from app.checklists.service import merge_answers, upsert_response, visit_checklists_complete
+from app.checklists.responses import upsert_response, visit_checklists_complete
 from app.core.db import utcnow
 from app.core.errors import Problem
 from app.households.models import Household
@@ -490,7 +491,7 @@ async def test_partner_needs_consent(client: httpx.AsyncClient, factory: Factory
     assert r.json()["answers"]["skips_meals"]["answered_by"] == str(s.partner.id)
 
     async with factory.maker() as sess:
-        from app.core.db import commit
+        from app.core.uow import commit
         from app.households.models import Consent
 
         row = await sess.get(Consent, consent.id)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.models import OrgKind, Role
 from app.checklists.models import ChecklistTemplate
 from app.checklists.rules import evaluate, validate_template
-from app.checklists.service import builtin_definitions
+from app.checklists.templates import builtin_definitions
 from tests.support.factories import Factory
 from tests.support.checklists import (
     SCORED,

@@ -12,8 +12,9 @@ import httpx
 from app.auth.models import OrgKind, Role
 from app.auth.principal import Principal
 from app.checklists.models import ChecklistTemplate
-from app.checklists.service import ensure_builtin_templates
-from app.core.db import commit, utcnow
+from app.checklists.templates import ensure_builtin_templates
+from app.core.db import utcnow
+from app.core.uow import commit
 from tests.support.factories import Actor, Factory
 
 SCREENING = "lonely_death_screening"
