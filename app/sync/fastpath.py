@@ -21,12 +21,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.access.sync import may_sync_role
 from app.auth.models import AuthSession, Device, Organization, User
 from app.core.db import AUTOCOMMIT_READ_OPTION, utcnow
 from app.core.security import InvalidToken
 from app.core.state import AppState
+from app.sync.cursor import Cursor, nothing_new
 from app.sync.models import ChangeCounter, DeviceSyncState
-from app.sync.service import SYNC_ROLES, Cursor, nothing_new
 
 PATH = "/v1/sync/pull"
 
@@ -53,7 +54,6 @@ _STATE = (
 )
 
 _ROUTE = SimpleNamespace(path_format=PATH)
-_SYNC_ROLE_VALUES = frozenset(r.value for r in SYNC_ROLES)
 
 
 class EmptyPullFastPath:
@@ -134,7 +134,7 @@ class EmptyPullFastPath:
             or device_revoked is not None
             or device_id is None
             or device_id != cursor.device_id
-            or getattr(role, "value", role) not in _SYNC_ROLE_VALUES
+            or not may_sync_role(getattr(role, "value", role))
             or batch is None
         ):
             return None

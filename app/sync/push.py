@@ -28,16 +28,16 @@ from app.access.policy import (
     end_memo,
     start_memo,
 )
-from app.audit import service as audit
 from app.auth.principal import Principal
-from app.core.changes import pending_mark, pending_restore
 from app.core.db import utcnow
 from app.core.errors import Problem, is_data_error, validation_problem_of
 from app.core.i18n import t
 from app.core.state import AppState
+from app.journal import audit
+from app.journal.changes import pending_mark, pending_restore
 from app.sync.models import DeviceSyncState, SyncMutation
 from app.sync.scope import adapters
-from app.sync.service import _sync_state, require_device
+from app.sync.state import require_device, sync_state
 
 
 @dataclass
@@ -262,7 +262,7 @@ async def push(
     if body.device_id not in (client_device_id, str(device_id)):
         raise Problem(409, "device-mismatch", "detail.device-mismatch")
     now = utcnow()
-    st: DeviceSyncState = await _sync_state(session, device_id)
+    st: DeviceSyncState = await sync_state(session, device_id)
     device_time = _parse_time(body.device_time)
     skew_ms = None
     if device_time is not None:

@@ -9,15 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from app.audit import service as audit
 from app.auth.deps import AdminPrincipal, CurrentPrincipal
 from app.auth.models import Device
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Problem, not_found
 from app.core.times import json_default
+from app.journal import audit
 from app.people.service import PeopleService
+from app.sync import pull as pull_service
 from app.sync import push as push_service
-from app.sync import service
+from app.sync.holdings import holdings_of
 from app.sync.models import DeviceSyncState
 from app.sync.schemas import (
     AckRequest,
@@ -29,6 +30,7 @@ from app.sync.schemas import (
     PushResponse,
 )
 from app.sync.scope import adapters
+from app.sync.state import require_device
 
 router = APIRouter(tags=["sync"])
 
@@ -63,7 +65,7 @@ async def pull(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> Response:
-    body = await service.pull(state, session, principal, cursor, limit)
+    body = await pull_service.pull(state, session, principal, cursor, limit)
     # Built by the sync service in the documented shape; serialized directly (a first sync carries
     # hundreds of records, and validating them again would double the cost of the pull).
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default)
@@ -83,7 +85,7 @@ async def push(
     limit = state.settings.sync_max_mutations
     if len(await request.body()) > state.settings.sync_max_push_bytes or len(body.mutations) > limit:
         raise Problem(413, "payload-too-large", "detail.push-too-large", params={"limit": limit})
-    device_id = service.require_device(principal)
+    device_id = require_device(principal)
     device = await session.get(Device, device_id)
     if device is None:
         raise not_found()
@@ -99,7 +101,7 @@ async def push(
 )
 async def ack(body: AckRequest, principal: CurrentPrincipal, session: SessionDep) -> AckResponse:
     purged = [(p.entity, p.id) if not isinstance(p, uuid.UUID) else (None, p) for p in body.purged]
-    return AckResponse(purged=await service.ack(session, principal, purged))
+    return AckResponse(purged=await pull_service.ack(session, principal, purged))
 
 
 @router.get(
@@ -114,7 +116,7 @@ async def device_holdings(
     st = (
         await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device.id))
     ).scalar_one_or_none()
-    rows = await service.holdings_of(session, device.id)
+    rows = await holdings_of(session, device.id)
     # What a phone holds names households and their records: reading it is audited (DESIGN §3.4).
     await audit.record(
         session,

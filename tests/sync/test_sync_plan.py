@@ -1,4 +1,4 @@
-"""A pull is planned in a read transaction and recorded under the write lock (app/sync/service.py): the
+"""A pull is planned in a read transaction and recorded under the write lock (app/sync/plan.py, app/sync/pull.py): the
 holdings it plans from must be exactly what ``_confirm`` then writes, and both must follow the rules of
 confirming a batch (written out here in Python, row by row)."""
 
@@ -12,8 +12,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
-from app.core.db import commit, utcnow
-from app.sync import checksum, service
+from app.core.db import utcnow
+from app.core.uow import commit
+from app.sync import checksum, holdings, state
 from app.sync.models import DeviceHolding
 from tests.support.factories import Factory
 
@@ -94,11 +95,11 @@ async def test_planned_holdings_equal_what_confirm_records(
     )
     for batch in (0, 3, 6):
         async with maker() as s:
-            planned = await service._holdings(s, device_id, batch)
+            planned = await holdings.read_holdings(s, device_id, batch)
             some = set(rng.sample(sorted(planned), 40))
-            narrowed = await service._holdings(s, device_id, batch, some)
-            base = await service._base_sum(s, device_id, SimpleNamespace(checksum=everything), batch)  # type: ignore[arg-type]
-            await service._confirm(s, device_id, batch, now)
+            narrowed = await holdings.read_holdings(s, device_id, batch, some)
+            base = await holdings.base_sum(s, device_id, SimpleNamespace(checksum=everything), batch)  # type: ignore[arg-type]
+            await state.confirm_batch(s, device_id, batch, now)
             recorded = {
                 (r.entity, r.entity_id): (r.id, r.household_id, r.held_version, r.held_view, r.revoked_at is not None)
                 for r in await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id))

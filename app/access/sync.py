@@ -1,0 +1,23 @@
+"""Who may sync a phone at all: field staff and coordinators with a registered device (docs/access.md).
+
+What each device then receives is the scope declared by the synced entities (:mod:`app.sync.scope`), filtered by
+the rest of this package.
+"""
+
+from __future__ import annotations
+
+from app.auth.models import Role
+from app.auth.principal import Principal
+
+SYNC_ROLES = (Role.planner, Role.partner, Role.coordinator)
+#: The same roles as the strings a token carries (the pull's fast path reads them before any principal exists).
+SYNC_ROLE_VALUES = frozenset(r.value for r in SYNC_ROLES)
+
+
+def may_sync(principal: Principal) -> bool:
+    return principal.role in SYNC_ROLES
+
+
+def may_sync_role(role: str) -> bool:
+    """:func:`may_sync` for the role string of a token, before a principal is built."""
+    return role in SYNC_ROLE_VALUES

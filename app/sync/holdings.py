@@ -1,0 +1,216 @@
+"""What the server knows a device holds (``device_holding``): the holdings a plan compares with the scope, the
+checksum base, tombstones, and the holdings listing of the admin API.
+"""
+
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Device
+from app.sync import checksum
+from app.sync import messages as _messages  # noqa: F401 - registers messages
+from app.sync.models import ChangeLog, DeviceHolding, DeviceSyncState
+from app.sync.scope import Key
+
+
+async def tombstoned(session: AsyncSession, keys: list[Key], models: dict[str, Any]) -> set[Key]:
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for entity, eid in keys:
+        by_entity[entity].append(eid)
+    out: set[Key] = set()
+    for entity, ids in by_entity.items():
+        model = models.get(entity)
+        if model is None or not hasattr(model, "deleted_at"):
+            continue
+        for chunk in chunks(ids):
+            rows = await session.execute(select(model.id).where(model.id.in_(chunk), model.deleted_at.is_not(None)))
+            out |= {(entity, eid) for (eid,) in rows}
+    return out
+
+
+def chunks(ids: list[Any], size: int = 500) -> list[list[Any]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
+    """The last change number of each record (per entity, so the (entity, entity_id) index serves it)."""
+    by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for entity, eid in keys:
+        by_entity[entity].append(eid)
+    out: dict[Key, int] = {}
+    for entity, ids in by_entity.items():
+        for chunk in chunks(ids):
+            rows = await session.execute(
+                select(ChangeLog.entity_id, func.max(ChangeLog.seq))
+                .where(ChangeLog.entity == entity, ChangeLog.entity_id.in_(chunk))
+                .group_by(ChangeLog.entity_id)
+            )
+            out.update({(entity, i): seq for i, seq in rows})
+    return out
+
+@dataclass(slots=True)
+class Held:
+    """A device's holding of one record, as a pull reads it (once the batch its cursor names is confirmed)."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID | None
+    held_version: int | None
+    held_view: str | None
+    revoked: bool
+
+    @property
+    def holds(self) -> bool:
+        return self.held_version is not None and not self.revoked
+
+
+class ConfirmedRows(NamedTuple):
+    upsert: Any  # sent in a received batch: an upsert, a revoke, a delete
+    revoke: Any
+    deleted: Any
+    lost_unheld: Any  # sent in a lost batch, never held before
+    version: Any  # what is held once confirmed
+    view: Any
+    revoked: Any
+
+
+def confirmed_rows(device_id: uuid.UUID, batch: int) -> ConfirmedRows:
+    """The rules of confirming ``batch`` as SQL: ``confirm_batch`` writes them, a planning pull reads by them."""
+    dh = DeviceHolding
+    sent = and_(dh.sent_batch.is_not(None), dh.sent_batch <= batch)
+    upsert = and_(sent, dh.sent_op == "upsert")
+    revoke = and_(sent, dh.sent_op == "revoke")
+    return ConfirmedRows(
+        upsert=upsert,
+        revoke=revoke,
+        deleted=and_(sent, func.coalesce(dh.sent_op, "") == "delete"),
+        lost_unheld=and_(
+            dh.sent_batch.is_not(None), dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)
+        ),
+        version=case((upsert, dh.sent_version), else_=dh.held_version),
+        view=case((upsert, dh.sent_view), else_=dh.held_view),
+        revoked=case((upsert, literal(False)), (revoke, literal(True)), else_=dh.revoked_at.is_not(None)),
+    )
+
+
+async def read_holdings(
+    session: AsyncSession,
+    device_id: uuid.UUID,
+    batch: int,
+    keys: Iterable[Key] | None = None,
+    homes: Iterable[uuid.UUID] = (),
+    *,
+    home_entities: tuple[str, ...] | None = ("visit", "case"),
+    every: bool = False,
+) -> dict[Key, Held]:
+    """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
+    records (and of the households ``homes``: their ``home_entities``, ``None`` for all), each part one
+    indexed lookup on the (device, entity, entity_id) key or the (device, household) index, united in one
+    statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send)."""
+    dh = DeviceHolding
+    c = confirmed_rows(device_id, batch)
+    columns = (
+        type_coerce(dh.id, String),
+        dh.entity,
+        type_coerce(dh.entity_id, String),
+        type_coerce(dh.household_id, String),
+        c.version,
+        c.view,
+        c.revoked,
+    )
+    remain = (dh.device_id == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
+    if keys is None:
+        query: Any = select(*columns).where(*remain)
+    else:
+        by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for entity, eid in keys:
+            by_entity[entity].add(eid)
+        parts = [
+            select(*columns).where(*remain, dh.entity == entity, dh.entity_id.in_(sorted(ids)))
+            for entity, ids in sorted(by_entity.items())
+        ]
+        households = sorted(set(homes))
+        if households:
+            at_home = dh.household_id.in_(households)
+            parts.append(
+                select(*columns).where(*remain, at_home, dh.entity.in_(home_entities) if home_entities else true())
+            )
+        if not parts:
+            return {}
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
+    holdings: dict[Key, Held] = {}
+    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(query):
+        household = None if raw_household is None else as_uuid(raw_household)
+        holdings[(entity, as_uuid(raw_eid))] = Held(
+            as_uuid(raw_id), household, held_version, held_view, bool(is_revoked)
+        )
+    return holdings
+
+
+def as_uuid(raw: Any) -> uuid.UUID:
+    """An id as the database returns it unconverted (SQLite: 32 hex digits; PostgreSQL: a UUID)."""
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(raw)
+
+
+async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncState | None, batch: int) -> int:
+    """The checksum sum (:mod:`app.sync.checksum`) of what the device holds once ``batch`` is confirmed.
+
+    The stored checksum is that of everything sent so far, as if every batch arrived: take off what the
+    sends of later batches (lost, since the device presents ``batch``) added. Those are the holdings with
+    an unconfirmed send after ``batch``: a read of the (device, sent batch) index, as long as what was lost.
+    A device whose stored checksum is of another form is summed over its holdings, once."""
+    if st is None:
+        return 0
+    total = checksum.decode(st.checksum)
+    if total is None:
+        holdings = await read_holdings(session, device_id, batch)
+        return sum(checksum.held(e, eid, h.held_version, h.revoked) for (e, eid), h in holdings.items())
+    dh = DeviceHolding
+    rows = await session.execute(
+        select(
+            dh.entity,
+            type_coerce(dh.entity_id, String),
+            dh.held_version,
+            dh.revoked_at.is_not(None),
+            dh.sent_op,
+            dh.sent_version,
+        ).where(dh.device_id == device_id, dh.sent_batch > batch)
+    )
+    for entity, raw, held_version, revoked, op, sent_version in rows:
+        eid = as_uuid(raw)
+        sent = checksum.held(entity, eid, sent_version) if op == "upsert" else 0
+        total -= sent - checksum.held(entity, eid, held_version, bool(revoked))
+    return total
+
+async def holdings_of(session: AsyncSession, device_id: uuid.UUID) -> list[DeviceHolding]:
+    return list(
+        (
+            await session.execute(
+                select(DeviceHolding)
+                .where(DeviceHolding.device_id == device_id)
+                .order_by(DeviceHolding.entity, DeviceHolding.entity_id)
+            )
+        ).scalars()
+    )
+
+
+async def device_of(session: AsyncSession, device_id: uuid.UUID) -> Device | None:
+    return await session.get(Device, device_id)
