@@ -1,4 +1,4 @@
-"""``/v1/organizations``, ``/v1/users``, ``/v1/devices`` (administration, DESIGN §1 and §3.3)."""
+"""``/v1/organizations``, ``/v1/users``, ``/v1/devices`` (administration; ``docs/access.md``, "Administration")."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
-from app.auth.deps import AdminPrincipal, CurrentPrincipal
-from app.auth.models import Device, Role, User
+from app.access import gates
+from app.access import people as access
+from app.auth.deps import CurrentPrincipal
+from app.auth.models import Role
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import not_found
+from app.core.errors import NotFound
 from app.core.etag import check_if_match, set_etag
 from app.core.openapi import problems
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.people.repository import DeviceRepository, UserRepository
 from app.people.schemas import (
     DevicePublic,
     DeviceRevoke,
@@ -32,7 +34,7 @@ router = APIRouter(tags=["people"])
 
 
 @router.get("/v1/organizations", response_model=Page[OrganizationPublic], summary="Organizations you manage")
-async def list_organizations(principal: AdminPrincipal, session: SessionDep) -> Page[OrganizationPublic]:
+async def list_organizations(principal: gates.Admin, session: SessionDep) -> Page[OrganizationPublic]:
     orgs = await manageable_orgs(session, principal)
     return Page(items=[OrganizationPublic.model_validate(o) for o in orgs])
 
@@ -41,7 +43,7 @@ async def list_organizations(principal: AdminPrincipal, session: SessionDep) -> 
     "/v1/organizations", response_model=OrganizationPublic, status_code=201, summary="Register a partner organization"
 )
 async def create_organization(
-    body: OrganizationCreate, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+    body: OrganizationCreate, principal: gates.Admin, state: StateDep, session: SessionDep, response: Response
 ) -> OrganizationPublic:
     org = await PeopleService(state, session, principal).create_org(body)
     set_etag(response, org.version)
@@ -50,7 +52,7 @@ async def create_organization(
 
 @router.get("/v1/organizations/{org_id}", response_model=OrganizationPublic)
 async def get_organization(
-    org_id: uuid.UUID, principal: AdminPrincipal, session: SessionDep, response: Response
+    org_id: uuid.UUID, principal: gates.Admin, session: SessionDep, response: Response
 ) -> OrganizationPublic:
     org = await get_manageable_org(session, principal, org_id)
     set_etag(response, org.version)
@@ -62,7 +64,7 @@ async def update_organization(
     org_id: uuid.UUID,
     body: OrganizationUpdate,
     request: Request,
-    principal: AdminPrincipal,
+    principal: gates.Admin,
     state: StateDep,
     session: SessionDep,
     response: Response,
@@ -76,7 +78,7 @@ async def update_organization(
 
 @router.get("/v1/users", response_model=Page[UserPublic], summary="Users of the organizations you manage")
 async def list_users(
-    principal: AdminPrincipal,
+    principal: gates.Admin,
     session: SessionDep,
     organization_id: uuid.UUID | None = None,
     role: Role | None = None,
@@ -84,16 +86,10 @@ async def list_users(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[UserPublic]:
-    stmt = select(User).where(User.id.in_(await manageable_user_ids(session, principal)))
-    if organization_id is not None:
-        stmt = stmt.where(User.organization_id == organization_id)
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    if active is not None:
-        stmt = stmt.where(User.active == active)
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=User.created_at, id_col=User.id, limit=limit, cursor=cursor
-    )
+    users = UserRepository(session)
+    ids = await manageable_user_ids(session, principal)
+    stmt = users.listed(ids, organization_id=organization_id, role=role, active=active)
+    rows, next_cursor = await users.users_page(stmt, limit=limit, cursor=cursor)
     return Page(items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor)
 
 
@@ -105,7 +101,7 @@ async def list_users(
     responses=problems(404, s404="No such organization, or not one you manage"),
 )
 async def create_user(
-    body: UserCreate, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+    body: UserCreate, principal: gates.Admin, state: StateDep, session: SessionDep, response: Response
 ) -> UserCreated:
     user, secret = await PeopleService(state, session, principal).create_user(body)
     set_etag(response, user.version)
@@ -114,7 +110,7 @@ async def create_user(
 
 @router.get("/v1/users/{user_id}", response_model=UserPublic)
 async def get_user(
-    user_id: uuid.UUID, principal: AdminPrincipal, state: StateDep, session: SessionDep, response: Response
+    user_id: uuid.UUID, principal: gates.Admin, state: StateDep, session: SessionDep, response: Response
 ) -> UserPublic:
     user = await PeopleService(state, session, principal).get_user(user_id)
     set_etag(response, user.version)
@@ -130,7 +126,7 @@ async def update_user(
     user_id: uuid.UUID,
     body: UserUpdate,
     request: Request,
-    principal: AdminPrincipal,
+    principal: gates.Admin,
     state: StateDep,
     session: SessionDep,
     response: Response,
@@ -154,18 +150,10 @@ async def list_devices(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[DevicePublic]:
-    stmt = select(Device)
-    if principal.role == Role.admin:
-        stmt = stmt.where(Device.user_id.in_(await manageable_user_ids(session, principal)))
-    else:
-        stmt = stmt.where(Device.user_id == principal.user_id)
-    if user_id is not None:
-        stmt = stmt.where(Device.user_id == user_id)
-    if revoked is not None:
-        stmt = stmt.where(Device.revoked_at.is_not(None) if revoked else Device.revoked_at.is_(None))
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=Device.created_at, id_col=Device.id, limit=limit, cursor=cursor
-    )
+    devices = DeviceRepository(session)
+    managed = await manageable_user_ids(session, principal) if access.manages_people(principal) else None
+    stmt = devices.listed(managed, own=principal.user_id, user_id=user_id, revoked=revoked)
+    rows, next_cursor = await devices.devices_page(stmt, limit=limit, cursor=cursor)
     return Page(items=[DevicePublic.model_validate(d) for d in rows], next_cursor=next_cursor)
 
 
@@ -183,11 +171,11 @@ async def get_device(
     summary="Revoke a (lost) device: its tokens stop at once and it is told to wipe",
 )
 async def revoke_device(
-    device_id: uuid.UUID, body: DeviceRevoke, principal: AdminPrincipal, state: StateDep, session: SessionDep
+    device_id: uuid.UUID, body: DeviceRevoke, principal: gates.Admin, state: StateDep, session: SessionDep
 ) -> DevicePublic:
     service = PeopleService(state, session, principal)
     device = await service.get_device(device_id)
-    if device.user_id == principal.user_id and principal.role != Role.admin:
-        raise not_found()
+    if device.user_id == principal.user_id and not access.manages_people(principal):
+        raise NotFound()
     device = await service.revoke_device(device, body.reason)
     return DevicePublic.model_validate(device)
