@@ -1,27 +1,23 @@
-"""``/v1/notes`` and ``/v1/notes/{id}`` (DESIGN §2, §7.1)."""
+"""``/v1/notes`` and ``/v1/notes/{id}`` (``docs/notes.md``)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Request, Response
 
-from app.auth.deps import require_roles
-from app.auth.principal import Principal
+from app.access import gates
 from app.core.deps import SessionDep
 from app.core.errors import Problem
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.notes import service
 from app.notes.models import Note, NoteKind
-from app.notes.schemas import NoteCreate, NotePatch, NotePublic, note_public
+from app.notes.repository import NoteRepository
+from app.notes.schemas import NoteCreate, NotePublic, NoteUpdate, note_public
 
 router = APIRouter(tags=["notes"])
-
-#: Coordinators, planners and partners work with notes; other roles never do (403 before anything else).
-NoteActor = Annotated[Principal, Depends(require_roles(*service.NOTE_WRITERS))]
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
@@ -45,7 +41,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     responses=_problems(403),
 )
 async def list_notes(
-    principal: NoteActor,
+    principal: gates.FieldStaff,
     session: SessionDep,
     visit_id: uuid.UUID | None = None,
     household_id: uuid.UUID | None = None,
@@ -55,17 +51,11 @@ async def list_notes(
     cursor: CursorQuery = None,
 ) -> Page[NotePublic]:
     """``household_id`` lists every note about the household: on it, and on its visits."""
-    stmt = select(Note).where(await service.note_filter(session, principal))
-    if visit_id is not None:
-        stmt = stmt.where(Note.visit_id == visit_id)
-    if household_id is not None:
-        stmt = stmt.where(Note.household_id == household_id)
-    if case_id is not None:
-        stmt = stmt.where(Note.case_id == case_id)
-    if kind is not None:
-        stmt = stmt.where(Note.kind == kind)
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=Note.created_at, id_col=Note.id, limit=limit, cursor=cursor, descending=True
+    stmt = await service.list_stmt(
+        session, principal, visit_id=visit_id, household_id=household_id, case_id=case_id, kind=kind
+    )
+    rows, next_cursor = await NoteRepository(session).page(
+        stmt, order=(Note.created_at, Note.id), limit=limit, cursor=cursor, descending=True
     )
     await service.audit_list(session, principal, rows)
     return Page(items=[note_public(n) for n in rows], next_cursor=next_cursor)
@@ -78,7 +68,9 @@ async def list_notes(
     summary="Write a note on a visit, household or case",
     responses=_problems(403, 404, 409, 422),
 )
-async def create_note(body: NoteCreate, principal: NoteActor, session: SessionDep, response: Response) -> NotePublic:
+async def create_note(
+    body: NoteCreate, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> NotePublic:
     note = await service.create_note(session, principal, body.id, body)
     set_etag(response, note.version)
     response.headers["Location"] = f"/v1/notes/{note.id}"
@@ -86,7 +78,9 @@ async def create_note(body: NoteCreate, principal: NoteActor, session: SessionDe
 
 
 @router.get("/v1/notes/{note_id}", response_model=NotePublic, summary="One note", responses=_problems(404))
-async def get_note(note_id: uuid.UUID, principal: NoteActor, session: SessionDep, response: Response) -> NotePublic:
+async def get_note(
+    note_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> NotePublic:
     note = await service.get_note_or_404(session, principal, note_id)
     set_etag(response, note.version)
     return note_public(note)
@@ -100,9 +94,9 @@ async def get_note(note_id: uuid.UUID, principal: NoteActor, session: SessionDep
 )
 async def edit_note(
     note_id: uuid.UUID,
-    body: NotePatch,
+    body: NoteUpdate,
     request: Request,
-    principal: NoteActor,
+    principal: gates.FieldStaff,
     session: SessionDep,
     response: Response,
 ) -> NotePublic:
@@ -122,7 +116,9 @@ async def edit_note(
     summary="Delete your own note (a tombstone; the text stays in its history)",
     responses=_problems(403, 404, 412),
 )
-async def delete_note(note_id: uuid.UUID, request: Request, principal: NoteActor, session: SessionDep) -> Response:
+async def delete_note(
+    note_id: uuid.UUID, request: Request, principal: gates.FieldStaff, session: SessionDep
+) -> Response:
     current = await service.visible_note(session, principal, note_id)
     service.require_author(principal, current)
     check_if_match(request, current.version)

@@ -33,7 +33,7 @@ class NoteCreate(BaseModel):
         return self
 
 
-class NotePatch(BaseModel):
+class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: Body | None = None
     kind: NoteKind | None = None
