@@ -1,41 +1,27 @@
-"""``/v1/visits`` (with teams and transitions) and ``/v1/facilities`` (DESIGN §2, §7.1)."""
+"""``/v1/visits`` (with teams and transitions) and ``/v1/facilities`` (``docs/architecture.md``).
+
+Thin routes: the gate (:mod:`app.access.gates`), the record the caller may see (:mod:`app.access.policy`), the
+service, and the one view (:mod:`app.visits.views`); every query is in :mod:`app.visits.repository`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import and_, false, or_, select
+from fastapi import APIRouter, Query, Request, Response
 
-from app.access.policy import (
-    PUBLIC_STAFF,
-    facility_filter,
-    get_facility_or_404,
-    get_visit_or_404,
-    partner_reach,
-    role_gate,
-    visit_filter,
-    visit_household_visible,
-)
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates, policy
+from app.access import visits as access
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import FieldInvalid, field_problem
+from app.core.errors import field_problem
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import (
-    CursorQuery,
-    LimitQuery,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    invalid_cursor,
-    keyset_page,
-)
-from app.journal import audit
-from app.visits import service
-from app.visits.models import FINISHED, Facility, Visit, VisitAssignee, VisitPurpose, VisitStatus, VisitTransition
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.principal import Principal
+from app.visits import facilities, service
+from app.visits.models import Visit, VisitPurpose, VisitStatus
+from app.visits.repository import FacilityRepository, VisitRepository
 from app.visits.schemas import (
     FacilityCreate,
     FacilityPublic,
@@ -47,14 +33,9 @@ from app.visits.schemas import (
     VisitUpdate,
     VisitView,
 )
+from app.visits.views import audit_visit_reads, visit_views
 
 router = APIRouter(tags=["visits"])
-
-ReadVisits = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, scope="visits:read"))]
-FieldTeam = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner))]
-Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
-ReadFacilities = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner, Role.admin))]
-ManageFacilities = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.admin))]
 
 NOT_FOUND: dict[str, Any] = {"description": "No such record, or not one the caller may see"}
 PRECONDITION: dict[str, Any] = {"description": "If-Match names another version"}
@@ -63,8 +44,8 @@ FINISHED_409: dict[str, Any] = {"description": "The visit is finished"}
 
 
 async def _one_view(session: Any, principal: Principal, visit: Visit) -> Any:
-    views = await service.visit_views(session, principal, [visit])
-    await service.audit_visit_reads(session, principal, [visit], views)
+    views = await visit_views(session, principal, [visit])
+    await audit_visit_reads(session, principal, [visit], views)
     return views[0]
 
 
@@ -90,7 +71,7 @@ _ASSIGNEE_SCHEMA: dict[str, Any] = {
     responses={422: {"description": "Bad filter (assignee, from, to)"}},
 )
 async def list_visits(
-    principal: ReadVisits,
+    principal: gates.VisitReaders,
     state: StateDep,
     session: SessionDep,
     assignee: Annotated[
@@ -123,9 +104,8 @@ async def list_visits(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[Any]:
-    now = utcnow()
-    stmt = select(Visit).where(Visit.deleted_at.is_(None), visit_filter(principal))
-    reach = await partner_reach(session, principal) if principal.role == Role.partner else None
+    reach = await policy.partner_reach(session, principal) if access.needs_partner_reach(principal) else None
+    user_id: uuid.UUID | None = None
     if assignee is not None:
         if assignee == "me":
             user_id = principal.user_id
@@ -134,53 +114,29 @@ async def list_visits(
                 user_id = uuid.UUID(assignee)
             except ValueError as exc:
                 raise field_problem("query.assignee", "visits.assignee-query") from exc
-        stmt = stmt.where(
-            Visit.id.in_(
-                select(VisitAssignee.visit_id).where(VisitAssignee.user_id == user_id, VisitAssignee.ended_at.is_(None))
-            )
-        )
-    if status:
-        stmt = stmt.where(Visit.status.in_(status))
-    if overdue is not None:
-        late = and_(Visit.window_end < now, Visit.status.not_in(list(FINISHED)))
-        stmt = stmt.where(late if overdue else ~late)
     tz = state.settings.tz
     start = service.parse_bound(from_, field="query.from", end=False, tz=tz)
     end = service.parse_bound(to, field="query.to", end=True, tz=tz)
-    if start is not None:
-        stmt = stmt.where(Visit.window_end >= start)
-    if end is not None:
-        stmt = stmt.where(Visit.window_start < end)
-    if household_id is not None:
-        stmt = stmt.where(Visit.household_id == household_id)
-        if reach is not None and not reach.household_visible(household_id):
-            # A partner may not learn which of their visits is for a household no consent opens.
-            stmt = stmt.where(false())
-    if facility_id is not None:
-        stmt = stmt.where(Visit.facility_id == facility_id)
-    if campaign_id is not None:
-        stmt = stmt.where(Visit.campaign_id == campaign_id)
-    if purpose is not None:
-        stmt = stmt.where(Visit.purpose == purpose)
-    if dong_code is not None:
-        stmt = stmt.where(Visit.dong_code.like(f"{dong_code}%"))
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            from datetime import datetime
-
-            c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        stmt = stmt.where(or_(Visit.window_start > c_at, and_(Visit.window_start == c_at, Visit.id > c_id)))
-    stmt = stmt.order_by(Visit.window_start.asc(), Visit.id.asc()).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].window_start, rows[-1].id])
-    views = await service.visit_views(session, principal, rows, reach=reach)
-    await service.audit_visit_reads(session, principal, rows, views)
+    repository = VisitRepository(session)
+    stmt = repository.listing(
+        policy.visit_filter(principal),
+        now=utcnow(),
+        assignee_id=user_id,
+        status=status,
+        overdue=overdue,
+        start=start,
+        end=end,
+        household_id=household_id,
+        # A partner may not learn which of their visits is for a household no consent opens.
+        household_hidden=household_id is not None and reach is not None and not reach.household_visible(household_id),
+        facility_id=facility_id,
+        campaign_id=campaign_id,
+        purpose=purpose,
+        dong_code=dong_code,
+    )
+    rows, next_cursor = await repository.by_window(stmt, limit=limit, cursor=cursor)
+    views = await visit_views(session, principal, rows, reach=reach)
+    await audit_visit_reads(session, principal, rows, views)
     return Page(items=views, next_cursor=next_cursor)
 
 
@@ -191,11 +147,11 @@ async def list_visits(
     summary="Schedule a visit to a household or facility of the jurisdiction, with its team",
     responses={422: VALIDATION},
 )
-async def create_visit(body: VisitCreate, principal: Staff, session: SessionDep, response: Response) -> Any:
+async def create_visit(body: VisitCreate, principal: gates.PublicStaff, session: SessionDep, response: Response) -> Any:
     visit = await service.create_visit(session, principal, body)
     set_etag(response, visit.version)
     response.headers["Location"] = f"/v1/visits/{visit.id}"
-    return (await service.visit_views(session, principal, [visit]))[0]
+    return (await visit_views(session, principal, [visit]))[0]
 
 
 @router.get(
@@ -204,8 +160,8 @@ async def create_visit(body: VisitCreate, principal: Staff, session: SessionDep,
     summary="One visit (restricted for a partner without consent)",
     responses={404: NOT_FOUND},
 )
-async def get_visit(visit_id: uuid.UUID, principal: ReadVisits, session: SessionDep, response: Response) -> Any:
-    visit = await get_visit_or_404(session, principal, visit_id)
+async def get_visit(visit_id: uuid.UUID, principal: gates.VisitReaders, session: SessionDep, response: Response) -> Any:
+    visit = await policy.get_visit_or_404(session, principal, visit_id)
     set_etag(response, visit.version)
     return await _one_view(session, principal, visit)
 
@@ -220,16 +176,16 @@ async def patch_visit(
     visit_id: uuid.UUID,
     body: VisitUpdate,
     request: Request,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     response: Response,
 ) -> Any:
-    visit = await get_visit_or_404(session, principal, visit_id)
+    visit = await policy.get_visit_or_404(session, principal, visit_id)
     check_if_match(request, visit.version)
     visit = await service.update_visit(session, principal, visit, body)
     await session.flush()
     set_etag(response, visit.version)
-    return (await service.visit_views(session, principal, [visit]))[0]
+    return (await visit_views(session, principal, [visit]))[0]
 
 
 @router.put(
@@ -242,16 +198,16 @@ async def put_assignees(
     visit_id: uuid.UUID,
     body: TeamUpdate,
     request: Request,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     response: Response,
 ) -> Any:
-    visit = await get_visit_or_404(session, principal, visit_id)
+    visit = await policy.get_visit_or_404(session, principal, visit_id)
     check_if_match(request, visit.version)
     visit = await service.replace_team(session, principal, visit, list(body.assignees), body.lead_id)
     await session.flush()
     set_etag(response, visit.version)
-    return (await service.visit_views(session, principal, [visit]))[0]
+    return (await visit_views(session, principal, [visit]))[0]
 
 
 @router.post(
@@ -270,11 +226,11 @@ async def transition(
     visit_id: uuid.UUID,
     body: TransitionCreate,
     request: Request,
-    principal: FieldTeam,
+    principal: gates.FieldStaff,
     session: SessionDep,
     response: Response,
 ) -> Any:
-    visit = await get_visit_or_404(session, principal, visit_id)
+    visit = await policy.get_visit_or_404(session, principal, visit_id)
     check_if_match(request, visit.version)
     visit = await service.transition_visit(
         session,
@@ -299,22 +255,15 @@ async def transition(
 )
 async def list_transitions(
     visit_id: uuid.UUID,
-    principal: FieldTeam,
+    principal: gates.FieldStaff,
     session: SessionDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[TransitionPublic]:
-    visit = await get_visit_or_404(session, principal, visit_id)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(VisitTransition).where(VisitTransition.visit_id == visit.id),
-        created_col=VisitTransition.created_at,
-        id_col=VisitTransition.id,
-        limit=limit,
-        cursor=cursor,
-    )
-    staff = principal.role in PUBLIC_STAFF
-    open_household = await visit_household_visible(session, principal, visit)
+    visit = await policy.get_visit_or_404(session, principal, visit_id)
+    rows, next_cursor = await VisitRepository(session).transitions(visit.id, limit=limit, cursor=cursor)
+    staff = access.sees_transition_locations(principal)
+    open_household = await policy.visit_household_visible(session, principal, visit)
     items = []
     for row in rows:
         out = TransitionPublic.model_validate(row)
@@ -331,7 +280,7 @@ async def list_transitions(
 
 @router.get("/v1/facilities", response_model=Page[FacilityPublic], summary="Welfare facilities of the caller's area")
 async def list_facilities(
-    principal: ReadFacilities,
+    principal: gates.Staff,
     session: SessionDep,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     active: bool | None = None,
@@ -340,19 +289,11 @@ async def list_facilities(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[FacilityPublic]:
-    stmt = select(Facility).where(facility_filter(principal))
-    if kind is not None:
-        stmt = stmt.where(Facility.kind == kind)
-    if active is not None:
-        stmt = stmt.where(Facility.active == active)
-    if dong_code is not None:
-        stmt = stmt.where(Facility.dong_code.like(f"{dong_code}%"))
-    if q is not None:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Facility.name.ilike(f"%{escaped}%", escape="\\"))
-    rows, next_cursor = await keyset_page(
-        session, stmt, created_col=Facility.created_at, id_col=Facility.id, limit=limit, cursor=cursor
+    repository = FacilityRepository(session)
+    stmt = repository.listing(
+        policy.facility_filter(principal), kind=kind, active=active, dong_code=dong_code, name_contains=q
     )
+    rows, next_cursor = await repository.by_created(stmt, limit=limit, cursor=cursor)
     return Page(items=[FacilityPublic.model_validate(f) for f in rows], next_cursor=next_cursor)
 
 
@@ -364,13 +305,9 @@ async def list_facilities(
     responses={422: VALIDATION},
 )
 async def create_facility(
-    body: FacilityCreate, principal: ManageFacilities, session: SessionDep, response: Response
+    body: FacilityCreate, principal: gates.Steward, session: SessionDep, response: Response
 ) -> FacilityPublic:
-    service.check_facility_area(principal, body.district_code, body.dong_code)
-    facility = Facility(**body.model_dump())
-    session.add(facility)
-    await session.flush()
-    await audit.record(session, principal, "facility.create", entity="facility", entity_id=facility.id)
+    facility = await facilities.create_facility(session, principal, body)
     set_etag(response, facility.version)
     response.headers["Location"] = f"/v1/facilities/{facility.id}"
     return FacilityPublic.model_validate(facility)
@@ -380,9 +317,9 @@ async def create_facility(
     "/v1/facilities/{facility_id}", response_model=FacilityPublic, summary="One facility", responses={404: NOT_FOUND}
 )
 async def get_facility(
-    facility_id: uuid.UUID, principal: ReadFacilities, session: SessionDep, response: Response
+    facility_id: uuid.UUID, principal: gates.Staff, session: SessionDep, response: Response
 ) -> FacilityPublic:
-    facility = await get_facility_or_404(session, principal, facility_id)
+    facility = await policy.get_facility_or_404(session, principal, facility_id)
     set_etag(response, facility.version)
     return FacilityPublic.model_validate(facility)
 
@@ -397,32 +334,13 @@ async def patch_facility(
     facility_id: uuid.UUID,
     body: FacilityUpdate,
     request: Request,
-    principal: ManageFacilities,
+    principal: gates.Steward,
     session: SessionDep,
     response: Response,
 ) -> FacilityPublic:
-    facility = await get_facility_or_404(session, principal, facility_id)
+    facility = await policy.get_facility_or_404(session, principal, facility_id)
     check_if_match(request, facility.version)
-    changes = body.model_dump(exclude_unset=True)
-    required = [k for k in ("name", "kind", "district_code", "dong_code", "address", "active") if k in changes]
-    missing = [(f"body.{k}", "households.required", {}) for k in required if changes[k] is None]
-    if missing:
-        raise FieldInvalid(missing)
-    service.check_facility_area(
-        principal, changes.get("district_code", facility.district_code), changes.get("dong_code", facility.dong_code)
-    )
-    for name, value in changes.items():
-        if getattr(facility, name) != value:
-            setattr(facility, name, value)
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        "facility.update",
-        entity="facility",
-        entity_id=facility.id,
-        details={"fields": sorted(changes)},
-    )
+    facility = await facilities.update_facility(session, principal, facility, body)
     set_etag(response, facility.version)
     return FacilityPublic.model_validate(facility)
 
@@ -434,12 +352,9 @@ async def patch_facility(
     responses={404: NOT_FOUND, 412: PRECONDITION},
 )
 async def delete_facility(
-    facility_id: uuid.UUID, request: Request, principal: ManageFacilities, session: SessionDep
+    facility_id: uuid.UUID, request: Request, principal: gates.Steward, session: SessionDep
 ) -> Response:
-    facility = await get_facility_or_404(session, principal, facility_id)
+    facility = await policy.get_facility_or_404(session, principal, facility_id)
     check_if_match(request, facility.version)
-    if facility.active:
-        facility.active = False
-        await session.flush()
-        await audit.record(session, principal, "facility.deactivate", entity="facility", entity_id=facility.id)
+    await facilities.deactivate_facility(session, principal, facility)
     return Response(status_code=204)

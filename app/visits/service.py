@@ -1,4 +1,7 @@
-"""Visits: creation, teams, the status state machine, check-in/out, overdue, and facilities (DESIGN §2).
+"""Visits: creation, teams, the status state machine, check-in/out and overdue (``docs/architecture.md``).
+
+The one view of a visit is :mod:`app.visits.views`, facilities are :mod:`app.visits.facilities`, every query is
+in :mod:`app.visits.repository`, and who may do what is :mod:`app.access.visits`.
 
 Teams
     One or more assignees, each an active planner, partner or coordinator of an active organization whose
@@ -21,28 +24,19 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
-from app.access.policy import (
-    PUBLIC_STAFF,
-    PartnerReach,
-    can_see_household,
-    is_visit_team_member,
-    partner_reach,
-    visit_household_visible,
-)
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import Principal, in_codes
+from app.access import policy
+from app.access import visits as access
+from app.auth.models import Organization, OrgKind, User
 from app.care.models import Campaign
 from app.core.db import utcnow
-from app.core.errors import FieldInvalid, Problem, field_problem
+from app.core.errors import Conflict, FieldInvalid, Forbidden, field_problem
+from app.core.principal import Principal
 from app.core.times import rfc3339
 from app.households import service as households
 from app.households.models import Household
@@ -59,132 +53,11 @@ from app.visits.models import (
     VisitStatus,
     VisitTransition,
 )
-from app.visits.schemas import (
-    ChecklistPin,
-    Location,
-    TeamMember,
-    VisitCreate,
-    VisitPublic,
-    VisitRestrictedPublic,
-    VisitUpdate,
-)
+from app.visits.repository import VisitRepository
+from app.visits.schemas import ChecklistPin, Location, VisitCreate, VisitUpdate
 
-ASSIGNABLE_ROLES = (Role.planner, Role.partner, Role.coordinator)
 MAX_WINDOW = timedelta(days=31)
 CHECK_OUT = (VisitStatus.completed, VisitStatus.no_contact, VisitStatus.refused)
-
-def is_overdue(visit: Visit, now: datetime) -> bool:
-    return visit.status not in FINISHED and visit.window_end < now
-
-
-# --- views -----------------------------------------------------------------------------------------------------
-
-
-async def load_teams(session: AsyncSession, visit_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[TeamMember]]:
-    """Active team members of each visit, lead first."""
-    out: dict[uuid.UUID, list[TeamMember]] = {vid: [] for vid in visit_ids}
-    if not visit_ids:
-        return out
-    rows = await session.execute(
-        select(VisitAssignee, User, Organization)
-        .join(User, User.id == VisitAssignee.user_id)
-        .join(Organization, Organization.id == VisitAssignee.organization_id)
-        .where(VisitAssignee.visit_id.in_(list(visit_ids)), VisitAssignee.ended_at.is_(None))
-        .order_by(VisitAssignee.lead.desc(), VisitAssignee.created_at, VisitAssignee.id)
-    )
-    for assignee, user, org in rows:
-        out[assignee.visit_id].append(
-            TeamMember(
-                user_id=user.id,
-                display_name=user.display_name,
-                role=user.role,
-                phone=user.phone,
-                organization_id=org.id,
-                organization_name=org.name,
-                organization_kind=org.kind,
-                lead=assignee.lead,
-            )
-        )
-    return out
-
-
-async def visit_views(
-    session: AsyncSession,
-    principal: Principal,
-    visits: Sequence[Visit],
-    *,
-    reach: PartnerReach | None = None,
-    household_open: Callable[[Visit], bool] | None = None,
-) -> list[VisitPublic | VisitRestrictedPublic]:
-    """Every visit that leaves the server goes through here, over REST and in a sync pull alike: the full
-    view, or for a partner whom no consent covers for the visit's household the restricted one (see
-    app.visits.schemas). ``household_open`` replaces the policy's question where the caller already knows
-    the answer (a pull decides it once for the device's whole scope, ``app.sync.scope``)."""
-    from app.winter.deadlines import visit_deadline_fields
-
-    if not visits:
-        return []
-    if principal.consent_bound and reach is None and household_open is None:
-        reach = await partner_reach(session, principal)
-    teams = await load_teams(session, [v.id for v in visits])
-    now = utcnow()
-    out: list[VisitPublic | VisitRestrictedPublic] = []
-    for v in visits:
-        team = teams.get(v.id, [])
-        common = {
-            "id": v.id,
-            "version": v.version,
-            "dong_code": v.dong_code,
-            "purpose": v.purpose,
-            "status": v.status,
-            "window_start": v.window_start,
-            "window_end": v.window_end,
-            "assignees": [m.user_id for m in team],
-            "team": team,
-            "overdue": is_overdue(v, now),
-            **visit_deadline_fields(v, now),  # app.winter: the visit's clock
-        }
-        opened = (
-            household_open(v)
-            if household_open is not None
-            else await visit_household_visible(session, principal, v, reach)
-        )
-        if not opened:
-            out.append(VisitRestrictedPublic(**common))
-            continue
-        out.append(
-            VisitPublic(
-                **common,
-                household_id=v.household_id,
-                facility_id=v.facility_id,
-                campaign_id=v.campaign_id,
-                checklists=list(v.checklists or []),
-                expected_photos=list(v.expected_photos or []),
-                outcome=v.outcome,
-                checked_in_at=v.checked_in_at,
-                checked_in_device_at=v.checked_in_device_at,
-                checked_out_at=v.checked_out_at,
-                checked_out_device_at=v.checked_out_device_at,
-                cancel_reason=v.cancel_reason,
-                created_by_id=v.created_by_id,
-                created_at=v.created_at,
-                updated_at=v.updated_at,
-            )
-        )
-    return out
-
-
-async def audit_visit_reads(
-    session: AsyncSession, principal: Principal, visits: Sequence[Visit], views: Sequence[Any]
-) -> None:
-    """One audit event per visit shown with its household (a visit of a household is that household's data)."""
-    items = [
-        (v.id, v.household_id)
-        for v, view in zip(visits, views, strict=True)
-        if v.household_id is not None and isinstance(view, VisitPublic)
-    ]
-    await audit.record_many(session, principal, "visit.read", entity="visit", items=items)
-
 
 # --- validation ------------------------------------------------------------------------------------------------
 
@@ -204,14 +77,7 @@ async def validate_team(
         if uid in seen:
             errors.append((f"{field}.{i}", "visits.duplicate", {"value": str(uid)}))
         seen.add(uid)
-    rows = {
-        user.id: (user, org)
-        for user, org in await session.execute(
-            select(User, Organization)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(User.id.in_(list(seen)))
-        )
-    }
+    rows = await VisitRepository(session).users_with_organizations(seen)
     team: list[tuple[User, Organization]] = []
     for i, uid in enumerate(dict.fromkeys(assignee_ids)):
         found = rows.get(uid)
@@ -219,12 +85,7 @@ async def validate_team(
             errors.append((f"{field}.{i}", "visits.assignee-unknown", {}))
             continue
         user, org = found
-        if not (
-            user.active
-            and org.active
-            and user.role in ASSIGNABLE_ROLES
-            and in_codes(dong_code, list(org.jurisdiction or []))
-        ):
+        if not access.may_join_team(user, org, dong_code):
             errors.append((f"{field}.{i}", "visits.assignee-unknown", {}))
             continue
         team.append(found)
@@ -247,17 +108,9 @@ async def validate_checklists(session: AsyncSession, pins: list[ChecklistPin], f
         importlib.import_module("app.checklists.models")
     except ModuleNotFoundError:
         return
-    table = SQLModel.metadata.tables.get("checklist_template")
-    if table is None or not {"key", "template_version"} <= set(table.c.keys()):
+    found = await VisitRepository(session).published_templates([(p.key, p.version) for p in pins])
+    if found is None:
         return
-    stmt = select(table.c.key, table.c.template_version).where(
-        tuple_(table.c.key, table.c.template_version).in_([(p.key, p.version) for p in pins])
-    )
-    if "status" in table.c:
-        stmt = stmt.where(table.c.status == "published")
-    if "deleted_at" in table.c:
-        stmt = stmt.where(table.c.deleted_at.is_(None))
-    found = {(k, int(v)) for k, v in await session.execute(stmt)}
     errors = [
         (f"{field}.{i}", "visits.checklist-unknown", {"template": p.key, "version": p.version})
         for i, p in enumerate(pins)
@@ -292,10 +145,7 @@ async def set_team(
     now = utcnow()
     lead = lead_id or (team[0][0].id if team else None)
     wanted = {user.id: org for user, org in team}
-    rows = {
-        row.user_id: row
-        for row in (await session.execute(select(VisitAssignee).where(VisitAssignee.visit_id == visit.id))).scalars()
-    }
+    rows = {row.user_id: row for row in await VisitRepository(session).assignments(visit.id)}
     added = removed = 0
     for user_id, row in rows.items():
         if user_id not in wanted and row.ended_at is None:
@@ -330,13 +180,13 @@ async def _target(session: AsyncSession, principal: Principal, body: VisitCreate
         household = await session.get(Household, body.household_id)
         if (
             household is None
-            or not principal.in_jurisdiction(household.dong_code)
-            or not await can_see_household(session, principal, household)
+            or not access.may_schedule_in(principal, household.dong_code)
+            or not await policy.can_see_household(session, principal, household)
         ):
             raise field_problem("body.household_id", "visits.target-unknown")
         return household.dong_code, household.district_code
     facility = await session.get(Facility, body.facility_id)
-    if facility is None or not facility.active or not principal.in_jurisdiction(facility.dong_code):
+    if facility is None or not facility.active or not access.may_schedule_in(principal, facility.dong_code):
         raise field_problem("body.facility_id", "visits.target-unknown")
     return facility.dong_code, facility.district_code
 
@@ -380,8 +230,8 @@ async def create_visit(session: AsyncSession, principal: Principal, body: VisitC
     return visit
 
 
-def _finished(visit: Visit) -> Problem:
-    return Problem(409, "visit-finished", "visits.finished", params={"status": visit.status.value})
+def _finished(visit: Visit) -> Conflict:
+    return Conflict("visit-finished", "visits.finished", params={"status": visit.status.value})
 
 
 async def update_visit(session: AsyncSession, principal: Principal, visit: Visit, body: VisitUpdate) -> Visit:
@@ -441,12 +291,7 @@ async def update_visit(session: AsyncSession, principal: Principal, visit: Visit
 
 
 async def _active_ids(session: AsyncSession, visit: Visit) -> list[uuid.UUID]:
-    rows = await session.execute(
-        select(VisitAssignee.user_id)
-        .where(VisitAssignee.visit_id == visit.id, VisitAssignee.ended_at.is_(None))
-        .order_by(VisitAssignee.lead.desc(), VisitAssignee.created_at)
-    )
-    return [uid for (uid,) in rows]
+    return await VisitRepository(session).active_assignee_ids(visit.id)
 
 
 async def replace_team(
@@ -469,12 +314,6 @@ async def replace_team(
 
 
 # --- transitions -------------------------------------------------------------------------------------------------
-
-
-async def may_transition(session: AsyncSession, principal: Principal, visit: Visit) -> bool:
-    if principal.role in PUBLIC_STAFF and principal.in_jurisdiction(visit.dong_code):
-        return True
-    return await is_visit_team_member(session, principal, visit.id)
 
 
 def _location(location: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -504,15 +343,14 @@ async def transition_visit(
     and not public staff of its jurisdiction; only public staff cancel), 422 on a bad device time or
     location."""
     to = VisitStatus(to)
-    if not await may_transition(session, principal, visit):
-        raise Problem(403, "forbidden", "visits.not-team")
-    if to == VisitStatus.cancelled and principal.role not in PUBLIC_STAFF:
-        raise Problem(403, "forbidden", "visits.cancel-forbidden")
+    if not await access.may_transition(session, principal, visit):
+        raise Forbidden("visits.not-team")
+    if to == VisitStatus.cancelled and not access.may_cancel(principal):
+        raise Forbidden("visits.cancel-forbidden")
     current = VisitStatus(visit.status)
     allowed = TRANSITIONS[current]
     if to not in allowed:
-        raise Problem(
-            409,
+        raise Conflict(
             "illegal-transition",
             "visits.illegal-transition",
             params={
@@ -614,16 +452,3 @@ def parse_bound(value: str | None, *, field: str, end: bool, tz: Any) -> datetim
         return parsed
     except (ValueError, OverflowError) as exc:  # OverflowError: the day after 9999-12-31
         raise field_problem(field, "visits.bad-range") from exc
-
-
-# --- facilities ------------------------------------------------------------------------------------------------
-
-
-def check_facility_area(principal: Principal, district: str, dong: str) -> None:
-    errors = []
-    if not dong.startswith(district):
-        errors.append(("body.dong_code", "households.codes-mismatch", {}))
-    if not principal.in_jurisdiction(dong):
-        errors.append(("body.dong_code", "facilities.outside-jurisdiction", {}))
-    if errors:
-        raise FieldInvalid(errors)

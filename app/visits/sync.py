@@ -177,9 +177,9 @@ async def _visit_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
 
 async def _visit_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The view REST answers the same caller (:func:`app.visits.service.visit_views`): for a partner whom
+    """The view REST answers the same caller (:func:`app.visits.views.visit_views`): for a partner whom
     no consent covers, the restricted one (no household, outcome, checklist pins or check-in/out times)."""
-    from app.visits.service import visit_views
+    from app.visits.views import visit_views
 
     visits = list((await session.execute(select(Visit).where(Visit.id.in_(ids)))).scalars())
 
