@@ -45,7 +45,7 @@ register(
 
 
 def _register_column_titles() -> None:
-    from app.exports.service import sheet_titles
+    from app.exports.kinds import sheet_titles
 
     register(sheet_titles())
 

@@ -9,25 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.audit import service as audit
+from app.access import exports as access
 from app.auth.deps import CurrentPrincipal
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem
+from app.core.errors import FieldInvalid, Problem
 from app.exports import messages as _messages  # noqa: F401 - registers the messages
 from app.exports import tabular
-from app.exports.service import (
-    KIND_DEFS,
-    MEDIA_TYPES,
-    REASON_HEADER,
-    Filters,
-    available,
-    check_allowed,
-    download_reason,
-    field_problem,
-    parse_bound,
-    stream_export,
-)
+from app.exports.filters import Filters, parse_bound
+from app.exports.kinds import KIND_DEFS, available
+from app.exports.service import MEDIA_TYPES, REASON_HEADER, download_reason, stream_export
+from app.journal import audit
 
 router = APIRouter(tags=["exports"])
 
@@ -89,7 +81,7 @@ async def export(
         ),
     ] = None,
 ) -> StreamingResponse:
-    check_allowed(principal, kind)
+    access.require_exporter(principal, kind)
     reason = download_reason(ongi_reason)
     if not available(kind):
         raise Problem(501, "not-implemented", "exports.unavailable", params={"kind": kind})
@@ -104,7 +96,7 @@ async def export(
     )
     spec = KIND_DEFS[kind]
     if status is not None and status not in spec.statuses:
-        raise field_problem("query.status", "exports.bad-status", allowed=", ".join(spec.statuses))
+        raise FieldInvalid.one("query.status", "exports.bad-status", allowed=", ".join(spec.statuses))
     export_id = uuid.uuid4()
     details: dict[str, Any] = {"export_id": str(export_id), "kind": kind, "format": fmt, **filters.describe()}
     await audit.record(

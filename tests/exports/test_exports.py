@@ -16,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.core.db import commit, utcnow
-from app.exports.service import VISIT_COLUMNS, Filters, stream_export
+from app.core.db import utcnow
+from app.core.uow import commit
+from app.exports.filters import Filters
+from app.exports.kinds.visits import VISIT_COLUMNS
+from app.exports.service import stream_export
 from app.visits.models import Visit, VisitAssignee
 from tests.support.factories import Factory, make_household
 from tests.support.integrations import integration_client
