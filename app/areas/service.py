@@ -7,7 +7,13 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import areas as access
+from app.areas import messages as _messages  # noqa: F401  (registers the messages)
 from app.areas.models import AdminArea
+from app.areas.repository import AreaRepository
+from app.auth.principal import Principal
+from app.core.errors import FieldInvalid
+from app.journal import audit
 
 
 async def area_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
@@ -31,3 +37,13 @@ async def set_area_names(session: AsyncSession, names: dict[str, str]) -> None:
         else:
             row.name = name
     await session.flush()
+
+
+async def name_areas(session: AsyncSession, principal: Principal, names: dict[str, str]) -> list[AdminArea]:
+    """An admin names or renames areas within its jurisdiction (422 naming every code outside it); audited."""
+    outside = access.codes_outside(principal, names)
+    if outside:
+        raise FieldInvalid([(f"body.names.{code}", "areas.outside-jurisdiction", {"code": code}) for code in outside])
+    await set_area_names(session, names)
+    await audit.record(session, principal, "area.update", entity="area", details={"codes": sorted(names)})
+    return await AreaRepository(session).of_codes(list(names))
