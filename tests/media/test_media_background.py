@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.media.local_storage import LocalStorage
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.processing import media_limiter
 from app.media.uploads import RunningHashes, running_hashes
-from app.media.storage import LocalStorage
 from tests.support.factories import Actor, Factory
 from tests.support.uploads import (
     image_of,

@@ -14,15 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.config import Settings
-from app.media.storage import (
-    LocalStorage,
-    ObjectMissing,
-    S3Storage,
-    Storage,
-    StorageError,
-    create_storage,
-    get_storage,
-)
+from app.media.local_storage import LocalStorage
+from app.media.s3_storage import S3Storage
+from app.media.storage import ObjectMissing, Storage, StorageError, create_storage, get_storage
 from tests.support.uploads import (
     free_port,
     make_storage,
