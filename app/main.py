@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import registry, web
+from app import journal, registry, web
 from app.core import errors, openapi
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     registry.import_models()
+    registry.import_messages()
+    journal.install()  # the unit of work's hooks: change numbering, outbox, audit, household stamps and keys
     engine = create_engine(settings)
     state = AppState(
         settings=settings,

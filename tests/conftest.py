@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import journal
 from app.core.config import Settings
 from app.core.db import WRITE_OPTION, create_engine
 from app.main import create_app
@@ -99,6 +100,12 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unit_of_work_hooks() -> None:
+    """The unit of work's hooks, registered as ``create_app()`` does (for tests that build sessions without it)."""
+    journal.install()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Database engine, base model and the one-session-per-request unit of work.
+"""Database engine, base model and column types (the unit of work is :mod:`app.core.uow`).
 
 * SQLite (aiosqlite) is the embedded default: WAL, foreign keys on, ``BEGIN IMMEDIATE`` for requests that
   write (so two writers queue on the busy timeout instead of failing on a lock upgrade), plain ``BEGIN``
@@ -11,12 +11,7 @@ update of a stale row fails instead of overwriting), ``created_at`` and ``update
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,11 +24,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from app.core.config import Settings
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: writers of other processes wait on SQLite's busy timeout
-    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -168,157 +158,3 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
-
-
-#: session.info keys: whether the transaction was begun for writing; audit rows deferred by a read.
-WRITE_KEY = "ongi_write"
-DEFERRED_AUDIT_KEY = "ongi_deferred_audit"
-_LOCK_HELD_KEY = "ongi_write_lock_held"
-
-
-class _WriterLock:
-    """SQLite admits one writer at a time. The writers of this process queue on an asyncio lock (FIFO, taken
-    before a pooled connection is checked out), which replaces SQLite's busy-wait polling that starves under
-    load. Between processes sharing the database file (uvicorn workers, the worker process) the holder also
-    takes an exclusive ``flock`` on a file beside it, so a writer of another process waits in a thread, woken
-    when the lock is free, instead of polling on SQLite's busy timeout."""
-
-    def __init__(self, database: str | None) -> None:
-        self.local = asyncio.Lock()
-        self.fd: int | None = None
-        if fcntl is not None and database and database != ":memory:" and not database.startswith("file:"):
-            self.fd = os.open(f"{database}.writer", os.O_RDWR | os.O_CREAT, 0o600)
-
-    async def acquire(self) -> None:
-        await self.local.acquire()
-        if self.fd is None:
-            return
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX))
-        try:
-            await asyncio.shield(waiting)
-        except BaseException:
-            # cancelled while another process writes: let go of the file lock once the thread has it
-            waiting.add_done_callback(lambda f: self.release() if f.exception() is None else self.local.release())
-            raise
-
-    def release(self) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-        self.local.release()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-_write_locks: weakref.WeakKeyDictionary[Any, _WriterLock] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_engine(session: AsyncSession) -> Any | None:
-    bind = session.bind
-    engine = getattr(bind, "engine", bind)
-    sync_engine = getattr(engine, "sync_engine", engine)
-    return sync_engine if getattr(sync_engine.dialect, "name", "") == "sqlite" else None
-
-
-async def _take_write_lock(session: AsyncSession) -> None:
-    engine = _sqlite_engine(session)
-    if engine is None or session.info.get(_LOCK_HELD_KEY):
-        return
-    lock = _write_locks.get(engine)
-    if lock is None:
-        lock = _write_locks[engine] = _WriterLock(engine.url.database)
-        weakref.finalize(engine, lock.close)
-    await lock.acquire()
-    session.info[_LOCK_HELD_KEY] = lock
-
-
-def _release_write_lock(session: AsyncSession) -> None:
-    lock = session.info.pop(_LOCK_HELD_KEY, None)
-    if lock is not None:
-        lock.release()
-
-
-async def end_read(session: AsyncSession) -> None:
-    """End the current read transaction and give its connection back to the pool (before slow work
-    that needs no database, such as hashing a password)."""
-    if not session.info.get(WRITE_KEY):
-        await session.commit()
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit, first numbering the changes of synced records (see ``app.core.changes``)."""
-    from app.core.changes import number_changes
-
-    await number_changes(session)
-    await session.commit()
-
-
-async def begin_write(session: AsyncSession) -> None:
-    """Turn a read transaction into a write transaction before writing.
-
-    SQLite refuses to upgrade a read transaction once another writer committed meanwhile (it answers
-    SQLITE_BUSY_SNAPSHOT at once, without waiting), so a request that began reading ends that read
-    transaction and begins ``BEGIN IMMEDIATE``, which queues behind other writers. What was read before
-    must be read again if it matters. On PostgreSQL this only marks the session.
-    """
-    if session.info.get(WRITE_KEY):
-        return
-    session.info[WRITE_KEY] = True
-    if _sqlite_engine(session) is not None:
-        await commit(session)
-        await _take_write_lock(session)
-        await session.connection(execution_options={WRITE_OPTION: True})
-
-
-async def _flush_deferred_audit(session: AsyncSession) -> None:
-    rows = session.info.pop(DEFERRED_AUDIT_KEY, None)
-    if not rows:
-        return
-    from sqlalchemy import insert
-
-    from app.audit.models import AuditEvent
-
-    await begin_write(session)
-    await session.execute(insert(AuditEvent.__table__), rows)
-    await commit(session)
-
-
-@asynccontextmanager
-async def open_session(maker: async_sessionmaker[AsyncSession], *, write: bool) -> AsyncIterator[AsyncSession]:
-    """A unit of work: commits when the body finishes, rolls back on error.
-
-    A read (``write=False``) that records audit events gets them written right after the read, in a short
-    write transaction, before the caller answers. A :class:`~app.core.errors.Problem` raised with
-    ``commit=True`` (a failed login that must still count) commits what was written before it.
-    """
-    from app.core.errors import Problem
-
-    async with maker() as session:
-        session.info[WRITE_KEY] = write
-        try:
-            if write:
-                await _take_write_lock(session)
-                await session.connection(execution_options={WRITE_OPTION: True})
-            yield session
-        except Problem as exc:
-            if exc.commit:
-                await commit(session)
-                await _flush_deferred_audit(session)
-            else:
-                await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await commit(session)
-            await _flush_deferred_audit(session)
-        finally:
-            _release_write_lock(session)

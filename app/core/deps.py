@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import open_session
 from app.core.state import AppState
+from app.core.uow import open_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

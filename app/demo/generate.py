@@ -17,7 +17,7 @@ from app.demo.generator import DEFAULT_SEED, SIZES, Stats
 
 
 async def run(size: str, seed: int, today: date | None, with_files: bool) -> Stats:
-    from app import registry
+    from app import journal, registry
     from app.core.config import get_settings
     from app.core.db import create_engine, create_sessionmaker
     from app.core.security import Security
@@ -26,6 +26,7 @@ async def run(size: str, seed: int, today: date | None, with_files: bool) -> Sta
 
     settings = get_settings()
     registry.import_models()
+    journal.install()
     engine = create_engine(settings)
     storage = None
     try:

@@ -13,7 +13,7 @@ Everything comes from ``random.Random(seed)`` and ``today`` (no wall clock, no u
 day give the same rows, ids included. Names, addresses and phone numbers are generated from syllable
 tables (:mod:`app.demo.names`); no real person's data. Rows go in with bulk ``INSERT``s, and the change
 log that phones sync from gets one ``upsert`` per synced record, numbered from the shared change counter
-as :mod:`app.core.changes` does. Generating is skipped when the district already has households.
+as :mod:`app.journal.changes` does. Generating is skipped when the district already has households.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -51,15 +51,15 @@ from app.care.models import (
     SupportHistory,
 )
 from app.core.config import get_settings
-from app.core.db import open_session
 from app.core.security import Security
+from app.core.uow import open_session
 from app.demo import names
 from app.demo.seed import DEMO_PASSWORD, DISTRICT, DONGS, seed_demo_logins
 from app.demo.templates import BENCH_KEYS, bench_template
 from app.households.models import Consent, Household, Signal
 from app.households.search import refresh_search_keys
+from app.journal import changes
 from app.reports.models import CrisisReport
-from app.sync.models import ChangeCounter, ChangeLog
 from app.visits.models import Facility, Visit, VisitAssignee
 
 log = structlog.get_logger("ongi.demo")
@@ -238,37 +238,14 @@ class _Gen:
 
 
 async def _reserve_and_log(session: AsyncSession, tables: _Tables, at: datetime) -> int:
-    """One change-log upsert per synced row, numbered from the shared counter (as app.core.changes)."""
-    notes: list[dict[str, Any]] = []
-    for model in _dependency_order(tables):
-        entity = getattr(model, "__sync_entity__", None)
-        if entity is None:
-            continue
-        for row in tables.rows[model]:
-            notes.append(
-                {
-                    "entity": entity,
-                    "entity_id": row["id"],
-                    "version": row.get("version", 1),
-                    "op": "delete" if row.get("deleted_at") is not None else "upsert",
-                    "household_id": row["id"] if entity == "household" else row.get("household_id"),
-                    "visit_id": row["id"] if entity == "visit" else row.get("visit_id"),
-                    "case_id": row["id"] if entity == "case" else row.get("case_id"),
-                }
-            )
-    if not notes:
-        return 0
-    result = await session.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + len(notes))
-        .returning(ChangeCounter.value)
-    )
-    first = result.scalar_one() - len(notes) + 1
-    rows = [{**n, "seq": first + i, "at": at} for i, n in enumerate(notes)]
-    for i in range(0, len(rows), 2000):
-        await session.execute(insert(ChangeLog.__table__), rows[i : i + 2000])  # type: ignore[attr-defined]
-    return len(rows)
+    """One change-log upsert per synced row, numbered from the shared counter (:mod:`app.journal.changes`)."""
+    notes = [
+        changes.change_note(entity, row)
+        for model in _dependency_order(tables)
+        if (entity := getattr(model, "__sync_entity__", None)) is not None
+        for row in tables.rows[model]
+    ]
+    return await changes.write_numbered(session, notes, at=at, chunk=2000)
 
 
 def _dependency_order(tables: _Tables) -> list[type[SQLModel]]:
@@ -444,7 +421,7 @@ async def _generate(
     world.photos(images)
     stats.missing = missing + world.missing
     if storage is not None and images:
-        from app.media.service import content_key, thumbnail_key
+        from app.media.photos import content_key, thumbnail_key
 
         for image in images:
             for key, data in (
@@ -475,9 +452,9 @@ async def _templates(session: AsyncSession, spec: SizeSpec, g: _Gen) -> tuple[di
     out: dict[str, dict[str, Any]] = {}
     try:
         from app.checklists.models import ChecklistTemplate, TemplateStatus
-        from app.checklists.service import ensure_builtin_templates
+        from app.checklists.templates import ensure_builtin_templates
     except ImportError:
-        return {}, ["checklists (app.checklists.service.ensure_builtin_templates)"]
+        return {}, ["checklists (app.checklists.templates.ensure_builtin_templates)"]
     for row in await ensure_builtin_templates(session):
         out[row.key] = {"id": row.id, "version": row.template_version, "items": row.items, "bands": row.bands}
     if spec.bench_templates:
@@ -1204,7 +1181,7 @@ class _World:
             return
         try:
             from app.media.models import Photo
-            from app.media.service import content_key, thumbnail_key
+            from app.media.photos import content_key, thumbnail_key
         except ImportError:
             self.missing.append("photos (app.media.models.Photo)")
             return
@@ -1635,7 +1612,7 @@ class _World:
 
 def _match_key(security: Security, address: str, detail: str | None, head: str) -> str | None:
     try:
-        from app.households.service import match_key
+        from app.households.matching import match_key
     except ImportError:  # pragma: no cover
         return None
     return match_key(security, address, detail, head)

@@ -1,4 +1,5 @@
-"""``emit()``: queue an event in the current transaction; it is written, numbered, at commit."""
+"""``emit()``: queue an event in the current transaction; it is written, numbered, at commit
+(:func:`app.journal.changes.number_changes`; docs/integrations.md for the webhooks that deliver it)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-
-PENDING_EVENTS_KEY = "ongi_pending_events"
+from app.core.uow import journal_of
 
 
 def emit(
@@ -24,7 +24,7 @@ def emit(
 
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
-    session.sync_session.info.setdefault(PENDING_EVENTS_KEY, []).append(
+    journal_of(session).events.append(
         {
             "id": uuid.uuid4(),
             "type": type_,
