@@ -1,1 +1,1 @@
-"""Checklist templates (versioned, published versions immutable) and checklist responses (DESIGN §2)."""
+"""Checklist templates (versioned, published versions immutable) and checklist responses (``docs/checklists.md``)."""

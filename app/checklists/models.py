@@ -1,6 +1,6 @@
-"""Checklist templates, checklist responses and the history of superseded answers (DESIGN §2).
+"""Checklist templates, checklist responses and the history of superseded answers (``docs/data-model.md``).
 
-* ``checklist_template`` — one row per (key, template version). ``template_version`` is the DESIGN field
+* ``checklist_template`` — one row per (key, template version). ``template_version`` is the documented field
   ``version`` of a template; the row's own ``version`` column is the change counter every table has
   (served as ``revision`` and used for the ETag of drafts). A published row never changes again.
 * ``checklist_response`` — one per visit and template version. ``answers`` maps item keys to
@@ -52,7 +52,7 @@ class ChecklistTemplate(BaseTable, table=True):
     )
 
     key: str = Field(max_length=64)
-    #: The template's version number (DESIGN ``version``): 1, 2, 3… per key, never reused.
+    #: The template's version number (the documented ``version``): 1, 2, 3… per key, never reused.
     template_version: int
     status: TemplateStatus = Field(default=TemplateStatus.draft, sa_type=enum_type(TemplateStatus, 16))
     #: {"ko": …, "en": …}

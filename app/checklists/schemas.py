@@ -6,7 +6,7 @@ offline). ``?lang=ko|en`` asks for a single-language view in which each of those
 ``?lang=auto`` picks the language from ``Accept-Language`` (Korean by default). The single-language view
 names its language in ``lang``.
 
-The template's ``version`` is its version number within its key (DESIGN §2); ``revision`` is the change
+The template's ``version`` is its version number within its key (``docs/data-model.md``); ``revision`` is the change
 counter of the stored row (it moves while a draft is edited and once when it is published) and is what
 the ``ETag`` and ``If-Match`` of drafts refer to.
 """

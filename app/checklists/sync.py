@@ -1,11 +1,11 @@
-"""Checklists on the phone (DESIGN §4): what a device holds, and the ``checklist_response`` ``upsert`` push.
+"""Checklists on the phone (``docs/sync.md``): what a device holds, and the ``checklist_response`` ``upsert`` push.
 
 Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
 
 * ``checklist_template`` — reference data: the latest published version of every key, plus every published
   version a visit on the phone pins. Drafts never reach a phone. The change envelope's ``version`` is the
   stored record's change counter (``revision`` in the data); the data's ``version`` is the template's
-  version number within its key (DESIGN §2). A published template never changes, so both stay put.
+  version number within its key (``docs/data-model.md``). A published template never changes, so both stay put.
 * ``checklist_response`` — the responses of the visits on the phone; on a partner's phone only while
   consent opens the household (a facility inspection identifies no household).
 * Push: ``{"visit_id", "template_key", "template_version", "answers", "completed"?}``; answers merge per

@@ -1,1 +1,1 @@
-"""Photos and resumable uploads (DESIGN §5)."""
+"""Photos and resumable uploads (``docs/uploads.md``)."""

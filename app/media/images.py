@@ -1,4 +1,4 @@
-"""Verifying and cleaning an uploaded photo (DESIGN §5). Everything here is blocking: call it in a worker
+"""Verifying and cleaning an uploaded photo (``docs/uploads.md``). Everything here is blocking: call it in a worker
 thread (``anyio.to_thread.run_sync``).
 
 * The type comes from the bytes (magic numbers), never from the file name or the client's ``filetype``:

@@ -1,4 +1,4 @@
-"""Photos and the tus uploads that bring them in (DESIGN §2 photo, §5).
+"""Photos and the tus uploads that bring them in (``docs/data-model.md`` photo, ``docs/uploads.md``).
 
 * :class:`Upload` is one tus upload resource: who uploads what to which visit, how many bytes have been
   durably received (``offset_bytes``) and where they are staged (``segments``: one storage object per

@@ -1,4 +1,4 @@
-"""API shapes of photos and of the tus ``Upload-Metadata`` (DESIGN §2 photo, §5)."""
+"""API shapes of photos and of the tus ``Upload-Metadata`` (``docs/data-model.md`` photo, ``docs/uploads.md``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Photo metadata on the phone (DESIGN §4.1, §4.3): the photos of the visits a device holds.
+"""Photo metadata on the phone (``docs/sync.md``): the photos of the visits a device holds.
 
 Joined into sync by ``app.sync.scope`` (``sync_adapters``). A partner's phone gets a photo only while
 consent opens the household (a photo of a home identifies it), like the household itself.
@@ -38,7 +38,7 @@ async def _photo_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
 
 def photo_data(photo: Photo) -> dict[str, Any]:
-    """A photo as REST and sync show it (DESIGN §2 photo fields)."""
+    """A photo as REST and sync show it (``docs/data-model.md``, photo)."""
     return PhotoPublic.of(photo).model_dump(mode="json")
 
 

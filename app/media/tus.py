@@ -1,4 +1,4 @@
-"""The tus 1.0.0 resumable upload protocol at ``/v1/uploads/`` (DESIGN §5), for unchanged phone clients
+"""The tus 1.0.0 resumable upload protocol at ``/v1/uploads/`` (``docs/uploads.md``), for unchanged phone clients
 (tus-js-client, TUSKit, tus-android-client).
 
 Extensions: ``creation``, ``creation-with-upload``, ``checksum`` (sha1, sha256), ``termination``,

@@ -1,1 +1,1 @@
-"""Notes on visits, households and cases, with their edit history (DESIGN §2)."""
+"""Notes on visits, households and cases, with their edit history (``docs/checklists.md``, notes)."""

@@ -1,4 +1,4 @@
-"""Notes and their revisions (DESIGN §2).
+"""Notes and their revisions (``docs/data-model.md``).
 
 A note has exactly one target: a visit (``visit_id``; ``household_id`` then also holds the visit's
 household, for scoping, sync and audit), a household (``household_id`` alone) or a case (``case_id``).

@@ -1,4 +1,4 @@
-"""``/v1/notes`` and ``/v1/notes/{id}`` (``docs/notes.md``)."""
+"""``/v1/notes`` and ``/v1/notes/{id}`` (``docs/checklists.md`` (notes))."""
 
 from __future__ import annotations
 

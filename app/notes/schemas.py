@@ -1,4 +1,4 @@
-"""API shapes of notes (DESIGN §2: ``id``, ``version``, ``visit_id`` / ``household_id`` / ``case_id``,
+"""API shapes of notes (``docs/data-model.md``: ``id``, ``version``, ``visit_id`` / ``household_id`` / ``case_id``,
 ``author_id``, ``body``, ``kind``, ``internal``, ``created_at``)."""
 
 from __future__ import annotations

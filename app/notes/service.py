@@ -1,4 +1,4 @@
-"""The rules of notes (``docs/notes.md``).
+"""The rules of notes (``docs/checklists.md`` (notes)).
 
 * **Who sees a note, who writes**: :mod:`app.access.notes` (whoever sees its target; a partner only while
   consent covers the household; ``internal`` notes within the author's organization; only the author edits

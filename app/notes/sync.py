@@ -1,4 +1,4 @@
-"""Notes on the phone (DESIGN §4): what a device holds, and the ``note`` ``upsert`` and ``delete`` pushes.
+"""Notes on the phone (``docs/sync.md``): what a device holds, and the ``note`` ``upsert`` and ``delete`` pushes.
 
 Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
 
