@@ -1,7 +1,8 @@
-"""The worker process: ``python -m app.worker`` (DESIGN §8: "a worker process for the outbox and cleanup").
+"""The worker process: ``python -m app.worker`` (docs/operations.md, "Worker": the outbox and cleanup).
 
-It runs the periodic jobs every domain offers in ``app/<domain>/jobs.py`` as ``JOBS = [Job(...)]`` (found
-like ``app.registry`` finds routes, so adding a job touches no shared file). Webhook delivery
+It runs the periodic jobs every domain offers in ``app/<domain>/jobs.py`` as ``JOBS = [Job(...)]``
+(:class:`app.core.jobs.Job`, found by :func:`app.registry.jobs` in domain order, so adding a job touches no
+shared file). Webhook delivery
 (``app.events.jobs``) is one. Each job runs in its own loop: when a round did work it runs again at once,
 otherwise it sleeps its interval. Any number of workers may run beside any number of API processes; jobs
 coordinate through the database (leases, ``SKIP LOCKED``), never through process memory.
@@ -18,43 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import signal
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import structlog
 import typer
 
+from app.core.jobs import Job
 from app.core.state import AppState
 
 log = structlog.get_logger("ongi.worker")
-_APP_DIR = Path(__file__).parent
-
-
-@dataclass(frozen=True)
-class Job:
-    name: str
-    #: One round; returns how much it did (0: nothing to do, sleep).
-    run: Callable[[AppState], Awaitable[int]]
-    #: Seconds to sleep after an idle round (a number, or a function of the state).
-    interval: float | Callable[[AppState], float] = 5.0
-
-    def idle_seconds(self, state: AppState) -> float:
-        return self.interval(state) if callable(self.interval) else self.interval
 
 
 def discover_jobs() -> list[Job]:
+    """Every domain's jobs, in the order of ``app.registry.DOMAINS``."""
     from app import registry
 
-    jobs: list[Job] = []
-    for name in registry.domains():
-        if (_APP_DIR / name / "jobs.py").exists():
-            module = importlib.import_module(f"app.{name}.jobs")
-            jobs.extend(getattr(module, "JOBS", []))
-    return jobs
+    return registry.jobs()
 
 
 async def _job_loop(state: AppState, job: Job, stop: asyncio.Event, once: bool) -> None:

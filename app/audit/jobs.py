@@ -7,9 +7,9 @@ DESIGN §3.4). Idempotent; several workers may run it at once (a delete of what 
 from __future__ import annotations
 
 from app.audit.service import purge_expired
-from app.core.db import open_session
+from app.core.jobs import Job
 from app.core.state import AppState
-from app.worker import Job
+from app.core.uow import open_session
 
 
 async def _purge(state: AppState) -> int:

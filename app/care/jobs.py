@@ -9,9 +9,10 @@ by two workers at the same moment creates one visit (the other round rolls back 
 from __future__ import annotations
 
 from app.care.monitoring import schedule_due_followups
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.jobs import Job
 from app.core.state import AppState
-from app.worker import Job
+from app.core.uow import open_session
 
 #: Seconds between rounds that found nothing due (plans are due by the day; a quarter hour is plenty).
 MONITORING_INTERVAL = 900.0

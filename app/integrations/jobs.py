@@ -7,9 +7,9 @@ API processes may look at once). Without a worker, the API processes do the same
 
 from __future__ import annotations
 
+from app.core.jobs import Job
 from app.core.state import AppState
 from app.integrations.imports import RESUME_INTERVAL, resume_round
-from app.worker import Job
 
 
 async def _resume(state: AppState) -> int:

@@ -7,9 +7,9 @@ checked again, so a household is destroyed once. ``python -m app destroy-expired
 
 from __future__ import annotations
 
+from app.core.jobs import Job
 from app.core.state import AppState
 from app.lifecycle.service import destroy_expired
-from app.worker import Job
 
 
 async def _destroy(state: AppState) -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from app.core.jobs import Job
 from app.core.state import AppState
 from app.notify.config import notify_settings
 from app.notify.service import deliver_once
-from app.worker import Job
 
 
 async def _deliver(state: AppState) -> int:

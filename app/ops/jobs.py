@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.jobs import Job
 from app.core.state import AppState
-from app.worker import Job
 
 ANALYSIS_LIMIT = 400
 

@@ -15,14 +15,15 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from app.core.changes import note_change
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.jobs import Job
 from app.core.state import AppState
-from app.events.outbox import emit
+from app.core.uow import open_session
+from app.journal.changes import note_change
+from app.journal.outbox import emit
 from app.winter.deadlines import announce, refresh_households
 from app.winter.models import Alert, Task, TaskStatus
 from app.winter.tasks import ChangedTask
-from app.worker import Job
 
 INTERVAL = 60.0
 
