@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.db import BaseTable, JSONType, UTCDateTime, enum_type
 
-
-class OrgKind(StrEnum):
-    public = "public"
-    private = "private"
-
-
-class Role(StrEnum):
-    admin = "admin"
-    coordinator = "coordinator"
-    planner = "planner"
-    partner = "partner"
-    reporter = "reporter"
-    integration = "integration"
-
-
-#: Scopes an integration client may be granted.
-INTEGRATION_SCOPES = (
-    "households:import",
-    "households:read",
-    "visits:read",
-    "supports:read",
-    "events:read",
-    "exports:read",
-)
-#: Scopes only a public organization's client may hold (DESIGN §3.5): they open a whole jurisdiction.
-PUBLIC_ONLY_SCOPES = frozenset({"households:read", "visits:read", "households:import"})
+# Re-exported while importers move to app.core.principal (the lead rewrites them at the end of issue 15).
+from app.core.principal import INTEGRATION_SCOPES, PUBLIC_ONLY_SCOPES, OrgKind, Role  # noqa: F401
 
 
 class Organization(BaseTable, table=True):

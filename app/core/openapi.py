@@ -469,7 +469,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
 
 
 def security_schemes() -> dict[str, Any]:
-    from app.auth.models import INTEGRATION_SCOPES
+    from app.core.principal import INTEGRATION_SCOPES
 
     scopes = {name: SCOPE_DESCRIPTIONS.get(name, name) for name in INTEGRATION_SCOPES}
     return {
@@ -499,8 +499,9 @@ def _gates(call: Any) -> tuple[str | None, frozenset[Any] | None]:
 
 
 def route_security(route: APIRoute) -> list[dict[str, list[str]]] | None:
-    """The security requirement of a route from its gates (``require_scope``, ``role_gate``): ``[]`` scopes
-    for any token (the role is the server's business), the gate's scope for integration clients."""
+    """The security requirement of a route from its gates (``app.access.gates``: ``role_gate``,
+    ``Integration``): ``[]`` scopes for any token (the role is the server's business), the gate's scope for
+    integration clients."""
     scopes: list[str] = []
     roles_too = False
     stack = list(route.dependant.dependencies)
