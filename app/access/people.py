@@ -96,6 +96,11 @@ def is_client_role(role: Role) -> bool:
     return role == Role.integration
 
 
+def may_use_grant(role: Role, *, client_credentials: bool) -> bool:
+    """An integration client signs in by client credentials only, a person by password only."""
+    return is_client_role(role) == client_credentials
+
+
 def role_misfit(role: Role, org: Organization, scopes: Sequence[str]) -> Misfit | None:
     """The first rule a user of ``role`` with ``scopes`` in ``org`` breaks, or None."""
     if role == Role.partner and org.kind != OrgKind.private:

@@ -6,6 +6,11 @@ the rest of this package.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.reach import PartnerReach, partner_reach
 from app.auth.models import Role
 from app.auth.principal import Principal
 
@@ -21,3 +26,15 @@ def may_sync(principal: Principal) -> bool:
 def may_sync_role(role: str) -> bool:
     """:func:`may_sync` for the role string of a token, before a principal is built."""
     return role in SYNC_ROLE_VALUES
+
+
+def holds_by_consent(principal: Principal) -> bool:
+    """Whether a phone holds households only by assignment and consent (a partner's): its household records
+    are opened by :func:`device_reach`, and what it holds of tasks and supports is redacted without consent."""
+    return principal.role == Role.partner
+
+
+async def device_reach(session: AsyncSession, principal: Principal, at: datetime) -> PartnerReach | None:
+    """The partner reach a pull scopes a partner's phone by (None for public staff: their scope is their
+    assignments and jurisdiction, with every household of them open)."""
+    return await partner_reach(session, principal, at) if holds_by_consent(principal) else None

@@ -1,15 +1,14 @@
-"""Who is calling: resolved once per request, declared on each route."""
+"""Who is calling: resolved once per request (authentication). Which roles a route admits is declared with the
+gates of :mod:`app.access.gates`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.models import Role
 from app.auth.principal import Principal
 from app.auth.service import resolve_principal
 from app.core.deps import SessionDep, StateDep, client_address
@@ -40,27 +39,3 @@ async def _principal(principal: Annotated[Principal | None, Depends(_optional_pr
 
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
-
-
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    allowed = frozenset(roles)
-    names = ", ".join(r.value for r in roles)
-
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in allowed:
-            raise Problem(403, "forbidden", "detail.role-forbidden", params={"roles": names})
-        return principal
-
-    return dependency
-
-
-def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if principal.role != Role.integration or scope not in principal.scopes:
-            raise Problem(403, "forbidden", "detail.scope-forbidden", params={"scope": scope})
-        return principal
-
-    return dependency
-
-
-AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.admin))]

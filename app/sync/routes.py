@@ -1,4 +1,4 @@
-"""``/v1/sync/pull``, ``/v1/sync/push``, ``/v1/sync/ack`` and what a device holds (DESIGN §4)."""
+"""``/v1/sync/pull``, ``/v1/sync/push``, ``/v1/sync/ack`` and what a device holds (``docs/sync.md``)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,18 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
-from app.auth.deps import AdminPrincipal, CurrentPrincipal
+from app.access import gates
+from app.auth.deps import CurrentPrincipal
 from app.auth.models import Device
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem, not_found
+from app.core.errors import NotFound, Problem
 from app.core.times import json_default
 from app.journal import audit
 from app.people.service import PeopleService
 from app.sync import pull as pull_service
 from app.sync import push as push_service
 from app.sync.holdings import holdings_of
-from app.sync.models import DeviceSyncState
 from app.sync.schemas import (
     AckRequest,
     AckResponse,
@@ -30,7 +29,7 @@ from app.sync.schemas import (
     PushResponse,
 )
 from app.sync.scope import adapters
-from app.sync.state import require_device
+from app.sync.state import require_device, state_and_seq
 
 router = APIRouter(tags=["sync"])
 
@@ -88,7 +87,7 @@ async def push(
     device_id = require_device(principal)
     device = await session.get(Device, device_id)
     if device is None:
-        raise not_found()
+        raise NotFound()
     results = await push_service.push(state, session, principal, body, device.client_device_id)
     return {"results": results}
 
@@ -110,14 +109,12 @@ async def ack(body: AckRequest, principal: CurrentPrincipal, session: SessionDep
     summary="What a device holds (records sent and not yet purged): for a lost phone",
 )
 async def device_holdings(
-    device_id: uuid.UUID, principal: AdminPrincipal, state: StateDep, session: SessionDep
+    device_id: uuid.UUID, principal: gates.Admin, state: StateDep, session: SessionDep
 ) -> DeviceHoldings:
     device = await PeopleService(state, session, principal).get_device(device_id)
-    st = (
-        await session.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device.id))
-    ).scalar_one_or_none()
+    st, _ = await state_and_seq(session, device.id)
     rows = await holdings_of(session, device.id)
-    # What a phone holds names households and their records: reading it is audited (DESIGN §3.4).
+    # What a phone holds names households and their records: reading it is audited (docs/access.md).
     await audit.record(
         session,
         principal,

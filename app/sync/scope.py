@@ -1,4 +1,4 @@
-"""What a phone may hold (DESIGN §4.3), entity by entity, and how each record looks on the phone.
+"""What a phone may hold (``docs/sync.md``), entity by entity, and how each record looks on the phone.
 
 A planner's or partner's phone holds the records of their open assignments: visits in a window around
 today, their open cases, the households of those (redacted; a partner's only with consent), the
@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import PartnerReach, partner_reach
-from app.auth.models import Role, User
+from app.access import sync as access
+from app.access.policy import PartnerReach
+from app.auth.models import User
 from app.auth.principal import Principal
 from app.core.times import rfc3339
 
@@ -93,7 +94,8 @@ class Context:
 
     @property
     def is_partner(self) -> bool:
-        return self.principal.role == Role.partner
+        """Whether this phone holds households only by assignment and consent (a partner's)."""
+        return access.holds_by_consent(self.principal)
 
     def household_open(self, household_id: uuid.UUID | None) -> bool:
         """May this device see the household's identifying data?"""
@@ -210,7 +212,7 @@ def adapters() -> tuple[SyncEntity, ...]:
 
 
 async def context_for(session: AsyncSession, principal: Principal, now: datetime, today: date) -> Context:
-    reach = await partner_reach(session, principal, now) if principal.role == Role.partner else None
+    reach = await access.device_reach(session, principal, now)
     return Context(principal=principal, now=now, today=today, reach=reach)
 
 
