@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
 from app.core.config import Settings
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.demo import names
 from app.households.models import Household
 from app.households.search import refresh_search_keys

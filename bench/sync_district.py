@@ -43,7 +43,8 @@ async def one_size(db: str, size: int, reps: int) -> dict[str, float]:
     import httpx
 
     from app.auth.models import Role
-    from app.core.db import commit, utcnow
+    from app.core.db import utcnow
+    from app.core.uow import commit
     from app.households.models import Household
     from app.main import create_app
     from app.migrate import upgrade

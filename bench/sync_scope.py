@@ -49,7 +49,7 @@ async def _pg_admin(url: str, sql: str) -> None:
 
 async def seed_notes(maker: Any, visit: Any, author: Any, n: int) -> list[uuid.UUID]:
     """``n`` notes on ``visit``, written through the ORM (so their changes are logged) in chunks."""
-    from app.core.db import commit
+    from app.core.uow import commit
     from app.notes.models import Note, NoteKind
 
     ids = []

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
 from app.core.config import Settings
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.households.models import Household
 from app.main import create_app
 from app.migrate import upgrade

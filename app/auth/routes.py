@@ -13,10 +13,10 @@ from app.auth.deps import CurrentPrincipal, OptionalPrincipal
 from app.auth.models import Organization, User
 from app.auth.schemas import MeResponse, OAuthErrorResponse, OrganizationBrief, TokenResponse
 from app.auth.service import AuthService, TokenPair
-from app.core.db import begin_write
 from app.core.deps import ReadSessionDep, SessionDep, StateDep, client_address
 from app.core.errors import OAuthError, Problem, not_found
 from app.core.openapi import problems
+from app.core.uow import begin_write
 
 router = APIRouter(tags=["auth"])
 

@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import codes_clause
 from app.areas.service import area_names
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal, in_codes
 from app.care.common import codes_overlap, field_problem, forbid_roles, intersect_codes, local_today, period_bounds
@@ -56,6 +55,7 @@ from app.core.i18n import register, t
 from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.exports.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
 from app.households.models import INDICATORS, VULNERABILITY_TAGS, Household, HouseholdStatus, RiskLevel, Signal
+from app.journal import audit
 from app.visits.models import Visit, VisitStatus
 
 READERS = (Role.coordinator, Role.planner, Role.partner)

@@ -33,7 +33,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import get_household_or_404, partner_reach
-from app.audit import service as audit
 from app.auth.models import Organization, OrgKind, Role, User
 from app.auth.principal import Principal
 from app.care.common import field_problem, forbid_roles, local_date, local_today, public_staff_covering, user_with_org
@@ -60,6 +59,7 @@ from app.care.schemas import (
 from app.core.db import utcnow
 from app.core.errors import Problem
 from app.households.models import Household
+from app.journal import audit
 
 CREATORS = (Role.coordinator, Role.planner)
 ASSESSMENT_DAYS = 10

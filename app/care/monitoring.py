@@ -24,7 +24,6 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import codes_clause, get_household_or_404
-from app.audit import service as audit
 from app.auth.models import OrgKind, Role
 from app.auth.principal import Principal, in_codes
 from app.care.common import (
@@ -41,6 +40,7 @@ from app.care.schemas import MonitoringCreate, MonitoringPublic, MonitoringUpdat
 from app.core.db import utcnow
 from app.core.errors import not_found
 from app.households.models import Household, HouseholdStatus
+from app.journal import audit
 from app.visits.models import FINISHED, Visit, VisitAssignee, VisitPurpose
 
 MANAGERS = (Role.coordinator, Role.planner)

@@ -18,15 +18,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.auth.models import Organization, OrgKind, Role
 from app.auth.principal import Principal
 from app.care.common import districts_of, field_problem, forbid_roles
 from app.care.models import RESOURCE_CATEGORIES, Resource, ResourceKind
 from app.care.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
-from app.core.changes import note_change
 from app.core.db import utcnow
 from app.core.errors import Problem, not_found
+from app.journal import audit
+from app.journal.changes import note_change
 
 READERS = (Role.admin, Role.coordinator, Role.planner, Role.partner)
 MANAGERS = (Role.admin, Role.coordinator)

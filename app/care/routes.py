@@ -11,7 +11,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import case_filter, get_case_or_404, role_gate
-from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.care import campaigns, cases, monitoring, resources, supports
@@ -58,6 +57,7 @@ from app.core.deps import SessionDep
 from app.core.etag import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor, keyset_page
 from app.core.times import IsoDay
+from app.journal import audit
 
 router = APIRouter(tags=["care"])
 

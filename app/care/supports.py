@@ -57,7 +57,6 @@ from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import consent_covers, get_household_or_404, household_filter, partner_reach
-from app.audit import service as audit
 from app.auth.models import Organization, Role
 from app.auth.principal import Principal
 from app.care.common import advance_household, field_problem, forbid_roles, local_date, local_today
@@ -85,8 +84,9 @@ from app.care.schemas import (
 from app.core.db import utcnow
 from app.core.errors import Problem, not_found
 from app.core.i18n import t
-from app.events.outbox import emit
 from app.households.models import Consent, ConsentPurpose, Household, HouseholdStatus
+from app.journal import audit
+from app.journal.outbox import emit
 from app.visits.models import Visit
 
 PROPOSERS = (Role.coordinator, Role.planner, Role.partner)

@@ -33,12 +33,13 @@ import structlog
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.care.models import Case, CaseMember, CaseStageChange, MonitoringPlan, Support, SupportHistory
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
 from app.core.state import AppState
+from app.core.uow import open_session
 from app.households.models import Consent, Household, HouseholdSensitive, HouseholdStatus, Signal
+from app.journal import audit
 from app.lifecycle.models import DestructionRecord
 from app.media.models import Photo, Upload
 from app.notes.models import Note, NoteRevision

@@ -23,9 +23,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
 from app.core.i18n import t
 from app.core.state import AppState
+from app.core.uow import open_session
 from app.notify.config import NotifySettings, notify_settings
 from app.notify.models import Notification, NotificationStatus
 from app.notify.providers import Message, Notifier, Recipient, SendFailed, notifier_for

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.care.models import Case
 from app.core.db import utcnow
-from app.events.outbox import emit
 from app.households.models import Household, HouseholdStatus, Signal
+from app.journal.outbox import emit
 from app.visits.models import Visit, VisitStatus
 from app.winter.models import Alert, DeadlineNotice, Task, TaskStatus
 from app.winter.rules import SOURCE_RULES, DeadlineState, due_after, end_of_day, local_date, rules, state_of

@@ -68,7 +68,7 @@ def sync_adapters() -> list[Any]:
 
 async def _task_complete(ctx: Any) -> Any:
     from app.access.policy import may_complete_task, task_filter
-    from app.audit import service as audit
+    from app.journal import audit
     from app.sync.push import Outcome, only_fields, reject, validated
 
     only_fields(ctx.data, ("outcome", "note"))

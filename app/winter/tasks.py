@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.changes import note_change
 from app.core.db import utcnow
 from app.core.errors import Problem
 from app.households.models import Household
+from app.journal.changes import note_change
 from app.visits.models import Facility
 from app.winter.models import Task, TaskKind, TaskOutcome, TaskSource, TaskStatus
 
@@ -79,7 +79,7 @@ COPY_MIN = 100
 
 @dataclass
 class ChangedTask:
-    """What :func:`app.core.changes.note_change` reads of a row written in bulk."""
+    """What :func:`app.journal.changes.note_change` reads of a row written in bulk."""
 
     __sync_entity__ = "task"
     id: uuid.UUID

@@ -41,14 +41,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import work as access
-from app.audit import service as audit
 from app.auth.models import Organization, User
 from app.auth.principal import Principal
 from app.care.common import local_today
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldInvalid, NotFound, Problem
 from app.core.i18n import t
-from app.events.outbox import emit
+from app.journal import audit
+from app.journal.outbox import emit
 from app.work import messages as _messages  # noqa: F401 - registers the messages
 from app.work.kinds import Item, Receiver, kind_names, kind_of, open_work
 from app.work.repository import WorkRepository

@@ -39,7 +39,8 @@ from starlette.routing import Mount
 
 from app.auth.models import Device, OrgKind, Role
 from app.care.models import Case, CaseMember
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.reports.models import CrisisReport
 from app.visits.models import Facility
 from tests.support.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.audit.service import action_kind, purge_expired
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.world import DONG_A, District, audits, district
 

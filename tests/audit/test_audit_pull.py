@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.uow import open_session
 from tests.support.factories import PASSWORD, Factory, make_household, make_visit
 from tests.support.sync import Phone
 from tests.support.checklists import SCREENING, builtin_templates

@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.core.db import commit
+from app.core.uow import commit
 from tests.support.factories import Factory, make_household, make_visit
 from tests.support.world import District, audits, district
 

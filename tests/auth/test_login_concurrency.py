@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import open_session
+from app.core.uow import open_session
 from tests.support.live import own_app
 
 PASSWORD = "correct horse battery"

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from app.areas.service import set_area_names
 from app.care.common import local_at, local_today
-from app.core.db import commit
+from app.core.uow import commit
 from app.households.models import Household, HouseholdStatus
 from tests.support.factories import Factory, make_household, make_visit
 from tests.care.test_campaigns import _campaign

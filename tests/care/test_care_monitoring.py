@@ -14,7 +14,7 @@ from app.auth.models import Role
 from app.care.common import local_today
 from app.care.models import MonitoringPlan
 from app.care.monitoring import schedule_due_followups
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.visits.models import Visit, VisitAssignee, VisitStatus
 from tests.support.factories import Factory, make_household
 from tests.support.care import coordinator_and_planner, fetch, partner, set_columns

@@ -16,8 +16,9 @@ from app.auth.models import Organization, OrgKind, Role, User
 from app.auth.principal import Principal
 from app.care.models import MonitoringPlan, Resource, ResourceKind, Support, SupportHistory, SupportStatus
 from app.care.schemas import SupportTransition
-from app.core.db import create_sessionmaker, open_session, utcnow
+from app.core.db import create_sessionmaker, utcnow
 from app.core.errors import Problem
+from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.models import Household
 from app.sync.models import ChangeLog

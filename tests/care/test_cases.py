@@ -195,7 +195,7 @@ async def test_overdue_flags_and_filter(client: httpx.AsyncClient, factory: Fact
         assert row is not None
         row.opened_at = opened
         recompute_due(row)
-        from app.core.db import commit
+        from app.core.uow import commit
 
         await commit(s)
     r = await client.get(f"/v1/cases/{late['id']}", headers=planner.headers)

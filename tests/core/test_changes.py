@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.changes import pending_mark, pending_restore
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.events.models import OutboxEvent
-from app.events.outbox import emit
 from app.households.models import Household
+from app.journal.changes import pending_mark, pending_restore
+from app.journal.outbox import emit
 from app.sync.models import ChangeLog
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import create_engine, create_sessionmaker, open_session, utcnow
+from app.core.db import create_engine, create_sessionmaker, utcnow
+from app.core.uow import open_session
 from app.households.models import Household
 from app.sync.models import SyncMutation
 from app.visits.models import Visit, VisitAssignee

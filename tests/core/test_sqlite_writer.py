@@ -12,7 +12,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import begin_write, create_engine, create_sessionmaker, open_session
+from app.core.db import create_engine, create_sessionmaker
+from app.core.uow import begin_write, open_session
 from app.migrate import upgrade
 from tests.conftest import make_settings
 

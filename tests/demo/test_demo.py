@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Organization, OrgKind, Role, User
 from app.care.common import local_today
-from app.core.db import commit
+from app.core.uow import commit
 from app.demo.generator import SIZES, Stats, _Gen, _World, generate
 from app.demo.seed import DEMO_PASSWORD, seed_demo
 from app.demo.templates import BENCH_KEYS, bench_template

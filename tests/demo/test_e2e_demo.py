@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from app.care.common import local_today
-from app.core.db import commit
+from app.core.uow import commit
 from app.demo.generator import generate
 from app.demo.seed import DEMO_PASSWORD
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
 from app.care.models import Case, CaseMember
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.visits.models import Visit, VisitStatus
 from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.world import DONG_A, District, district

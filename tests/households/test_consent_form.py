@@ -292,7 +292,8 @@ async def test_destroying_the_household_destroys_its_forms(
 
     from sqlalchemy import update
 
-    from app.core.db import commit, utcnow
+    from app.core.db import utcnow
+    from app.core.uow import commit
     from app.households.models import Consent, Household
     from app.lifecycle.service import destroy_expired
     from app.media.storage import ObjectMissing

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Role
 from app.contacts.models import ContactAttempt
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.households.duplicates import find_duplicates, find_duplicates_many
 from app.households.merge import movable_models
 from app.households.models import Household, HouseholdMerge, Signal

@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.core.db import JSONType, UTCDateTime, commit, create_engine, utcnow
+from app.core.db import JSONType, UTCDateTime, create_engine, utcnow
+from app.core.uow import commit
 from app.households.models import Household, HouseholdSearchKey, SignalSource
 from app.households.schemas import HouseholdInput
 from app.households.search import household_keys, normalize, phone_digits, query_terms, refresh_search_keys

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Role
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.households.models import Household, HouseholdSensitive, HouseholdStatus, RiskLevel, SignalSource
 from app.households.schemas import HouseholdInput
 from app.households.scoring import SignalFact, apply_assessment, compute

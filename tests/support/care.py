@@ -10,7 +10,8 @@ import httpx
 from sqlalchemy import select
 
 from app.auth.models import Organization, OrgKind, Role
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from tests.support.factories import Actor, Factory
 
 

@@ -119,7 +119,7 @@ async def _add(factory: Factory, *objs: Any) -> None:
     async with factory.maker() as s:
         s.add_all(objs)
         await s.flush()
-        from app.core.db import commit
+        from app.core.uow import commit
 
         await commit(s)
 
@@ -207,7 +207,7 @@ async def make_visit(
         s.add(visit)
         await s.flush()
         s.add_all(team)
-        from app.core.db import commit
+        from app.core.uow import commit
 
         await commit(s)
     return visit

@@ -19,9 +19,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Organization, OrgKind, Role
-from app.core.db import open_session
-from app.events.outbox import emit
+from app.core.uow import open_session
 from app.events.signing import verify
+from app.journal.outbox import emit
 from tests.support.factories import PASSWORD, Actor, Factory
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.households.models import Household
 from app.sync.models import ChangeCounter, ChangeLog
 from app.visits.models import Visit, VisitAssignee

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.core.db import commit
+from app.core.uow import commit
 from app.households.models import Household
 from tests.support.factories import Actor, Factory, make_household, make_visit
 from tests.support.sync import Phone

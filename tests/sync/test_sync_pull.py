@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.uow import open_session
 from app.households.models import Consent, Household
 from app.visits.models import Visit, VisitAssignee
 from tests.support.factories import Factory, make_consent, make_household, make_visit

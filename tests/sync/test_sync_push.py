@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.households.models import Household
 from app.notes.models import Note
 from app.sync.models import ChangeLog, DeviceSyncState, SyncConflict

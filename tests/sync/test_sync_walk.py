@@ -14,7 +14,8 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.notes.models import Note, NoteKind
 from app.sync.models import DeviceHolding
 from tests.support.factories import Actor, Factory, make_household, make_visit

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from app.auth.models import OrgKind, Role
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.uow import commit
 from app.households.models import Household
 from app.visits.models import Visit, VisitAssignee, VisitStatus, VisitTransition
 from app.visits.service import transition_visit

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.auth.models import Role
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.winter.models import Task, TaskKind, TaskSource, TaskStatus
 from app.winter.tasks import create_task
 from tests.support.factories import Factory, make_household
@@ -48,7 +49,7 @@ def _alert_body(**kw: object) -> dict[str, object]:
 
 async def test_alert_gives_each_matching_household_a_task_for_its_worker(factory: Factory) -> None:
     from app.care.models import Case
-    from app.core.db import commit as commit_session
+    from app.core.uow import commit as commit_session
     from tests.support.factories import make_visit
 
     org = await factory.org(jurisdiction=["11990"])

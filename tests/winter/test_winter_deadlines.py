@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.auth.models import Role
 from app.care.models import Case
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
 from app.winter import rules as rules_module
 from app.winter.deadlines import SignalFact, household_clock, refresh_households

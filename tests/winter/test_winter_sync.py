@@ -231,7 +231,7 @@ async def test_three_reference_client_phones_work_an_alert_offline_and_converge(
 async def test_a_partners_task_names_no_household_on_the_phone_or_over_rest(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    from app.core.db import commit
+    from app.core.uow import commit
     from app.winter.tasks import create_task
 
     partner = await factory.actor(Role.partner)
@@ -256,7 +256,7 @@ async def test_a_partners_task_names_no_household_on_the_phone_or_over_rest(
 
 async def test_cases_and_households_on_the_phone_carry_their_clock(client: httpx.AsyncClient, factory: Factory) -> None:
     from app.care.models import Case
-    from app.core.db import commit
+    from app.core.uow import commit
     from app.winter.rules import end_of_day, local_date
 
     org = await factory.org(jurisdiction=["11990"])

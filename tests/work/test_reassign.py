@@ -353,7 +353,7 @@ async def test_two_reassignments_at_once_never_give_a_visit_twice(db_kind: str, 
 
     from app.auth.models import Organization, OrgKind
     from app.auth.principal import Principal
-    from app.core.db import open_session
+    from app.core.uow import open_session
     from app.households.models import Household
     from app.work import service
     from app.work.schemas import Reassign

@@ -15,7 +15,8 @@ from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
 from app.care.common import local_at, local_today
 from app.care.models import Case, CaseMember, CaseStage, MonitoringPlan
-from app.core.db import commit, utcnow
+from app.core.db import utcnow
+from app.core.uow import commit
 from tests.support.factories import Actor, Factory, make_household, make_visit
 from tests.support.care import fetch
 
