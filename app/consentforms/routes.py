@@ -1,4 +1,5 @@
-"""``/v1/households/{id}/consents/{consent_id}/form``: a consent's signed form (issue 19; DESIGN §3.2, §5).
+"""``/v1/households/{id}/consents/{consent_id}/form``: a consent's signed form (issue 19;
+``docs/access.md``, ``docs/uploads.md``).
 
 * ``PUT`` takes the file as the raw request body (``fetch(url, {method: "PUT", body: file})``); the type comes
   from the bytes (JPEG, PNG, HEIC, WebP or PDF), never from ``Content-Type``. The body is streamed to a scratch
@@ -20,19 +21,21 @@ from typing import Annotated, Any
 
 import anyio
 import structlog
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
-from app.access.policy import consent_in_force, get_household_or_404, role_gate
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates
 from app.consentforms import messages as _messages  # noqa: F401 - registers the messages
 from app.consentforms.models import ConsentForm
 from app.consentforms.schemas import ConsentFormPublic
+from app.consentforms.service import form_of
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem, not_found
+from app.core.errors import Conflict, Problem, not_found
 from app.core.etag import set_etag
+from app.core.principal import Principal
 from app.exports.service import download_reason
+from app.households.consent import consent_public
+from app.households.lookup import readable_household
 from app.households.models import Consent
 from app.households.schemas import ConsentPublic
 from app.journal import audit
@@ -44,7 +47,6 @@ log = structlog.get_logger("ongi.consentforms")
 
 router = APIRouter(tags=["households"])
 
-Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
 ReasonHeader = Annotated[
     str | None,
     Header(
@@ -61,26 +63,17 @@ _NOT_FOUND = {"description": "No such household or consent, or not visible to yo
 
 
 def _consent_out(consent: Consent, form: ConsentForm | None) -> ConsentPublic:
-    out = ConsentPublic.model_validate(consent)
-    out.in_force = consent_in_force(consent, utcnow())
-    out.form = ConsentFormPublic.model_validate(form) if form is not None else None
-    return out
+    return consent_public(consent, utcnow(), ConsentFormPublic.model_validate(form) if form is not None else None)
 
 
 async def _consent_or_404(
     session: Any, principal: Principal, household_id: uuid.UUID, consent_id: uuid.UUID, *, lock: bool = False
 ) -> Consent:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     consent = await session.get(Consent, consent_id, with_for_update=lock or None)
     if consent is None or consent.household_id != household.id:
         raise not_found()
     return consent
-
-
-async def _form_of(session: Any, consent_id: uuid.UUID) -> ConsentForm | None:
-    from sqlalchemy import select
-
-    return (await session.execute(select(ConsentForm).where(ConsentForm.consent_id == consent_id))).scalar_one_or_none()
 
 
 def _too_large(limit: int) -> Problem:
@@ -130,7 +123,7 @@ async def put_consent_form(
     household_id: uuid.UUID,
     consent_id: uuid.UUID,
     request: Request,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     state: StateDep,
     response: Response,
@@ -144,10 +137,10 @@ async def put_consent_form(
         size, source_sha = await _receive(request, source, settings.consent_form_max_bytes)
         if size == 0:
             raise Problem(422, "validation", "consent-forms.empty")
-        existing = await _form_of(session, consent.id)
+        existing = await form_of(session, consent.id)
         if existing is not None:
             if existing.source_sha256 != source_sha:
-                raise Problem(409, "consent-form-exists", "consent-forms.exists")
+                raise Conflict("consent-form-exists", "consent-forms.exists")
             set_etag(response, consent.version)
             return _consent_out(consent, existing)  # a retried upload of the same file
         async with await anyio.open_file(source, "rb") as fh:
@@ -215,14 +208,14 @@ async def get_consent_form(
     household_id: uuid.UUID,
     consent_id: uuid.UUID,
     request: Request,
-    principal: Staff,
+    principal: gates.PublicStaff,
     session: SessionDep,
     state: StateDep,
     ongi_reason: ReasonHeader = None,
 ) -> Response:
     consent = await _consent_or_404(session, principal, household_id, consent_id)
     reason = download_reason(ongi_reason)
-    form = await _form_of(session, consent.id)
+    form = await form_of(session, consent.id)
     if form is None:
         raise not_found()
     served = await serve(

@@ -22,6 +22,11 @@ async def forms_of(session: AsyncSession, consent_ids: Iterable[uuid.UUID]) -> d
     return {row.consent_id: ConsentFormPublic.model_validate(row) for row in rows}
 
 
+async def form_of(session: AsyncSession, consent_id: uuid.UUID) -> ConsentForm | None:
+    """The signed form kept with this consent, if any."""
+    return (await session.execute(select(ConsentForm).where(ConsentForm.consent_id == consent_id))).scalar_one_or_none()
+
+
 async def destroy_forms(session: AsyncSession, household_id: uuid.UUID, out: Any) -> None:
     """The signed forms of a household's consents (they show names and signatures), when the household is
     destroyed (app.lifecycle): the rows now, the files into ``out.keys`` (deleted once the destruction commits).

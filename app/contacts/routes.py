@@ -1,28 +1,24 @@
-"""``/v1/households/{id}/contact-attempts``: record and list a household's contact attempts (DESIGN §11)."""
+"""``/v1/households/{id}/contact-attempts``: record and list a household's contact attempts
+(``docs/architecture.md``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
-from sqlalchemy import and_, or_, select
+from fastapi import APIRouter, Response
 
-from app.access.policy import get_household_or_404, role_gate
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates
 from app.contacts import service
 from app.contacts.config import contact_settings
-from app.contacts.models import ContactAttempt
+from app.contacts.repository import ContactAttemptRepository
 from app.contacts.schemas import ContactAttemptCreate, ContactAttemptPublic, ContactAttemptRecorded
 from app.core.deps import SessionDep, StateDep
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.households.lookup import readable_household
 from app.journal import audit
 
 router = APIRouter(tags=["contacts"])
-
-Visitors = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner, Role.partner))]
 
 NOT_FOUND: dict[str, Any] = {"description": "No such household, or not one the caller may see"}
 
@@ -45,12 +41,12 @@ NOT_FOUND: dict[str, Any] = {"description": "No such household, or not one the c
 async def create_attempt(
     household_id: uuid.UUID,
     body: ContactAttemptCreate,
-    principal: Visitors,
+    principal: gates.FieldStaff,
     state: StateDep,
     session: SessionDep,
     response: Response,
 ) -> ContactAttemptRecorded:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     attempt, created = await service.record_attempt(
         session,
         principal,
@@ -76,24 +72,13 @@ async def create_attempt(
 )
 async def list_attempts(
     household_id: uuid.UUID,
-    principal: Visitors,
+    principal: gates.FieldStaff,
     session: SessionDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[ContactAttemptPublic]:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
-    stmt = select(ContactAttempt).where(ContactAttempt.household_id == household.id)
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            at, after = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        stmt = stmt.where(or_(ContactAttempt.at < at, and_(ContactAttempt.at == at, ContactAttempt.id < after)))
-    found = await session.execute(stmt.order_by(ContactAttempt.at.desc(), ContactAttempt.id.desc()).limit(limit + 1))
-    rows = list(found.scalars())
-    next_cursor = encode_cursor([rows[limit - 1].at, rows[limit - 1].id]) if len(rows) > limit else None
-    rows = rows[:limit]
+    household = await readable_household(session, principal, household_id)
+    rows, next_cursor = await ContactAttemptRepository(session).latest_first(household.id, limit=limit, cursor=cursor)
     await audit.record(
         session,
         principal,

@@ -1,4 +1,4 @@
-"""Contact attempts and households nobody can reach (DESIGN §11).
+"""Contact attempts and households nobody can reach (docs/data-model.md).
 
 Each try to reach a household (phone, visit, letter, registered mail, a neighbour, a residence fact check) is
 a record, made over REST or pushed from a phone that was offline (then its ``at`` is the phone's time, and
@@ -25,16 +25,16 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.contacts import messages as _messages  # noqa: F401  (registers the messages)
 from app.contacts.models import FAILED, ContactAttempt, ContactMethod, ContactOutcome
+from app.contacts.repository import ContactAttemptRepository
 from app.contacts.schemas import ContactAttemptPublic, Reachability
 from app.core.db import utcnow
-from app.core.errors import Problem, field_problem
+from app.core.errors import Conflict, field_problem
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.households.models import Household
 from app.journal import audit
 from app.journal.outbox import emit
@@ -73,13 +73,7 @@ def next_step(failed_methods: set[str]) -> str:
 async def refresh_reachability(session: AsyncSession, household: Household, threshold: int) -> str | None:
     """Recompute the household's reachability from its attempts; returns ``"unreachable"`` or ``"reached"``
     when that changed (and emits the event), else None."""
-    rows = list(
-        await session.execute(
-            select(ContactAttempt.at, ContactAttempt.method, ContactAttempt.outcome)
-            .where(ContactAttempt.household_id == household.id)
-            .order_by(ContactAttempt.at, ContactAttempt.created_at)
-        )
-    )
+    rows = await ContactAttemptRepository(session).outcomes_in_order(household.id)
     failures: list[tuple[datetime, str]] = []
     for at, method, outcome in rows:
         if ContactOutcome(outcome) in FAILED:
@@ -153,7 +147,7 @@ async def record_attempt(
             if not _same(existing, household.id, method, outcome, at) or (
                 note is not None and note != existing.note and existing.by_id != principal.user_id
             ):
-                raise Problem(409, "contact-attempt-exists", "contacts.attempt-exists")
+                raise Conflict("contact-attempt-exists", "contacts.attempt-exists")
             if note is not None and note != existing.note:
                 existing.note = note
                 await session.flush()

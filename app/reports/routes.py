@@ -1,30 +1,25 @@
-"""``/v1/reports``: reporters create and follow their own; coordinators triage (DESIGN §2, §7.1)."""
+"""``/v1/reports``: reporters create and follow their own; coordinators triage (``docs/architecture.md``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request, Response
 
-from app.access.policy import PUBLIC_STAFF, get_report_or_404, report_filter, role_gate
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access import gates, policy
+from app.access.reports import reads_as_reporter
 from app.core.deps import SessionDep, StateDep
 from app.core.etag import check_if_match, set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.journal import audit
 from app.reports import service
-from app.reports.models import CrisisReport, ReportStatus
+from app.reports.models import ReportStatus
 from app.reports.progress import progress_of
+from app.reports.repository import ReportRepository
 from app.reports.schemas import ReportCreate, ReporterReportPublic, ReportTriage, ReportView, TriageResult
 
 router = APIRouter(tags=["reports"])
-
-Reporter = Annotated[Principal, Depends(role_gate(Role.reporter))]
-Readers = Annotated[Principal, Depends(role_gate(Role.reporter, Role.coordinator, Role.planner))]
-Coordinator = Annotated[Principal, Depends(role_gate(Role.coordinator))]
 
 NOT_FOUND: dict[str, Any] = {"description": "No such report, or not one the caller may see"}
 
@@ -37,7 +32,7 @@ NOT_FOUND: dict[str, Any] = {"description": "No such report, or not one the call
     responses={422: {"description": "Invalid input, or a dong outside the reporter's area"}},
 )
 async def create_report(
-    body: ReportCreate, principal: Reporter, session: SessionDep, response: Response
+    body: ReportCreate, principal: gates.Reporter, session: SessionDep, response: Response
 ) -> ReporterReportPublic:
     report = await service.create_report(session, principal, body)
     set_etag(response, report.version)
@@ -51,29 +46,18 @@ async def create_report(
     summary="Reports: a reporter's own (status, progress and outcome only), or those of the jurisdiction for staff",
 )
 async def list_reports(
-    principal: Readers,
+    principal: gates.ReportReaders,
     session: SessionDep,
     status: ReportStatus | None = None,
     dong_code: Annotated[str | None, Query(pattern=r"^\d{2,10}$")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[Any]:
-    stmt = select(CrisisReport).where(report_filter(principal))
-    if status is not None:
-        stmt = stmt.where(CrisisReport.status == status)
-    if dong_code is not None:
-        stmt = stmt.where(CrisisReport.dong_code.like(f"{dong_code}%"))
-    rows, next_cursor = await keyset_page(
-        session,
-        stmt,
-        created_col=CrisisReport.created_at,
-        id_col=CrisisReport.id,
-        limit=limit,
-        cursor=cursor,
-        descending=True,
-    )
+    repository = ReportRepository(session)
+    stmt = repository.listing(policy.report_filter(principal), status=status, dong_code=dong_code)
+    rows, next_cursor = await repository.newest_first(stmt, limit=limit, cursor=cursor)
     progress = await progress_of(session, rows)
-    if principal.role == Role.reporter:
+    if reads_as_reporter(principal):
         return Page(items=[service.reporter_view(r, progress[r.id]) for r in rows], next_cursor=next_cursor)
     await audit.record_many(
         session, principal, "report.read", entity="report", items=[(r.id, r.household_id) for r in rows]
@@ -88,12 +72,12 @@ async def list_reports(
     responses={404: NOT_FOUND},
 )
 async def get_report(
-    report_id: uuid.UUID, principal: Readers, state: StateDep, session: SessionDep, response: Response
+    report_id: uuid.UUID, principal: gates.ReportReaders, state: StateDep, session: SessionDep, response: Response
 ) -> Any:
-    report = await get_report_or_404(session, principal, report_id)
+    report = await policy.get_report_or_404(session, principal, report_id)
     set_etag(response, report.version)
     progress = (await progress_of(session, [report]))[report.id]
-    if principal.role not in PUBLIC_STAFF:
+    if reads_as_reporter(principal):
         return service.reporter_view(report, progress)
     suggested = await service.suggest_household(session, principal, state.security, report)
     await audit.record(
@@ -123,12 +107,12 @@ async def triage_report(
     report_id: uuid.UUID,
     body: ReportTriage,
     request: Request,
-    principal: Coordinator,
+    principal: gates.Coordinator,
     state: StateDep,
     session: SessionDep,
     response: Response,
 ) -> TriageResult:
-    report = await get_report_or_404(session, principal, report_id)
+    report = await policy.get_report_or_404(session, principal, report_id)
     check_if_match(request, report.version)
     result = await service.triage_report(session, principal, state.security, report, body)
     set_etag(response, report.version)

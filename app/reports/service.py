@@ -1,4 +1,4 @@
-"""Crisis reports: intake from reporters, triage by coordinators (DESIGN §2).
+"""Crisis reports: intake from reporters, triage by coordinators (docs/data-model.md).
 
 A reporter creates reports in their organization's area and follows each one's status and the message
 they are told; they never see which household a report led to. A coordinator triages a report into a
@@ -14,10 +14,11 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import can_see_household
-from app.auth.principal import Principal
+from app.access.reports import may_report_in
 from app.core.db import utcnow
-from app.core.errors import FieldInvalid, Problem, field_problem
+from app.core.errors import Conflict, FieldInvalid, field_problem
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.core.security import Security
 from app.households import service as households
 from app.households.matching import find_match, match_key
@@ -57,7 +58,9 @@ def reporter_view(report: CrisisReport, progress: str = "received") -> ReporterR
     )
 
 
-def staff_view(report: CrisisReport, suggested: Household | None = None, progress: str | None = None) -> StaffReportPublic:
+def staff_view(
+    report: CrisisReport, suggested: Household | None = None, progress: str | None = None
+) -> StaffReportPublic:
     return StaffReportPublic(
         id=report.id,
         version=report.version,
@@ -90,7 +93,7 @@ async def create_report(session: AsyncSession, principal: Principal, body: Repor
     errors = []
     if not body.dong_code.startswith(body.district_code):
         errors.append(("body.dong_code", "households.codes-mismatch", {}))
-    if not principal.in_jurisdiction(body.dong_code):
+    if not may_report_in(principal, body.dong_code):
         errors.append(("body.dong_code", "reports.outside-area", {}))
     if errors:
         raise FieldInvalid(errors)
@@ -151,7 +154,7 @@ async def triage_report(
     session: AsyncSession, principal: Principal, security: Security, report: CrisisReport, body: ReportTriage
 ) -> TriageResult:
     if report.status != ReportStatus.new:
-        raise Problem(409, "report-closed", "reports.already-decided", params={"status": report.status.value})
+        raise Conflict("report-closed", "reports.already-decided", params={"status": report.status.value})
     now = utcnow()
     outcome: Literal["created", "matched", "reopened", "dismissed"]
     household: Household | None = None
