@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from app.access.policy import PUBLIC_STAFF, codes_clause, consent_covers
-from app.auth.models import Role
-from app.core.principal import Principal, in_codes
+from app.core.principal import Principal, Role, in_codes
 from app.households.models import Consent, Household
 
 

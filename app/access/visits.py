@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PUBLIC_STAFF, is_visit_team_member
-from app.auth.models import Role
-from app.core.principal import Principal, in_codes
+from app.core.principal import Principal, Role, in_codes
 
 #: Roles that may be on a visit's team.
 ASSIGNABLE_ROLES = (Role.planner, Role.partner, Role.coordinator)

@@ -1,4 +1,4 @@
-"""The signed form of a consent record (issue 19, DESIGN §3.2, §5)."""
+"""The signed form of a consent record (issue 19, docs/access.md, docs/uploads.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contact attempts (DESIGN §11): every try to reach a household, by any means, as a record.
+"""Contact attempts (docs/data-model.md): every try to reach a household, by any means, as a record.
 
 A household's reachability (``contact_failures``, ``unreachable_at``, ``next_contact_step``) lives on the
 household itself (``app.households.models.Household``) so that REST and the phones see it with the household;

@@ -1,4 +1,4 @@
-"""Contact attempts on the phone (DESIGN §11): joined into sync by ``app.sync.scope`` and ``app.sync.push``.
+"""Contact attempts on the phone (docs/data-model.md): joined into sync by ``app.sync.scope`` and ``app.sync.push``.
 
 * ``contact_attempt``: the attempts on the households the device holds (so of consented households only, for
   a partner), as REST shows them. The household's reachability travels with the household itself.

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import households as access
 from app.access import policy
-from app.auth.models import Organization, OrgKind
+from app.auth.models import Organization
 from app.core.db import utcnow
 from app.core.errors import Conflict, field_problem
-from app.core.principal import Principal
+from app.core.principal import OrgKind, Principal
 from app.households.models import Consent, Household
 from app.households.schemas import ConsentBrief, ConsentCreate, ConsentPublic, ConsentSummary
 from app.journal import audit

@@ -1,4 +1,4 @@
-"""Merging two records of one household, and undoing it within 30 days (DESIGN §11).
+"""Merging two records of one household, and undoing it within 30 days (docs/data-model.md).
 
 ``POST /v1/households/{id}/merge`` ``{"into": survivor}`` moves everything that hangs on the merged-away
 household to the survivor, in the request's one transaction: every row of every table whose

@@ -1,4 +1,4 @@
-"""API shapes of households, signals, consents and reveals (DESIGN §2 field names)."""
+"""API shapes of households, signals, consents and reveals (docs/data-model.md field names)."""
 
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def normalize_search(text: str) -> str:
 
 class HouseholdSearch(Input):
     """``POST /v1/households/search``: the list's filters and paging, and the search text in the body, where no
-    proxy or access log sees it (DESIGN §11)."""
+    proxy or access log sees it (docs/data-model.md)."""
 
     q: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         description="Name, address or phone number (part of it); public staff only"
@@ -353,7 +353,9 @@ class HouseholdPublic(BaseModel):
     next_contact_step: Literal["registered_mail", "fact_check", "review"] | None = Field(
         default=None, description="What the guidance expects next for an unreachable household"
     )
-    due_at: datetime | None = Field(default=None, description="When the intake's legal clock runs out (DESIGN §11)")
+    due_at: datetime | None = Field(
+        default=None, description="When the intake's legal clock runs out (docs/data-model.md)"
+    )
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = Field(
         default=None, description="Null when no clock runs (the household was reached and, if urgent, decided)"
     )

@@ -1,4 +1,4 @@
-"""A household's risk level and priority score (DESIGN §2): how they roll up from signals, members and the
+"""A household's risk level and priority score (docs/data-model.md): how they roll up from signals, members and the
 latest assessment, and order the triage queue (``GET /v1/triage``).
 
 The rule
@@ -49,8 +49,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.events.outbox import emit
 from app.households.models import Household, RiskLevel, Signal
+from app.journal.outbox import emit
 
 SIGNAL_WINDOW = timedelta(days=365)
 RECENT_WINDOW = timedelta(days=30)

@@ -55,7 +55,7 @@ FLOW = (
     HouseholdStatus.closed,
 )
 
-#: Fields a visitor (partner) may correct; the phone sends the same through sync (DESIGN §4.2).
+#: Fields a visitor (partner) may correct; the phone sends the same through sync (docs/sync.md).
 VISITOR_FIELDS = ("contact_phone", "living_situation", "address_detail")
 REQUIRED_FIELDS = ("district_code", "dong_code", "address", "head_name")
 

@@ -1,4 +1,4 @@
-"""Crisis reports from residents, honorary officials and institutions (DESIGN §2)."""
+"""Crisis reports from residents, honorary officials and institutions (docs/data-model.md)."""
 
 from __future__ import annotations
 

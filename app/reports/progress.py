@@ -1,4 +1,4 @@
-"""What a reporter is told of each report's progress (DESIGN §11): ``received → visited → support_linked /
+"""What a reporter is told of each report's progress (docs/data-model.md): ``received → visited → support_linked /
 closed``, never anything about the household.
 
 The progress is **computed on read** from the report and its linked household, so REST is always current:

@@ -1,4 +1,4 @@
-"""Visits, their teams, and welfare facilities (DESIGN §2)."""
+"""Visits, their teams, and welfare facilities (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API shapes of visits and facilities (DESIGN §2 field names).
+"""API shapes of visits and facilities (docs/data-model.md field names).
 
 A partner who is on a visit's team but whom no consent covers for the visit's household gets the
 *restricted* view (``view: "restricted"``): id, version, time window, status, purpose, dong, team and
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
-from app.auth.models import OrgKind, Role
 from app.core.pagination import INT32_MAX
+from app.core.principal import OrgKind, Role
 from app.core.schemas import Input
 from app.core.strict import NOT_BOOL, Int, Number
 from app.core.times import AwareInstant
@@ -133,7 +133,7 @@ class VisitPublic(BaseModel):
     checked_out_at: datetime | None
     checked_out_device_at: datetime | None
     overdue: bool
-    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (DESIGN §11)")
+    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (docs/data-model.md)")
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
     cancel_reason: str | None
     created_by_id: uuid.UUID | None
@@ -142,7 +142,7 @@ class VisitPublic(BaseModel):
 
 
 class VisitRestrictedPublic(BaseModel):
-    """A partner's view of a visit whose household no consent opens to them (DESIGN §3.2)."""
+    """A partner's view of a visit whose household no consent opens to them (docs/access.md)."""
 
     view: Literal["restricted"] = "restricted"
     id: uuid.UUID
@@ -155,7 +155,7 @@ class VisitRestrictedPublic(BaseModel):
     assignees: list[uuid.UUID]
     team: list[TeamMember]
     overdue: bool
-    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (DESIGN §11)")
+    due_at: datetime | None = Field(default=None, description="Open visits: the end of the window (docs/data-model.md)")
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
 
 

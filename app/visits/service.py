@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import policy
 from app.access import visits as access
-from app.auth.models import Organization, OrgKind, User
+from app.auth.models import Organization, User
 from app.care.models import Campaign
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldInvalid, Forbidden, field_problem
-from app.core.principal import Principal
+from app.core.principal import OrgKind, Principal
 from app.core.times import rfc3339
 from app.households import service as households
 from app.households.models import Household

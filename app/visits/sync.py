@@ -1,4 +1,4 @@
-"""Facilities on the phone, and what a completed facility inspection does (DESIGN §11).
+"""Facilities on the phone, and what a completed facility inspection does (docs/data-model.md).
 
 * ``facility``: the facilities that the visits on the device target, so that an inspector can do a winter
   safety inspection with no signal. ``data`` is REST's ``FacilityPublic`` (name, address, ``kind`` — the type —,
@@ -142,14 +142,14 @@ async def record_inspection(session: AsyncSession, principal: Any, response: Any
 
 
 # --- visits on the phone -----------------------------------------------------------------------------------------
-# ``visit``: the device's own open assignments in a window around today (DESIGN §4.3), the frame of its scope:
+# ``visit``: the device's own open assignments in a window around today (docs/sync.md), the frame of its scope:
 # a partner whom no consent covers gets the restricted view. ``transition``: a phone moves a visit through the
 # state machine (``PHONE_VISIT_TARGETS``; cancelling and rescheduling are REST's).
 
 #: How far around today a worker's visits stay on the phone.
 WINDOW_BEFORE = timedelta(days=7)
 WINDOW_AFTER = timedelta(days=14)
-#: The statuses a phone may move a visit to (DESIGN §4.2).
+#: The statuses a phone may move a visit to (docs/sync.md).
 PHONE_VISIT_TARGETS = ("in_progress", "completed", "no_contact", "refused")
 
 
