@@ -11,41 +11,32 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app.access import audit as access
+from app.access import gates
 from app.audit import messages as _messages  # noqa: F401  (registers the messages)
 from app.audit import service
-from app.audit.models import AuditEvent, AuditReviewSignOff
+from app.audit.models import AuditReviewSignOff
+from app.audit.repository import AuditRepository
 from app.audit.schemas import (
-    AuditEventOut,
+    AuditEventPublic,
     MonthlyReport,
     MonthlyTotals,
     ReviewFlag,
     SignOff,
-    SignOffIn,
+    SignOffCreate,
     UserAccessSummary,
 )
-from app.auth.deps import AdminPrincipal
-from app.auth.models import Organization, User
-from app.core.db import begin_write, utcnow
+from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem
-from app.core.i18n import t
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.core.errors import Conflict, FieldInvalid
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.uow import begin_write
+from app.journal import audit
 from app.people.service import manageable_orgs
 
 router = APIRouter(tags=["audit"])
-
-
-def _field_problem(field: str, key: str) -> Problem:
-    return Problem(
-        422,
-        "validation",
-        "detail.validation",
-        params={"count": 1},
-        extra={"errors": [{"field": field, "code": "value_error", "message": t(key)}]},
-    )
 
 
 #: What ``from`` and ``to`` take, as the document says it (any other text answers 422).
@@ -66,20 +57,20 @@ def _bound(value: str | None, field: str, *, end: bool, tz: Any) -> datetime | N
             return datetime.combine(day, time.min, tzinfo=tz)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise _field_problem(field, "audit.bad-time") from exc
+        raise FieldInvalid.one(field, "audit.bad-time") from exc
     if parsed.tzinfo is None:
-        raise _field_problem(field, "audit.bad-time")
+        raise FieldInvalid.one(field, "audit.bad-time")
     return parsed
 
 
 @router.get(
     "/v1/audit-events",
-    response_model=Page[AuditEventOut],
+    response_model=Page[AuditEventPublic],
     summary="Audit events of the organizations the admin manages (newest first)",
     responses={422: {"description": "Bad time bound"}},
 )
 async def list_audit_events(
-    principal: AdminPrincipal,
+    principal: gates.Admin,
     state: StateDep,
     session: SessionDep,
     actor_id: uuid.UUID | None = None,
@@ -96,43 +87,26 @@ async def list_audit_events(
     ] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> Page[AuditEventOut]:
+) -> Page[AuditEventPublic]:
     org_ids = [o.id for o in await manageable_orgs(session, principal)]
-    stmt = select(AuditEvent).where(AuditEvent.organization_id.in_(org_ids))
-    if actor_id is not None:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    if household_id is not None:
-        stmt = stmt.where(AuditEvent.household_id == household_id)
-    if action is not None:
-        if action.endswith("*"):
-            stmt = stmt.where(AuditEvent.action.startswith(action[:-1], autoescape=True))
-        else:
-            stmt = stmt.where(AuditEvent.action == action)
-    if result is not None:
-        stmt = stmt.where(AuditEvent.result == result)
     tz = state.settings.tz
     start = _bound(from_, "query.from", end=False, tz=tz)
     end = _bound(to, "query.to", end=True, tz=tz)
-    if start is not None:
-        stmt = stmt.where(AuditEvent.at >= start)
-    if end is not None:
-        stmt = stmt.where(AuditEvent.at < end)
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        stmt = stmt.where(or_(AuditEvent.at < c_at, and_(AuditEvent.at == c_at, AuditEvent.id < c_id)))
-    rows = list(
-        (await session.execute(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1))).scalars()
+    events = AuditRepository(session)
+    stmt = events.events(
+        access.audit_event_filter(org_ids),
+        actor_id=actor_id,
+        household_id=household_id,
+        action=action,
+        result=result,
+        start=start,
+        end=end,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].at, rows[-1].id])
-    await service.record(session, principal, "audit.event.read", entity="audit_event", details={"count": len(rows)})
-    return Page(items=[AuditEventOut.model_validate(e) for e in rows], next_cursor=next_cursor)
+    rows, next_cursor = await events.page(
+        stmt, order=AuditRepository.order, limit=limit, cursor=cursor, descending=True
+    )
+    await audit.record(session, principal, "audit.event.read", entity="audit_event", details={"count": len(rows)})
+    return Page(items=[AuditEventPublic.model_validate(e) for e in rows], next_cursor=next_cursor)
 
 
 MonthQuery = Annotated[
@@ -147,13 +121,7 @@ def _period(month: str, tz: Any) -> tuple[datetime, datetime]:
 
 
 async def _sign_off_of(session: Any, organization_id: uuid.UUID, month: str) -> SignOff | None:
-    row = (
-        await session.execute(
-            select(AuditReviewSignOff, User.display_name)
-            .join(User, User.id == AuditReviewSignOff.signed_by_id)
-            .where(AuditReviewSignOff.organization_id == organization_id, AuditReviewSignOff.month == month)
-        )
-    ).first()
+    row = await AuditRepository(session).sign_off(organization_id, month)
     if row is None:
         return None
     signed, name = row
@@ -177,16 +145,10 @@ async def _report(session: Any, state: Any, principal: Any, month: str) -> Month
     summary = await service.monthly_summary(session, org_ids, start, end)
     flags = await service.review_flags(session, org_ids, start, end, settings, summary)
     actors = set(summary) | {f["user_id"] for f in flags}
-    users = (
-        {u.id: u for u in (await session.execute(select(User).where(User.id.in_(list(actors))))).scalars()}
-        if actors
-        else {}
-    )
+    repository = AuditRepository(session)
+    users = await repository.users(actors)
     org_names = {o.id: o.name for o in orgs}
-    extra_orgs = {u.organization_id for u in users.values()} - set(org_names)
-    if extra_orgs:
-        for o in (await session.execute(select(Organization).where(Organization.id.in_(extra_orgs)))).scalars():
-            org_names[o.id] = o.name
+    org_names.update(await repository.organization_names({u.organization_id for u in users.values()} - set(org_names)))
     rows = []
     for actor, e in summary.items():
         user = users.get(actor)
@@ -229,10 +191,10 @@ async def _report(session: Any, state: Any, principal: Any, month: str) -> Month
     summary="Monthly access review: per user, household reads, writes, reveals and denied attempts; flags; sign-off",
 )
 async def monthly_report(
-    principal: AdminPrincipal, state: StateDep, session: SessionDep, month: MonthQuery
+    principal: gates.Admin, state: StateDep, session: SessionDep, month: MonthQuery
 ) -> MonthlyReport:
     report = await _report(session, state, principal, month)
-    await service.record(session, principal, "audit.report.read", entity="audit_report", details={"month": month})
+    await audit.record(session, principal, "audit.report.read", entity="audit_report", details={"month": month})
     return report
 
 
@@ -249,14 +211,14 @@ async def monthly_report(
     },
 )
 async def sign_off(
-    principal: AdminPrincipal, state: StateDep, session: SessionDep, month: MonthPath, body: SignOffIn
+    principal: gates.Admin, state: StateDep, session: SessionDep, month: MonthPath, body: SignOffCreate
 ) -> SignOff:
     _, end = _period(month, state.settings.tz)
     if end > utcnow():
-        raise _field_problem("path.month", "audit.month-not-over")
+        raise FieldInvalid.one("path.month", "audit.month-not-over")
     await begin_write(session)
     if await _sign_off_of(session, principal.organization_id, month) is not None:
-        raise Problem(409, "conflict", "audit.signed-off")
+        raise Conflict("conflict", "audit.signed-off")
     report = await _report(session, state, principal, month)
     counts: dict[str, int] = {}
     for flag in report.flags:
@@ -273,8 +235,8 @@ async def sign_off(
             session.add(signed)
             await session.flush()
     except IntegrityError as exc:  # a concurrent sign-off won
-        raise Problem(409, "conflict", "audit.signed-off") from exc
-    await service.record(
+        raise Conflict("conflict", "audit.signed-off") from exc
+    await audit.record(
         session,
         principal,
         "audit.report.sign_off",

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class AuditEventOut(BaseModel):
+class AuditEventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -84,7 +84,7 @@ class ReviewFlag(BaseModel):
     reason: str | None = None
 
 
-class SignOffIn(BaseModel):
+class SignOffCreate(BaseModel):
     comment: str = Field(min_length=2, max_length=2000)
 
 

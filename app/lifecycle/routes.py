@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from fastapi import APIRouter
-from sqlalchemy import and_, or_, select
 
-from app.access.policy import codes_clause
-from app.audit import service as audit
-from app.auth.deps import AdminPrincipal
+from app.access import gates
 from app.core.deps import SessionDep
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
-from app.lifecycle.models import DestructionRecord
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.journal import audit
+from app.lifecycle.repository import DestructionRepository
 from app.lifecycle.schemas import DestructionRecordPublic
 
 router = APIRouter(tags=["lifecycle"])
@@ -30,27 +25,12 @@ router = APIRouter(tags=["lifecycle"])
     },
 )
 async def list_destructions(
-    principal: AdminPrincipal, session: SessionDep, limit: LimitQuery = 100, cursor: CursorQuery = None
+    principal: gates.Admin, session: SessionDep, limit: LimitQuery = 100, cursor: CursorQuery = None
 ) -> Page[DestructionRecordPublic]:
-    stmt = select(DestructionRecord).where(codes_clause(DestructionRecord.dong_code, principal.jurisdiction))
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            c_at, c_id = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        stmt = stmt.where(
-            or_(
-                DestructionRecord.destroyed_at < c_at,
-                and_(DestructionRecord.destroyed_at == c_at, DestructionRecord.id < c_id),
-            )
-        )
-    stmt = stmt.order_by(DestructionRecord.destroyed_at.desc(), DestructionRecord.id.desc()).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].destroyed_at, rows[-1].id])
+    records = DestructionRepository(session)
+    rows, next_cursor = await records.page(
+        records.readable(principal), order=DestructionRepository.order, limit=limit, cursor=cursor, descending=True
+    )
     await audit.record(
         session, principal, "destruction.list", entity="destruction_record", details={"count": len(rows)}
     )
