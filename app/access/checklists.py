@@ -10,8 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import partner_reach
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.core.principal import Principal, Role
 from app.visits.models import Visit
 
 #: Roles that may ever read checklist responses (and write them, when on the visit's team).

@@ -12,11 +12,11 @@ import uuid
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access.policy import case_filter, household_filter, partner_reach, visit_filter
-from app.auth.models import Role
-from app.auth.principal import Principal
 from app.care.models import Case
+from app.core.principal import Principal, Role
 from app.households.models import Household
 from app.notes.models import Note
 from app.visits.models import Visit
@@ -38,22 +38,23 @@ async def note_filter(session: AsyncSession, principal: Principal) -> ColumnElem
     """SQL condition for the notes ``principal`` may see (for lists and sync scoping)."""
     if principal.role not in NOTE_READERS:
         return false()
-    visits = select(Visit.id).where(Visit.deleted_at.is_(None), visit_filter(principal))
-    cases = select(Case.id).where(Case.deleted_at.is_(None), case_filter(principal))
-    households = select(Household.id).where(Household.deleted_at.is_(None), await household_filter(session, principal))
+    visits = select(col(Visit.id)).where(col(Visit.deleted_at).is_(None), visit_filter(principal))
+    cases = select(col(Case.id)).where(col(Case.deleted_at).is_(None), case_filter(principal))
+    households = select(col(Household.id)).where(
+        col(Household.deleted_at).is_(None), await household_filter(session, principal)
+    )
+    visit_id, household_id, case_id = col(Note.visit_id), col(Note.household_id), col(Note.case_id)
     if principal.role == Role.partner:
         consented = list((await partner_reach(session, principal)).consented)
-        visit_clause = and_(
-            Note.visit_id.in_(visits), or_(Note.household_id.is_(None), Note.household_id.in_(consented))
-        )
-        case_clause = Note.case_id.in_(cases.where(Case.household_id.in_(consented)))
+        visit_clause = and_(visit_id.in_(visits), or_(household_id.is_(None), household_id.in_(consented)))
+        case_clause = case_id.in_(cases.where(col(Case.household_id).in_(consented)))
     else:
-        visit_clause = Note.visit_id.in_(visits)
-        case_clause = Note.case_id.in_(cases)
-    household_clause = and_(Note.visit_id.is_(None), Note.case_id.is_(None), Note.household_id.in_(households))
+        visit_clause = visit_id.in_(visits)
+        case_clause = case_id.in_(cases)
+    household_clause = and_(visit_id.is_(None), case_id.is_(None), household_id.in_(households))
     return and_(
-        Note.deleted_at.is_(None),
-        or_(Note.internal.is_(False), Note.author_organization_id == principal.organization_id),
+        col(Note.deleted_at).is_(None),
+        or_(col(Note.internal).is_(False), col(Note.author_organization_id) == principal.organization_id),
         or_(visit_clause, case_clause, household_clause),
     )
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, false
+from sqlmodel import col
 
-from app.auth.models import OrgKind, Role
-from app.auth.principal import Principal
 from app.checklists.models import ChecklistTemplate, TemplateStatus
+from app.core.principal import OrgKind, Principal, Role
 
 TEMPLATE_READERS = (Role.admin, Role.coordinator, Role.planner, Role.partner)
 TEMPLATE_EDITORS = (Role.admin, Role.coordinator)
@@ -42,8 +42,8 @@ def drafts_filter(principal: Principal) -> ColumnElement[bool]:
     if not may_edit_templates(principal):
         return false()
     return and_(
-        ChecklistTemplate.status == TemplateStatus.draft,
-        ChecklistTemplate.owner_organization_id == principal.organization_id,
+        col(ChecklistTemplate.status) == TemplateStatus.draft,
+        col(ChecklistTemplate.owner_organization_id) == principal.organization_id,
     )
 
 

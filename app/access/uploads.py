@@ -12,8 +12,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import get_visit_or_404, get_visit_with_household_or_404, is_visit_team_member
-from app.auth.principal import Principal
 from app.core.errors import NotFound
+from app.core.principal import Principal
 from app.media.models import Upload
 from app.visits.models import Visit
 

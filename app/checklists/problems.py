@@ -3,11 +3,11 @@ never does this (403), a published template that never changes (409)."""
 
 from __future__ import annotations
 
-from app.auth.models import Role
 from app.checklists.models import ChecklistTemplate
 from app.checklists.rules import FieldError
 from app.core.errors import Conflict, Forbidden, Problem
 from app.core.i18n import t
+from app.core.principal import Role
 
 
 def validation_problem(errors: list[FieldError]) -> Problem:
