@@ -13,12 +13,12 @@ import anyio.to_thread
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select, text
 
 from app.core.deps import StateDep
 from app.core.errors import Problem
 from app.core.metrics import ScrapeCollector, mark_process_dead
 from app.core.state import AppState
+from app.ops import repository
 
 log = structlog.get_logger("ongi.ops")
 
@@ -71,8 +71,7 @@ def _probe_dir(path: str) -> None:
 async def readyz(request: Request, state: StateDep) -> dict[str, object]:
     checks: dict[str, str] = {}
     try:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await repository.ping(state.engine)
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "unreachable"
@@ -108,20 +107,16 @@ async def metrics(state: StateDep) -> Response:
 async def _database_gauges(state: AppState) -> ScrapeCollector | None:
     """Figures only the shared database knows, read at scrape time: the same whichever process answers."""
     try:
-        from app.events.models import DeliveryStatus, WebhookDelivery
+        from app.events.models import DeliveryStatus
     except ModuleNotFoundError:
         return None
     try:
-        async with state.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)  # type: ignore[arg-type]
-                )
-            ).all()
+        counts = await repository.webhook_delivery_counts(state.engine)
     except Exception:  # the scrape still answers; /readyz tells the database is down
         log.warning("metrics_database_unreachable")
         return None
-    counts = {str(getattr(status, "value", status)): int(n) for status, n in rows}
+    if counts is None:
+        return None
     return ScrapeCollector(
         [
             (
