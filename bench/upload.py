@@ -39,7 +39,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._support import ROOT, free_port, status_kib, stop
+from bench._support import ROOT, free_port, status_kib, stop, wait_healthy
 
 CHUNK = 5 * 1024 * 1024
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway local account
@@ -93,7 +93,7 @@ async def seed(env: dict[str, str]) -> dict[str, str]:
     """A public organization, a planner, a household and a visit assigned to the planner."""
     from datetime import timedelta
 
-    from app import registry
+    from app import journal, registry
     from app.auth.models import Organization, OrgKind, Role, User
     from app.core.config import Settings
     from app.core.db import create_engine, create_sessionmaker, utcnow
@@ -103,6 +103,7 @@ async def seed(env: dict[str, str]) -> dict[str, str]:
     from app.visits.models import Visit, VisitAssignee
 
     registry.import_models()
+    journal.install()  # the seeded households and visits get their change notes, as through the app
     settings = Settings(
         data_dir=Path(env["ONGI_DATA_DIR"]), argon2_memory_cost_kib=int(env["ONGI_ARGON2_MEMORY_COST_KIB"])
     )
@@ -265,13 +266,7 @@ def run_backend(backend: str, runs: int, pictures: dict[str, bytes]) -> None:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=120) as http:
-            for _ in range(300):
-                try:
-                    if http.get("/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
+            wait_healthy(base, tries=600, pause=0.1)  # a minute: a loaded machine starts slowly
             token = http.post(
                 "/v1/auth/token",
                 data={"grant_type": "password", "username": seeded["username"], "password": PASSWORD},
