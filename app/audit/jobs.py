@@ -1,7 +1,8 @@
 """Background job of the audit domain, run by ``python -m app.worker``.
 
 ``audit-retention``: deletes audit events older than ``ONGI_AUDIT_RETENTION_DAYS`` (two years by default,
-DESIGN §3.4). Idempotent; several workers may run it at once (a delete of what is already gone is a no-op).
+docs/operations.md, Retention). Idempotent; several workers may run it at once (a delete of what is already
+gone is a no-op).
 """
 
 from __future__ import annotations

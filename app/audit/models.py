@@ -1,4 +1,4 @@
-"""The append-only audit trail (DESIGN §2, §3.4)."""
+"""The append-only audit trail (docs/access.md, Audit; docs/data-model.md)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class AuditEvent(BaseTable, table=True):
 
 
 class AuditReviewSignOff(BaseTable, table=True):
-    """A reviewer's sign-off of one month's access review (DESIGN §3.6), once per organization and month."""
+    """A reviewer's sign-off of one month's access review (docs/access.md, Audit), once per organization and month."""
 
     __tablename__ = "audit_review_signoff"
     __table_args__ = (UniqueConstraint("organization_id", "month"),)

@@ -1,4 +1,4 @@
-"""``/v1/audit-events`` and ``GET /v1/audit-reports/monthly`` for admins (DESIGN §3.4).
+"""``/v1/audit-events`` and ``GET /v1/audit-reports/monthly`` for admins (docs/access.md, Audit).
 
 An admin sees the events of the organizations they manage (their own, and for an admin of a public
 organization the private organizations working in its jurisdiction; see app.people.service).

@@ -69,7 +69,7 @@ class MonthlyReport(BaseModel):
 
 
 class ReviewFlag(BaseModel):
-    """Something a PIPA reviewer looks at (DESIGN §3.6)."""
+    """Something a PIPA reviewer looks at (docs/access.md, Audit)."""
 
     #: volume_spike | off_hours | reveals | large_export | denied
     kind: str

@@ -31,7 +31,7 @@ def action_kind(action: str) -> str:
 
 
 async def purge_expired(session: AsyncSession, settings: Any, *, now: Any = None) -> int:
-    """Delete audit events older than ``settings.audit_retention_days`` (DESIGN §3.4: two years by
+    """Delete audit events older than ``settings.audit_retention_days`` (docs/operations.md, Retention: two years by
     default). Returns how many were deleted. Run it daily (the CLI / worker calls it and commits)."""
     from datetime import timedelta
 
@@ -109,7 +109,7 @@ async def monthly_summary(
     return out
 
 
-# --- the monthly review's flags (DESIGN §3.6) ----------------------------------------------------------------
+# --- the monthly review's flags (docs/access.md, Audit) ---------------------------------------------------------
 
 
 def _touches(action: str) -> bool:

@@ -1,5 +1,5 @@
-"""The transactional outbox (DESIGN §6): events written in the same transaction as the change, and the
-webhook subscriptions and deliveries that carry them to other systems."""
+"""The transactional outbox (docs/integrations.md, Events): events written in the same transaction as the
+change, and the webhook subscriptions and deliveries that carry them to other systems."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ EVENT_TYPES = (
     "household.reached",
     "facility.urgent",
     "report.status_changed",
-    # winter operations (DESIGN §11, app.winter)
+    # winter operations (docs/winter.md, app.winter)
     "deadline.at_risk",
     "deadline.overdue",
     "alert.created",

@@ -1,4 +1,5 @@
-"""``/v1/webhooks`` (subscriptions, deliveries, redelivery) and ``GET /v1/events`` (polling), DESIGN §6."""
+"""``/v1/webhooks`` (subscriptions, deliveries, redelivery) and ``GET /v1/events`` (polling); see
+docs/integrations.md, Events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API shapes for webhooks and event polling (DESIGN §6)."""
+"""API shapes for webhooks and event polling (docs/integrations.md, Events)."""
 
 from __future__ import annotations
 

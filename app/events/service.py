@@ -1,4 +1,4 @@
-"""Webhook subscriptions (who may manage which), redelivery, and event polling (DESIGN §6).
+"""Webhook subscriptions (who may manage which), redelivery, and event polling (docs/integrations.md, Events).
 
 Who manages subscriptions:
 

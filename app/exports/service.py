@@ -1,5 +1,5 @@
-"""Streaming exports of households, visits, supports and campaign summaries (DESIGN §6; issue 18, item 6), as
-NDJSON for machines, and as CSV or XLSX for people who open them in a spreadsheet.
+"""Streaming exports of households, visits, supports and campaign summaries (docs/integrations.md, Exports;
+issue 18, item 6), as NDJSON for machines, and as CSV or XLSX for people who open them in a spreadsheet.
 
 An export pages through the database by an immutable key (``created_at``, ``id``), a page at a time, each
 page in a short transaction of its own (the request's session has closed by the time the body streams):
@@ -135,7 +135,7 @@ async def stream_export(
         yield chunk
 
 
-#: The request header that carries why personal data is downloaded (DESIGN §3.6; docs/integrations.md).
+#: The request header that carries why personal data is downloaded (docs/access.md; docs/integrations.md).
 REASON_HEADER = "Ongi-Reason"
 
 

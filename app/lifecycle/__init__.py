@@ -1,1 +1,1 @@
-"""The lifecycle of personal data (DESIGN §3.6): destruction past retention, and its records."""
+"""The lifecycle of personal data (docs/operations.md, Retention): destruction past retention, and its records."""

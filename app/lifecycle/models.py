@@ -1,4 +1,4 @@
-"""Destruction records (DESIGN §3.6): what was destroyed, when, under which rule, by which job.
+"""Destruction records (docs/operations.md, Retention): what was destroyed, when, under which rule, by which job.
 
 A record names the household only by id and keeps what statistics need (district and dong codes) and
 counts; never a name, a contact or a text.

@@ -1,4 +1,4 @@
-"""Destruction (파기) of personal data past its retention period (DESIGN §3.6).
+"""Destruction (파기) of personal data past its retention period (docs/operations.md, Retention).
 
 A household closed longer than ``ONGI_RETENTION_CLOSED_DAYS`` loses, in one transaction: its head's name,
 address, contact, members and living situation, its encrypted sensitive fields, the text of its notes (and

@@ -1,4 +1,4 @@
-"""Notifications sent to people (DESIGN §11: reporters hear back), and the outbox positions their jobs read.
+"""Notifications sent to people (docs/winter.md: reporters hear back), and the outbox positions their jobs read.
 
 A notification is written once per thing to tell (``dedupe_key`` is unique: a report's move to one status is
 told once), in the same transaction as what it tells of; the worker sends it through the configured

@@ -1,4 +1,4 @@
-"""The notification interface (DESIGN §11): one small protocol, :class:`Notifier`, and its providers.
+"""The notification interface (docs/winter.md): one small protocol, :class:`Notifier`, and its providers.
 
 * :class:`LogNotifier` — development and tests: writes one log line (the notification's id, template and the
   length of the text) and sends nothing. No phone number, no name, no text reaches the log.

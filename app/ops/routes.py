@@ -1,4 +1,4 @@
-"""``/healthz``, ``/readyz``, ``/metrics`` (DESIGN §7)."""
+"""``/healthz``, ``/readyz``, ``/metrics`` (docs/operations.md)."""
 
 from __future__ import annotations
 

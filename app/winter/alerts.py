@@ -1,4 +1,4 @@
-"""Alerts (DESIGN §11): a coordinator declares a cold wave, heavy snow or heat wave for some dongs; every matching
+"""Alerts (docs/winter.md): a coordinator declares a cold wave, heavy snow or heat wave for some dongs; every matching
 household gets one check task for its worker, created in bulk.
 
 Who the worker is, for each household:

@@ -1,4 +1,4 @@
-"""Legal clocks of households, visits and cases (DESIGN §11), by the rules of :mod:`app.winter.rules`.
+"""Legal clocks of households, visits and cases (docs/winter.md), by the rules of :mod:`app.winter.rules`.
 
 * **Households** store their running clock (``due_at``, ``deadline_rule``): :func:`refresh_households` computes it
   from the household's signals since it was last (re)opened, its first assignment after each signal and the active

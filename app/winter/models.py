@@ -1,4 +1,4 @@
-"""Tables of winter operations (DESIGN §11).
+"""Tables of winter operations (docs/winter.md).
 
 * **Alert** — a cold wave, heavy snow or heat wave declared by a coordinator for some dongs and a period, with the
   criteria of the households to check and the hours each check is due within.

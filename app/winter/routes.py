@@ -1,4 +1,4 @@
-"""``/v1/alerts``, ``/v1/tasks``, ``/v1/deadlines`` (DESIGN §11)."""
+"""``/v1/alerts``, ``/v1/tasks``, ``/v1/deadlines`` (docs/winter.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rules table of legal clocks (DESIGN §11), in one place.
+"""The rules table of legal clocks (docs/winter.md), in one place.
 
 Every intake gets a clock by its source (the household's signals); each rule and when its clock stops:
 

@@ -1,4 +1,4 @@
-"""API shapes of winter operations (DESIGN §11)."""
+"""API shapes of winter operations (docs/winter.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tasks on the phone (DESIGN §11): what a device holds, and the ``task`` ``complete`` push.
+"""Tasks on the phone (docs/winter.md): what a device holds, and the ``task`` ``complete`` push.
 
 Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
 

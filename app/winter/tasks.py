@@ -1,4 +1,4 @@
-"""Tasks: one check for one worker (DESIGN §11). Created one at a time (:func:`create_task`, e.g. a facility's
+"""Tasks: one check for one worker (docs/winter.md). Created one at a time (:func:`create_task`, e.g. a facility's
 urgent follow-up) or in bulk for an alert (:func:`insert_tasks`, no ORM per row), completed over REST or from the
 phone (:func:`complete_task`).
 

@@ -1,4 +1,4 @@
-"""``GET /v1/workload`` and ``POST /v1/users/{id}/reassign`` (DESIGN §11 Work)."""
+"""``GET /v1/workload`` and ``POST /v1/users/{id}/reassign`` (docs/operations.md, Work and reassignment)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API shapes of workload and reassignment (DESIGN §11 Work)."""
+"""API shapes of workload and reassignment (docs/operations.md, Work and reassignment)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Workload and reassignment (DESIGN §11 Work; issue 18, item 3).
+"""Workload and reassignment (docs/operations.md, Work and reassignment; issue 18, item 3).
 
 Workload (``GET /v1/workload``)
     For a coordinator's jurisdiction: every worker who may take work there (active planners, partners and
