@@ -1,6 +1,6 @@
 """Checklists on the phone (``docs/sync.md``): what a device holds, and the ``checklist_response`` ``upsert`` push.
 
-Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
+Declared to sync once, here (:func:`sync_entities`: scope, loader, push handler).
 
 * ``checklist_template`` — reference data: the latest published version of every key, plus every published
   version a visit on the phone pins. Drafts never reach a phone. The change envelope's ``version`` is the
@@ -114,19 +114,6 @@ async def _response_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) 
     }
 
 
-def sync_adapters() -> list[Any]:
-    from app.sync.scope import Adapter
-
-    return [
-        Adapter(
-            "checklist_template", _template_scope, _template_load, ChecklistTemplate, after=("visit",), shared=True
-        ),
-        Adapter(
-            "checklist_response", _response_scope, _response_load, ChecklistResponse, after=("visit",), content=True
-        ),
-    ]
-
-
 # --- push ------------------------------------------------------------------------------------------------------
 
 
@@ -173,5 +160,23 @@ async def _response_upsert(ctx: Any) -> Any:
     return Outcome("applied", response.version, household_id=response.household_id, extra=extra)
 
 
-def sync_handlers() -> dict[tuple[str, str], Any]:
-    return {("checklist_response", "upsert"): _response_upsert}
+# --- declaration -------------------------------------------------------------------------------------------------
+
+
+def sync_entities() -> list[Any]:
+    from app.sync.scope import SyncEntity
+
+    return [
+        SyncEntity(
+            "checklist_template", _template_scope, _template_load, ChecklistTemplate, after=("visit",), shared=True
+        ),
+        SyncEntity(
+            "checklist_response",
+            _response_scope,
+            _response_load,
+            ChecklistResponse,
+            after=("visit",),
+            content=True,
+            handlers={"upsert": _response_upsert},
+        ),
+    ]

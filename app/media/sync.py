@@ -1,6 +1,6 @@
 """Photo metadata on the phone (``docs/sync.md``): the photos of the visits a device holds.
 
-Joined into sync by ``app.sync.scope`` (``sync_adapters``). A partner's phone gets a photo only while
+Declared to sync once, here (:func:`sync_entities`). A partner's phone gets a photo only while
 consent opens the household (a photo of a home identifies it), like the household itself.
 """
 
@@ -47,7 +47,7 @@ async def _photo_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> 
     return {p.id: photo_data(p) for p in photos}
 
 
-def sync_adapters() -> list[Any]:
-    from app.sync.scope import Adapter
+def sync_entities() -> list[Any]:
+    from app.sync.scope import SyncEntity
 
-    return [Adapter("photo", _photo_scope, _photo_load, Photo, after=("visit",), content=True)]
+    return [SyncEntity("photo", _photo_scope, _photo_load, Photo, after=("visit",), content=True)]

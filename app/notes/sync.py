@@ -1,6 +1,6 @@
 """Notes on the phone (``docs/sync.md``): what a device holds, and the ``note`` ``upsert`` and ``delete`` pushes.
 
-Joined into sync by ``app.sync.scope`` (``sync_adapters``) and ``app.sync.push`` (``sync_handlers``).
+Declared to sync once, here (:func:`sync_entities`: scope, loader, push handlers).
 
 * A device holds the notes on the visits, cases and households it holds (a partner's only while consent
   opens the household; a facility visit's notes identify no household), never another organization's
@@ -76,12 +76,6 @@ def note_record(note: Note) -> dict[str, Any]:
 async def _note_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     rows = (await session.execute(select(Note).where(Note.id.in_(ids)))).scalars()
     return {n.id: note_record(n) for n in rows}
-
-
-def sync_adapters() -> list[Any]:
-    from app.sync.scope import Adapter
-
-    return [Adapter("note", _note_scope, _note_load, Note, after=("visit", "case", "household"), content=True)]
 
 
 # --- push ------------------------------------------------------------------------------------------------------
@@ -174,9 +168,21 @@ async def _note_delete(ctx: Any) -> Any:
     return Outcome("applied", note.version, household_id=await audit_household(ctx.session, note))
 
 
-def sync_handlers() -> dict[tuple[str, str], Any]:
-    return {("note", "upsert"): _note_upsert, ("note", "delete"): _note_delete}
+# --- declaration -------------------------------------------------------------------------------------------------
 
 
-def sync_prefetchers() -> dict[tuple[str, str], Any]:
-    return {("note", "upsert"): _note_prefetch}
+def sync_entities() -> list[Any]:
+    from app.sync.scope import SyncEntity
+
+    return [
+        SyncEntity(
+            "note",
+            _note_scope,
+            _note_load,
+            Note,
+            after=("visit", "case", "household"),
+            content=True,
+            handlers={"upsert": _note_upsert, "delete": _note_delete},
+            prefetch={"upsert": _note_prefetch},
+        )
+    ]
