@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
+from app.access.people import is_client_role, may_use_grant
 from app.auth.models import (
     PUBLIC_ONLY_SCOPES,
     AuthSession,
@@ -22,10 +22,12 @@ from app.auth.models import (
     Role,
     User,
 )
-from app.auth.principal import Principal
-from app.core.db import begin_write, end_read, utcnow
+from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.principal import Principal
 from app.core.state import AppState
+from app.core.uow import begin_write, end_read, keep_so_far
+from app.journal import audit
 
 
 @dataclass
@@ -177,7 +179,7 @@ class AuthService:
             found is not None
             and found[0].active
             and found[1].active
-            and (found[0].role == Role.integration) == integration
+            and may_use_grant(found[0].role, client_credentials=integration)
         )
         # The slow hashes (and a rehash) run holding no connection and no lock; the writes come after.
         await end_read(self.session)
@@ -205,11 +207,11 @@ class AuthService:
                 },
             )
             self.state.metrics.logins.labels("denied").inc()
+            await keep_so_far(self.session)  # the failed attempt counts although the request fails
             raise Problem(
                 401,
                 "invalid-credentials",
                 "detail.invalid-credentials",
-                commit=True,
                 extra={"error": "invalid_client" if integration else "invalid_grant"},
             )
         user, org = found
@@ -373,9 +375,8 @@ class AuthService:
                 entity_id=auth_session.id,
                 result="revoked",
             )
-            raise Problem(
-                401, "refresh-token-reused", "detail.refresh-reused", commit=True, extra={"error": "invalid_grant"}
-            )
+            await keep_so_far(self.session)  # the revocation and its audit row stay although the request fails
+            raise Problem(401, "refresh-token-reused", "detail.refresh-reused", extra={"error": "invalid_grant"})
         if device is not None:
             device.last_seen_at = now
         principal = principal_for(
@@ -491,7 +492,7 @@ async def resolve_principal(state: AppState, session: AsyncSession, token: str, 
         address=address,
         **{name: fields[name] for name in _PRINCIPAL_FIELDS},
     )
-    if row.role == Role.integration:
+    if is_client_role(row.role):
         # The token names what was asked for; the client's scopes as stored now bound it, so a removed scope
         # stops at once (DESIGN §3.5), not when the token expires.
         asked = frozenset(str(claims.get("scope", "")).split())

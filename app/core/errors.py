@@ -57,8 +57,8 @@ class Problem(Exception):
 
     ``slug`` makes the stable ``type``; the title comes from the message catalogue ``problem.<slug>``
     (falling back to the status' generic title) and ``detail`` from the catalogue key ``detail``.
-    ``extra`` members are added to the body. ``commit=True`` keeps what the request wrote so far
-    (for example the count of a failed login).
+    ``extra`` members are added to the body. Raising one rolls the unit of work back; what must stay (the
+    count of a failed login) is kept before raising (:func:`app.core.uow.keep_so_far`).
     """
 
     def __init__(
@@ -70,7 +70,6 @@ class Problem(Exception):
         params: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        commit: bool = False,
     ) -> None:
         self.status = status
         self.slug = slug or _STATUS_SLUGS.get(status, "http")
@@ -78,7 +77,6 @@ class Problem(Exception):
         self.params = params or {}
         self.extra = extra or {}
         self.headers = headers or {}
-        self.commit = commit
         super().__init__(f"{status} {self.slug}")
 
     def body(self, request: Request | None = None) -> dict[str, Any]:
@@ -125,7 +123,6 @@ class OAuthError(Problem):
         *,
         params: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
-        commit: bool = False,
         slug: str | None = None,
     ) -> None:
         if error not in self.CODES:
@@ -134,9 +131,7 @@ class OAuthError(Problem):
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         if status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="ongi"'
-        super().__init__(
-            status, slug or error.replace("_", "-"), detail, params=params, extra=extra, headers=headers, commit=commit
-        )
+        super().__init__(status, slug or error.replace("_", "-"), detail, params=params, extra=extra, headers=headers)
         self.error = error
 
     @classmethod
@@ -148,7 +143,6 @@ class OAuthError(Problem):
             problem.detail_key,
             params=problem.params,
             extra=extra,
-            commit=problem.commit,
             slug=problem.slug,
         )
 
@@ -176,9 +170,7 @@ class NotFound(Problem):
 class Forbidden(Problem):
     """403: the caller's role or scope may never do this (:mod:`app.access.gates` raises it for routes)."""
 
-    def __init__(
-        self, detail: str, *, slug: str = "forbidden", params: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, detail: str, *, slug: str = "forbidden", params: dict[str, Any] | None = None) -> None:
         super().__init__(403, slug, detail, params=params)
 
 
@@ -200,7 +192,10 @@ class PreconditionFailed(Problem):
     """412: ``If-Match`` names a version that is no longer current."""
 
     def __init__(
-        self, detail: str = "detail.precondition-failed", *, params: dict[str, Any] | None = None,
+        self,
+        detail: str = "detail.precondition-failed",
+        *,
+        params: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(412, "precondition-failed", detail, params=params, extra=extra)
@@ -210,7 +205,11 @@ class Gone(Problem):
     """410: the record was here and is not any more (``slug`` says why, ``extra`` where it went)."""
 
     def __init__(
-        self, slug: str, detail: str | None = None, *, params: dict[str, Any] | None = None,
+        self,
+        slug: str,
+        detail: str | None = None,
+        *,
+        params: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(410, slug, detail, params=params, extra=extra)
