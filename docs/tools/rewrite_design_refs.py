@@ -128,9 +128,16 @@ def wrap(line: str, spans: list[tuple[int, int, str]]) -> list[str]:
 
 
 def rewrite_file(path: Path) -> tuple[str, str] | None:
+    """The file's text and its rewritten text, or None when nothing changes."""
     text = path.read_text()
+    new_text = rewrite_text(text, path)
+    return None if new_text == text else (text, new_text)
+
+
+def rewrite_text(text: str, path: Path) -> str:
+    """``text`` (the content of ``path``) with every reference rewritten."""
     if "DESIGN" not in text and 'README "Security notes"' not in text:
-        return None
+        return text
     in_docs = path.relative_to(ROOT).parts[0] == "docs"
     lines = text.split("\n")
     out: list[str] = []
@@ -154,7 +161,7 @@ def rewrite_file(path: Path) -> tuple[str, str] | None:
             out.append(after)
     new_text = "\n".join(out)
     if new_text == text:
-        return None
+        return text
     if path.suffix == ".py":
         spans = _kinds(new_text)
         wrapped: list[str] = []
@@ -169,7 +176,7 @@ def rewrite_file(path: Path) -> tuple[str, str] | None:
         for n, line in enumerate(new_text.split("\n")):
             if len(line) > LIMIT and ("docs/" in line):
                 print(f"{path.relative_to(ROOT)}:{n + 1}: still {len(line)} characters", file=sys.stderr)
-    return text, new_text
+    return new_text
 
 
 def files(paths: list[str]) -> list[Path]:
