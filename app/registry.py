@@ -12,6 +12,7 @@ module               what                                          who asks
 ``jobs.py``          ``JOBS = [Job(...)]``                          :func:`jobs` (the worker)
 ``sync.py``          ``sync_entities()``                            ``extensions("sync")`` (app.sync)
 ``work.py``          ``work_kinds()``                               ``extensions("work")`` (app.work)
+``hooks.py``         ``SESSION_HOOKS`` of the unit of work            ``extensions("hooks")`` (app.journal)
 ===================  ===========================================  ==================================
 
 The order is stated, not derived from file names: routers are included in it (of two routes that match the

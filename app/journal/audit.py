@@ -17,8 +17,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
-from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.principal import Principal
 from app.core.uow import begin_write, commit, is_writing, journal_of, register_hook
 
 
