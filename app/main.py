@@ -90,10 +90,10 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
         app.include_router(router)
     openapi.install(app, extend=[sync_schemas.document_unions])
     openapi.install_docs(app, "/docs")
-    web.install(app, settings.web_dir)  # Ongi Field at /app/ (DESIGN §12)
+    web.install(app, settings.web_dir)  # Ongi Field at /app/ (docs/apps.md)
     # ETags name the representation (view, language); 304 for If-None-Match (app/core/etag.py).
     app.add_middleware(RepresentationETag)
-    # Innermost of ours: answers a polling phone's empty pull without the router (DESIGN §9).
+    # Innermost of ours: answers a polling phone's empty pull without the router (docs/performance.md).
     app.add_middleware(EmptyPullFastPath, state=state)
     if settings.cors_origins:  # only the configured origins; none configured: no CORS headers at all
         app.add_middleware(

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     default_language: Literal["ko", "en"] = "ko"
     audit_retention_days: int = 730
 
-    # Lifecycle of personal data (DESIGN §3.6, app.lifecycle): days after a household's closure until the
+    # Lifecycle of personal data (docs/operations.md, app.lifecycle): days after a household's closure until the
     # worker destroys its personal data; photos and notes may go earlier (a period longer than the
     # household's changes nothing: the household's destruction takes them too).
     retention_closed_days: int = Field(default=1825, ge=1)

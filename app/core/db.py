@@ -102,7 +102,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
             "PRAGMA busy_timeout=15000",
             "PRAGMA cache_size=-32000",
             "PRAGMA temp_store=MEMORY",
-            # what is deleted or overwritten is zeroed in the file, not left in free pages (DESIGN §3.6)
+            # what is deleted or overwritten is zeroed in the file, not left in free pages (docs/operations.md)
             "PRAGMA secure_delete=ON",
             # table statistics for the planner, bounded in time (sqlite.org/lang_analyze.html#approx): without
             # them a large database picks the wrong index for a pull (one visit's notes read via the visit index)

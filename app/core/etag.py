@@ -1,4 +1,4 @@
-"""``ETag`` on single records, ``If-Match`` on updates, ``If-None-Match`` on reads (DESIGN §7, RFC 9110 §13).
+"""``ETag`` on single records, ``If-Match`` on updates, ``If-None-Match`` on reads (docs/api.md, RFC 9110 §13).
 
 A route names the record's version with :func:`set_etag`; :class:`RepresentationETag` (installed in
 ``create_app``) then makes the tag name the representation the caller got: ``"v4-<digest of the body>"``.

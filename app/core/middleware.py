@@ -7,7 +7,7 @@ that escaped the app into a 500 problem without a stack trace.
 * The request id is the client's ``X-Request-ID`` only when it is a UUID (a log line never carries text a client
   chose); otherwise a new one.
 * Forwarded client addresses (``X-Forwarded-For``, ``Forwarded``) are believed only when the TCP peer is one of
-  the trusted proxies (DESIGN §3.5): walking the chain from the right, the first address that is not a trusted
+  the trusted proxies (docs/operations.md): walking the chain from the right, the first address that is not a trusted
   proxy is the client. uvicorn runs with ``--no-proxy-headers`` so that this is the only place deciding it.
 """
 

@@ -1,4 +1,4 @@
-"""Keyset pagination with an opaque cursor: ``{"items": [...], "next_cursor": ...}`` (DESIGN §7)."""
+"""Keyset pagination with an opaque cursor: ``{"items": [...], "next_cursor": ...}`` (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ count and the last row id, which is all SQLAlchemy reads from it. Everything els
 transactions, isolation, errors) is the stock dialect's. Used for ``sqlite+aiosqlite`` URLs by
 :func:`app.core.db.create_engine`; measured in scripts/bench.
 
-Inside a write transaction (``BEGIN IMMEDIATE``, see :func:`app.core.db.begin_write`) statements run on the
+Inside a write transaction (``BEGIN IMMEDIATE``, see :func:`app.core.uow.begin_write`) statements run on the
 event loop's own thread instead. SQLite admits one writer at a time, so every other writer waits while the
 writer holds the lock; handing each of its statements to another thread let the event loop run other
 requests in between, and a write transaction of a few milliseconds held the lock for tens of them under

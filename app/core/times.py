@@ -1,4 +1,4 @@
-"""Times are written one way everywhere (DESIGN §7): RFC 3339 in UTC with ``Z`` (``2026-12-01T09:30:00Z``),
+"""Times are written one way everywhere (docs/api.md): RFC 3339 in UTC with ``Z`` (``2026-12-01T09:30:00Z``),
 as pydantic writes them in REST. Code that builds JSON by hand (sync data, cursors, payloads) uses these."""
 
 from __future__ import annotations
