@@ -35,7 +35,6 @@ from app.core.state import AppState
 from app.core.uow import open_session
 from app.journal import audit
 from app.media import images
-from app.media.local_storage import LocalStorage
 from app.media.models import Photo
 from app.media.photos import content_key, thumbnail_key
 from app.media.repository import PhotoRepository, UploadRepository
@@ -52,6 +51,7 @@ from app.media.staging import (
     upload_busy,
 )
 from app.media.storage import ObjectMissing, StorageError, scratch_dir
+from app.media.storage.local import LocalStorage
 from app.visits.models import Visit
 
 log = structlog.get_logger("ongi.media")

@@ -153,7 +153,7 @@ async def _download(
 ) -> Response:
     """The photo's file or its thumbnail: the visit's access policy, Range/ETag, and an audit event unless the
     caller's copy is current (304). An ``Ongi-Reason`` header, when sent, is checked and kept in the audit row."""
-    from app.exports.service import download_reason
+    from app.audit.reason import download_reason
 
     given = download_reason(reason) if reason is not None else None
     photo, _ = await get_photo_or_404(session, principal, photo_id)

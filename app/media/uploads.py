@@ -43,7 +43,6 @@ from app.core.db import utcnow
 from app.core.errors import NotFound, Problem
 from app.core.state import AppState
 from app.media import images
-from app.media.local_storage import LocalStorage
 from app.media.models import GONE, Upload, UploadStatus
 from app.media.processing import spawn_processing
 from app.media.repository import PhotoRepository, UploadRepository
@@ -67,6 +66,7 @@ from app.media.staging import (
     upload_gone,
 )
 from app.media.storage import ObjectMissing, StorageError
+from app.media.storage.local import LocalStorage
 
 log = structlog.get_logger("ongi.media")
 

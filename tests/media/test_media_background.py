@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.media.local_storage import LocalStorage
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.processing import media_limiter
+from app.media.storage.local import LocalStorage
 from app.media.uploads import RunningHashes, running_hashes
 from tests.support.factories import Actor, Factory
 from tests.support.uploads import (

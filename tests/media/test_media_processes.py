@@ -24,9 +24,9 @@ from app.auth.models import OrgKind, Role
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker, utcnow
 from app.main import create_app
-from app.media.local_storage import LocalStorage
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.processing import media_limiter, resume_stuck_uploads, wait_for_processing
+from app.media.storage.local import LocalStorage
 from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.uploads import (
     image_of,

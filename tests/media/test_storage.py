@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.config import Settings
-from app.media.local_storage import LocalStorage
-from app.media.s3_storage import S3Storage
 from app.media.storage import ObjectMissing, Storage, StorageError, create_storage, get_storage
+from app.media.storage.local import LocalStorage
+from app.media.storage.s3 import S3Storage
 from tests.support.uploads import (
     free_port,
     make_storage,

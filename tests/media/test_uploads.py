@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import Role
 from app.core.db import utcnow
 from app.media.cleanup import cleanup_expired_uploads
-from app.media.local_storage import LocalStorage
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.staging import LEASE_SECONDS
+from app.media.storage.local import LocalStorage
 from tests.support.factories import Factory
 from tests.support.uploads import (
     OCTET,

@@ -29,9 +29,9 @@ from app.auth.models import OrgKind, Role
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.main import create_app
-from app.media.local_storage import LocalStorage
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.storage import Storage
+from app.media.storage.local import LocalStorage
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.uploads import (
     TUS,

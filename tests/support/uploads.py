@@ -24,10 +24,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.auth.models import OrgKind, Role
-from app.media.local_storage import LocalStorage
 from app.media.processing import wait_for_processing
-from app.media.s3_storage import S3Storage
 from app.media.storage import Storage
+from app.media.storage.local import LocalStorage
+from app.media.storage.s3 import S3Storage
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -4,9 +4,9 @@ Keys are slash-separated paths made by the server (``photos/ab/ab12…``, ``uplo
 never by clients. Every operation streams: bytes move in chunks of at most :data:`PART_SIZE`, so no
 backend ever holds a whole file in memory.
 
-* :class:`~app.media.local_storage.LocalStorage` writes to a temporary file beside the target, fsyncs it and
+* :class:`~app.media.storage.local.LocalStorage` writes to a temporary file beside the target, fsyncs it and
   renames it into place (a reader never sees a half-written file; a crash leaves no partial object).
-* :class:`~app.media.s3_storage.S3Storage` talks to any S3-compatible server through aioboto3.
+* :class:`~app.media.storage.s3.S3Storage` talks to any S3-compatible server through aioboto3.
 
 The app holds one storage instance, created on first use by :func:`get_storage` and kept in
 ``state.extras["storage"]`` (``/readyz`` pings it there).
@@ -122,10 +122,10 @@ async def read_file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIte
 def create_storage(settings: Settings) -> Storage:
     # the backends build on this module's interface, so they are imported when the app's storage is made
     if settings.storage_backend == "s3":
-        from app.media.s3_storage import S3Storage
+        from app.media.storage.s3 import S3Storage
 
         return S3Storage.from_settings(settings)
-    from app.media.local_storage import LocalStorage
+    from app.media.storage.local import LocalStorage
 
     return LocalStorage(settings.files_dir)
 
@@ -150,7 +150,7 @@ def get_storage(state: AppState) -> Storage:
 
 def scratch_dir(state: AppState) -> Path:
     """A local folder for temporary files while a completed upload is verified (never served)."""
-    from app.media.local_storage import LocalStorage
+    from app.media.storage.local import LocalStorage
 
     storage = get_storage(state)
     if isinstance(storage, LocalStorage):
