@@ -15,6 +15,11 @@ register(
             "ko": "끝나지 않은 달은 검토 완료 처리할 수 없습니다.",
             "en": "A month can be signed off only once it is over.",
         },
+        "exports.reason-required": {
+            "ko": "개인정보를 내려받는 사유를 Ongi-Reason 헤더에 적어 주세요 (UTF-8, 퍼센트 인코딩, 2~500자).",
+            "en": "Give the reason for downloading personal data in the Ongi-Reason header "
+            "(UTF-8, percent-encoded, 2-500 characters).",
+        },
         "audit.signed-off": {
             "ko": "이 달의 점검은 이미 검토 완료되었습니다.",
             "en": "This month's review was signed off already.",

@@ -14,11 +14,6 @@ register(
             "ko": "이 종류에 없는 상태입니다. 가능한 값: {allowed}",
             "en": "Not a status of this kind. Allowed: {allowed}",
         },
-        "exports.reason-required": {
-            "ko": "개인정보를 내려받는 사유를 Ongi-Reason 헤더에 적어 주세요 (UTF-8, 퍼센트 인코딩, 2~500자).",
-            "en": "Give the reason for downloading personal data in the Ongi-Reason header "
-            "(UTF-8, percent-encoded, 2-500 characters).",
-        },
         "exports.bad-format": {
             "ko": "형식은 ndjson, csv 또는 xlsx입니다.",
             "en": "The format is ndjson, csv or xlsx.",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.access import exports as access
+from app.audit.reason import REASON_HEADER, download_reason
 from app.auth.deps import CurrentPrincipal
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
@@ -18,7 +19,7 @@ from app.exports import messages as _messages  # noqa: F401 - registers the mess
 from app.exports import tabular
 from app.exports.filters import Filters, parse_bound
 from app.exports.kinds import KIND_DEFS, available
-from app.exports.service import MEDIA_TYPES, REASON_HEADER, download_reason, stream_export
+from app.exports.service import MEDIA_TYPES, stream_export
 from app.journal import audit
 
 router = APIRouter(tags=["exports"])

@@ -29,7 +29,6 @@ from datetime import date, datetime
 from typing import Any
 
 from app.auth.principal import Principal
-from app.core.errors import FieldInvalid
 from app.core.state import AppState
 from app.core.uow import open_session
 from app.exports import tabular
@@ -133,18 +132,3 @@ async def stream_export(
         fmt, spec.sheet_columns(), pages, tz=state.settings.tz, bom=bom, sheet=kind
     ):
         yield chunk
-
-
-#: The request header that carries why personal data is downloaded (docs/access.md; docs/integrations.md).
-REASON_HEADER = "Ongi-Reason"
-
-
-def download_reason(raw: str | None) -> str:
-    """The reason a download of personal data gives (``Ongi-Reason``: UTF-8, percent-encoded, since header
-    values are Latin-1), or a 422 naming ``header.ongi-reason``. Never in the URL: URLs end up in logs."""
-    from urllib.parse import unquote
-
-    text = " ".join(unquote(raw or "", errors="strict").split()) if raw else ""
-    if not 2 <= len(text) <= 500 or any(ord(c) < 32 for c in text):
-        raise FieldInvalid.one("header.ongi-reason", "exports.reason-required")
-    return text
