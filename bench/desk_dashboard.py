@@ -1,9 +1,9 @@
 """Measure the API call behind Ongi Desk's campaign dashboard on the full winter district (issue 19: p50 ≤ 300 ms).
 
-    .venv/bin/python bench/desk_dashboard.py                              # SQLite in a scratch directory
-    .venv/bin/python bench/desk_dashboard.py \\
+    .venv/bin/python -m bench.desk_dashboard                              # SQLite in a scratch directory
+    .venv/bin/python -m bench.desk_dashboard \\
         --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres    # a scratch database on that server
-    .venv/bin/python bench/desk_dashboard.py --runs 50 --profile
+    .venv/bin/python -m bench.desk_dashboard --runs 50 --profile
 
 The district is DESIGN §9's (``app.demo.generate --size full``: 12 dongs, 3,000 households, 9,000 visits …,
 photo files not stored). The dashboard opens on the current winter campaign and asks
@@ -21,14 +21,11 @@ import asyncio
 import cProfile
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -40,21 +37,9 @@ from app.core.security import Security
 from app.demo.generator import generate
 from app.main import create_app
 from app.migrate import upgrade
+from bench._support import pg_admin
 
 BUDGET_MS = 300.0
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _settings(database_url: str, data_dir: Path) -> Settings:
@@ -152,7 +137,7 @@ async def main_async(args: argparse.Namespace) -> int:
         db_name = None
         if args.postgres:
             db_name = f"ongi_bench_desk_{uuid.uuid4().hex[:10]}"
-            await _pg_admin(args.postgres, f'CREATE DATABASE "{db_name}"')
+            await pg_admin(args.postgres, f'CREATE DATABASE "{db_name}"')
             url = make_url(args.postgres).set(database=db_name).render_as_string(hide_password=False)
             label = "PostgreSQL"
         else:
@@ -164,7 +149,7 @@ async def main_async(args: argparse.Namespace) -> int:
             figures = await measure(settings, args.runs, args.profile)
         finally:
             if db_name:
-                await _pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                await pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     summaries = {k: v for k, v in figures.items() if k != "list"}
     ok = all(v["p50"] <= BUDGET_MS for v in summaries.values())
     print()

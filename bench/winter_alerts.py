@@ -1,9 +1,9 @@
 """Measure the creation of a cold-wave alert over 3,000 households (DESIGN §11: ≤ 2 s).
 
-    .venv/bin/python bench/winter_alerts.py                              # SQLite in a scratch directory
-    .venv/bin/python bench/winter_alerts.py \\
+    .venv/bin/python -m bench.winter_alerts                              # SQLite in a scratch directory
+    .venv/bin/python -m bench.winter_alerts \\
         --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres    # a scratch database on that server
-    .venv/bin/python bench/winter_alerts.py --households 3000 --runs 5 --profile
+    .venv/bin/python -m bench.winter_alerts --households 3000 --runs 5 --profile
 
 The scratch district: ``--households`` households over 12 dongs, all matching the alert's criteria (high risk,
 single-person elderly), a third of them on an open visit of a planner, and three duty planners per dong. Each run
@@ -20,14 +20,11 @@ import asyncio
 import cProfile
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 from sqlalchemy import insert
@@ -40,22 +37,10 @@ from app.households.models import Household
 from app.main import create_app
 from app.migrate import upgrade
 from app.visits.models import Visit, VisitAssignee
+from bench._support import pg_admin
 
 PASSWORD = "bench-password-0123456789"  # noqa: S105 - throwaway users in a scratch database
 DONGS = [f"11990{51 + i}000" for i in range(12)]
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def seed(state: object, households: int) -> None:
@@ -149,7 +134,7 @@ async def run(households: int, runs: int, postgres: str | None, profile: bool, v
     db_name = None
     if postgres:
         db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
+        await pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
         url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
@@ -201,7 +186,7 @@ async def run(households: int, runs: int, postgres: str | None, profile: bool, v
     finally:
         await state.engine.dispose()
         if db_name:
-            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # type: ignore[arg-type]
+            await pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # type: ignore[arg-type]
     return timings
 
 
