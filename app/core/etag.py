@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
 
 from fastapi import Request, Response
 from starlette.datastructures import MutableHeaders
@@ -94,7 +93,7 @@ class RepresentationETag:
             return
         method = scope.get("method", "GET")
         if_none_match = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"if-none-match"), None)
-        start: dict[str, Any] | None = None
+        start: Message | None = None
         chunks: list[bytes] = []
 
         async def wrapped(message: Message) -> None:

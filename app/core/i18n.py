@@ -45,7 +45,7 @@ def negotiate(accept_language: str | None, default: Lang = "ko") -> Lang:
         if primary == "*":
             primary = default
         if primary in LANGS and q > 0 and (best is None or q > best[0]):
-            best = (q, primary)  # type: ignore[assignment]
+            best = (q, primary)
     return best[1] if best else default
 
 

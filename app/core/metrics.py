@@ -124,7 +124,7 @@ class Metrics:
         """The text a scrape answers: this process's registry, or every process's in multiprocess mode."""
         if self.multiprocess:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
             registry = self.registry
         if extra is None:
@@ -163,4 +163,4 @@ def mark_process_dead(pid: int) -> None:
     if multiprocess_dir() is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -392,7 +392,7 @@ def _describe_bodies(op: dict[str, Any]) -> None:
 
 
 def _has_security(op: dict[str, Any], doc: dict[str, Any]) -> bool:
-    sec = op.get("security", doc.get("security"))
+    sec = op.get("security", doc.get("security")) or []
     return bool(sec) and any(req for req in sec)
 
 
@@ -417,9 +417,7 @@ def _own_content(response: dict[str, Any]) -> bool:
     """A route's own error body that is not a problem (the OAuth2 token endpoint's RFC 6749 errors)."""
     content = response.get("content") or {}
     return any(
-        media != PROBLEM_MEDIA_TYPE
-        and (body or {}).get("schema")
-        and "HTTPValidationError" not in str(body["schema"])
+        media != PROBLEM_MEDIA_TYPE and (body or {}).get("schema") and "HTTPValidationError" not in str(body["schema"])
         for media, body in content.items()
     )
 

@@ -36,7 +36,8 @@ class Repository(Generic[M]):
     async def get(self, id: uuid.UUID | Any, *, for_update: bool = False) -> M | None:
         """The row with primary key ``id``, or None (``for_update`` locks it where the database can)."""
         if for_update:
-            return await self.one_or_none(self.select().where(self.model.id == id).with_for_update())
+            row: M | None = await self.one_or_none(self.select().where(self.model.id == id).with_for_update())
+            return row
         return await self.session.get(self.model, id)
 
     async def one_or_none(self, stmt: Select[Any]) -> Any:
@@ -47,7 +48,8 @@ class Repository(Generic[M]):
 
     async def rows(self, stmt: Select[Any]) -> Sequence[Any]:
         """Rows of several columns (``select(a, b)``), as tuples."""
-        return (await self.session.execute(stmt)).all()
+        rows: Sequence[Any] = (await self.session.execute(stmt)).all()
+        return rows
 
     async def scalar(self, stmt: Select[Any]) -> Any:
         return (await self.session.execute(stmt)).scalar()

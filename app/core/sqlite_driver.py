@@ -86,7 +86,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         pass
 
     async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
-        if self._adapt_connection._inline:
+        if self._adapt_connection._inline:  # type: ignore[attr-defined]
             description, rows, rowcount, lastrowid = _run_one(self._connection, operation, parameters, many)
             self._description, self._rowcount, self._lastrowid = description, rowcount, lastrowid
             self._rows = collections.deque(rows)
@@ -155,7 +155,7 @@ class OneHopDialect(SQLiteDialect_aiosqlite):
     supports_server_side_cursors = False
 
     @classmethod
-    def import_dbapi(cls) -> OneHopDBAPI:  # type: ignore[override]
+    def import_dbapi(cls) -> OneHopDBAPI:
         return OneHopDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
 

@@ -88,10 +88,10 @@ class Journal:
 def journal_of(session: AsyncSession | Session) -> Journal:
     """The session's journal (created on first use)."""
     info = session.info
-    journal = info.get(JOURNAL_KEY)
+    journal: Journal | None = info.get(JOURNAL_KEY)
     if journal is None:
         journal = info[JOURNAL_KEY] = Journal()
-    return journal  # type: ignore[no-any-return]
+    return journal
 
 
 # --- hooks ---------------------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ _write_locks: weakref.WeakKeyDictionary[Any, _WriterLock] = weakref.WeakKeyDicti
 
 
 def _sqlite_engine(session: AsyncSession) -> Any | None:
-    bind = session.bind
+    bind: Any = session.bind
     engine = getattr(bind, "engine", bind)
     sync_engine = getattr(engine, "sync_engine", engine)
     return sync_engine if getattr(sync_engine.dialect, "name", "") == "sqlite" else None

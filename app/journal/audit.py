@@ -83,7 +83,7 @@ def take_batch(session: AsyncSession) -> list[dict[str, Any]]:
 async def flush_batch(session: AsyncSession) -> None:
     rows = take_batch(session)
     if rows:
-        await session.execute(insert(AuditEvent.__table__), rows)
+        await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
 
 
 async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -91,7 +91,7 @@ async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if journal.audit_batch is not None:
         journal.audit_batch.extend(rows)  # written at once by flush_batch (a sync push)
     elif is_writing(session):
-        await session.execute(insert(AuditEvent.__table__), rows)
+        await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
     else:
         journal.audit_deferred.extend(rows)
 
@@ -182,7 +182,7 @@ async def flush_deferred(session: AsyncSession) -> None:
     if not rows:
         return
     await begin_write(session)
-    await session.execute(insert(AuditEvent.__table__), rows)
+    await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
     await commit(session)
 
 

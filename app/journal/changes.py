@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.db import utcnow
 from app.core.uow import ChangeNote, Mark, journal_of, register_hook
@@ -84,9 +85,9 @@ async def _reserve(session: AsyncSession, count: int) -> int:
     """Take ``count`` numbers from the change counter (its row stays locked until commit); the first one."""
     result = await session.execute(
         update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + count)
-        .returning(ChangeCounter.value)
+        .where(col(ChangeCounter.id) == 1)
+        .values(value=col(ChangeCounter.value) + count)
+        .returning(col(ChangeCounter.value))
     )
     return int(result.scalar_one()) - count + 1
 
