@@ -32,7 +32,7 @@ from app.auth.models import Organization, User
 from app.auth.principal import Principal
 from app.care.models import Case
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import Conflict, Problem
 from app.households.models import Household, HouseholdStatus
 from app.journal.outbox import emit
 from app.visits.models import Visit, VisitAssignee, VisitStatus
@@ -140,7 +140,7 @@ async def create_alert(session: AsyncSession, principal: Principal, body: Any) -
         existing = await session.get(Alert, body.id)
         if existing is not None:
             if existing.created_by_id != principal.user_id:
-                raise Problem(409, "conflict", "winter.alert-id-taken")
+                raise Conflict("conflict", "winter.alert-id-taken")
             return existing, False
     outside = winter_access.codes_outside(principal, body.dong_codes)
     if outside:

@@ -317,6 +317,23 @@ async def announce(session: AsyncSession, now: datetime | None = None) -> int:
 ENTITY_ORDER = ("case", "household", "visit")  # ties of due time are ordered by entity name, then id
 
 
+def parse_cursor(cursor: str | None) -> tuple[datetime, str, uuid.UUID] | None:
+    """The position of a deadlines cursor (due time, entity, id), or None; one this listing did not write is a
+    422 ``invalid-cursor``."""
+    from app.core.pagination import decode_cursor, invalid_cursor
+
+    if not cursor:
+        return None
+    raw = decode_cursor(cursor)
+    try:
+        after = (datetime.fromisoformat(raw[0]), str(raw[1]), uuid.UUID(raw[2]))
+    except (ValueError, IndexError, TypeError) as exc:
+        raise invalid_cursor() from exc
+    if after[1] not in ENTITY_ORDER or after[0].tzinfo is None:
+        raise invalid_cursor()
+    return after
+
+
 def _after(col: Any, id_col: Any, entity: str, cursor: tuple[datetime, str, uuid.UUID] | None) -> Any:
     """``(due, entity, id) > cursor`` for one entity whose due time is ``col``."""
     from sqlalchemy import and_, true

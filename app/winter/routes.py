@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -16,7 +15,7 @@ from app.core.db import utcnow
 from app.core.deps import SessionDep
 from app.core.errors import Forbidden, Problem
 from app.core.etag import set_etag
-from app.core.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor, invalid_cursor
+from app.core.pagination import CursorQuery, LimitQuery, Page, encode_cursor
 from app.journal import audit
 from app.winter import alerts, deadlines
 from app.winter import messages as _messages  # noqa: F401  (registers the domain's messages)
@@ -266,15 +265,7 @@ async def list_deadlines(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[DeadlineItem]:
-    after = None
-    if cursor:
-        raw = decode_cursor(cursor)
-        try:
-            after = (datetime.fromisoformat(raw[0]), str(raw[1]), uuid.UUID(raw[2]))
-        except (ValueError, IndexError, TypeError) as exc:
-            raise invalid_cursor() from exc
-        if after[1] not in deadlines.ENTITY_ORDER or after[0].tzinfo is None:
-            raise invalid_cursor()
+    after = deadlines.parse_cursor(cursor)
     items, last = await deadlines.list_deadlines(
         session,
         principal,

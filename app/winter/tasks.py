@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import Conflict, NotFound, Problem
 from app.households.models import Household
 from app.journal.changes import note_change
 from app.visits.models import Facility
@@ -53,7 +53,7 @@ async def create_task(
             await session.execute(select(Facility.district_code, Facility.dong_code).where(Facility.id == facility_id))
         ).first()
     if row is None:
-        raise Problem(404, "not-found", "detail.not-found")
+        raise NotFound()
     task = Task(
         id=task_id or uuid.uuid4(),
         kind=TaskKind(kind),
@@ -125,12 +125,7 @@ def _plain(value: Any) -> Any:
 
 
 def task_conflict(task: Task) -> Problem:
-    return Problem(
-        409,
-        "task-already-done",
-        "winter.task-already-done",
-        extra={"server": task_state(task)},
-    )
+    return Conflict("task-already-done", "winter.task-already-done", extra={"server": task_state(task)})
 
 
 def task_state(task: Task) -> dict[str, Any]:
