@@ -26,8 +26,8 @@ runs; *which* records the caller then reaches is decided by the filters and chec
 :func:`role_gate` is the one gate factory (roles, and an integration's scope beside them); :func:`Integration`
 builds a gate for integration clients only (403 ``scope-forbidden`` for anyone else). Only this module calls
 them; ``app.core.openapi`` reads their closures (``allowed``, ``scope``) to write each operation's security.
-The gate reads the principal from :data:`app.auth.deps.CurrentPrincipal` (authentication: who is calling),
-the one import of this package outside models, the principal and core.
+The gate reads the caller from :data:`app.access.caller.CurrentPrincipal` (the token resolved once per request
+by the authenticator :mod:`app.auth` installs).
 """
 
 from __future__ import annotations
@@ -37,10 +37,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.auth.deps import CurrentPrincipal
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.access.caller import CurrentPrincipal
 from app.core.errors import Problem
+from app.core.principal import Principal, Role
 
 Gate = Callable[[Principal], Awaitable[Principal]]
 

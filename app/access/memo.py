@@ -10,24 +10,28 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-MEMO_KEY = "ongi_access_memo"
+from app.core.uow import journal_of
+
+# The memo lives in the unit of work's journal (``Journal.memo``): memoing the reach is not a write.
 
 
 def start_memo(session: AsyncSession) -> None:
-    session.info[MEMO_KEY] = {}
+    journal_of(session).memo = {}
 
 
 def clear_memo(session: AsyncSession) -> None:
     """Forget remembered objects (after a savepoint rollback expired them); memoing stays on."""
-    if MEMO_KEY in session.info:
-        session.info[MEMO_KEY] = {}
+    journal = journal_of(session)
+    if journal.memo is not None:
+        journal.memo = {}
 
 
 def end_memo(session: AsyncSession) -> None:
-    session.info.pop(MEMO_KEY, None)
+    journal_of(session).memo = None
 
 
-def memo_of(session: AsyncSession) -> dict[Any, Any] | None:
+def memo_of(session: AsyncSession | Session) -> dict[Any, Any] | None:
     """The batch memo, when one is on (see :func:`start_memo`)."""
-    return session.info.get(MEMO_KEY)  # type: ignore[no-any-return]
+    return journal_of(session).memo

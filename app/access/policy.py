@@ -58,9 +58,10 @@ from __future__ import annotations
 
 from app.access.consent import consent_covers, consent_in_force
 from app.access.gates import role_gate
-from app.access.memo import MEMO_KEY, clear_memo, end_memo, memo_of, start_memo
+from app.access.memo import clear_memo, end_memo, memo_of, start_memo
 from app.access.reach import (
     FINISHED_GRACE,
+    HouseholdNotFound,
     PartnerReach,
     alert_filter,
     can_see_household,
@@ -94,9 +95,9 @@ from app.access.redaction import PUBLIC_STAFF, SENSITIVE_KINDS, may_reveal_rrn, 
 
 __all__ = [
     "FINISHED_GRACE",
-    "MEMO_KEY",
     "PUBLIC_STAFF",
     "SENSITIVE_KINDS",
+    "HouseholdNotFound",
     "PartnerReach",
     "alert_filter",
     "can_see_household",

@@ -25,11 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.consent import consent_covers
 from app.access.memo import memo_of
 from app.access.redaction import PUBLIC_STAFF
-from app.auth.models import PUBLIC_ONLY_SCOPES, OrgKind, Role
-from app.auth.principal import Principal
 from app.care.models import Case, CaseMember
 from app.core.db import utcnow
-from app.core.errors import Problem, not_found
+from app.core.errors import NotFound, Problem, not_found
+from app.core.principal import PUBLIC_ONLY_SCOPES, OrgKind, Principal, Role
 from app.households.models import Consent, ConsentPurpose, Household
 from app.reports.models import CrisisReport
 from app.visits.models import Facility, Visit, VisitAssignee, VisitStatus
@@ -247,16 +246,23 @@ async def _may_see(session: AsyncSession, principal: Principal, household_id: uu
     return False
 
 
-async def get_household_or_404(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, record_denied: bool = False
-) -> Household:
-    """The household, or 404. ``record_denied`` audits the attempt (result ``denied``, ``entity_id`` the id
-    asked for, ``household_id`` set when that household exists) and keeps that audit row when the request
-    ends in the 404; use it only where nothing else was written before the lookup.
+class HouseholdNotFound(NotFound):
+    """The 404 of :func:`get_household_or_404`: the same problem as any missing record, carrying what a caller
+    that audits denied reads needs (``household_id`` asked for; ``exists``: whether such a household exists)."""
+
+    def __init__(self, household_id: uuid.UUID, *, exists: bool) -> None:
+        super().__init__()
+        self.household_id, self.exists = household_id, exists
+
+
+async def get_household_or_404(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
+    """The household, or :class:`HouseholdNotFound` (410 ``household-merged`` for one merged away). Nothing is
+    written here: a caller that audits the denied read (``app.households.lookup.readable_household``) records
+    it from the exception.
 
     A household the caller may not see must be indistinguishable from one that does not exist (issue 13,
-    item 11): both run the same access questions, both write the one audit row, and both answer the same
-    problem with the same headers, so neither the answer nor its time tells them apart."""
+    item 11): both run the same access questions, and both answer the same problem with the same headers, so
+    neither the answer nor its time tells them apart."""
     household = await session.get(Household, household_id)
     exists = household is not None
     live = household if household is not None and household.deleted_at is None else None
@@ -267,23 +273,7 @@ async def get_household_or_404(
         return live
     if merged is not None and visible:
         raise await merged_problem(session, merged)
-    problem = not_found()
-    if record_denied:
-        from app.journal import audit
-
-        await audit.record(
-            session,
-            principal,
-            "household.read",
-            entity="household",
-            entity_id=household_id,
-            household_id=household_id if exists else None,
-            result="denied",
-        )
-        from app.core.uow import keep_so_far
-
-        await keep_so_far(session)  # the denied read keeps its audit row although the request fails
-    raise problem
+    raise HouseholdNotFound(household_id, exists=exists)
 
 
 async def merged_problem(session: AsyncSession, household: Household) -> Problem:

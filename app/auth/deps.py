@@ -1,41 +1,16 @@
 """Who is calling: resolved once per request (authentication). Which roles a route admits is declared with the
-gates of :mod:`app.access.gates`."""
+gates of :mod:`app.access.gates`.
+
+The dependencies themselves live in :mod:`app.access.caller` (the gates read them); this module installs the
+resolver that turns a bearer token into the caller (:func:`app.auth.service.resolve_principal`) and names them
+for the routes that need a caller but no gate.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import structlog
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from app.auth.principal import Principal
+from app.access.caller import CurrentPrincipal, OptionalPrincipal, install_authenticator
 from app.auth.service import resolve_principal
-from app.core.deps import SessionDep, StateDep, client_address
-from app.core.errors import Problem
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from POST /v1/auth/token")
+install_authenticator(resolve_principal)
 
-
-async def _optional_principal(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
-    if credentials is None:
-        return None
-    principal = await resolve_principal(state, session, credentials.credentials, client_address(request))
-    structlog.contextvars.bind_contextvars(actor=str(principal.user_id), role=principal.role.value)
-    request.state.principal = principal
-    return principal
-
-
-async def _principal(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal:
-    if principal is None:
-        raise Problem(401, "unauthorized", "detail.missing-token")
-    return principal
-
-
-OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+__all__ = ["CurrentPrincipal", "OptionalPrincipal"]

@@ -22,6 +22,7 @@ from app.core.etag import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.principal import Principal
 from app.households import consent, duplicates, merge, search, sensitive, service
+from app.households.lookup import readable_household
 from app.households.models import Consent, HouseholdStatus, RiskLevel, Signal
 from app.households.repository import HouseholdRepository
 from app.households.schemas import (
@@ -219,7 +220,7 @@ async def get_household(
     session: SessionDep,
     response: Response,
 ) -> HouseholdPublic:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     view = (await audited_views(session, principal, [household], security=state.security, include_sensitive=True))[0]
     set_etag(response, household.version)
     return view
@@ -246,7 +247,7 @@ async def patch_household(
     session: SessionDep,
     response: Response,
 ) -> HouseholdPublic:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     check_if_match(request, household.version)
     household = await service.update_household(session, principal, state.security, household, body)
     await session.flush()
@@ -271,7 +272,7 @@ async def list_signals(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[SignalPublic]:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     rows, next_cursor = await service.records_page(
         session, principal, household, Signal, "household.signal.read", limit=limit, cursor=cursor
     )
@@ -288,7 +289,7 @@ async def list_signals(
 async def add_signal(
     household_id: uuid.UUID, body: SignalCreate, principal: gates.PublicStaff, session: SessionDep
 ) -> SignalAdded:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     signal, outcome = await service.add_signal(
         session,
         principal,
@@ -325,7 +326,7 @@ async def list_consents(
 ) -> Page[ConsentPublic]:
     from app.consentforms.service import forms_of
 
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     rows, next_cursor = await service.records_page(
         session, principal, household, Consent, "household.consent.read", limit=limit, cursor=cursor
     )
@@ -344,7 +345,7 @@ async def list_consents(
 async def record_consent(
     household_id: uuid.UUID, body: ConsentCreate, principal: gates.PublicStaff, session: SessionDep, response: Response
 ) -> ConsentPublic:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     record = await consent.record_consent(session, principal, household, body)
     set_etag(response, record.version)
     return consent.consent_public(record, utcnow())
@@ -367,7 +368,7 @@ async def withdraw_consent(
 ) -> ConsentPublic:
     from app.consentforms.service import forms_of
 
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     record = await session.get(Consent, consent_id)
     if record is None or record.household_id != household.id:
         raise not_found()
@@ -395,7 +396,7 @@ async def reveal(
     session: SessionDep,
     response: Response,
 ) -> RevealResult:
-    household = await policy.get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     response.headers.update(_NO_STORE)
     return await sensitive.reveal(session, principal, state.security, household, body)
 
