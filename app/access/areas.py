@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement
 
 from app.access.reach import codes_clause
 from app.areas.models import AdminArea
-from app.auth.principal import Principal
+from app.core.principal import Principal
 
 
 def area_filter(principal: Principal) -> ColumnElement[bool]:

@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from app.auth.models import INTEGRATION_SCOPES, PUBLIC_ONLY_SCOPES, Organization, OrgKind, Role, User
-from app.auth.principal import Principal, codes_within
+from app.auth.models import Organization, User
+from app.core.principal import INTEGRATION_SCOPES, PUBLIC_ONLY_SCOPES, OrgKind, Principal, Role, codes_within
 
 #: What :func:`role_misfit` answers: the field, the message key and its parameters.
 Misfit = tuple[str, str, dict[str, Any]]

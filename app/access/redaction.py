@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.core.principal import Principal, Role
 
 #: Roles of the public side (coordinators and planners).
 PUBLIC_STAFF = (Role.coordinator, Role.planner)

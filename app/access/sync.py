@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.reach import PartnerReach, partner_reach
-from app.auth.models import Role
-from app.auth.principal import Principal
+from app.core.principal import Principal, Role
 
 SYNC_ROLES = (Role.planner, Role.partner, Role.coordinator)
 #: The same roles as the strings a token carries (the pull's fast path reads them before any principal exists).

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.access import areas as access
 from app.areas.models import AdminArea
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.repository import Repository
 
 

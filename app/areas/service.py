@@ -11,8 +11,8 @@ from app.access import areas as access
 from app.areas import messages as _messages  # noqa: F401  (registers the messages)
 from app.areas.models import AdminArea
 from app.areas.repository import AreaRepository
-from app.auth.principal import Principal
 from app.core.errors import FieldInvalid
+from app.core.principal import Principal
 from app.journal import audit
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from app.auth.models import Device, Organization, Role, User
+from app.auth.models import Device, Organization, User
+from app.core.principal import Role
 from app.core.repository import Repository
 
 

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from app.access import gates
 from app.access import people as access
 from app.auth.deps import CurrentPrincipal
-from app.auth.models import Role
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import NotFound
 from app.core.etag import check_if_match, set_etag
 from app.core.openapi import problems
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.principal import Role
+from app.journal import audit
 from app.people.repository import DeviceRepository, UserRepository
 from app.people.schemas import (
     DevicePublic,
@@ -29,17 +30,22 @@ from app.people.schemas import (
     UserUpdate,
 )
 from app.people.service import PeopleService, get_manageable_org, manageable_orgs, manageable_user_ids
+from app.sync.holdings import holdings_of
+from app.sync.schemas import DeviceHoldings, HoldingPublic
+from app.sync.state import state_and_seq
 
-router = APIRouter(tags=["people"])
+people = APIRouter(tags=["people"])
+#: What a device holds is documented with sync (its records are the sync holdings).
+holdings = APIRouter(tags=["sync"])
 
 
-@router.get("/v1/organizations", response_model=Page[OrganizationPublic], summary="Organizations you manage")
+@people.get("/v1/organizations", response_model=Page[OrganizationPublic], summary="Organizations you manage")
 async def list_organizations(principal: gates.Admin, session: SessionDep) -> Page[OrganizationPublic]:
     orgs = await manageable_orgs(session, principal)
     return Page(items=[OrganizationPublic.model_validate(o) for o in orgs])
 
 
-@router.post(
+@people.post(
     "/v1/organizations", response_model=OrganizationPublic, status_code=201, summary="Register a partner organization"
 )
 async def create_organization(
@@ -50,7 +56,7 @@ async def create_organization(
     return OrganizationPublic.model_validate(org)
 
 
-@router.get("/v1/organizations/{org_id}", response_model=OrganizationPublic)
+@people.get("/v1/organizations/{org_id}", response_model=OrganizationPublic)
 async def get_organization(
     org_id: uuid.UUID, principal: gates.Admin, session: SessionDep, response: Response
 ) -> OrganizationPublic:
@@ -59,7 +65,7 @@ async def get_organization(
     return OrganizationPublic.model_validate(org)
 
 
-@router.patch("/v1/organizations/{org_id}", response_model=OrganizationPublic)
+@people.patch("/v1/organizations/{org_id}", response_model=OrganizationPublic)
 async def update_organization(
     org_id: uuid.UUID,
     body: OrganizationUpdate,
@@ -76,7 +82,7 @@ async def update_organization(
     return OrganizationPublic.model_validate(org)
 
 
-@router.get("/v1/users", response_model=Page[UserPublic], summary="Users of the organizations you manage")
+@people.get("/v1/users", response_model=Page[UserPublic], summary="Users of the organizations you manage")
 async def list_users(
     principal: gates.Admin,
     session: SessionDep,
@@ -93,7 +99,7 @@ async def list_users(
     return Page(items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor)
 
 
-@router.post(
+@people.post(
     "/v1/users",
     response_model=UserCreated,
     status_code=201,
@@ -108,7 +114,7 @@ async def create_user(
     return UserCreated.model_validate({**UserPublic.model_validate(user).model_dump(), "client_secret": secret})
 
 
-@router.get("/v1/users/{user_id}", response_model=UserPublic)
+@people.get("/v1/users/{user_id}", response_model=UserPublic)
 async def get_user(
     user_id: uuid.UUID, principal: gates.Admin, state: StateDep, session: SessionDep, response: Response
 ) -> UserPublic:
@@ -117,7 +123,7 @@ async def get_user(
     return UserPublic.model_validate(user)
 
 
-@router.patch(
+@people.patch(
     "/v1/users/{user_id}",
     response_model=UserPublic,
     summary="Change a user (deactivating or changing the password ends their sessions)",
@@ -139,7 +145,7 @@ async def update_user(
     return UserPublic.model_validate(user)
 
 
-@router.get(
+@people.get(
     "/v1/devices", response_model=Page[DevicePublic], summary="Devices: an admin's organizations', or the caller's own"
 )
 async def list_devices(
@@ -157,7 +163,7 @@ async def list_devices(
     return Page(items=[DevicePublic.model_validate(d) for d in rows], next_cursor=next_cursor)
 
 
-@router.get("/v1/devices/{device_id}", response_model=DevicePublic)
+@people.get("/v1/devices/{device_id}", response_model=DevicePublic)
 async def get_device(
     device_id: uuid.UUID, principal: CurrentPrincipal, state: StateDep, session: SessionDep
 ) -> DevicePublic:
@@ -165,7 +171,7 @@ async def get_device(
     return DevicePublic.model_validate(device)
 
 
-@router.post(
+@people.post(
     "/v1/devices/{device_id}/revoke",
     response_model=DevicePublic,
     summary="Revoke a (lost) device: its tokens stop at once and it is told to wipe",
@@ -179,3 +185,37 @@ async def revoke_device(
         raise NotFound()
     device = await service.revoke_device(device, body.reason)
     return DevicePublic.model_validate(device)
+
+
+@holdings.get(
+    "/v1/devices/{device_id}/holdings",
+    response_model=DeviceHoldings,
+    summary="What a device holds (records sent and not yet purged): for a lost phone",
+)
+async def device_holdings(
+    device_id: uuid.UUID, principal: gates.Admin, state: StateDep, session: SessionDep
+) -> DeviceHoldings:
+    device = await PeopleService(state, session, principal).get_device(device_id)
+    st, _ = await state_and_seq(session, device.id)
+    rows = await holdings_of(session, device.id)
+    # What a phone holds names households and their records: reading it is audited (docs/access.md).
+    await audit.record(
+        session,
+        principal,
+        "device.holdings.read",
+        entity="device",
+        entity_id=device.id,
+        details={"count": len(rows), "user_id": str(device.user_id)},
+    )
+    return DeviceHoldings(
+        device_id=device.id,
+        last_pull_at=st.last_pull_at if st else None,
+        last_push_at=st.last_push_at if st else None,
+        clock_skew_ms=st.clock_skew_ms if st else None,
+        items=[HoldingPublic.model_validate(r) for r in rows],
+    )
+
+
+router = APIRouter()
+router.include_router(people)
+router.include_router(holdings)

@@ -14,11 +14,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import people as access
-from app.auth.models import Device, Organization, Role, User
-from app.auth.principal import Principal
+from app.auth.models import Device, Organization, User
 from app.auth.service import revoke_sessions_of
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_problem
+from app.core.principal import Principal, Role
 from app.core.state import AppState
 from app.journal import audit
 from app.people import messages as _messages  # noqa: F401  (registers the messages)

@@ -1,4 +1,5 @@
-"""``/v1/sync/pull``, ``/v1/sync/push``, ``/v1/sync/ack`` and what a device holds (``docs/sync.md``)."""
+"""``/v1/sync/pull``, ``/v1/sync/push``, ``/v1/sync/ack`` (``docs/sync.md``). What a device holds, for an admin:
+``GET /v1/devices/{id}/holdings`` in :mod:`app.people.routes` (the admin's bounds are the people domain's)."""
 
 from __future__ import annotations
 
@@ -8,28 +9,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.access import gates
 from app.auth.deps import CurrentPrincipal
 from app.auth.models import Device
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import NotFound, Problem
 from app.core.times import json_default
-from app.journal import audit
-from app.people.service import PeopleService
 from app.sync import pull as pull_service
 from app.sync import push as push_service
-from app.sync.holdings import holdings_of
 from app.sync.schemas import (
     AckRequest,
     AckResponse,
-    DeviceHoldings,
-    HoldingPublic,
     PullResponse,
     PushRequest,
     PushResponse,
 )
 from app.sync.scope import adapters
-from app.sync.state import require_device, state_and_seq
+from app.sync.state import require_device
 
 router = APIRouter(tags=["sync"])
 
@@ -101,32 +96,3 @@ async def push(
 async def ack(body: AckRequest, principal: CurrentPrincipal, session: SessionDep) -> AckResponse:
     purged = [(p.entity, p.id) if not isinstance(p, uuid.UUID) else (None, p) for p in body.purged]
     return AckResponse(purged=await pull_service.ack(session, principal, purged))
-
-
-@router.get(
-    "/v1/devices/{device_id}/holdings",
-    response_model=DeviceHoldings,
-    summary="What a device holds (records sent and not yet purged): for a lost phone",
-)
-async def device_holdings(
-    device_id: uuid.UUID, principal: gates.Admin, state: StateDep, session: SessionDep
-) -> DeviceHoldings:
-    device = await PeopleService(state, session, principal).get_device(device_id)
-    st, _ = await state_and_seq(session, device.id)
-    rows = await holdings_of(session, device.id)
-    # What a phone holds names households and their records: reading it is audited (docs/access.md).
-    await audit.record(
-        session,
-        principal,
-        "device.holdings.read",
-        entity="device",
-        entity_id=device.id,
-        details={"count": len(rows), "user_id": str(device.user_id)},
-    )
-    return DeviceHoldings(
-        device_id=device.id,
-        last_pull_at=st.last_pull_at if st else None,
-        last_push_at=st.last_push_at if st else None,
-        clock_skew_ms=st.clock_skew_ms if st else None,
-        items=[HoldingPublic.model_validate(r) for r in rows],
-    )

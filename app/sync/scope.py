@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import sync as access
 from app.access.policy import PartnerReach
 from app.auth.models import User
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.times import rfc3339
 
 Key = tuple[str, uuid.UUID]
