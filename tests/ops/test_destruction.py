@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse, ChecklistTemplate, HistoryReason
-from app.core.db import commit, create_engine, utcnow
+from app.core.db import create_engine, utcnow
+from app.core.uow import commit
 from app.households.models import Household, HouseholdSensitive
 from app.lifecycle.models import DestructionRecord
 from app.lifecycle.service import destroy_expired, reclaim
 from app.main import create_app
 from app.media.models import Photo
-from app.media.service import content_key, thumbnail_key
+from app.media.photos import content_key, thumbnail_key
 from app.media.storage import get_storage
 from app.migrate import upgrade
 from app.notes.models import Note, NoteRevision

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
-from app.core.db import open_session, utcnow
+from app.core.db import utcnow
+from app.core.uow import open_session
 from app.households.models import Household
 from app.visits.models import VisitAssignee
 from ongi_client import DeviceWiped, SyncClient
@@ -166,8 +167,8 @@ async def test_joint_visit_over_offline_days_converges(
     """A planner and a partner share a visit; both work offline, edit the same screening and the visit, and
     every device and the server end up agreeing, with nothing lost."""
     from app.checklists.models import ChecklistResponse
-    from app.checklists.service import ensure_builtin_templates
-    from app.core.db import commit
+    from app.checklists.templates import ensure_builtin_templates
+    from app.core.uow import commit
     from app.notes.models import Note
     from app.visits.models import Visit
     from tests.support.factories import make_consent
