@@ -13,35 +13,31 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import structlog
 from fastapi import APIRouter, Header, Request, Response
 
 from app.access import gates
+from app.audit.reason import download_reason
 from app.consentforms import messages as _messages  # noqa: F401 - registers the messages
+from app.consentforms import service
 from app.consentforms.models import ConsentForm
 from app.consentforms.schemas import ConsentFormPublic
-from app.consentforms.service import form_of
+from app.consentforms.service import EXTENSIONS, PDF, form_of
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Conflict, Problem, not_found
+from app.core.errors import not_found
 from app.core.etag import set_etag
 from app.core.principal import Principal
-from app.exports.service import download_reason
 from app.households.consent import consent_public
 from app.households.lookup import readable_household
 from app.households.models import Consent
 from app.households.schemas import ConsentPublic
 from app.journal import audit
-from app.media import images
 from app.media.serving import serve
-from app.media.storage import StorageError, get_storage, scratch_dir
+from app.media.storage import get_storage
 
 log = structlog.get_logger("ongi.consentforms")
 
@@ -55,8 +51,6 @@ ReasonHeader = Annotated[
     ),
 ]
 
-PDF = "application/pdf"
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", PDF: "pdf"}
 _FORM_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "image/webp", PDF)
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _NOT_FOUND = {"description": "No such household or consent, or not visible to you"}
@@ -74,27 +68,6 @@ async def _consent_or_404(
     if consent is None or consent.household_id != household.id:
         raise not_found()
     return consent
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(413, "payload-too-large", "consent-forms.too-large", params={"limit": limit})
-
-
-async def _receive(request: Request, target: Path, limit: int) -> tuple[int, str]:
-    """Streams the request body into ``target``: (size, sha256); 413 past ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    digest = hashlib.sha256()
-    size = 0
-    async with await anyio.open_file(target, "wb") as fh:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            digest.update(chunk)
-            await fh.write(chunk)
-    return size, digest.hexdigest()
 
 
 @router.put(
@@ -129,66 +102,10 @@ async def put_consent_form(
     response: Response,
 ) -> ConsentPublic:
     consent = await _consent_or_404(session, principal, household_id, consent_id, lock=True)
-    settings = state.settings
-    work = scratch_dir(state) / f"consent-form-{uuid.uuid4().hex}"
-    await anyio.to_thread.run_sync(lambda: work.mkdir(parents=True, exist_ok=True))
-    try:
-        source = work / "upload"
-        size, source_sha = await _receive(request, source, settings.consent_form_max_bytes)
-        if size == 0:
-            raise Problem(422, "validation", "consent-forms.empty")
-        existing = await form_of(session, consent.id)
-        if existing is not None:
-            if existing.source_sha256 != source_sha:
-                raise Conflict("consent-form-exists", "consent-forms.exists")
-            set_etag(response, consent.version)
-            return _consent_out(consent, existing)  # a retried upload of the same file
-        async with await anyio.open_file(source, "rb") as fh:
-            head = await fh.read(images.SNIFF_BYTES)
-        if head.startswith(b"%PDF-"):
-            stored, content_type, sha, stored_size = source, PDF, source_sha, size
-        elif images.sniff(head) is not None:
-            budget = settings.image_decode_budget_mib * 1024 * 1024
-            try:
-                processed = await anyio.to_thread.run_sync(
-                    lambda: images.process_image(source, work, decode_budget=budget)
-                )
-            except images.ImageRejected as rejected:
-                raise Problem(rejected.status, rejected.slug, rejected.detail, params=rejected.params) from rejected
-            stored, content_type = processed.path, processed.content_type
-            sha, stored_size = processed.sha256, processed.size
-        else:
-            raise Problem(415, "consent-form-unsupported-type", "consent-forms.unsupported-type")
-        key = f"consent-forms/{consent.household_id}/{consent.id}/{sha}.{_EXTENSIONS[content_type]}"
-        try:
-            await get_storage(state).put_file(key, stored, content_type=content_type)
-        except StorageError as exc:
-            raise Problem(503, "unavailable", "uploads.storage-unavailable", headers={"Retry-After": "5"}) from exc
-    finally:
-        await anyio.to_thread.run_sync(lambda: shutil.rmtree(work, ignore_errors=True))
-    form = ConsentForm(
-        consent_id=consent.id,
-        household_id=consent.household_id,
-        storage_key=key,
-        content_type=content_type,
-        size=stored_size,
-        sha256=sha,
-        source_sha256=source_sha,
-        uploaded_by_id=principal.user_id,
-    )
-    session.add(form)
-    consent.updated_at = utcnow()  # the consent's representation (its form) changed: a new version
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        "household.consent.form.upload",
-        entity="consent",
-        entity_id=consent.id,
-        household_id=consent.household_id,
-        details={"content_type": content_type, "size": stored_size},
-    )
-    response.status_code = 201
+    length = request.headers.get("content-length")
+    form, created = await service.attach_form(session, principal, state, consent, request.stream(), length)
+    if created:
+        response.status_code = 201
     set_etag(response, consent.version)
     return _consent_out(consent, form)
 
@@ -225,7 +142,7 @@ async def get_consent_form(
         size=form.size,
         sha256=form.sha256,
         content_type=form.content_type,
-        filename=f"consent-{consent.id}.{_EXTENSIONS.get(form.content_type, 'bin')}",
+        filename=f"consent-{consent.id}.{EXTENSIONS.get(form.content_type, 'bin')}",
     )
     if served.status_code != 304:
         await audit.record(

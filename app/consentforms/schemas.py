@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from app.core.schemas import Public
 
 
-class ConsentFormPublic(BaseModel):
+class ConsentFormPublic(Public):
     """The signed form kept with a consent (download it from ``…/consents/{id}/form`` with a reason)."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     content_type: str = Field(
         description="image/jpeg, image/png, image/webp (a HEIC is kept as JPEG) or application/pdf"

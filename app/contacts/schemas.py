@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from app.contacts.models import ContactMethod, ContactOutcome
-from app.core.schemas import Input
+from app.core.schemas import Input, Public
 from app.core.times import AwareInstant
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -35,9 +35,7 @@ class ContactAttemptData(Input):
     note: Note | None = None
 
 
-class ContactAttemptPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ContactAttemptPublic(Public):
     id: uuid.UUID
     version: int
     household_id: uuid.UUID
@@ -51,7 +49,7 @@ class ContactAttemptPublic(BaseModel):
     updated_at: datetime
 
 
-class Reachability(BaseModel):
+class Reachability(Public):
     """The household's reachability after the attempt."""
 
     household_id: uuid.UUID
@@ -63,6 +61,6 @@ class Reachability(BaseModel):
     next_contact_step_text: str | None = None
 
 
-class ContactAttemptRecorded(BaseModel):
+class ContactAttemptRecorded(Public):
     attempt: ContactAttemptPublic
     reachability: Reachability

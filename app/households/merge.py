@@ -34,7 +34,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, select
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel.main import default_registry
 
@@ -227,16 +227,17 @@ async def merge(
     if other.destroyed_at is not None or survivor.destroyed_at is not None:
         raise Conflict("household-destroyed", "households.merge-destroyed")
     now = utcnow()
+    repository = HouseholdRepository(session)
     moved: list[dict[str, Any]] = []
     kept: dict[str, list[str]] = {}
     for cls in movable_models():
-        rows = list((await session.execute(select(cls).where(cls.household_id == other.id))).scalars())
+        rows = await repository.rows_of(cls, other.id)
         if not rows:
             continue
         groups = _unique_groups(cls)
         taken: set[tuple[Any, ...]] = set()
         if groups:
-            for row in (await session.execute(select(cls).where(cls.household_id == survivor.id))).scalars():
+            for row in await repository.rows_of(cls, survivor.id):
                 taken |= {(i, *(getattr(row, n) for n in g)) for i, g in enumerate(groups)}
         name = cls.__table__.name
         for row in rows:
@@ -365,7 +366,7 @@ async def unmerge(
             stayed += len(entries)
             continue
         ids = [uuid.UUID(e["id"]) for e in entries]
-        rows = {r.id: r for r in (await session.execute(select(cls).where(cls.id.in_(ids)))).scalars()}
+        rows = {r.id: r for r in await HouseholdRepository(session).rows_by_id(cls, ids)}
         for entry in entries:
             row = rows.get(uuid.UUID(entry["id"]))
             if row is None or row.household_id != survivor.id:

@@ -178,3 +178,10 @@ class HouseholdRepository(Repository[Household]):
             .order_by(desc(HouseholdMerge.merged_at))
             .limit(1)
         )
+
+    async def rows_of(self, model: Any, household_id: uuid.UUID) -> list[Any]:
+        """Every row of ``model`` (any table with a ``household_id``) that hangs on the household."""
+        return await self.all(select(model).where(model.household_id == household_id))
+
+    async def rows_by_id(self, model: Any, ids: Iterable[uuid.UUID]) -> list[Any]:
+        return await self.all(select(model).where(model.id.in_(list(ids))))

@@ -11,8 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
@@ -21,7 +19,7 @@ from pydantic import (
 )
 
 from app.consentforms.schemas import ConsentFormPublic
-from app.core.schemas import Input
+from app.core.schemas import Input, Public
 from app.core.strict import Int
 from app.core.times import AwareInstant
 from app.households.models import (
@@ -94,7 +92,7 @@ class MemberInput(Input):
         return _unique(value)
 
 
-class MemberPublic(BaseModel):
+class MemberPublic(Public):
     key: str
     name: str
     birth_year: int | None = None
@@ -254,7 +252,7 @@ class HouseholdUpdate(Input):
 # --- consent ---------------------------------------------------------------------------------------------------
 
 
-class ConsentBrief(BaseModel):
+class ConsentBrief(Public):
     id: uuid.UUID
     recipient_kind: str
     recipient_organization_id: uuid.UUID | None
@@ -262,7 +260,7 @@ class ConsentBrief(BaseModel):
     valid_until: datetime | None
 
 
-class ConsentSummary(BaseModel):
+class ConsentSummary(Public):
     """Who may see the household now, and until when (consents given, in force, not withdrawn)."""
 
     in_force: list[ConsentBrief] = Field(default_factory=list)
@@ -289,9 +287,7 @@ class ConsentWithdraw(Input):
     reason: Reason
 
 
-class ConsentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ConsentPublic(Public):
     id: uuid.UUID
     version: int
     household_id: uuid.UUID
@@ -316,7 +312,7 @@ class ConsentPublic(BaseModel):
 # --- outputs ---------------------------------------------------------------------------------------------------
 
 
-class SensitivePublic(BaseModel):
+class SensitivePublic(Public):
     """Decrypted sensitive fields for coordinators and planners; registration numbers only by reveal."""
 
     income: str | None = None
@@ -325,7 +321,7 @@ class SensitivePublic(BaseModel):
     rrn_on_file: list[str] = Field(default_factory=list, description="Member keys with a registration number")
 
 
-class HouseholdPublic(BaseModel):
+class HouseholdPublic(Public):
     id: uuid.UUID
     version: int
     district_code: str
@@ -366,7 +362,7 @@ class HouseholdPublic(BaseModel):
     updated_at: datetime
 
 
-class HouseholdBrief(BaseModel):
+class HouseholdBrief(Public):
     id: uuid.UUID
     version: int
     status: HouseholdStatus
@@ -376,9 +372,7 @@ class HouseholdBrief(BaseModel):
     recurrence_count: int
 
 
-class SignalPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class SignalPublic(Public):
     id: uuid.UUID
     household_id: uuid.UUID
     source: SignalSource
@@ -390,7 +384,7 @@ class SignalPublic(BaseModel):
     created_at: datetime
 
 
-class SignalAdded(BaseModel):
+class SignalAdded(Public):
     outcome: Literal["created", "matched", "reopened"]
     signal: SignalPublic
     household: HouseholdBrief
@@ -401,13 +395,13 @@ class RevealRequest(Input):
     member_keys: list[MemberKey] | None = Field(default=None, max_length=30, description="Default: every member")
 
 
-class RevealedMember(BaseModel):
+class RevealedMember(Public):
     key: str
     name: str | None
     rrn: str | None
 
 
-class RevealResult(BaseModel):
+class RevealResult(Public):
     household_id: uuid.UUID
     members: list[RevealedMember]
     revealed_at: datetime
@@ -425,7 +419,7 @@ class UnmergeRequest(Input):
     reason: Reason | None = None
 
 
-class MergePublic(BaseModel):
+class MergePublic(Public):
     id: uuid.UUID
     household_id: uuid.UUID = Field(description="The merged-away household")
     into: uuid.UUID = Field(description="The survivor")

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_validator
+from pydantic import Field, StrictBool, StringConstraints, field_validator
 
-from app.core.schemas import Input
+from app.core.schemas import Input, Public
 from app.core.times import AwareInstant
 from app.households.schemas import (
     DistrictCode,
@@ -53,7 +53,7 @@ class ReportCreate(Input):
         return list(dict.fromkeys(value))
 
 
-class ReporterReportPublic(BaseModel):
+class ReporterReportPublic(Public):
     """What the reporter sees: their report and its outcome, never the household."""
 
     view: Literal["reporter"] = "reporter"
@@ -75,7 +75,7 @@ class ReporterReportPublic(BaseModel):
     created_at: datetime
 
 
-class StaffReportPublic(BaseModel):
+class StaffReportPublic(Public):
     view: Literal["staff"] = "staff"
     id: uuid.UUID
     version: int
@@ -133,7 +133,7 @@ class ReportTriage(Input):
     message: Message | None = Field(default=None, description="What the reporter is told (default: a standard text)")
 
 
-class TriageResult(BaseModel):
+class TriageResult(Public):
     report: StaffReportPublic
     outcome: Literal["created", "matched", "reopened", "dismissed"]
     household: HouseholdBrief | None

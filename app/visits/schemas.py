@@ -12,11 +12,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import Field, StrictBool, StringConstraints, field_validator
 
 from app.core.pagination import INT32_MAX
 from app.core.principal import OrgKind, Role
-from app.core.schemas import Input
+from app.core.schemas import Input, Public
 from app.core.strict import NOT_BOOL, Int, Number
 from app.core.times import AwareInstant
 from app.households.schemas import DistrictCode, DongCode, Phone, Text200, Text300
@@ -100,7 +100,7 @@ class TransitionCreate(Input):
     reason: Reason | None = Field(default=None, description="Why a visit is cancelled")
 
 
-class TeamMember(BaseModel):
+class TeamMember(Public):
     user_id: uuid.UUID
     display_name: str
     role: Role
@@ -111,7 +111,7 @@ class TeamMember(BaseModel):
     lead: bool
 
 
-class VisitPublic(BaseModel):
+class VisitPublic(Public):
     view: Literal["full"] = "full"
     id: uuid.UUID
     version: int
@@ -141,7 +141,7 @@ class VisitPublic(BaseModel):
     updated_at: datetime
 
 
-class VisitRestrictedPublic(BaseModel):
+class VisitRestrictedPublic(Public):
     """A partner's view of a visit whose household no consent opens to them (docs/access.md)."""
 
     view: Literal["restricted"] = "restricted"
@@ -162,9 +162,7 @@ class VisitRestrictedPublic(BaseModel):
 VisitView = Annotated[VisitPublic | VisitRestrictedPublic, Field(discriminator="view")]
 
 
-class TransitionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class TransitionPublic(Public):
     id: uuid.UUID
     from_status: str
     to_status: str
@@ -204,9 +202,7 @@ class FacilityUpdate(Input):
     active: StrictBool | None = None
 
 
-class FacilityPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FacilityPublic(Public):
     id: uuid.UUID
     version: int
     name: str
