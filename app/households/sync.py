@@ -1,4 +1,4 @@
-"""Households on the phone (DESIGN §4, §3.2): the ``household`` sync entity and its ``patch`` push.
+"""Households on the phone (docs/sync.md, docs/access.md): the ``household`` sync entity and its ``patch`` push.
 
 * ``household``: the households of the visits and cases the device holds, in the redacted view REST answers
   (a partner's only while consent opens them). It draws the scope of what hangs on a household (supports,
@@ -16,15 +16,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.access.policy import MEMO_KEY, can_see_household, memo_of
-from app.audit import service as audit
+from app.access.policy import can_see_household, memo_of
 from app.auth.principal import Principal
 from app.care.models import Case
+from app.core.uow import journal_of
 from app.households.models import Consent, Household
+from app.journal import audit
 from app.sync.models import FieldStamp, SyncConflict
 from app.sync.push import MutationContext, Outcome, only_fields, reject, validated
 from app.sync.scope import Context, Item, SyncEntity
@@ -62,10 +63,10 @@ async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUI
 
 
 async def _household_load(session: AsyncSession, ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The same redacted view REST answers (:func:`app.households.service.household_views`): never
+    """The same redacted view REST answers (:func:`app.households.views.household_views`): never
     registration numbers or other sensitive fields on a phone, and a partner sees only the consents that
     cover them."""
-    from app.households.service import household_views
+    from app.households.views import household_views
 
     households = list((await session.execute(select(Household).where(Household.id.in_(ids)))).scalars())
     views = await household_views(session, ctx.principal, households)
@@ -93,16 +94,11 @@ async def _next_consent_expiry(session: AsyncSession, ctx: Any, now: datetime) -
 # --- push: per-field stamps and the patch --------------------------------------------------------------------------
 
 
-#: session.info key: households whose field stamps are all loaded (so a missing one is new).
-STAMPS_LOADED_KEY = "ongi_stamps_loaded"
-
-
-@event.listens_for(Session, "before_flush")
-def _stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> None:
+def stamp_household_fields(session: Session, _ctx: Any, _instances: Any) -> None:
     from sqlalchemy import inspect
 
-    loaded: set[uuid.UUID] = session.info.get(STAMPS_LOADED_KEY, set())
-    memo = session.info.get(MEMO_KEY)
+    loaded = journal_of(session).stamps_loaded  # households whose stamps are all loaded: a missing one is new
+    memo = memo_of(session)
     for obj in session.dirty:
         if not isinstance(obj, Household):
             continue
@@ -130,7 +126,7 @@ async def _household_prefetch(session: AsyncSession, principal: Principal, mutat
     if memo is None:
         return
     ids = sorted({m.id for m in mutations}, key=str)
-    loaded = session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set())
+    loaded = journal_of(session).stamps_loaded
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         rows = await session.execute(
@@ -153,9 +149,9 @@ async def _household_prefetch(session: AsyncSession, principal: Principal, mutat
 async def _household_patch(ctx: MutationContext) -> Outcome:
     only_fields(ctx.data, HOUSEHOLD_PATCHABLE)
     # The schema of REST's PATCH /v1/households/{id}: what REST refuses, a phone cannot store either.
-    from app.households.schemas import HouseholdPatch
+    from app.households.schemas import HouseholdUpdate
 
-    ctx.data = validated(HouseholdPatch, ctx.data)
+    ctx.data = validated(HouseholdUpdate, ctx.data)
     memo = memo_of(ctx.session)
     if memo is not None and memo.get(("household-locked", ctx.id)):
         household = await ctx.session.get(Household, ctx.id)  # prefetched and locked for this push
@@ -175,7 +171,7 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
                 )
             ).scalars()
         )
-        ctx.session.sync_session.info.setdefault(STAMPS_LOADED_KEY, set()).add(household.id)
+        journal_of(ctx.session).stamps_loaded.add(household.id)
     stamps = {stamp.field: stamp.version for stamp in stamp_rows}
     conflicts: dict[str, Any] = {}
     device_values: dict[str, Any] = {}
