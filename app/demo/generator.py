@@ -1,12 +1,12 @@
-"""The winter district (DESIGN §8, §9): a deterministic, generated dataset of the invented district 온기구
-(code 11990), in two sizes.
+"""The winter district (docs/winter.md, docs/performance.md): a deterministic, generated dataset of the
+invented district 온기구 (code 11990), in two sizes.
 
 * ``small`` — what ``scripts/serve`` seeds on first start: four dongs, 160 households and a real working
   day for the demo logins (``planner`` has today's visits in Asia/Seoul, two of them joint with
   ``partner``, whose households gave consent; ``coordinator`` has a triage queue of new reports and
   identified households, cases, supports and a monitoring list; ``reporter`` has reports in every state).
-* ``full`` — the benchmark dataset of DESIGN §9: 12 dongs, 3,000 households, 60 field staff (40 planners,
-  20 partners), 9,000 visits (about 150 open per worker), 3 templates of 30 items, 20,000 notes and
+* ``full`` — the benchmark dataset (docs/performance.md): 12 dongs, 3,000 households, 60 field staff (40
+  planners, 20 partners), 9,000 visits (about 150 open per worker), 3 templates of 30 items, 20,000 notes and
   6,000 photos' metadata.
 
 Everything comes from ``random.Random(seed)`` and ``today`` (no wall clock, no uuid4): the same seed and
