@@ -1,4 +1,4 @@
-"""Possible duplicates of a household (DESIGN §11): the same family written twice by a crisis list, a police
+"""Possible duplicates of a household (docs/api.md): the same family written twice by a crisis list, a police
 referral and a neighbour's report.
 
 A candidate is another live household the caller reaches that shares one of these with it, by the search
@@ -21,19 +21,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import get_household_or_404, household_filter, role_gate
-from app.auth.models import Role
+from app.access import gates
+from app.access.policy import household_filter
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
+from app.households.lookup import readable_household
 from app.households.models import Household, HouseholdSearchKey
-from app.households.schemas import HouseholdOut
+from app.households.schemas import HouseholdPublic
 from app.households.search import household_keys
 
 Reason = Literal["same_phone", "same_address", "same_name_birth_year", "similar_name_birth_year"]
@@ -50,7 +51,7 @@ class Candidate:
 
 
 class DuplicateOut(BaseModel):
-    household: HouseholdOut
+    household: HouseholdPublic
     reasons: list[Reason] = Field(description="Why it may be the same household (most telling first)")
 
 
@@ -58,7 +59,7 @@ class DuplicatesOut(BaseModel):
     items: list[DuplicateOut]
 
 
-class HouseholdCreated(HouseholdOut):
+class HouseholdCreated(HouseholdPublic):
     """``POST /v1/households``: the new household, and the households it may duplicate."""
 
     duplicates: list[DuplicateOut] = Field(
@@ -130,12 +131,22 @@ async def find_duplicates_many(
     for chunk in _chunks(stems, 100):  # the last syllable differs
         ranges = [and_(table.c.key >= stem, table.c.key < stem + _TOP) for stem in chunk]
         statements.append(select(*columns).where(table.c.kind == "nb", or_(*ranges)))
-    suffix_hits: set[uuid.UUID] = set()
-    for chunk in _chunks(rests):  # the first syllable differs: some member's name ends with the rest
-        stmt = select(table.c.household_id).where(table.c.kind == "n", table.c.key.in_(chunk))
-        suffix_hits |= set((await session.execute(stmt)).scalars())
-    for chunk in _chunks(sorted(suffix_hits, key=str)):  # their names and birth years
-        statements.append(select(*columns).where(table.c.kind == "nb", table.c.household_id.in_(chunk)))
+    # the first syllable differs: a household with a member's name ending with the rest (an ``n`` key), and a
+    # name and birth year (``nb``) that is one syllable and the rest — one statement, set based
+    years: dict[str, set[str]] = {}
+    for t in wanted:
+        for name, year in t.people:
+            if len(name) >= 2:
+                years.setdefault(name[1:], set()).add(year)
+    names, named = table.alias("n"), table.alias("nb")
+    joined = names.join(named, and_(named.c.household_id == names.c.household_id, named.c.kind == "nb"))
+    for chunk in _chunks(rests):
+        tails = sorted({f"{rest}|{year}" for rest in chunk for year in years[rest]})
+        statements.append(
+            select(named.c.household_id, named.c.kind, named.c.key)
+            .select_from(joined)
+            .where(names.c.kind == "n", names.c.key.in_(chunk), func.substr(named.c.key, 2).in_(tails))
+        )
     rows: set[tuple[uuid.UUID, str, str]] = set()
     for stmt in statements:
         rows |= {(hid, kind, key) for hid, kind, key in await session.execute(stmt)}
@@ -200,7 +211,7 @@ async def duplicate_views(
     session: AsyncSession, principal: Principal, state: Any, candidates: list[Candidate], *, via: str
 ) -> list[DuplicateOut]:
     """Candidates as the caller may see them (redacted by role, each read audited)."""
-    from app.households.routes import _views_audited
+    from app.households.views import audited_views
 
     if not candidates:
         return []
@@ -211,7 +222,7 @@ async def duplicate_views(
         ).scalars()
     }
     households = [rows[c.household_id] for c in candidates if c.household_id in rows]
-    views = {v.id: v for v in await _views_audited(session, principal, households, state, via=via)}
+    views = {v.id: v for v in await audited_views(session, principal, households, security=state.security, via=via)}
     return [
         DuplicateOut(household=views[c.household_id], reasons=c.reasons) for c in candidates if c.household_id in views
     ]
@@ -220,7 +231,6 @@ async def duplicate_views(
 # --- route -----------------------------------------------------------------------------------------------------
 
 router = APIRouter(tags=["households"])
-Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
 
 
 @router.get(
@@ -233,8 +243,8 @@ Staff = Annotated[Principal, Depends(role_gate(Role.coordinator, Role.planner))]
     },
 )
 async def list_duplicates(
-    household_id: uuid.UUID, principal: Staff, state: StateDep, session: SessionDep
+    household_id: uuid.UUID, principal: gates.PublicStaff, state: StateDep, session: SessionDep
 ) -> DuplicatesOut:
-    household = await get_household_or_404(session, principal, household_id, record_denied=True)
+    household = await readable_household(session, principal, household_id)
     candidates = await duplicates_of(session, principal, household)
     return DuplicatesOut(items=await duplicate_views(session, principal, state, candidates, via="duplicates"))

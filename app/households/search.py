@@ -1,6 +1,6 @@
-"""Korean-aware search keys of households (DESIGN §11): names, phone numbers and addresses, normalized once
-when a household is written, so that ``POST /v1/households/search`` and duplicate detection compare keys
-instead of scanning text.
+"""Korean-aware search keys of households (docs/api.md, docs/performance.md): names, phone numbers and
+addresses, normalized once when a household is written, so that ``POST /v1/households/search`` and duplicate
+detection compare keys instead of scanning text.
 
 Normalization (:func:`normalize`)
     NFKC (full-width digits and letters, Hangul sent as separate jamo), lower case, every kind of dash as
@@ -25,9 +25,9 @@ of its keys (or the whole text, without spaces, is). Keys are compared as byte s
 ``COLLATE "C"`` on PostgreSQL), so a term is a range scan of one index.
 
 Every ORM write of a household (create, patch, import, a pushed patch, merge, destruction) refreshes its keys
-in the same flush (:func:`_after_flush`); writes that bypass the ORM (bulk ``INSERT``s of the demo generator
-or a batched import) call :func:`refresh_search_keys`. A deleted, merged-away or destroyed household has no
-keys.
+in the same flush (:func:`keep_search_keys`, declared in app/households/hooks.py); writes that bypass the ORM
+(bulk ``INSERT``s of the demo generator or a batched import) call :func:`refresh_search_keys`. A deleted,
+merged-away or destroyed household has no keys.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, event, insert, inspect, intersect, or_, select, union
+from sqlalchemy import ColumnElement, and_, delete, insert, inspect, intersect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -94,20 +95,29 @@ _PHONE_LIKE = re.compile(r"^[\d\s\-+().]+$")
 _NOT_WORD = re.compile(r"[^\w-]+")
 
 
+_BASEMENT = re.compile(r"지하\s*")
+_LOT_SUFFIX = re.compile(r"(\d)\s*번지")
+_NUMBER_DASH = re.compile(r"(\d)\s*-\s*(\d)")
+_BRACKETS = re.compile(r"[()\[\]{},·ㆍ/]")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=8192)
 def normalize(text: str | None) -> str:
-    """The text every key and term is cut from (see the module docstring)."""
+    """The text every key and term is cut from (see the module docstring). Cached: a household's address and
+    names are normalized several times over while its keys are cut."""
     value = unicodedata.normalize("NFKC", text or "").lower()
     value = _DASHES.sub("-", value)
-    value = re.sub(r"지하\s*", "b", value)
-    value = re.sub(r"(\d)\s*번지", r"\1", value)
-    value = re.sub(r"(\d)\s*-\s*(\d)", r"\1-\2", value)
-    value = re.sub(r"[()\[\]{},·ㆍ/]", " ", value)
+    value = _BASEMENT.sub("b", value)
+    value = _LOT_SUFFIX.sub(r"\1", value)
+    value = _NUMBER_DASH.sub(r"\1-\2", value)
+    value = _BRACKETS.sub(" ", value)
     return " ".join(value.split())
 
 
 def compact(text: str | None) -> str:
     """Letters and digits only (no spaces, hyphens or punctuation)."""
-    return re.sub(r"[\W_]+", "", normalize(text))
+    return _NOT_ALNUM.sub("", normalize(text))
 
 
 def phone_digits(text: str | None) -> str:
@@ -132,7 +142,13 @@ def _words(text: str) -> list[str]:
 def address_terms(text: str | None, *, parts: bool = False) -> list[str]:
     """An address cut into terms: its words, with road names, lot-number areas and buildings joined to the
     numbers that follow them (``온기로 12길 3`` → ``온기로12길3``); with ``parts`` the joined words too."""
-    words = _words(text or "")
+    return list(_address_terms(text or "", parts))
+
+
+@lru_cache(maxsize=8192)
+def _address_terms(text: str, parts: bool) -> tuple[str, ...]:
+    """:func:`address_terms`, cached (an address is cut twice over for a household's keys)."""
+    words = _words(text)
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -159,7 +175,7 @@ def address_terms(text: str | None, *, parts: bool = False) -> list[str]:
             out.append(f"{short.group(1)}동{short.group(2)}호")
         out.append(word)
         i += 1
-    return out
+    return tuple(out)
 
 
 def _core(address: str | None, detail: str | None) -> str:
@@ -245,8 +261,7 @@ async def refresh_search_keys(session: AsyncSession, household_ids: Iterable[uui
     return written
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _ctx: Any) -> None:
+def keep_search_keys(session: Session, _ctx: Any) -> None:
     """Keep the keys of every household the flush wrote (ORM writes) in the same transaction."""
     changed: list[Household] = []
     for obj in session.new:
