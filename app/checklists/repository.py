@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, TemplateStatus
 from app.core.repository import Repository
@@ -17,62 +18,66 @@ class TemplateRepository(Repository[ChecklistTemplate]):
 
     def listing(
         self, drafts: ColumnElement[bool], key: str | None = None, status: TemplateStatus | None = None
-    ) -> Select[tuple[ChecklistTemplate]]:
+    ) -> Select[Any]:
         """Latest published version of each key (every published version when ``key`` is given), plus the
         drafts ``drafts`` admits (:func:`app.access.templates.drafts_filter`)."""
         tpl = ChecklistTemplate
         if key is None:
             newer = aliased(ChecklistTemplate)
             published: ColumnElement[bool] = and_(
-                tpl.status == TemplateStatus.published,
+                col(tpl.status) == TemplateStatus.published,
                 ~exists().where(
-                    newer.key == tpl.key,
-                    newer.status == TemplateStatus.published,
-                    newer.deleted_at.is_(None),
-                    newer.template_version > tpl.template_version,
+                    col(newer.key) == col(tpl.key),
+                    col(newer.status) == TemplateStatus.published,
+                    col(newer.deleted_at).is_(None),
+                    col(newer.template_version) > col(tpl.template_version),
                 ),
             )
         else:
-            published = tpl.status == TemplateStatus.published  # type: ignore[assignment]
-        stmt = select(tpl).where(tpl.deleted_at.is_(None), or_(published, drafts))
+            published = col(tpl.status) == TemplateStatus.published
+        stmt = select(tpl).where(col(tpl.deleted_at).is_(None), or_(published, drafts))
         if key is not None:
-            stmt = stmt.where(tpl.key == key)
+            stmt = stmt.where(col(tpl.key) == key)
         if status is not None:
-            stmt = stmt.where(tpl.status == status)
+            stmt = stmt.where(col(tpl.status) == status)
         return stmt
 
     async def version(self, key: str, version: int) -> ChecklistTemplate | None:
         """One version of a key, whatever its state."""
-        return await self.one_or_none(
-            select(ChecklistTemplate).where(ChecklistTemplate.key == key, ChecklistTemplate.template_version == version)
-        )
-
-    async def published(self, key: str, version: int) -> ChecklistTemplate | None:
-        return await self.one_or_none(
+        found: ChecklistTemplate | None = await self.one_or_none(
             select(ChecklistTemplate).where(
-                ChecklistTemplate.key == key,
-                ChecklistTemplate.template_version == version,
-                ChecklistTemplate.status == TemplateStatus.published,
-                ChecklistTemplate.deleted_at.is_(None),
+                col(ChecklistTemplate.key) == key, col(ChecklistTemplate.template_version) == version
             )
         )
+        return found
+
+    async def published(self, key: str, version: int) -> ChecklistTemplate | None:
+        found: ChecklistTemplate | None = await self.one_or_none(
+            select(ChecklistTemplate).where(
+                col(ChecklistTemplate.key) == key,
+                col(ChecklistTemplate.template_version) == version,
+                col(ChecklistTemplate.status) == TemplateStatus.published,
+                col(ChecklistTemplate.deleted_at).is_(None),
+            )
+        )
+        return found
 
     async def of_key(self, key: str) -> list[ChecklistTemplate]:
         """Every version of a key (discarded drafts too), newest first."""
         return await self.all(
             select(ChecklistTemplate)
-            .where(ChecklistTemplate.key == key)
-            .order_by(ChecklistTemplate.template_version.desc())
+            .where(col(ChecklistTemplate.key) == key)
+            .order_by(col(ChecklistTemplate.template_version).desc())
         )
 
 
 class ResponseRepository(Repository[ChecklistResponse]):
     model = ChecklistResponse
 
-    def of_visit(self, visit_id: uuid.UUID) -> Select[tuple[ChecklistResponse]]:
+    def of_visit(self, visit_id: uuid.UUID) -> Select[Any]:
         """The visit's responses not deleted."""
         return select(ChecklistResponse).where(
-            ChecklistResponse.visit_id == visit_id, ChecklistResponse.deleted_at.is_(None)
+            col(ChecklistResponse.visit_id) == visit_id, col(ChecklistResponse.deleted_at).is_(None)
         )
 
     async def get_locked(self, response_id: uuid.UUID, *, for_update: bool = False) -> ChecklistResponse | None:
@@ -81,23 +86,24 @@ class ResponseRepository(Repository[ChecklistResponse]):
     async def for_template(self, visit_id: uuid.UUID, key: str, version: int) -> ChecklistResponse | None:
         """The visit's response to one template version, locked: concurrent writers of one response merge
         one after the other (PostgreSQL)."""
-        return await self.one_or_none(
+        found: ChecklistResponse | None = await self.one_or_none(
             select(ChecklistResponse)
             .where(
-                ChecklistResponse.visit_id == visit_id,
-                ChecklistResponse.template_key == key,
-                ChecklistResponse.template_version == version,
+                col(ChecklistResponse.visit_id) == visit_id,
+                col(ChecklistResponse.template_key) == key,
+                col(ChecklistResponse.template_version) == version,
             )
             .with_for_update()
         )
+        return found
 
     async def submitted_versions(self, visit_id: uuid.UUID) -> set[tuple[Any, Any]]:
         """(template key, version) of the visit's submitted responses."""
         rows = await self.rows(
-            select(ChecklistResponse.template_key, ChecklistResponse.template_version).where(
-                ChecklistResponse.visit_id == visit_id,
-                ChecklistResponse.completed.is_(True),
-                ChecklistResponse.deleted_at.is_(None),
+            select(col(ChecklistResponse.template_key), col(ChecklistResponse.template_version)).where(
+                col(ChecklistResponse.visit_id) == visit_id,
+                col(ChecklistResponse.completed).is_(True),
+                col(ChecklistResponse.deleted_at).is_(None),
             )
         )
         return {(key, version) for key, version in rows}

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlmodel import col
 
 from app.auth.models import Organization, User
 from app.core.repository import Repository
@@ -21,7 +22,7 @@ from app.media.models import GONE, Photo, Upload, UploadStatus
 
 def _unleased(now: datetime) -> ColumnElement[bool]:
     """Held by nobody: no lease, or one that ran out."""
-    return or_(Upload.lease_token.is_(None), Upload.lease_until <= now)
+    return or_(col(Upload.lease_token).is_(None), col(Upload.lease_until) <= now)
 
 
 class UploadRepository(Repository[Upload]):
@@ -32,7 +33,7 @@ class UploadRepository(Repository[Upload]):
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     def _held(self, upload_id: uuid.UUID, token: uuid.UUID) -> Any:
-        return update(Upload).where(Upload.id == upload_id, Upload.lease_token == token)
+        return update(Upload).where(col(Upload.id) == upload_id, col(Upload.lease_token) == token)
 
     # --- leases (compare-and-set) ------------------------------------------------------------------------------
 
@@ -43,12 +44,12 @@ class UploadRepository(Repository[Upload]):
         return await self._changed(
             update(Upload)
             .where(
-                Upload.id == upload_id,
-                Upload.status == UploadStatus.open,
-                Upload.offset_bytes == offset,
+                col(Upload.id) == upload_id,
+                col(Upload.status) == UploadStatus.open,
+                col(Upload.offset_bytes) == offset,
                 _unleased(now),
             )
-            .values(lease_token=token, lease_until=until, version=Upload.version + 1)
+            .values(lease_token=token, lease_until=until, version=col(Upload.version) + 1)
         )
 
     async def renew_lease(self, upload_id: uuid.UUID, token: uuid.UUID, until: datetime) -> bool:
@@ -56,12 +57,12 @@ class UploadRepository(Repository[Upload]):
 
     async def release_lease(self, upload_id: uuid.UUID, token: uuid.UUID) -> None:
         await self._changed(
-            self._held(upload_id, token).values(lease_token=None, lease_until=None, version=Upload.version + 1)
+            self._held(upload_id, token).values(lease_token=None, lease_until=None, version=col(Upload.version) + 1)
         )
 
     async def commit_segment(self, upload_id: uuid.UUID, token: uuid.UUID, values: dict[str, Any]) -> bool:
         """Record a received segment (``values``: offset, segments, expiry, and the lease's fate)."""
-        return await self._changed(self._held(upload_id, token).values(**values, version=Upload.version + 1))
+        return await self._changed(self._held(upload_id, token).values(**values, version=col(Upload.version) + 1))
 
     async def mark_completed(self, upload_id: uuid.UUID, token: uuid.UUID, at: datetime) -> bool:
         return await self._changed(
@@ -70,7 +71,7 @@ class UploadRepository(Repository[Upload]):
                 completed_at=at,
                 lease_token=None,
                 lease_until=None,
-                version=Upload.version + 1,
+                version=col(Upload.version) + 1,
             )
         )
 
@@ -81,7 +82,7 @@ class UploadRepository(Repository[Upload]):
                 failure=reason,
                 lease_token=None,
                 lease_until=None,
-                version=Upload.version + 1,
+                version=col(Upload.version) + 1,
             )
         )
 
@@ -89,24 +90,28 @@ class UploadRepository(Repository[Upload]):
         """Its staged bytes are gone: an upload no longer open keeps no segments."""
         await self._changed(
             update(Upload)
-            .where(Upload.id == upload_id, Upload.status != UploadStatus.open)
-            .values(segments=[], version=Upload.version + 1)
+            .where(col(Upload.id) == upload_id, col(Upload.status) != UploadStatus.open)
+            .values(segments=[], version=col(Upload.version) + 1)
         )
 
     async def terminate(self, upload_id: uuid.UUID, now: datetime) -> bool:
         """End an open upload nobody holds (tus termination)."""
         return await self._changed(
             update(Upload)
-            .where(Upload.id == upload_id, Upload.status == UploadStatus.open, _unleased(now))
-            .values(status=UploadStatus.terminated, lease_token=None, lease_until=None, version=Upload.version + 1)
+            .where(col(Upload.id) == upload_id, col(Upload.status) == UploadStatus.open, _unleased(now))
+            .values(status=UploadStatus.terminated, lease_token=None, lease_until=None, version=col(Upload.version) + 1)
         )
 
     async def claim_stuck(self, upload_id: uuid.UUID, token: uuid.UUID, now: datetime, until: datetime) -> bool:
         """Take over an upload left ``processing`` whose lease ran out."""
         return await self._changed(
             update(Upload)
-            .where(Upload.id == upload_id, Upload.status == UploadStatus.processing, Upload.lease_until <= now)
-            .values(lease_token=token, lease_until=until, version=Upload.version + 1)
+            .where(
+                col(Upload.id) == upload_id,
+                col(Upload.status) == UploadStatus.processing,
+                col(Upload.lease_until) <= now,
+            )
+            .values(lease_token=token, lease_until=until, version=col(Upload.version) + 1)
         )
 
     # --- reading -----------------------------------------------------------------------------------------------
@@ -116,32 +121,38 @@ class UploadRepository(Repository[Upload]):
         row = (
             await self.session.execute(
                 select(User, Organization)
-                .join(Organization, Organization.id == User.organization_id)
-                .where(User.id == upload.uploader_id)
+                .join(Organization, col(Organization.id) == col(User.organization_id))
+                .where(col(User.id) == upload.uploader_id)
             )
         ).first()
         return (row[0], row[1]) if row is not None else None
 
     async def processing(self) -> Sequence[Any]:
         """(id, lease_until) of every upload being processed."""
-        return await self.rows(select(Upload.id, Upload.lease_until).where(Upload.status == UploadStatus.processing))
+        return await self.rows(
+            select(col(Upload.id), col(Upload.lease_until)).where(col(Upload.status) == UploadStatus.processing)
+        )
 
     async def stuck_ids(self, now: datetime) -> list[uuid.UUID]:
         """Uploads left ``processing`` whose lease ran out."""
         return await self.all(
-            select(Upload.id).where(Upload.status == UploadStatus.processing, Upload.lease_until <= now)
+            select(col(Upload.id)).where(col(Upload.status) == UploadStatus.processing, col(Upload.lease_until) <= now)
         )
 
     async def expire_stale(self, now: datetime) -> None:
         """Open uploads past ``expires_at`` that nobody holds become ``expired``."""
         expired = await self.all(
-            select(Upload.id).where(Upload.status == UploadStatus.open, Upload.expires_at <= now, _unleased(now))
+            select(col(Upload.id)).where(
+                col(Upload.status) == UploadStatus.open, col(Upload.expires_at) <= now, _unleased(now)
+            )
         )
         if expired:
             await self.session.execute(
                 update(Upload)
-                .where(Upload.id.in_(expired), Upload.status == UploadStatus.open, _unleased(now))
-                .values(status=UploadStatus.expired, lease_token=None, lease_until=None, version=Upload.version + 1)
+                .where(col(Upload.id).in_(expired), col(Upload.status) == UploadStatus.open, _unleased(now))
+                .values(
+                    status=UploadStatus.expired, lease_token=None, lease_until=None, version=col(Upload.version) + 1
+                )
                 .execution_options(synchronize_session=False)
             )
 
@@ -150,7 +161,9 @@ class UploadRepository(Repository[Upload]):
         return [
             upload_id
             for upload_id, segments in await self.rows(
-                select(Upload.id, Upload.segments).where(Upload.status.in_([*GONE, UploadStatus.completed]))
+                select(col(Upload.id), col(Upload.segments)).where(
+                    col(Upload.status).in_([*GONE, UploadStatus.completed])
+                )
             )
             if segments
         ]
@@ -158,15 +171,22 @@ class UploadRepository(Repository[Upload]):
     async def pending_of_visit(self, visit_id: uuid.UUID, now: datetime, limit: int) -> Sequence[Any]:
         """The visit's uploads under way (open and not expired, or processing) or refused, newest first."""
         return await self.rows(
-            select(Upload.id, Upload.photo_id, Upload.meta, Upload.status, Upload.failure, Upload.updated_at)
+            select(
+                col(Upload.id),
+                col(Upload.photo_id),
+                col(Upload.meta),
+                col(Upload.status),
+                col(Upload.failure),
+                col(Upload.updated_at),
+            )
             .where(
-                Upload.visit_id == visit_id,
+                col(Upload.visit_id) == visit_id,
                 or_(
-                    Upload.status.in_([UploadStatus.processing, UploadStatus.failed]),
-                    (Upload.status == UploadStatus.open) & (Upload.expires_at > now),
+                    col(Upload.status).in_([UploadStatus.processing, UploadStatus.failed]),
+                    (col(Upload.status) == UploadStatus.open) & (col(Upload.expires_at) > now),
                 ),
             )
-            .order_by(Upload.updated_at.desc(), Upload.id)
+            .order_by(col(Upload.updated_at).desc(), col(Upload.id))
             .limit(limit)
         )
 
@@ -176,9 +196,9 @@ class PhotoRepository(Repository[Photo]):
 
     @staticmethod
     def _live_of_visit(visit_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
-        return (Photo.visit_id == visit_id, Photo.deleted_at.is_(None))
+        return (col(Photo.visit_id) == visit_id, col(Photo.deleted_at).is_(None))
 
-    def live_of_visit(self, visit_id: uuid.UUID) -> Select[tuple[Photo]]:
+    def live_of_visit(self, visit_id: uuid.UUID) -> Select[Any]:
         """The visit's photos not deleted."""
         return select(Photo).where(*self._live_of_visit(visit_id))
 
@@ -186,9 +206,9 @@ class PhotoRepository(Repository[Photo]):
         """The visit's live photos taken for an expected item, by item key (oldest first)."""
         by_key: dict[str, list[uuid.UUID]] = {}
         for photo_id, item_key in await self.rows(
-            select(Photo.id, Photo.item_key)
-            .where(*self._live_of_visit(visit_id), Photo.item_key.is_not(None))
-            .order_by(Photo.created_at)
+            select(col(Photo.id), col(Photo.item_key))
+            .where(*self._live_of_visit(visit_id), col(Photo.item_key).is_not(None))
+            .order_by(col(Photo.created_at))
         ):
             by_key.setdefault(item_key, []).append(photo_id)
         return by_key
@@ -197,4 +217,4 @@ class PhotoRepository(Repository[Photo]):
         """Which of ``photo_ids`` have a photo record (deleted ones too)."""
         if not photo_ids:
             return set()
-        return set(await self.all(select(Photo.id).where(Photo.id.in_(photo_ids))))
+        return set(await self.all(select(col(Photo.id)).where(col(Photo.id).in_(photo_ids))))

@@ -28,7 +28,8 @@ from app.core.i18n import t
 from app.media import messages as _messages  # noqa: F401 - registers the messages
 from app.media.models import UploadStatus
 from app.media.schemas import UploadMetadata
-from app.media.uploads import STATUS_HEADER, Checksum, UploadService, UploadView, checksum_factories
+from app.media.staging import STATUS_HEADER, UploadView
+from app.media.uploads import Checksum, UploadService, checksum_factories
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
