@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.access.policy import case_filter, household_filter, partner_reach, visit_filter
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.principal import Principal, Role
 from app.households.models import Household
 from app.notes.models import Note

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.consent import consent_covers
 from app.access.memo import memo_of
 from app.access.redaction import PUBLIC_STAFF
-from app.care.models import Case, CaseMember
+from app.cases.models import Case, CaseMember
 from app.core.db import utcnow
 from app.core.errors import NotFound, Problem, not_found
 from app.core.principal import PUBLIC_ONLY_SCOPES, OrgKind, Principal, Role

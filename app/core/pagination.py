@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -30,7 +30,7 @@ CursorQuery = Annotated[str | None, Query(max_length=200, description="Opaque cu
 
 
 def encode_cursor(values: list[Any]) -> str:
-    out = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    out = [v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, uuid.UUID) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(out, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -94,6 +94,8 @@ def _cursor_value(column: Any, raw: Any) -> Any:
         python_type = None
     if python_type is datetime:
         return datetime.fromisoformat(raw)
+    if python_type is date:
+        return date.fromisoformat(raw)
     if python_type is uuid.UUID:
         return uuid.UUID(raw)
     if python_type is int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -60,3 +61,35 @@ Day = IsoDay
 #: ``datetime`` as the document writes it: RFC 3339 text.
 Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
 AwareInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+# --- the service's calendar (its time zone, Asia/Seoul by default) ----------------------------------------------
+
+
+def service_tz() -> ZoneInfo:
+    from app.core.config import get_settings
+
+    return get_settings().tz
+
+
+def local_date(at: datetime, tz: ZoneInfo | None = None) -> date:
+    """The calendar date of ``at`` in the service's time zone."""
+    return at.astimezone(tz or service_tz()).date()
+
+
+def local_today(now: datetime | None = None, tz: ZoneInfo | None = None) -> date:
+    return local_date(now or datetime.now(UTC), tz)
+
+
+def day_start_utc(day: date, tz: ZoneInfo | None = None) -> datetime:
+    """Midnight of ``day`` in the service's time zone, as UTC."""
+    return datetime.combine(day, time.min, tzinfo=tz or service_tz()).astimezone(UTC)
+
+
+def local_at(day: date, hour: int, minute: int = 0, tz: ZoneInfo | None = None) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=tz or service_tz()).astimezone(UTC)
+
+
+def period_bounds(starts_on: date, ends_on: date, tz: ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    """[start, end) in UTC covering the local dates ``starts_on`` … ``ends_on`` inclusive."""
+    return day_start_utc(starts_on, tz), day_start_utc(ends_on + timedelta(days=1), tz)

@@ -36,20 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.care.campaigns import winter_period
-from app.care.cases import recompute_due
-from app.care.models import (
-    CASE_CLOSED_STAGES,
-    Campaign,
-    Case,
-    CaseMember,
-    CaseStage,
-    CaseStageChange,
-    MonitoringPlan,
-    Resource,
-    Support,
-    SupportHistory,
-)
+from app.campaigns.models import Campaign
+from app.campaigns.service import winter_period
+from app.cases.models import CASE_CLOSED_STAGES, Case, CaseMember, CaseStage, CaseStageChange
+from app.cases.service import recompute_due
 from app.core.config import get_settings
 from app.core.security import Security
 from app.core.uow import open_session
@@ -59,7 +49,10 @@ from app.demo.templates import BENCH_KEYS, bench_template
 from app.households.models import Consent, Household, Signal
 from app.households.search import refresh_search_keys
 from app.journal import changes
+from app.monitoring.models import MonitoringPlan
 from app.reports.models import CrisisReport
+from app.resources.models import Resource
+from app.supports.models import Support, SupportHistory
 from app.visits.models import Facility, Visit, VisitAssignee
 
 log = structlog.get_logger("ongi.demo")

@@ -46,7 +46,7 @@ class ExportRepository(Repository[Any]):
 
     async def supports(self, clause: ColumnElement[bool], filters: Filters, cursor: str | None, limit: int) -> Page:
         """Supports within ``clause`` (the caller's support view): ``from``/``to`` bound their creation."""
-        from app.care.models import Support
+        from app.supports.models import Support
 
         stmt = select(Support).where(clause)
         if filters.start is not None:
@@ -60,9 +60,9 @@ class ExportRepository(Repository[Any]):
         return await self._page(stmt, Support, cursor, limit)
 
     async def campaigns(self, filters: Filters, cursor: str | None, limit: int) -> Page:
-        """Campaigns overlapping ``from``/``to`` (which of them the caller sees, ``app.care.campaigns.visible``
+        """Campaigns overlapping ``from``/``to`` (which of them the caller sees, ``app.campaigns.service.visible``
         decides on each)."""
-        from app.care.models import Campaign
+        from app.campaigns.models import Campaign
 
         stmt = select(Campaign)
         if filters.start is not None:

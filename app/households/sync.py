@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.access.policy import can_see_household, memo_of
 from app.auth.principal import Principal
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.uow import journal_of
 from app.households.models import Consent, Household
 from app.journal import audit

@@ -33,7 +33,7 @@ import structlog
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.care.models import Case, CaseMember, CaseStageChange, MonitoringPlan, Support, SupportHistory
+from app.cases.models import Case, CaseMember, CaseStageChange
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
 from app.core.db import utcnow
 from app.core.state import AppState
@@ -42,8 +42,10 @@ from app.households.models import Consent, Household, HouseholdSensitive, Househ
 from app.journal import audit
 from app.lifecycle.models import DestructionRecord
 from app.media.models import Photo, Upload
+from app.monitoring.models import MonitoringPlan
 from app.notes.models import Note, NoteRevision
 from app.reports.models import CrisisReport
+from app.supports.models import Support, SupportHistory
 from app.sync.models import SyncConflict, SyncMutation
 from app.visits.models import Visit, VisitTransition
 

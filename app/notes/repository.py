@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlmodel import col
 
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.repository import Repository
 from app.notes.models import Note, NoteKind
 

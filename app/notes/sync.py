@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Problem
 from app.notes.models import Note, NoteKind, NoteRevision

@@ -31,10 +31,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.care.common import local_date
-from app.care.models import Support, SupportStatus
 from app.core.db import utcnow
 from app.core.state import AppState
+from app.core.times import local_date
 from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.models import Household, HouseholdStatus
@@ -42,6 +41,7 @@ from app.journal.outbox import emit
 from app.notify.models import OutboxReader
 from app.notify.service import enqueue
 from app.reports.models import CrisisReport, ReportStatus
+from app.supports.models import Support, SupportStatus
 from app.visits.models import Visit, VisitStatus
 
 Progress = Literal["received", "visited", "support_linked", "closed"]

@@ -108,7 +108,7 @@ class DeviceHoldings(BaseModel):
 # ``entity`` (and then ``op``) with the ``data`` the table of DESIGN §4.2 names.
 
 class CaseSyncData(BaseModel):
-    """A pulled case: the record as the phone keeps it (app/care/sync.py), not REST's ``CasePublic`` (whose due
+    """A pulled case: the record as the phone keeps it (app/cases/sync.py), not REST's ``CasePublic`` (whose due
     dates, allowed stages and member details are worked out per request); ``team`` is the members' user ids."""
 
     id: uuid.UUID
@@ -130,7 +130,7 @@ class CaseSyncData(BaseModel):
 
 
 class SupportSyncData(BaseModel):
-    """A pulled support: the record as the phone keeps it (app/care/sync.py), not REST's ``SupportPublic``."""
+    """A pulled support: the record as the phone keeps it (app/supports/sync.py), not REST's ``SupportPublic``."""
 
     id: uuid.UUID
     version: int

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import policy
 from app.access import visits as access
 from app.auth.models import Organization, User
-from app.care.models import Campaign
+from app.campaigns.models import Campaign
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldInvalid, Forbidden, field_problem
 from app.core.principal import OrgKind, Principal

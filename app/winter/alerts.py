@@ -30,7 +30,7 @@ from app.access import work as work_access
 from app.access.policy import codes_clause
 from app.auth.models import Organization, User
 from app.auth.principal import Principal
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Conflict, Problem
 from app.households.models import Household, HouseholdStatus

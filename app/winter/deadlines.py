@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.db import utcnow
 from app.households.models import Household, HouseholdStatus, Signal
 from app.journal.outbox import emit

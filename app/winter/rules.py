@@ -12,7 +12,7 @@ Every intake gets a clock by its source (the household's signals); each rule and
 * ``urgent.reach`` — a signal marked urgent (``details.urgent``), or a household in an active alert: reached within
   24 hours of the signal (or of the alert's start). Stops once contacted.
 * ``urgent.decide`` — the same households: decided (assessed) within 48 hours. Stops once assessed.
-* ``case.stage`` — integrated cases: the stage due dates of ``app.care.cases`` as they are (10 / 5 / 15 days).
+* ``case.stage`` — integrated cases: the stage due dates of ``app.cases.service`` as they are (10 / 5 / 15 days).
 * ``visit.window`` — open visits: the end of the visit's window.
 
 A rule counted in ``business_days`` skips Saturdays, Sundays and Korean public holidays (``holidays.KR``, including

@@ -11,7 +11,7 @@ receiver's gets it). The kinds:
 - ``cases``: not closed; held by the manager and each active member; dated by the next step's due date; the
   manager's place is taken by public staff covering the dong, a member's by public staff or a private partner.
 - ``monitoring``: an active plan; held by its owner; dated by the next follow-up; taken as
-  :func:`app.care.monitoring.owner_fits` says.
+  :func:`app.access.monitoring.may_own_plan` says.
 - ``tasks``: open; held by the assignee; dated by the due date; taken by staff who may be on a visit team there.
 
 ``tasks`` come from ``app.winter`` (its ``Task`` table) and are left out while that module is not installed.
@@ -33,8 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import work as access
 from app.access.policy import codes_clause
 from app.auth.models import Organization, OrgKind, User
-from app.care.common import local_date
-from app.care.models import CASE_CLOSED_STAGES, Case, CaseMember, MonitoringPlan
+from app.cases.models import CASE_CLOSED_STAGES, Case, CaseMember
+from app.core.times import local_date
+from app.monitoring.models import MonitoringPlan
 from app.visits.models import Visit, VisitAssignee, VisitPurpose, VisitStatus
 
 OPEN_VISIT = (VisitStatus.scheduled, VisitStatus.in_progress)
@@ -262,7 +263,7 @@ async def _open_monitoring(
 
 
 def _monitoring_fits(item: Item, to: Receiver) -> bool:
-    """As :func:`app.care.monitoring.owner_fits`."""
+    """As :func:`app.access.monitoring.may_own_plan`."""
     return to.covers(item.dong_code) and (to.public_staff or to.private_partner)
 
 

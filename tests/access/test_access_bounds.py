@@ -30,12 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import Organization, OrgKind, Role, User
-from app.care.models import Support
 from app.households.models import Household
+from app.supports.models import Support
 from app.visits.models import Visit, VisitStatus
+from tests.support.care import make_resource, propose
 from tests.support.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit
 from tests.support.live import own_app
-from tests.support.care import make_resource, propose
 
 DISTRICT = "11990"
 DONG = "1199051000"

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from starlette.routing import Mount
 
 from app.auth.models import Device, OrgKind, Role
-from app.care.models import Case, CaseMember
+from app.cases.models import Case, CaseMember
 from app.core.db import utcnow
 from app.core.uow import commit
 from app.reports.models import CrisisReport

@@ -9,13 +9,13 @@ import uuid
 import httpx
 
 from app.auth.models import Role
-from app.care.common import local_today
-from app.care.models import MonitoringPlan
+from app.core.times import local_today
 from app.households.models import Household
-from tests.support.factories import Factory, make_consent, make_household, make_visit
-from tests.support.world import district, household_body
+from app.monitoring.models import MonitoringPlan
 from tests.support.care import set_columns
 from tests.support.checklists import builtin_templates, staff
+from tests.support.factories import Factory, make_consent, make_household, make_visit
+from tests.support.world import district, household_body
 
 TEMPLATE = "/v1/checklist-templates/lonely_death_screening/versions/1"
 

@@ -22,9 +22,9 @@ from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
 from app.core.uow import open_session
+from tests.support.checklists import SCREENING, builtin_templates
 from tests.support.factories import PASSWORD, Factory, make_household, make_visit
 from tests.support.sync import Phone
-from tests.support.checklists import SCREENING, builtin_templates
 
 
 @contextmanager
@@ -57,8 +57,9 @@ async def _pull_events(maker: async_sessionmaker[AsyncSession], actor_id: uuid.U
 async def test_a_pull_audits_every_household_record_it_sends_in_one_insert(
     client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
-    from app.care.models import Resource, ResourceKind, Support
     from app.media.models import Photo
+    from app.resources.models import Resource, ResourceKind
+    from app.supports.models import Support
 
     org = await factory.org(OrgKind.public, ["11990"])
     planner = await factory.actor(Role.planner, org)

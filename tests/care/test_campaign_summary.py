@@ -13,12 +13,12 @@ import httpx
 from openpyxl import load_workbook
 
 from app.areas.service import set_area_names
-from app.care.common import local_at, local_today
+from app.core.times import local_at, local_today
 from app.core.uow import commit
 from app.households.models import Household, HouseholdStatus
-from tests.support.factories import Factory, make_household, make_visit
 from tests.care.test_campaigns import _campaign
 from tests.support.care import add_signal, coordinator_and_planner, set_columns
+from tests.support.factories import Factory, make_household, make_visit
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COUNTS = ("identified", "reached", "unreachable", "supported", "in_monitoring", "deadlines_missed")

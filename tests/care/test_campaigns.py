@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 
 from app.auth.models import Role
-from app.care.campaigns import winter_period
-from app.care.common import local_at, local_today
-from tests.support.factories import Factory, make_household, make_visit
+from app.campaigns.service import winter_period
+from app.core.times import local_at, local_today
 from tests.support.care import add_signal, coordinator_and_planner, make_resource, move, partner, propose
+from tests.support.factories import Factory, make_household, make_visit
 
 
 def test_winter_period() -> None:

@@ -11,13 +11,13 @@ import httpx
 from sqlalchemy import select
 
 from app.auth.models import Role
-from app.care.common import local_today
-from app.care.models import MonitoringPlan
-from app.care.monitoring import schedule_due_followups
+from app.core.times import local_today
 from app.core.uow import open_session
+from app.monitoring.models import MonitoringPlan
+from app.monitoring.service import schedule_due_followups
 from app.visits.models import Visit, VisitAssignee, VisitStatus
-from tests.support.factories import Factory, make_household
 from tests.support.care import coordinator_and_planner, fetch, partner, set_columns
+from tests.support.factories import Factory, make_household
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.auth.models import OrgKind, Role
 from app.sync.models import ChangeLog
-from tests.support.factories import Factory
 from tests.support.care import coordinator_and_planner, fetch, make_resource, partner
+from tests.support.factories import Factory
 
 
 async def test_coordinator_manages_and_field_roles_read(client: httpx.AsyncClient, factory: Factory) -> None:
@@ -144,7 +144,7 @@ async def test_delete_leaves_a_tombstone_logged_for_sync(client: httpx.AsyncClie
         factory, ChangeLog, ChangeLog.entity == "resource", ChangeLog.entity_id == uuid.UUID(made["id"])
     )
     assert [c.op for c in sorted(logged, key=lambda c: c.seq)] == ["upsert", "delete"]
-    from app.care.models import Resource
+    from app.resources.models import Resource
 
     async with factory.maker() as s:
         row = (await s.execute(select(Resource).where(Resource.id == uuid.UUID(made["id"])))).scalar_one()

@@ -14,16 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.audit.models import AuditEvent
 from app.auth.models import Organization, OrgKind, Role, User
 from app.auth.principal import Principal
-from app.care.models import MonitoringPlan, Resource, ResourceKind, Support, SupportHistory, SupportStatus
-from app.care.schemas import SupportTransition
 from app.core.db import create_sessionmaker, utcnow
 from app.core.errors import Problem
 from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.models import Household
+from app.monitoring.models import MonitoringPlan
+from app.resources.models import Resource, ResourceKind
+from app.supports.models import Support, SupportHistory, SupportStatus
+from app.supports.schemas import SupportTransition
 from app.sync.models import ChangeLog
-from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.care import coordinator_and_planner, fetch, make_resource, move, partner, propose
+from tests.support.factories import Factory, make_consent, make_household, make_visit
 
 
 async def test_public_benefit_flow_with_history_events_and_monitoring(
@@ -330,7 +332,7 @@ async def test_concurrent_approvals_of_the_last_unit_never_oversubscribe(engine:
         org_kind=OrgKind.public,
         jurisdiction=("11991",),
     )
-    from app.care import supports as service
+    from app.supports import service as service
 
     gate = asyncio.Event()
 
@@ -396,7 +398,7 @@ async def test_history_pages_by_its_own_time_not_by_when_the_row_was_written(
 
     from sqlalchemy import update
 
-    from app.care.models import SupportHistory
+    from app.supports.models import SupportHistory
 
     coordinator, planner = await coordinator_and_planner(factory)
     resource = await make_resource(client, coordinator, capacity=5)

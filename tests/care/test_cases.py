@@ -10,13 +10,14 @@ import httpx
 from app.access.policy import partner_reach
 from app.auth.models import OrgKind, Role
 from app.auth.principal import Principal
-from app.care.cases import recompute_due
-from app.care.common import local_today
-from app.care.models import Case, CaseMember, MonitoringPlan
+from app.cases.models import Case, CaseMember
+from app.cases.service import recompute_due
 from app.core.db import utcnow
+from app.core.times import local_today
+from app.monitoring.models import MonitoringPlan
 from app.sync.models import ChangeLog
-from tests.support.factories import Factory, make_consent, make_household
 from tests.support.care import coordinator_and_planner, fetch, partner
+from tests.support.factories import Factory, make_consent, make_household
 
 
 async def _open(client: httpx.AsyncClient, actor: object, household_id: uuid.UUID, **kw: object) -> httpx.Response:

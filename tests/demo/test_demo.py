@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Organization, OrgKind, Role, User
-from app.care.common import local_today
+from app.core.times import local_today
 from app.core.uow import commit
 from app.demo.generator import SIZES, Stats, _Gen, _World, generate
 from app.demo.seed import DEMO_PASSWORD, seed_demo

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from app.care.common import local_today
+from app.core.times import local_today
 from app.core.uow import commit
 from app.demo.generator import generate
 from app.demo.seed import DEMO_PASSWORD

@@ -198,7 +198,9 @@ async def test_export_access(client: httpx.AsyncClient, factory: Factory) -> Non
 async def test_supports_and_campaign_summaries(
     client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    from app.care.models import Campaign, Resource, Support
+    from app.campaigns.models import Campaign
+    from app.resources.models import Resource
+    from app.supports.models import Support
 
     org = await factory.org(OrgKind.public, jurisdiction=["11990"])
     coordinator = await factory.actor(Role.coordinator, org)
@@ -253,7 +255,7 @@ async def test_supports_and_campaign_summaries(
         await client.get(f"{EXPORT}/supports", headers={**coordinator.headers, **REASON}, params={"status": "approved"})
     )
     assert [r["household_id"] for r in approved if r["household_id"] in (str(here.id), str(there.id))] == [str(here.id)]
-    # (app.care.supports.support_view reaches supports through the household policy: households:read too)
+    # (app.access.supports.support_view reaches supports through the household policy: households:read too)
     reader = await integration_client(factory, ["exports:read", "supports:read", "households:read"], org=org)
     assert (
         len(

@@ -222,8 +222,8 @@ async def test_households_export_is_redacted_named_and_audited(client: Any, fact
 async def test_visits_and_supports_as_xlsx_with_names(client: Any, factory: Any, maker: Any) -> None:
     from app.areas.service import set_area_names
     from app.core.uow import commit
-    from tests.support.factories import make_visit
     from tests.support.care import coordinator_and_planner, make_resource, propose
+    from tests.support.factories import make_visit
     from tests.work.test_workload import make_household
 
     coordinator, planner = await coordinator_and_planner(factory)
@@ -260,7 +260,7 @@ async def test_visits_and_supports_as_xlsx_with_names(client: Any, factory: Any,
 
 
 async def test_campaign_summaries_as_xlsx(client: Any, factory: Any, maker: Any) -> None:
-    from app.care.models import Campaign
+    from app.campaigns.models import Campaign
     from app.core.db import utcnow
     from app.core.uow import commit
     from tests.support.care import coordinator_and_planner

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind, Role
-from app.care.models import Case, CaseMember
+from app.cases.models import Case, CaseMember
 from app.core.db import utcnow
 from app.core.uow import commit
 from app.visits.models import Visit, VisitStatus

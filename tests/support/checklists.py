@@ -202,7 +202,7 @@ async def make_facility_visit(factory: Factory, facility: Any, assignees: list[A
 
 
 async def make_case(factory: Factory, household: Any, manager: Any, members: list[Any]) -> Any:
-    from app.care.models import Case, CaseMember
+    from app.cases.models import Case, CaseMember
 
     now = utcnow()
     case = Case(

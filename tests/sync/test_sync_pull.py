@@ -268,7 +268,8 @@ async def test_revoked_device_is_told_to_wipe(client: httpx.AsyncClient, factory
 async def test_resources_and_supports_reach_the_phone(
     client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    from app.care.models import Resource, ResourceKind, Support
+    from app.resources.models import Resource, ResourceKind
+    from app.supports.models import Support
 
     district, _, planner, _ = await _team(factory)
     h = await make_household(factory)

@@ -48,7 +48,7 @@ def _alert_body(**kw: object) -> dict[str, object]:
 
 
 async def test_alert_gives_each_matching_household_a_task_for_its_worker(factory: Factory) -> None:
-    from app.care.models import Case
+    from app.cases.models import Case
     from app.core.uow import commit as commit_session
     from tests.support.factories import make_visit
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import Role
-from app.care.models import Case
+from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.uow import commit
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
@@ -20,10 +20,10 @@ from app.winter import rules as rules_module
 from app.winter.deadlines import SignalFact, household_clock, refresh_households
 from app.winter.jobs import run_deadlines
 from app.winter.rules import add_business_days, due_after, end_of_day, load_rules
-from tests.support.factories import Factory, make_household, make_visit
-from tests.support.world import events
 from tests.integrations.test_integrations import URL, payload
+from tests.support.factories import Factory, make_household, make_visit
 from tests.support.integrations import integration_client
+from tests.support.world import events
 
 KST = rules_module.ZoneInfo("Asia/Seoul")
 

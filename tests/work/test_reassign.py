@@ -12,14 +12,15 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import Role, User
-from app.care.common import local_today
-from app.care.models import Case, CaseMember, MonitoringPlan
+from app.cases.models import Case, CaseMember
+from app.core.times import local_today
 from app.events.models import OutboxEvent
+from app.monitoring.models import MonitoringPlan
 from app.notes.models import Note
 from app.visits.models import Visit, VisitAssignee
+from tests.support.care import fetch
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
-from tests.support.care import fetch
 from tests.work.test_workload import DONG, at_day, district, make_case, make_plan, make_task
 
 

@@ -13,12 +13,13 @@ from openpyxl import load_workbook
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.care.common import local_at, local_today
-from app.care.models import Case, CaseMember, CaseStage, MonitoringPlan
+from app.cases.models import Case, CaseMember, CaseStage
 from app.core.db import utcnow
+from app.core.times import local_at, local_today
 from app.core.uow import commit
-from tests.support.factories import Actor, Factory, make_household, make_visit
+from app.monitoring.models import MonitoringPlan
 from tests.support.care import fetch
+from tests.support.factories import Actor, Factory, make_household, make_visit
 
 DONG = "1199051000"
 OTHER_DONG = "1199052000"

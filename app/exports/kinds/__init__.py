@@ -1,7 +1,7 @@
 """The export kinds of this build, one module each (its fields, page function and spreadsheet columns).
 
 A kind's module names a :class:`~app.exports.kind.Kind` ``KIND``; :data:`KIND_DEFS` lists them in the order
-the API documents them. Supports and campaign summaries read ``app.care``'s tables (:func:`available`).
+the API documents them. Supports and campaign summaries read the care tables (:func:`available`).
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ def sheet_titles() -> dict[str, dict[str, str]]:
 
 
 def available(kind: str) -> bool:
-    """Whether the tables the kind reads exist in this build (supports and campaigns come from app.care)."""
+    """Whether the tables the kind reads exist in this build (supports, campaigns: app.supports, app.campaigns)."""
     try:
         if kind == "households":
             import app.households.service
         elif kind == "supports":
-            import app.care.supports
+            import app.supports.service
         elif kind == "campaign-summaries":
-            import app.care.campaigns
+            import app.campaigns.summary
         else:
             import app.visits.service  # noqa: F401
     except ImportError:

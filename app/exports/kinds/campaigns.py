@@ -1,5 +1,5 @@
 """The ``campaign-summaries`` export: a few campaigns a page, each summarized (aggregates only; the summary's
-owner, ``app.care.campaigns``, may declare its table)."""
+owner, ``app.campaigns.summary``, may declare its table)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ async def campaigns_page(
 ) -> PageResult:
     """A few campaigns per page (a summary is computed for each): rows ``total``, then one per dong and one
     per source (``dimension``/``key``). Aggregates only; ``summarize`` audits each summary."""
-    from app.care.campaigns import summarize, visible
+    from app.campaigns.service import visible
+    from app.campaigns.summary import summarize
 
     campaigns, next_cursor = await ExportRepository(session).campaigns(filters, cursor, max(1, limit // 25))
     rows: list[dict[str, Any]] = []
@@ -49,10 +50,10 @@ async def campaigns_page(
 
 
 def campaign_rows(campaign: Any, summary: Any, filters: Filters) -> list[dict[str, Any]]:
-    """The rows of one campaign's summary: ``app.care.campaigns.summary_rows`` when that module offers them
+    """The rows of one campaign's summary: ``app.campaigns.summary.summary_rows`` when that module offers them
     (the summary's owner decides its table), else a ``total`` row, one per dong and one per source
     (``dimension``/``key``) from the summary as it is. ``dong_code`` narrows to the dong rows."""
-    from app.care import campaigns as owner
+    from app.campaigns import summary as owner
 
     base = {
         "campaign_id": str(campaign.id),
@@ -107,7 +108,7 @@ async def _campaigns_people(session: AsyncSession, rows: list[dict[str, Any]]) -
     return out
 
 
-#: Titles of the campaign summary's columns that ``app.care.campaigns.TABLE_COLUMNS`` may name.
+#: Titles of the campaign summary's columns that ``app.campaigns.summary.TABLE_COLUMNS`` may name.
 CAMPAIGN_TITLES = {
     "dimension_label": ("구분", "Dimension"),
     "district_code": ("시군구 코드", "District code"),
@@ -141,8 +142,8 @@ CAMPAIGN_SHEET = [
 
 
 def _owner_table() -> list[tuple[str, str]] | None:
-    """``app.care.campaigns.TABLE_COLUMNS`` ((key, Korean title) …) when the summary's owner declares its table."""
-    from app.care import campaigns as owner
+    """``app.campaigns.summary.TABLE_COLUMNS`` ((key, Korean title) …) when the summary's owner declares its table."""
+    from app.campaigns import summary as owner
 
     table = getattr(owner, "TABLE_COLUMNS", None)
     return [(str(k), str(title)) for k, title in table] if table else None

@@ -1,4 +1,4 @@
-"""The ``supports`` export: supports as REST shows them to the caller (``app.care.supports.to_public_many``)."""
+"""The ``supports`` export: supports as REST shows them to the caller (``app.supports.service.to_public_many``)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ SUPPORT_COLUMNS = [
 async def supports_page(
     session: AsyncSession, principal: Principal, filters: Filters, cursor: str | None, limit: int
 ) -> PageResult:
-    from app.care.supports import support_view, to_public_many
+    from app.access.supports import support_view
+    from app.supports.service import to_public_many
 
     view = await support_view(session, principal)
     supports, next_cursor = await ExportRepository(session).supports(view.clause, filters, cursor, limit)

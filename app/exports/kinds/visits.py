@@ -56,7 +56,7 @@ async def visits_page(
 
 
 async def _visits_people(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from app.care.models import Campaign
+    from app.campaigns.models import Campaign
     from app.visits.models import Facility
 
     dongs = await dong_names(session, {r["dong_code"] for r in rows})

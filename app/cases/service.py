@@ -1,7 +1,7 @@
-"""Integrated case management (DESIGN §2).
+"""Integrated case management (``docs/care.md``).
 
 Stages ``intake → assessment → conference → planning → service → monitoring → closed → follow_up``.
-Allowed moves (:data:`app.care.models.CASE_TRANSITIONS`): forward one step; back one step from conference,
+Allowed moves (:data:`app.cases.models.CASE_TRANSITIONS`): forward one step; back one step from conference,
 planning, service and monitoring (re-assess, re-convene, re-plan, resume services); ``closed`` from any open
 stage; ``follow_up`` after closure and back to ``closed`` when the follow-up ends. Any other move answers
 409 ``case-illegal-transition`` with the allowed stages.
@@ -17,7 +17,7 @@ Who: cases are created by coordinators and planners who may see the household; t
 coordinator or planner whose jurisdiction covers it; team members are public staff of the jurisdiction or
 partners of private organizations. The manager and the jurisdiction's coordinators change a case (stage,
 goals, team). Partners see the cases they are members of; without a consent covering their organization
-for case management, goals and summary are hidden.
+for case management, goals and summary are hidden. :mod:`app.access.cases` decides who.
 
 Closing ends the partners' memberships (the access policy counts only open cases and active memberships)
 and starts a monitoring plan for the household (owner: the manager; ``schedule_monitoring: false`` skips).
@@ -29,26 +29,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import get_household_or_404, partner_reach
-from app.auth.models import Organization, OrgKind, Role, User
+from app.access import cases as access
+from app.access import policy
 from app.auth.principal import Principal
-from app.care.common import field_problem, forbid_roles, local_date, local_today, public_staff_covering, user_with_org
-from app.care.models import (
-    CASE_CLOSED_STAGES,
-    CASE_TRANSITIONS,
-    Case,
-    CaseMember,
-    CaseStage,
-    CaseStageChange,
-    MonitoringSource,
-)
-from app.care.schemas import (
+from app.cases.models import CASE_CLOSED_STAGES, CASE_TRANSITIONS, Case, CaseMember, CaseStage, CaseStageChange
+from app.cases.repository import CaseRepository
+from app.cases.schemas import (
     CaseCreate,
     CaseDue,
-    CaseMemberIn,
+    CaseMemberCreate,
     CaseMemberPublic,
     CasePublic,
     CaseTransition,
@@ -57,11 +48,14 @@ from app.care.schemas import (
     StepDue,
 )
 from app.core.db import utcnow
-from app.core.errors import Problem
+from app.core.errors import Conflict, Forbidden, NotFound, field_problem
+from app.core.times import local_date, local_today
 from app.households.models import Household
 from app.journal import audit
+from app.monitoring.models import MonitoringSource
+from app.monitoring.repository import user_with_org
+from app.monitoring.service import ensure_plan
 
-CREATORS = (Role.coordinator, Role.planner)
 ASSESSMENT_DAYS = 10
 CONFERENCE_DAYS = 5
 PLAN_DAYS = 15
@@ -110,16 +104,45 @@ def due_of(case: Case, today: date) -> CaseDue:
 # --- reading --------------------------------------------------------------------------------------------------
 
 
+async def list_page(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    manager: str | None,
+    limit: int,
+    cursor: str | None,
+    **filters: object,
+) -> tuple[list[Case], str | None]:
+    """One page of the cases the caller reaches (``manager``: ``me`` or a user id; ``filters``:
+    :meth:`CaseRepository.listing`'s)."""
+    manager_id = None
+    if manager is not None:
+        if manager == "me":
+            manager_id = principal.user_id
+        else:
+            try:
+                manager_id = uuid.UUID(manager)
+            except ValueError:
+                raise field_problem("query.manager", "care.unknown-user") from None
+    repo = CaseRepository(session)
+    stmt = repo.listing(policy.case_filter(principal), local_today(), manager_id=manager_id, **filters)  # type: ignore[arg-type]
+    return await repo.page(stmt, order=(Case.created_at, Case.id), limit=limit, cursor=cursor)
+
+
+async def history_page(
+    session: AsyncSession, case: Case, *, limit: int, cursor: str | None
+) -> tuple[list[CaseStageChange], str | None]:
+    """A case's stage history, oldest first."""
+    repo = CaseRepository(session)
+    return await repo.page(
+        repo.history(case.id), order=(CaseStageChange.at, CaseStageChange.id), limit=limit, cursor=cursor
+    )
+
+
 async def members_of(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CaseMemberPublic]]:
     if not case_ids:
         return {}
-    rows = await session.execute(
-        select(CaseMember, User, Organization)
-        .join(User, User.id == CaseMember.user_id)
-        .join(Organization, Organization.id == CaseMember.organization_id)
-        .where(CaseMember.case_id.in_(list(case_ids)))
-        .order_by(CaseMember.created_at, CaseMember.id)
-    )
+    rows = await CaseRepository(session).members_with_people(case_ids)
     out: dict[uuid.UUID, list[CaseMemberPublic]] = {}
     for member, user, org in rows:
         out.setdefault(member.case_id, []).append(
@@ -137,27 +160,13 @@ async def members_of(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> di
     return out
 
 
-def may_manage(principal: Principal, case: Case) -> bool:
-    if principal.role == Role.coordinator and principal.in_jurisdiction(case.dong_code):
-        return True
-    return principal.role in CREATORS and case.manager_id == principal.user_id
-
-
-async def redacted_cases(session: AsyncSession, principal: Principal, cases: Sequence[Case]) -> set[uuid.UUID]:
-    """Cases whose goals and summary the caller may not read (a partner without consent for the household)."""
-    if principal.role != Role.partner:
-        return set()
-    reach = await partner_reach(session, principal)
-    return {c.id for c in cases if c.household_id not in reach.consented}
-
-
 def to_public(
     principal: Principal, case: Case, members: list[CaseMemberPublic], today: date, redacted: bool
 ) -> CasePublic:
     from app.winter.deadlines import case_deadline_fields
 
     due = due_of(case, today)
-    allowed = list(CASE_TRANSITIONS[case.stage]) if may_manage(principal, case) else []
+    allowed = list(CASE_TRANSITIONS[case.stage]) if access.may_manage_case(principal, case) else []
     return CasePublic(
         id=case.id,
         version=case.version,
@@ -185,7 +194,7 @@ def to_public(
 
 async def to_public_many(session: AsyncSession, principal: Principal, cases: Sequence[Case]) -> list[CasePublic]:
     members = await members_of(session, [c.id for c in cases])
-    hidden = await redacted_cases(session, principal, cases)
+    hidden = await access.redacted_cases(session, principal, cases)
     today = local_today()
     return [to_public(principal, c, members.get(c.id, []), today, c.id in hidden) for c in cases]
 
@@ -218,30 +227,23 @@ def _goals(goals: list[Goal]) -> list[dict[str, object]]:
 
 async def _check_manager(session: AsyncSession, manager_id: uuid.UUID, dong_code: str) -> None:
     found = await user_with_org(session, manager_id)
-    if found is None or not public_staff_covering(found[0], found[1], dong_code):
+    if found is None or not access.public_staff_covering(found[0], found[1], dong_code):
         raise field_problem("body.manager_id", "care.manager-role")
 
 
-async def _member_row(session: AsyncSession, case: Case, member: CaseMemberIn, field: str) -> CaseMember:
+async def _member_row(session: AsyncSession, case: Case, member: CaseMemberCreate, field: str) -> CaseMember:
     found = await user_with_org(session, member.user_id)
     if found is None:
         raise field_problem(field, "care.unknown-user")
     user, org = found
-    fits = public_staff_covering(user, org, case.dong_code) or (
-        user.role == Role.partner and org.kind == OrgKind.private
-    )
-    if not fits:
+    if not access.may_join_case(user, org, case.dong_code):
         raise field_problem(field, "care.member-role")
     return CaseMember(case_id=case.id, user_id=user.id, organization_id=org.id, role_note=member.role_note)
 
 
-async def _add_member(session: AsyncSession, case: Case, member: CaseMemberIn, field: str) -> bool:
+async def _add_member(session: AsyncSession, case: Case, member: CaseMemberCreate, field: str) -> bool:
     """Add or re-activate a membership; returns whether anything changed."""
-    existing = (
-        await session.execute(
-            select(CaseMember).where(CaseMember.case_id == case.id, CaseMember.user_id == member.user_id)
-        )
-    ).scalar_one_or_none()
+    existing = await CaseRepository(session).member(case.id, member.user_id)
     if existing is not None:
         if existing.ended_at is None and (member.role_note is None or existing.role_note == member.role_note):
             return False
@@ -255,18 +257,12 @@ async def _add_member(session: AsyncSession, case: Case, member: CaseMemberIn, f
 
 
 async def create_case(session: AsyncSession, principal: Principal, body: CaseCreate) -> Case:
-    if principal.role not in CREATORS:
-        raise forbid_roles(*CREATORS)
-    household = await get_household_or_404(session, principal, body.household_id)
-    open_case = (
-        await session.execute(
-            select(Case.id).where(
-                Case.household_id == household.id, Case.closed_at.is_(None), Case.deleted_at.is_(None)
-            )
-        )
-    ).first()
+    if not access.may_open_case(principal):
+        raise Forbidden("detail.role-forbidden", params={"roles": ", ".join(r.value for r in access.CASE_CREATORS)})
+    household = await policy.get_household_or_404(session, principal, body.household_id)
+    open_case = await CaseRepository(session).open_of_household(household.id)
     if open_case is not None:
-        raise Problem(409, "conflict", "care.case-duplicate", extra={"case_id": str(open_case[0])})
+        raise Conflict("conflict", "care.case-duplicate", extra={"case_id": str(open_case)})
     manager_id = body.manager_id or principal.user_id
     await _check_manager(session, manager_id, household.dong_code)
     now = utcnow()
@@ -286,7 +282,7 @@ async def create_case(session: AsyncSession, principal: Principal, body: CaseCre
     await session.flush()
     seen = {manager_id}
     session.add(
-        await _member_row(session, case, CaseMemberIn(user_id=manager_id, role_note="manager"), "body.manager_id")
+        await _member_row(session, case, CaseMemberCreate(user_id=manager_id, role_note="manager"), "body.manager_id")
     )
     for i, member in enumerate(body.members):
         if member.user_id in seen:
@@ -311,8 +307,8 @@ async def create_case(session: AsyncSession, principal: Principal, body: CaseCre
 
 
 def _require_manage(principal: Principal, case: Case) -> None:
-    if not may_manage(principal, case):
-        raise Problem(403, "forbidden", "care.case-not-manager")
+    if not access.may_manage_case(principal, case):
+        raise Forbidden("care.case-not-manager")
 
 
 async def update_case(session: AsyncSession, principal: Principal, case: Case, body: CaseUpdate) -> Case:
@@ -321,7 +317,9 @@ async def update_case(session: AsyncSession, principal: Principal, case: Case, b
     if body.manager_id is not None and body.manager_id != case.manager_id:
         await _check_manager(session, body.manager_id, case.dong_code)
         case.manager_id = body.manager_id
-        await _add_member(session, case, CaseMemberIn(user_id=body.manager_id, role_note="manager"), "body.manager_id")
+        await _add_member(
+            session, case, CaseMemberCreate(user_id=body.manager_id, role_note="manager"), "body.manager_id"
+        )
     if body.goals is not None:
         case.goals = _goals(body.goals)
     if "summary" in changes:
@@ -340,11 +338,10 @@ async def update_case(session: AsyncSession, principal: Principal, case: Case, b
     return case
 
 
-async def add_member(session: AsyncSession, principal: Principal, case: Case, body: CaseMemberIn) -> Case:
+async def add_member(session: AsyncSession, principal: Principal, case: Case, body: CaseMemberCreate) -> Case:
     _require_manage(principal, case)
     if case.closed_at is not None:
-        raise Problem(
-            409,
+        raise Conflict(
             "case-illegal-transition",
             "care.case-illegal-transition",
             params={"from_stage": case.stage.value, "to_stage": case.stage.value, "allowed": "-"},
@@ -369,17 +366,9 @@ async def end_member(session: AsyncSession, principal: Principal, case: Case, us
     _require_manage(principal, case)
     if user_id == case.manager_id:
         raise field_problem("path.user_id", "care.manager-role")
-    member = (
-        await session.execute(
-            select(CaseMember).where(
-                CaseMember.case_id == case.id, CaseMember.user_id == user_id, CaseMember.ended_at.is_(None)
-            )
-        )
-    ).scalar_one_or_none()
+    member = await CaseRepository(session).member(case.id, user_id, active=True)
     if member is None:
-        from app.core.errors import not_found
-
-        raise not_found()
+        raise NotFound()
     member.ended_at = utcnow()
     case.updated_at = member.ended_at
     await session.flush()
@@ -401,8 +390,7 @@ async def transition_case(session: AsyncSession, principal: Principal, case: Cas
     to = body.to
     if to not in allowed:
         names = [s.value for s in allowed]
-        raise Problem(
-            409,
+        raise Conflict(
             "case-illegal-transition",
             "care.case-illegal-transition",
             params={"from_stage": case.stage.value, "to_stage": to.value, "allowed": ", ".join(names)},
@@ -425,18 +413,7 @@ async def transition_case(session: AsyncSession, principal: Principal, case: Cas
     if closing:
         case.closed_at = now
         case.close_reason = body.reason
-        members = (
-            await session.execute(
-                select(CaseMember)
-                .join(Organization, Organization.id == CaseMember.organization_id)
-                .where(
-                    CaseMember.case_id == case.id,
-                    CaseMember.ended_at.is_(None),
-                    Organization.kind == OrgKind.private,
-                )
-            )
-        ).scalars()
-        for member in members:
+        for member in await CaseRepository(session).active_private_members(case.id):
             member.ended_at = now
             ended_partners += 1
     recompute_due(case)
@@ -462,8 +439,6 @@ async def transition_case(session: AsyncSession, principal: Principal, case: Cas
         details={"from": from_stage.value, "to": to.value, "ended_memberships": ended_partners},
     )
     if closing and body.schedule_monitoring:
-        from app.care.monitoring import ensure_plan
-
         household = await session.get(Household, case.household_id)
         assert household is not None
         await ensure_plan(

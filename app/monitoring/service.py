@@ -1,4 +1,4 @@
-"""Monitoring plans (DESIGN §2): follow-up visits at an interval after a support or a case closure.
+"""Monitoring plans (``docs/care.md``): follow-up visits at an interval after a support or a case closure.
 
 A plan belongs to one household and has an owner (the worker who makes the follow-up visits), an interval
 in days and the next due date (service time zone). :func:`schedule_due_followups` — run by the worker
@@ -10,7 +10,7 @@ previous follow-up visit is still open stays due and gets no second visit; a pla
 ends. Running it twice on a day creates nothing the second time.
 
 Who: coordinators and planners see and manage the plans of their jurisdiction; a partner sees the plans
-they own.
+they own (:mod:`app.access.monitoring` decides).
 """
 
 from __future__ import annotations
@@ -20,51 +20,73 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import codes_clause, get_household_or_404
-from app.auth.models import OrgKind, Role
-from app.auth.principal import Principal, in_codes
-from app.care.common import (
-    advance_household,
-    field_problem,
-    forbid_roles,
-    local_at,
-    local_today,
-    user_jurisdiction,
-    user_with_org,
-)
-from app.care.models import Case, MonitoringPlan, MonitoringSource, Support
-from app.care.schemas import MonitoringCreate, MonitoringPublic, MonitoringUpdate
+from app.access import monitoring as access
+from app.access import policy
+from app.auth.principal import Principal
+from app.cases.models import Case
 from app.core.db import utcnow
-from app.core.errors import not_found
+from app.core.errors import Forbidden, NotFound, field_problem
+from app.core.times import local_at, local_today
 from app.households.models import Household, HouseholdStatus
 from app.journal import audit
-from app.visits.models import FINISHED, Visit, VisitAssignee, VisitPurpose
+from app.monitoring.models import MonitoringPlan, MonitoringSource
+from app.monitoring.repository import PlanRepository, user_with_org
+from app.monitoring.schemas import MonitoringCreate, MonitoringPublic, MonitoringUpdate
+from app.supports.models import Support
+from app.visits.models import Visit, VisitAssignee, VisitPurpose
 
-MANAGERS = (Role.coordinator, Role.planner)
 FOLLOW_UP_WINDOW_DAYS = 6
 
 
-def monitoring_filter(principal: Principal) -> ColumnElement[bool]:
-    if principal.role == Role.coordinator:
-        return codes_clause(MonitoringPlan.dong_code, principal.jurisdiction)
-    if principal.role == Role.planner:
-        return or_(
-            codes_clause(MonitoringPlan.dong_code, principal.jurisdiction), MonitoringPlan.owner_id == principal.user_id
-        )
-    if principal.role == Role.partner:
-        return MonitoringPlan.owner_id == principal.user_id
-    return false()
+def advance_household(household: Any, to: Any) -> bool:
+    """Move a household forward along its status flow (identified → … → supported → monitoring) when care
+    reaches a later step: a support approved or provided, a monitoring plan started. Never backwards, and a
+    closed household stays closed (a new signal reopens it, ``docs/care.md``)."""
+    from app.households.service import FLOW
+
+    current = HouseholdStatus(household.status)
+    target = HouseholdStatus(to)
+    if current == HouseholdStatus.closed or FLOW.index(target) <= FLOW.index(current):
+        return False
+    household.status = target
+    household.status_changed_at = utcnow()
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+async def list_page(
+    session: AsyncSession,
+    principal: Principal,
+    today: date,
+    *,
+    limit: int,
+    cursor: str | None,
+    **filters: Any,
+) -> tuple[list[MonitoringPlan], str | None]:
+    """One page of the plans the caller sees (``filters``: :meth:`PlanRepository.listing`'s)."""
+    repo = PlanRepository(session)
+    stmt = repo.listing(access.monitoring_filter(principal), today, **filters)
+    return await repo.page(stmt, order=(MonitoringPlan.created_at, MonitoringPlan.id), limit=limit, cursor=cursor)
+
+
+async def due_page(
+    session: AsyncSession, principal: Principal, today: date, *, limit: int, cursor: str | None
+) -> tuple[list[MonitoringPlan], str | None]:
+    """The plans of the caller's jurisdiction due on ``today``, soonest first."""
+    repo = PlanRepository(session)
+    stmt = repo.due(today, access.plans_in_jurisdiction(principal))
+    return await repo.page(stmt, order=(MonitoringPlan.next_due_on, MonitoringPlan.id), limit=limit, cursor=cursor)
 
 
 async def get_plan_or_404(session: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> MonitoringPlan:
-    plan = (
-        await session.execute(select(MonitoringPlan).where(MonitoringPlan.id == plan_id, monitoring_filter(principal)))
-    ).scalar_one_or_none()
+    plan = await PlanRepository(session).readable(plan_id, access.monitoring_filter(principal))
     if plan is None:
-        raise not_found()
+        raise NotFound()
     return plan
 
 
@@ -95,28 +117,13 @@ def to_public(plan: MonitoringPlan, today: date) -> MonitoringPublic:
 
 
 async def owner_fits(session: AsyncSession, owner_id: uuid.UUID, dong_code: str) -> bool:
-    """Whether ``owner_id`` can make follow-up visits in ``dong_code``: public staff of the jurisdiction or a
-    partner of a private organization working there."""
+    """Whether ``owner_id`` can make follow-up visits in ``dong_code`` (:func:`app.access.monitoring.may_own_plan`)."""
     found = await user_with_org(session, owner_id)
-    if found is None:
-        return False
-    user, org = found
-    if user.role in (Role.coordinator, Role.planner):
-        return org.kind == OrgKind.public and in_codes(dong_code, user_jurisdiction(user, org))
-    if user.role == Role.partner:
-        return org.kind == OrgKind.private and in_codes(dong_code, user_jurisdiction(user, org))
-    return False
+    return found is not None and access.may_own_plan(found[0], found[1], dong_code)
 
 
 async def active_plan(session: AsyncSession, household_id: uuid.UUID) -> MonitoringPlan | None:
-    return (
-        await session.execute(
-            select(MonitoringPlan)
-            .where(MonitoringPlan.household_id == household_id, MonitoringPlan.active.is_(True))
-            .order_by(MonitoringPlan.created_at)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    return await PlanRepository(session).active_of_household(household_id)
 
 
 async def ensure_plan(
@@ -172,9 +179,9 @@ async def ensure_plan(
 
 
 async def create_plan(session: AsyncSession, principal: Principal, body: MonitoringCreate) -> MonitoringPlan:
-    if principal.role not in MANAGERS:
-        raise forbid_roles(*MANAGERS)
-    household = await get_household_or_404(session, principal, body.household_id)
+    if not access.may_manage_plans(principal):
+        raise Forbidden("detail.role-forbidden", params={"roles": ", ".join(r.value for r in access.PLAN_MANAGERS)})
+    household = await policy.get_household_or_404(session, principal, body.household_id)
     owner_id = body.owner_id or principal.user_id
     if not await owner_fits(session, owner_id, household.dong_code):
         raise field_problem("body.owner_id", "care.owner-role")
@@ -222,8 +229,8 @@ async def create_plan(session: AsyncSession, principal: Principal, body: Monitor
 async def update_plan(
     session: AsyncSession, principal: Principal, plan: MonitoringPlan, body: MonitoringUpdate
 ) -> MonitoringPlan:
-    if principal.role not in MANAGERS:
-        raise forbid_roles(*MANAGERS)
+    if not access.may_manage_plans(principal):
+        raise Forbidden("detail.role-forbidden", params={"roles": ", ".join(r.value for r in access.PLAN_MANAGERS)})
     changes = body.model_dump(exclude_unset=True)
     if changes.get("owner_id") is not None and not await owner_fits(session, changes["owner_id"], plan.dong_code):
         raise field_problem("body.owner_id", "care.owner-role")
@@ -250,50 +257,23 @@ async def update_plan(
     return plan
 
 
-def due_clause(today: date, codes: tuple[str, ...] | list[str] | None) -> Any:
-    clause = (MonitoringPlan.active.is_(True)) & (MonitoringPlan.next_due_on <= today)
-    if codes is not None:
-        clause = clause & codes_clause(MonitoringPlan.dong_code, codes)
-    return clause
-
-
 async def schedule_due_followups_detail(
     session: AsyncSession,
     now: datetime,
     *,
-    codes: tuple[str, ...] | list[str] | None = None,
+    within: ColumnElement[bool] | None = None,
     tz: ZoneInfo | None = None,
     limit: int = 5000,
 ) -> list[uuid.UUID]:
-    """Create the follow-up visits of the due plans (within ``codes`` when given); returns the new visit ids."""
+    """Create the follow-up visits of the due plans (``within`` an area when given: a coordinator's run, from
+    :func:`app.access.monitoring.plans_in_jurisdiction`); returns the new visit ids."""
     today = local_today(now, tz)
-    plans = list(
-        (
-            await session.execute(
-                select(MonitoringPlan)
-                .where(due_clause(today, codes))
-                .order_by(MonitoringPlan.next_due_on, MonitoringPlan.id)
-                .limit(limit)
-            )
-        ).scalars()
-    )
+    repo = PlanRepository(session)
+    plans = await repo.all(repo.due(today, within).order_by(MonitoringPlan.next_due_on, MonitoringPlan.id).limit(limit))
     if not plans:
         return []
-    households = {
-        h.id: h
-        for h in (
-            await session.execute(select(Household).where(Household.id.in_({p.household_id for p in plans})))
-        ).scalars()
-    }
-    last_ids = {p.last_visit_id for p in plans if p.last_visit_id is not None}
-    open_last: set[uuid.UUID] = set()
-    if last_ids:
-        rows = await session.execute(
-            select(Visit.id).where(
-                Visit.id.in_(last_ids), Visit.status.not_in(list(FINISHED)), Visit.deleted_at.is_(None)
-            )
-        )
-        open_last = {vid for (vid,) in rows}
+    households = await repo.households({p.household_id for p in plans})
+    open_last = await repo.open_visits({p.last_visit_id for p in plans if p.last_visit_id is not None})
     created: list[uuid.UUID] = []
     for plan in plans:
         household = households.get(plan.household_id)

@@ -1,9 +1,9 @@
-"""The resource catalog (DESIGN §2): public benefits and private resources, with remaining capacity.
+"""The resource catalog (``docs/care.md``): public benefits and private resources, with remaining capacity.
 
 * Read by every role in the field (admin, coordinator, planner, partner): the resources offered in the
-  districts of their jurisdiction.
-* Managed by admins and coordinators, for the districts of their jurisdiction. A public benefit's provider
-  is a public organization; a private resource's may be any organization.
+  districts of their jurisdiction; managed by admins and coordinators, for those districts
+  (:mod:`app.access.supports` decides both). A public benefit's provider is a public organization; a private
+  resource's may be any organization.
 * Capacity: ``remaining`` is taken one unit at a time when a support is approved, by a guarded
   ``UPDATE … SET remaining = remaining - 1 WHERE remaining >= 1``: two approvals of the last unit never
   both succeed (the second answers 409 ``resource-exhausted``), also on PostgreSQL under concurrency. A
@@ -13,51 +13,52 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Organization, OrgKind, Role
+from app.access import supports as access
+from app.auth.models import Organization, OrgKind
 from app.auth.principal import Principal
-from app.care.common import districts_of, field_problem, forbid_roles
-from app.care.models import RESOURCE_CATEGORIES, Resource, ResourceKind
-from app.care.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 from app.core.db import utcnow
-from app.core.errors import Problem, not_found
+from app.core.errors import Conflict, Forbidden, NotFound, field_problem
 from app.journal import audit
 from app.journal.changes import note_change
+from app.resources.models import RESOURCE_CATEGORIES, Resource, ResourceKind
+from app.resources.repository import ResourceRepository
+from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 
-READERS = (Role.admin, Role.coordinator, Role.planner, Role.partner)
-MANAGERS = (Role.admin, Role.coordinator)
 
-
-def resource_filter(principal: Principal) -> ColumnElement[bool]:
-    if principal.role not in READERS:
-        return false()
-    districts = sorted(districts_of(principal.jurisdiction))
-    if not districts:
-        return false()
-    return Resource.district_code.in_(districts) & Resource.deleted_at.is_(None)
+async def list_page(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    **filters: object,
+) -> tuple[list[Resource], str | None]:
+    """One page of the catalog the caller reaches (``filters``: :meth:`ResourceRepository.listing`'s)."""
+    repo = ResourceRepository(session)
+    stmt = repo.listing(access.resource_filter(principal), **filters)  # type: ignore[arg-type]
+    return await repo.page(stmt, order=(Resource.created_at, Resource.id), limit=limit, cursor=cursor)
 
 
 async def get_resource_or_404(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> Resource:
-    resource = (
-        await session.execute(select(Resource).where(Resource.id == resource_id, resource_filter(principal)))
-    ).scalar_one_or_none()
+    resource = await ResourceRepository(session).readable(resource_id, access.resource_filter(principal))
     if resource is None:
-        raise not_found()
+        raise NotFound()
     return resource
 
 
 async def provider_names(session: AsyncSession, org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not org_ids:
-        return {}
-    rows = await session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids)))
-    return {row[0]: row[1] for row in rows}
+    return await ResourceRepository(session).provider_names(org_ids)
+
+
+async def resources_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Resource]:
+    return await ResourceRepository(session).by_ids(ids)
 
 
 def to_public(resource: Resource, names: dict[uuid.UUID, str]) -> ResourcePublic:
+    """The one view of a resource: REST answers it and phones receive it (:mod:`app.resources.sync`)."""
     return ResourcePublic(
         id=resource.id,
         version=resource.version,
@@ -80,6 +81,11 @@ def to_public(resource: Resource, names: dict[uuid.UUID, str]) -> ResourcePublic
     )
 
 
+async def public(session: AsyncSession, resource: Resource) -> ResourcePublic:
+    """One resource as answered, with its provider's name."""
+    return to_public(resource, await provider_names(session, {resource.provider_organization_id}))
+
+
 def _check_category(kind: ResourceKind, category: str) -> None:
     allowed = RESOURCE_CATEGORIES[kind]
     if category not in allowed:
@@ -87,13 +93,13 @@ def _check_category(kind: ResourceKind, category: str) -> None:
 
 
 def _require_manager(principal: Principal) -> None:
-    if principal.role not in MANAGERS:
-        raise forbid_roles(*MANAGERS)
+    if not access.may_manage_resources(principal):
+        raise Forbidden("detail.role-forbidden", params={"roles": ", ".join(r.value for r in access.RESOURCE_MANAGERS)})
 
 
 async def create_resource(session: AsyncSession, principal: Principal, body: ResourceCreate) -> Resource:
     _require_manager(principal)
-    if body.district_code not in districts_of(principal.jurisdiction):
+    if not access.may_place_resource(principal, body.district_code):
         raise field_problem("body.district_code", "care.outside-jurisdiction", code=body.district_code)
     _check_category(body.kind, body.category)
     provider = await session.get(Organization, body.provider_organization_id)
@@ -174,11 +180,7 @@ async def delete_resource(session: AsyncSession, principal: Principal, resource:
 
 
 async def _refresh_and_note(session: AsyncSession, resource_id: uuid.UUID) -> Resource | None:
-    resource = (
-        await session.execute(
-            select(Resource).where(Resource.id == resource_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    resource = await ResourceRepository(session).refreshed(resource_id)
     if resource is not None:
         note_change(session, resource)  # a guarded UPDATE: the ORM did not see it
     return resource
@@ -187,32 +189,16 @@ async def _refresh_and_note(session: AsyncSession, resource_id: uuid.UUID) -> Re
 async def take_unit(session: AsyncSession, resource_id: uuid.UUID) -> bool:
     """Take one unit of a capacity-limited resource. Returns whether a unit was taken (False: the resource
     has no capacity limit). Raises 409 ``resource-exhausted`` when none is left."""
-    limited = (await session.execute(select(Resource.remaining).where(Resource.id == resource_id))).scalar_one()
-    if limited is None:
+    repo = ResourceRepository(session)
+    if await repo.remaining(resource_id) is None:
         return False
-    result: Any = await session.execute(
-        update(Resource)
-        .where(Resource.id == resource_id, Resource.remaining.is_not(None), Resource.remaining >= 1)
-        .values(remaining=Resource.remaining - 1, version=Resource.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Problem(409, "resource-exhausted", "care.resource-exhausted", extra={"resource_id": str(resource_id)})
+    if not await repo.take_unit(resource_id):
+        raise Conflict("resource-exhausted", "care.resource-exhausted", extra={"resource_id": str(resource_id)})
     await _refresh_and_note(session, resource_id)
     return True
 
 
 async def give_back_unit(session: AsyncSession, resource_id: uuid.UUID) -> None:
     """Return one unit taken by an approval that was declined afterwards (never above capacity)."""
-    result: Any = await session.execute(
-        update(Resource)
-        .where(
-            Resource.id == resource_id,
-            Resource.remaining.is_not(None),
-            (Resource.capacity.is_(None)) | (Resource.remaining < Resource.capacity),
-        )
-        .values(remaining=Resource.remaining + 1, version=Resource.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:
+    if await ResourceRepository(session).give_back_unit(resource_id):
         await _refresh_and_note(session, resource_id)

@@ -1,18 +1,18 @@
-"""Background jobs of the care domain, run by ``python -m app.worker``.
+"""Background jobs of monitoring plans, run by ``python -m app.worker``.
 
 ``monitoring``: creates the follow-up visits of the monitoring plans that are due
-(:func:`app.care.monitoring.schedule_due_followups`). Several workers may run it at once: a plan is
+(:func:`app.monitoring.service.schedule_due_followups`). Several workers may run it at once: a plan is
 moved on in the same transaction that creates its visit, under the row's version check, so a plan taken
 by two workers at the same moment creates one visit (the other round rolls back and finds nothing due).
 """
 
 from __future__ import annotations
 
-from app.care.monitoring import schedule_due_followups
 from app.core.db import utcnow
 from app.core.jobs import Job
 from app.core.state import AppState
 from app.core.uow import open_session
+from app.monitoring.service import schedule_due_followups
 
 #: Seconds between rounds that found nothing due (plans are due by the day; a quarter hour is plenty).
 MONITORING_INTERVAL = 900.0

@@ -1,0 +1,210 @@
+"""``/v1/cases``: integrated case management, teams and stage history (``docs/care.md``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access import gates, policy
+from app.auth.principal import Principal
+from app.cases import messages as _messages  # noqa: F401  (registers the domain's messages)
+from app.cases import service as cases
+from app.cases.models import Case, CaseStage
+from app.cases.schemas import (
+    CaseCreate,
+    CaseMemberCreate,
+    CasePublic,
+    CaseStageChangePublic,
+    CaseTransition,
+    CaseUpdate,
+)
+from app.core.deps import SessionDep
+from app.core.etag import check_if_match, set_etag
+from app.core.openapi import problems
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.journal import audit
+
+router = APIRouter(tags=["care"])
+
+_TEXT = {
+    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    "s404": "No such record, or not visible to you",
+    "s409": "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
+    "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
+    "s412": "If-Match does not match the current version",
+    "s422": "Invalid input (field errors in `errors`)",
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
+    return problems(*codes, **_TEXT)
+
+
+async def _case_out(session: AsyncSession, principal: Principal, case: Case, response: Response) -> CasePublic:
+    """One case as answered: its ETag and its public shape."""
+    set_etag(response, case.version)
+    return (await cases.to_public_many(session, principal, [case]))[0]
+
+
+@router.get(
+    "/v1/cases",
+    response_model=Page[CasePublic],
+    summary="Integrated cases you may see (`overdue=true`: a step past its due date)",
+    responses=_problems(403),
+)
+async def list_cases(
+    principal: gates.FieldStaff,
+    session: SessionDep,
+    household_id: uuid.UUID | None = None,
+    stage: Annotated[list[CaseStage] | None, Query()] = None,
+    manager: Annotated[str | None, Query(description="`me` or a user id", max_length=40)] = None,
+    overdue: bool | None = None,
+    open: Annotated[bool | None, Query(description="Open (not closed) cases only, or closed only")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[CasePublic]:
+    rows, next_cursor = await cases.list_page(
+        session,
+        principal,
+        household_id=household_id,
+        stage=stage,
+        manager=manager,
+        overdue=overdue,
+        open=open,
+        limit=limit,
+        cursor=cursor,
+    )
+    await audit.record_many(
+        session,
+        principal,
+        "case.list",
+        entity="case",
+        items=[(c.id, c.household_id) for c in rows],
+        purpose="case_management",
+    )
+    return Page(items=await cases.to_public_many(session, principal, rows), next_cursor=next_cursor)
+
+
+@router.post(
+    "/v1/cases",
+    response_model=CasePublic,
+    status_code=201,
+    summary="Open an integrated case for a household (coordinators, planners)",
+    responses=_problems(403, 404, 409, 422),
+)
+async def create_case(
+    body: CaseCreate, principal: gates.PublicStaff, session: SessionDep, response: Response
+) -> CasePublic:
+    case = await cases.create_case(session, principal, body)
+    return await _case_out(session, principal, case, response)
+
+
+@router.get(
+    "/v1/cases/{case_id}",
+    response_model=CasePublic,
+    summary="One case, with team and due dates",
+    responses=_problems(403, 404),
+)
+async def get_case(
+    case_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> CasePublic:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    await audit.record(
+        session,
+        principal,
+        "case.read",
+        entity="case",
+        entity_id=case.id,
+        household_id=case.household_id,
+        purpose="case_management",
+    )
+    return await _case_out(session, principal, case, response)
+
+
+@router.patch(
+    "/v1/cases/{case_id}",
+    response_model=CasePublic,
+    summary="Change goals, summary or manager (the manager or a coordinator)",
+    responses=_problems(403, 404, 412, 422),
+)
+async def update_case(
+    case_id: uuid.UUID,
+    body: CaseUpdate,
+    request: Request,
+    principal: gates.FieldStaff,
+    session: SessionDep,
+    response: Response,
+) -> CasePublic:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    check_if_match(request, case.version)
+    case = await cases.update_case(session, principal, case, body)
+    return await _case_out(session, principal, case, response)
+
+
+@router.post(
+    "/v1/cases/{case_id}/transitions",
+    response_model=CasePublic,
+    summary="Move a case to another stage (409 lists the allowed ones)",
+    responses=_problems(403, 404, 409, 412, 422),
+)
+async def transition_case(
+    case_id: uuid.UUID,
+    body: CaseTransition,
+    request: Request,
+    principal: gates.FieldStaff,
+    session: SessionDep,
+    response: Response,
+) -> CasePublic:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    check_if_match(request, case.version)
+    case = await cases.transition_case(session, principal, case, body)
+    return await _case_out(session, principal, case, response)
+
+
+@router.get(
+    "/v1/cases/{case_id}/history",
+    response_model=Page[CaseStageChangePublic],
+    summary="Stage history of a case, oldest first",
+    responses=_problems(403, 404),
+)
+async def case_history(
+    case_id: uuid.UUID,
+    principal: gates.FieldStaff,
+    session: SessionDep,
+    limit: LimitQuery = 500,
+    cursor: CursorQuery = None,
+) -> Page[CaseStageChangePublic]:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    rows, next_cursor = await cases.history_page(session, case, limit=limit, cursor=cursor)
+    return Page(items=[CaseStageChangePublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/v1/cases/{case_id}/members",
+    response_model=CasePublic,
+    summary="Add a member to a case's team (public staff or a partner)",
+    responses=_problems(403, 404, 409, 422),
+)
+async def add_case_member(
+    case_id: uuid.UUID, body: CaseMemberCreate, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> CasePublic:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    case = await cases.add_member(session, principal, case, body)
+    return await _case_out(session, principal, case, response)
+
+
+@router.delete(
+    "/v1/cases/{case_id}/members/{user_id}",
+    response_model=CasePublic,
+    summary="End a member's place on a case's team (the row is kept with ended_at)",
+    responses=_problems(403, 404, 422),
+)
+async def end_case_member(
+    case_id: uuid.UUID, user_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
+) -> CasePublic:
+    case = await policy.get_case_or_404(session, principal, case_id)
+    case = await cases.end_member(session, principal, case, user_id)
+    return await _case_out(session, principal, case, response)

@@ -1,0 +1,1 @@
+"""Supports: a household linked to a resource, with a status flow and a ledger (``docs/care.md``)."""
