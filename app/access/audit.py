@@ -12,16 +12,17 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement
+from sqlmodel import col
 
 from app.access.policy import codes_clause
 from app.audit.models import AuditEvent
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.lifecycle.models import DestructionRecord
 
 
 def audit_event_filter(org_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
     """The audit events of ``org_ids`` (the organizations the admin manages)."""
-    return AuditEvent.organization_id.in_(list(org_ids))
+    return col(AuditEvent.organization_id).in_(list(org_ids))
 
 
 def destruction_filter(principal: Principal) -> ColumnElement[bool]:

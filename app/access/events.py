@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement
+from sqlmodel import col
 
 from app.access.policy import codes_clause
-from app.auth.models import Organization, Role, User
-from app.auth.principal import Principal
+from app.auth.models import Organization, User
 from app.core.errors import Forbidden
+from app.core.principal import Principal, Role
 from app.events.models import OutboxEvent, WebhookSubscription
 
 EVENTS_SCOPE = "events:read"
@@ -47,8 +48,8 @@ def manages_own_only(principal: Principal) -> bool:
 def subscription_filter(principal: Principal, org_ids: Sequence[uuid.UUID] | None) -> ColumnElement[bool]:
     """The subscriptions the caller manages: of ``org_ids`` (an admin's manageable organizations), else their own."""
     if manages_by_organization(principal):
-        return WebhookSubscription.organization_id.in_(list(org_ids or []))
-    return WebhookSubscription.owner_id == principal.user_id
+        return col(WebhookSubscription.organization_id).in_(list(org_ids or []))
+    return col(WebhookSubscription.owner_id) == principal.user_id
 
 
 def is_client(user: User) -> bool:

@@ -7,9 +7,8 @@ integration clients need ``exports:read`` plus the read scope of the kind (``hou
 
 from __future__ import annotations
 
-from app.auth.models import Role
-from app.auth.principal import Principal
 from app.core.errors import Forbidden
+from app.core.principal import Principal, Role
 
 EXPORTS_SCOPE = "exports:read"
 #: The scope an integration client needs, besides exports:read, for each kind (None: not for clients).

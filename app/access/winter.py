@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import PUBLIC_STAFF, partner_reach
-from app.auth.models import Role
-from app.auth.principal import Principal, in_codes
+from app.core.principal import Principal, Role, in_codes
 
 
 def sees_task_households(principal: Principal) -> bool:

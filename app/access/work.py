@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_
+from sqlmodel import col
 
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import Principal, codes_within, in_codes
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Principal, Role, codes_within, in_codes
 
 #: Roles that may be given a visit (as app.visits.service.ASSIGNABLE_ROLES) or a task.
 ASSIGNABLE = (Role.planner, Role.partner, Role.coordinator)
@@ -59,17 +60,17 @@ def is_private_partner(user: User, org: Organization) -> bool:
 
 def assignable_users() -> ColumnElement[bool]:
     """Active users of a role that takes work (narrow further with :func:`may_take_work`)."""
-    return and_(User.active.is_(True), User.role.in_(list(ASSIGNABLE)))
+    return and_(col(User.active).is_(True), col(User.role).in_(list(ASSIGNABLE)))
 
 
 def active_planners() -> ColumnElement[bool]:
     """Active planners: who may check on a household for an alert as its visit's or case's worker."""
-    return and_(User.role == Role.planner, User.active.is_(True))
+    return and_(col(User.role) == Role.planner, col(User.active).is_(True))
 
 
 def duty_planner_candidates() -> ColumnElement[bool]:
     """Active planners of public organizations (joined with ``Organization``; :func:`may_be_duty_planner` decides)."""
-    return and_(active_planners(), Organization.kind == OrgKind.public)
+    return and_(active_planners(), col(Organization.kind) == OrgKind.public)
 
 
 # --- a coordinator's reach --------------------------------------------------------------------------------------
