@@ -28,12 +28,10 @@ from app.checklists.schemas import (
 from app.core.deps import SessionDep
 from app.core.etag import check_if_match, set_etag
 from app.core.i18n import current_language
+from app.core.openapi import problems
 from app.core.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(tags=["checklists"])
-
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -44,7 +42,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         412: "If-Match does not match the current version",
         422: "Invalid input (field errors in `errors`)",
     }
-    return {code: {"description": text[code], **_PROBLEM} for code in codes}
+    return problems(*codes, **{f"s{code}": text[code] for code in codes})
 
 
 KeyPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Template key")]

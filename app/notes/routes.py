@@ -11,6 +11,7 @@ from app.access import gates
 from app.core.deps import SessionDep
 from app.core.errors import Problem
 from app.core.etag import check_if_match, set_etag
+from app.core.openapi import problems
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.notes import service
 from app.notes.models import Note, NoteKind
@@ -18,8 +19,6 @@ from app.notes.repository import NoteRepository
 from app.notes.schemas import NoteCreate, NotePublic, NoteUpdate, note_public
 
 router = APIRouter(tags=["notes"])
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -31,7 +30,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input (field errors in `errors`)",
         428: "If-Match is required",
     }
-    return {code: {"description": text[code], **_PROBLEM} for code in codes}
+    return problems(*codes, **{f"s{code}": text[code] for code in codes})
 
 
 @router.get(
