@@ -7,15 +7,14 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlalchemy import select
 
 from app.auth.deps import CurrentPrincipal, OptionalPrincipal
-from app.auth.models import Organization, User
+from app.auth.repository import AccountRepository
 from app.auth.schemas import MeResponse, OAuthErrorResponse, OrganizationBrief, TokenResponse
 from app.auth.service import AuthService, TokenPair
 from app.core.deps import ReadSessionDep, SessionDep, StateDep, client_address
-from app.core.errors import OAuthError, Problem, not_found
-from app.core.openapi import problems
+from app.core.errors import NotFound, OAuthError, Problem
+from app.core.http import problems
 from app.core.uow import begin_write
 
 router = APIRouter(tags=["auth"])
@@ -209,15 +208,9 @@ async def logout(
 
 @router.get("/v1/me", response_model=MeResponse, summary="The caller")
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
-    row = (
-        await session.execute(
-            select(User, Organization)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(User.id == principal.user_id)
-        )
-    ).first()
+    row = await AccountRepository(session).with_organization(principal.user_id)
     if row is None:
-        raise not_found()
+        raise NotFound()
     user, org = row
     return MeResponse(
         id=user.id,
