@@ -1,5 +1,5 @@
-"""A batch of import lines applied with a handful of statements, whatever its size (DESIGN §9: a crisis list
-of 200,000 rows at ≥ 2,000 rows/s on PostgreSQL).
+"""A batch of import lines applied with a handful of statements, whatever its size (docs/performance.md: a crisis list
+of 200,000 rows at ≥ 2,000 rows/s on PostgreSQL; docs/integrations.md §2).
 
 :func:`ingest_batch` does for a whole batch what :func:`app.households.service.ingest_signal` and
 :func:`app.integrations.service.apply_import` do for one line, with the same outcome row for row:
@@ -17,12 +17,12 @@ of 200,000 rows at ≥ 2,000 rows/s on PostgreSQL).
 * **writes**: new households, their search keys, signals and import records as multi-row Core inserts;
   households and import records that existed before through the ORM (so the change journal, the search keys
   and the version counter see them as any write); audit events as one insert per action; change notes of
-  the new households through :func:`app.core.changes.note_change` (phones pull them like any household);
+  the new households through :func:`app.journal.changes.note_change` (phones pull them like any household);
   events queue in the transaction's outbox.
 
 Everything runs in the caller's transaction. A line the batch cannot apply (a key imported concurrently by
 another process) fails the whole batch with the database's error; the caller then runs it again line by
-line, each in a savepoint (:class:`app.integrations.service.BulkImporter`).
+line, each in a savepoint (:class:`app.integrations.bulk.BulkImporter`).
 """
 
 from __future__ import annotations
@@ -34,28 +34,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.policy import codes_clause
-from app.audit import service as audit
-from app.auth.models import Role
+from app.access.households import signal_author
+from app.access.integrations import importable_filter
 from app.auth.principal import Principal
-from app.core.changes import note_change
 from app.core.db import utcnow
 from app.core.security import Security
-from app.events.outbox import emit
-from app.households.models import Household, HouseholdStatus, RiskLevel, Signal
+from app.households.matching import match_key
+from app.households.models import Household, HouseholdSearchKey, HouseholdStatus, RiskLevel, Signal
 from app.households.schemas import HouseholdInput
 from app.households.scoring import SIGNAL_WINDOW, SignalFact, compute, vulnerability_tags
-from app.households.service import _member_dicts, _merge_into, match_key
+from app.households.search import household_keys
+from app.households.service import _member_dicts, _merge_into
+from app.integrations.inserts import insert_rows
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine
-
-#: Rows per multi-row INSERT statement (bounded parameters: SQLite allows 32,766 per statement).
-INSERT_CHUNK = 1000
-#: From how many rows PostgreSQL gets them by COPY rather than INSERT.
-COPY_AT_LEAST = 20
+from app.journal import audit
+from app.journal.changes import note_change
+from app.journal.outbox import emit
 
 
 class NewHousehold:
@@ -83,6 +81,8 @@ class Outcome:
     household_id: uuid.UUID
     signal_id: uuid.UUID | None
     record: Any
+    #: The household when this batch created it (its ``search_keys`` once the batch is written).
+    created: NewHousehold | None = None
 
 
 @dataclass
@@ -115,7 +115,7 @@ async def _load(batch: _Batch, keys: set[str], refs: set[str]) -> None:
                 select(Household).where(
                     Household.match_key.in_(keys),
                     Household.deleted_at.is_(None),
-                    codes_clause(Household.dong_code, principal.jurisdiction),
+                    importable_filter(principal),
                 )
             )
         )
@@ -283,7 +283,7 @@ def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any) -> 
                 "observed_at": m.observed_at,
                 "external_ref": m.external_id,
                 "details": dict(m.details or {}),
-                "recorded_by_id": batch.principal.user_id if batch.principal.role != Role.integration else None,
+                "recorded_by_id": signal_author(batch.principal),
             }
         )
         batch.seen_signals[skey] = signal_id
@@ -321,7 +321,7 @@ def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any) -> 
         record.client_id = batch.principal.user_id
         record.accepted = (record.accepted or 0) + 1
         record.last_imported_at = now
-    return Outcome(status, hid, signal_id, record)
+    return Outcome(status, hid, signal_id, record, household if created else None)
 
 
 _HOUSEHOLD_COLUMNS = (
@@ -364,74 +364,14 @@ _RECORD_COLUMNS = (
 )
 
 
-async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts of column values; missing columns take their defaults): PostgreSQL's ``COPY``
-    (binary, in the transaction), else multi-row INSERT statements."""
-    if not rows:
-        return
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) >= COPY_AT_LEAST:
-        await _copy(connection, table, rows)
-        return
-    for i in range(0, len(rows), INSERT_CHUNK):
-        await session.execute(insert(table), list(rows[i : i + INSERT_CHUNK]))
-
-
-def _defaults(table: Any) -> list[Any]:
-    """Per column: a function giving its value when a row does not name it (the column's Python default)."""
-    out = []
-    for column in table.c:
-        default = column.default
-        if default is None:
-            out.append(lambda: None)
-        elif default.is_callable:
-            out.append(lambda fn=default.arg: fn(None))
-        else:
-            out.append(lambda value=default.arg: value)
-    return out
-
-
-async def _copy(connection: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """``COPY … FROM STDIN (FORMAT binary)`` through asyncpg, values bound as SQLAlchemy binds them (type
-    decorators, enums, JSON), on the session's own connection and transaction."""
-    dialect = connection.dialect
-    columns = list(table.c)
-    binds = [c.type._cached_bind_processor(dialect) for c in columns]
-    defaults = _defaults(table)
-    records = []
-    for row in rows:
-        record = []
-        for column, bind, default in zip(columns, binds, defaults, strict=True):
-            value = row[column.name] if column.name in row else default()
-            record.append(bind(value) if bind is not None and value is not None else value)
-        records.append(record)
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, IntegrityError
-
-    raw = await connection.get_raw_connection()
-    try:
-        await raw.driver_connection.copy_records_to_table(
-            table.name, records=records, columns=[c.name for c in columns]
-        )
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        # as SQLAlchemy would raise it: the importer redoes the batch line by line (a key imported meanwhile)
-        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
-    except asyncpg.PostgresError as exc:
-        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
-
-
 async def _search_keys(session: AsyncSession, households: list[NewHousehold]) -> None:
-    """The search keys of the new households (app.households.search keeps them for ORM writes itself)."""
-    try:
-        from app.households.models import HouseholdSearchKey  # type: ignore[attr-defined]
-        from app.households.search import household_keys
-    except ImportError:  # search keys are not part of this deployment's schema
-        return
-    rows = [
-        {"household_id": h.id, "kind": kind, "key": key}
-        for h in households
-        for kind, key in sorted(household_keys(h.__dict__))
-    ]
+    """The search keys of the new households (app.households.search keeps them for ORM writes itself), kept on
+    each (``search_keys``) for the duplicate search that follows the batch."""
+    rows = []
+    for h in households:
+        keys = household_keys(h.__dict__)
+        h.search_keys = keys
+        rows += [{"household_id": h.id, "kind": kind, "key": key} for kind, key in sorted(keys)]
     await insert_rows(session, HouseholdSearchKey.__table__, rows)
 
 
@@ -511,4 +451,4 @@ async def _write(batch: _Batch) -> None:
         )
 
 
-__all__ = ["Outcome", "ingest_batch", "insert_rows"]
+__all__ = ["Outcome", "ingest_batch"]

@@ -3,7 +3,7 @@
     python -m app.integrations.cli import 명단.xlsx --as bigdata-feed --source bigdata
 
 Rows go through the same path as ``POST /v1/integrations/households:bulk`` (the same validation,
-idempotency and batches; :class:`app.integrations.service.BulkImporter`), under the account named by
+idempotency and batches; :class:`app.integrations.bulk.BulkImporter`), under the account named by
 ``--as``: an integration client holding ``households:import``, or a coordinator (imports land in their
 jurisdiction). A progress bar shows the rows done; the results, one per row, are written beside the file
 as ``<file>.results.csv`` (UTF-8 with a byte order mark, so that Excel shows Korean), and a summary is
@@ -63,32 +63,23 @@ def _errors_text(errors: list[Any] | None) -> str:
 
 
 async def _principal(state: Any, username: str) -> Any:
-    from sqlalchemy import select
-
-    from app.auth.models import Organization, Role, User
+    from app.access import policy
     from app.auth.service import principal_for
+    from app.integrations import repository
 
     async with state.sessionmaker() as session:
-        row = (
-            await session.execute(
-                select(User, Organization)
-                .join(Organization, Organization.id == User.organization_id)
-                .where(User.username == username)
-            )
-        ).first()
+        row = await repository.user_named(session, username)
     if row is None:
         raise typer.BadParameter(f"no user {username!r}", param_hint="--as")
     user, org = row
     if not (user.active and org.active):
         raise typer.BadParameter(f"{username!r} is deactivated", param_hint="--as")
-    allowed = user.role == Role.coordinator or (
-        user.role == Role.integration and "households:import" in (user.scopes or [])
-    )
-    if not allowed:
+    principal = principal_for(user, org, session_id=None, device_id=None, address=None)
+    if not policy.may_import(principal):
         raise typer.BadParameter(
             "needs an integration client with households:import, or a coordinator", param_hint="--as"
         )
-    return principal_for(user, org, session_id=None, device_id=None, address=None)
+    return principal
 
 
 async def run_import(
@@ -108,7 +99,7 @@ async def run_import(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from app.integrations.service import BulkImporter
+    from app.integrations.bulk import BulkImporter
     from app.main import create_app
 
     console = Console(quiet=quiet, stderr=True)

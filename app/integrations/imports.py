@@ -1,4 +1,4 @@
-"""Spreadsheets imported over REST (DESIGN §11 Imports): ``POST /v1/integrations/imports`` and its job.
+"""Spreadsheets imported over REST (docs/integrations.md §2): ``POST /v1/integrations/imports`` and its job.
 
 Upload
     The multipart body is streamed into a scratch file (never more than a part's buffer in memory) and bounded
@@ -21,7 +21,7 @@ Who imports
     once the job is done or failed; the results stay.
 
 The rows go through the very path of the command line and of ``POST …/households:bulk``:
-:mod:`app.integrations.spreadsheet` reads them, :class:`app.integrations.service.BulkImporter` imports them.
+:mod:`app.integrations.spreadsheet` reads them, :class:`app.integrations.bulk.BulkImporter` imports them.
 """
 
 from __future__ import annotations
@@ -38,23 +38,21 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import structlog
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import may_import, may_see_import
-from app.audit import service as audit
-from app.auth.models import Organization, User
 from app.auth.principal import Principal
-from app.core.db import open_session, utcnow
-from app.core.errors import Problem
+from app.core.db import utcnow
+from app.core.errors import NotFound, Problem, field_problem
 from app.core.state import AppState
-from app.households.models import Household
-from app.households.service import field_problem
-from app.integrations.batch import insert_rows
+from app.core.uow import open_session
+from app.integrations import repository
+from app.integrations.bulk import BulkImporter, CreatedKeys
+from app.integrations.inserts import insert_rows
 from app.integrations.models import ImportJob, ImportRow
 from app.integrations.schemas import LineResult
-from app.integrations.service import BulkImporter
 from app.integrations.spreadsheet import Unreadable, header_map, lines_from, read_rows
+from app.journal import audit
 
 log = structlog.get_logger("ongi.integrations")
 
@@ -217,13 +215,7 @@ async def wait_for_imports(state: AppState) -> None:
 async def _principal(session: AsyncSession, job: ImportJob) -> Principal | None:
     from app.auth.service import principal_for
 
-    row = (
-        await session.execute(
-            select(User, Organization)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(User.id == job.submitted_by_id)
-        )
-    ).first()
+    row = await repository.submitter(session, job.submitted_by_id)
     if row is None or not (row[0].active and row[1].active):
         return None
     principal = principal_for(row[0], row[1], session_id=None, device_id=None, address=None)
@@ -249,26 +241,31 @@ class _Recorder:
             "last_line": self.last_line,
         }
 
-    async def _duplicates(self, session: AsyncSession, results: list[LineResult]) -> dict[int, list[dict[str, Any]]]:
+    async def _duplicates(
+        self, session: AsyncSession, results: list[LineResult], keys: CreatedKeys
+    ) -> dict[int, list[dict[str, Any]]]:
         """Possible duplicates of the households the batch created (app.households.duplicates: a few queries for
-        the batch), by line."""
+        the whole batch, once it is written), by line. ``keys``: their search keys, as the batch cut them (a
+        batch done line by line has none: they are read back)."""
         from app.households.duplicates import find_duplicates_many
         from app.households.search import KEYED_FIELDS, household_keys
 
         created = {r.household_id: r.line for r in results if r.status == "created" and r.household_id}
         if not created or self.principal is None:
             return {}
-        columns = [getattr(Household, name) for name in KEYED_FIELDS]
-        rows = (await session.execute(select(Household.id, *columns).where(Household.id.in_(created)))).all()
-        targets = [(household_keys(dict(zip(KEYED_FIELDS, row[1:], strict=True))), [row[0]]) for row in rows]
-        found = await find_duplicates_many(session, self.principal, targets, limit=5)
+        missing = [hid for hid in created if hid not in keys]
+        if missing:
+            rows = await repository.keyed_fields(session, missing, KEYED_FIELDS)
+            keys = {**keys, **{row[0]: household_keys(dict(zip(KEYED_FIELDS, row[1:], strict=True))) for row in rows}}
+        ids = [hid for hid in created if hid in keys]
+        found = await find_duplicates_many(session, self.principal, [(keys[hid], [hid]) for hid in ids], limit=5)
         return {
-            created[row[0]]: [{"household_id": str(c.household_id), "reasons": list(c.reasons)} for c in candidates]
-            for row, candidates in zip(rows, found, strict=True)
+            created[hid]: [{"household_id": str(c.household_id), "reasons": list(c.reasons)} for c in candidates]
+            for hid, candidates in zip(ids, found, strict=True)
             if candidates
         }
 
-    async def __call__(self, session: AsyncSession, results: list[LineResult]) -> None:
+    async def __call__(self, session: AsyncSession, results: list[LineResult], keys: CreatedKeys | None = None) -> None:
         if not results:
             return
         rows, counts, last = self.rows, dict(self.counts), self.last_line
@@ -277,25 +274,22 @@ class _Recorder:
             last = max(last, r.line)
         rows += len(results)
         c = counts
-        done = await session.execute(
-            update(ImportJob)
-            .where(ImportJob.id == self.job_id, ImportJob.lease_token == self.token)
-            .values(
-                rows=rows,
-                applied=sum(c.get(k, 0) for k in APPLIED),
-                unchanged=c.get("unchanged", 0),
-                rejected=c.get("rejected", 0),
-                counts=c,
-                last_line=last,
-                lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS),
-                version=ImportJob.version + 1,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+        held = await repository.lease_job(
+            session,
+            self.job_id,
+            self.token,
+            rows=rows,
+            applied=sum(c.get(k, 0) for k in APPLIED),
+            unchanged=c.get("unchanged", 0),
+            rejected=c.get("rejected", 0),
+            counts=c,
+            last_line=last,
+            lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS),
+            updated_at=utcnow(),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not held:
             raise LeaseLost
-        duplicates = await self._duplicates(session, results)
+        duplicates = await self._duplicates(session, results, keys or {})
         await insert_rows(
             session,
             ImportRow.__table__,
@@ -320,27 +314,24 @@ async def _finish(
 ) -> bool:
     now = utcnow()
     async with open_session(state.sessionmaker, write=True) as session:
-        done = await session.execute(
-            update(ImportJob)
-            .where(ImportJob.id == job_id, ImportJob.lease_token == token)
-            .values(
-                status=status,
-                error=error,
-                finished_at=now,
-                lease_token=None,
-                lease_until=None,
-                version=ImportJob.version + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        return await repository.lease_job(
+            session,
+            job_id,
+            token,
+            status=status,
+            error=error,
+            finished_at=now,
+            lease_token=None,
+            lease_until=None,
+            updated_at=now,
         )
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @contextlib.asynccontextmanager
 async def _local_copy(state: AppState, key: str, fmt: str) -> AsyncIterator[Path]:
     """The stored file as a local path: the file itself with local storage, else a scratch copy."""
-    from app.media.storage import LocalStorage, get_storage, scratch_dir
+    from app.media.storage import get_storage, scratch_dir
+    from app.media.storage.local import LocalStorage
 
     storage = get_storage(state)
     if isinstance(storage, LocalStorage):
@@ -442,22 +433,10 @@ async def _claim(state: AppState, job_id: uuid.UUID) -> uuid.UUID | None:
     now = utcnow()
     token = uuid.uuid4()
     async with open_session(state.sessionmaker, write=True) as session:
-        done = await session.execute(
-            update(ImportJob)
-            .where(
-                ImportJob.id == job_id,
-                ImportJob.status.in_(("queued", "running")),
-                or_(ImportJob.lease_until.is_(None), ImportJob.lease_until <= now),
-            )
-            .values(
-                lease_token=token,
-                lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                version=ImportJob.version + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        claimed = await repository.claim_job(
+            session, job_id, now, lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS), updated_at=now
         )
-        return token if done.rowcount == 1 else None  # type: ignore[attr-defined]
+        return token if claimed else None
 
 
 async def resume_round(state: AppState, *, wait: bool = False) -> int:
@@ -466,15 +445,7 @@ async def resume_round(state: AppState, *, wait: bool = False) -> int:
     ours = set(state.extras.get(TASKS_KEY, {}))
     now = utcnow()
     async with open_session(state.sessionmaker, write=False) as session:
-        rows = (
-            await session.execute(
-                select(ImportJob.id).where(
-                    ImportJob.status.in_(("queued", "running")),
-                    or_(ImportJob.lease_until.is_(None), ImportJob.lease_until <= now),
-                )
-            )
-        ).scalars()
-        candidates = [job_id for job_id in rows if job_id not in ours]
+        candidates = [job_id for job_id in await repository.lapsed_jobs(session, now) if job_id not in ours]
     started = []
     for job_id in candidates:
         token = await _claim(state, job_id)
@@ -532,9 +503,9 @@ async def get_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID
     """The job if the caller may see it: their own, or (a coordinator) one of their organization's; else 404."""
     job = await session.get(ImportJob, job_id)
     if job is None:
-        raise Problem(404, "not-found", "detail.not-found")
+        raise NotFound()
     if not may_see_import(principal, submitted_by_id=job.submitted_by_id, organization_id=job.organization_id):
-        raise Problem(404, "not-found", "detail.not-found")
+        raise NotFound()
     return job
 
 
@@ -543,18 +514,7 @@ async def result_pages(state: AppState, job_id: uuid.UUID, *, page: int = 2000) 
     after = 0
     while True:
         async with open_session(state.sessionmaker, write=False) as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(ImportRow)
-                        .where(ImportRow.job_id == job_id, ImportRow.line > after)
-                        .order_by(ImportRow.line)
-                        .limit(page)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            rows = await repository.result_page(session, job_id, after, page)
         if not rows:
             return
         yield [

@@ -1,4 +1,4 @@
-"""What other systems imported, so that an import is idempotent (DESIGN §6).
+"""What other systems imported, so that an import is idempotent (docs/integrations.md §2).
 
 One row per (source, external id): the sha256 of the last accepted payload, the household it landed on
 and the last result. The same payload again is ``unchanged`` and writes nothing; a new payload for the

@@ -1,6 +1,6 @@
-"""``PUT /v1/integrations/households/{source}/{external_id}``, ``POST /v1/integrations/households:bulk`` (DESIGN
-§6) and ``POST /v1/integrations/imports`` with ``GET …/imports/{id}`` and ``…/results`` (DESIGN §11): crisis lists
-from the national big-data system, arrears data and benefit systems, as JSON, NDJSON or spreadsheets."""
+"""``PUT /v1/integrations/households/{source}/{external_id}``, ``POST /v1/integrations/households:bulk`` and
+``POST /v1/integrations/imports`` with ``GET …/imports/{id}`` and ``…/results`` (docs/integrations.md §2): crisis
+lists from the national big-data system, arrears data and benefit systems, as JSON, NDJSON or spreadsheets."""
 
 from __future__ import annotations
 
@@ -15,22 +15,21 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from app.access.policy import role_gate
-from app.audit import service as audit
-from app.auth.deps import require_scope
-from app.auth.models import Role
+from app.access import gates
+from app.access.integrations import may_read_imported
 from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
-from app.core.errors import Problem, not_found, problem_response
+from app.core.errors import NotFound, Problem, field_problem, problem_response
 from app.core.state import AppState
 from app.exports.tabular import TABLE_RESPONSES, Column, negotiate, table_response
 from app.households.models import SignalSource
-from app.households.service import field_problem
+from app.integrations import repository
+from app.integrations.bulk import BulkImporter
 from app.integrations.imports import (
     MAX_UPLOAD_BYTES,
     create_job,
@@ -41,15 +40,11 @@ from app.integrations.imports import (
     start_background_work,
     stop_background_work,
 )
+from app.integrations.lines import ndjson_lines, results_lines
 from app.integrations.models import ImportJob
 from app.integrations.schemas import ExternalId, ImportCounts, ImportJobOut, ImportPayload, ImportResult
-from app.integrations.service import (
-    BulkImporter,
-    apply_import,
-    find_record,
-    ndjson_lines,
-    results_lines,
-)
+from app.integrations.service import apply_import
+from app.journal import audit
 
 
 @asynccontextmanager
@@ -66,7 +61,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["integrations"], lifespan=lifespan)
 log = structlog.get_logger("ongi.integrations")
 
-Importer = Annotated[Principal, Depends(require_scope("households:import"))]
 SourcePath = Annotated[SignalSource, Path(description="Where the list comes from")]
 ExternalIdPath = Annotated[ExternalId, Path(description="The household's id in the sending system")]
 
@@ -105,12 +99,12 @@ async def import_household(
     source: SourcePath,
     external_id: ExternalIdPath,
     body: ImportPayload,
-    principal: Importer,
+    principal: gates.ImportClient,
     state: StateDep,
     session: SessionDep,
     response: Response,
 ) -> ImportResult:
-    record = await find_record(session, source.value, external_id)
+    record = await repository.find_record(session, source.value, external_id)
     applied = await apply_import(state, session, principal, source, external_id, body, record=record)
     await audit.record(
         session,
@@ -132,14 +126,12 @@ async def import_household(
     responses={**_ERRORS, 404: {"description": "Never imported, or outside your jurisdiction"}},
 )
 async def get_import(
-    source: SourcePath, external_id: ExternalIdPath, principal: Importer, session: SessionDep
+    source: SourcePath, external_id: ExternalIdPath, principal: gates.ImportClient, session: SessionDep
 ) -> ImportResult:
-    from app.households.models import Household
-
-    record = await find_record(session, source.value, external_id)
-    household = await session.get(Household, record.household_id) if record is not None else None
-    if record is None or household is None or not principal.in_jurisdiction(household.dong_code):
-        raise not_found()
+    record = await repository.find_record(session, source.value, external_id)
+    household = await repository.household(session, record.household_id) if record is not None else None
+    if record is None or not may_read_imported(principal, household):
+        raise NotFound()
     return ImportResult(
         source=source,
         external_id=external_id,
@@ -229,7 +221,7 @@ def _json(value: Any) -> str:
 )
 async def import_bulk(
     request: Request,
-    principal: Importer,
+    principal: gates.ImportClient,
     state: StateDep,
     source: Annotated[SignalSource | None, Query(description="Source for lines that do not name one")] = None,
 ) -> Response:
@@ -239,9 +231,8 @@ async def import_bulk(
     return BulkImportResponse(state, principal, default_source=source.value if source else None)
 
 
-# --- spreadsheets over REST (DESIGN §11 Imports) ---------------------------------------------------------------
+# --- spreadsheets over REST (docs/integrations.md §2) ---------------------------------------------------------------
 
-SpreadsheetImporter = Annotated[Principal, Depends(role_gate(Role.coordinator, scope="households:import"))]
 JobIdPath = Annotated[uuid.UUID, Path(description="The import's id (from POST /v1/integrations/imports)")]
 _JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid token"},
@@ -333,7 +324,7 @@ def _copy_to(src: Any, dst: FilePath) -> int:
     },
 )
 async def upload_import(
-    request: Request, principal: SpreadsheetImporter, state: StateDep, session: SessionDep
+    request: Request, principal: gates.Importer, state: StateDep, session: SessionDep
 ) -> JSONResponse:
     from starlette.datastructures import UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
@@ -399,7 +390,7 @@ class _Accepted(JSONResponse):
     responses=_JOB_ERRORS,
 )
 async def get_import_job(
-    import_id: JobIdPath, principal: SpreadsheetImporter, session: SessionDep, response: Response
+    import_id: JobIdPath, principal: gates.Importer, session: SessionDep, response: Response
 ) -> ImportJobOut:
     job = await get_job(session, principal, import_id)
     response.headers["Cache-Control"] = "no-store"
@@ -429,7 +420,7 @@ RESULT_TABLE = [
 async def get_import_results(
     import_id: JobIdPath,
     request: Request,
-    principal: SpreadsheetImporter,
+    principal: gates.Importer,
     state: StateDep,
     session: SessionDep,
     format: Annotated[Literal["csv", "xlsx"] | None, Query(description="csv or xlsx (wins over Accept)")] = None,

@@ -1,4 +1,4 @@
-"""API shapes of imports from other systems (DESIGN §6)."""
+"""API shapes of imports from other systems (docs/integrations.md §2)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class ImportPayload(BaseModel):
     household: HouseholdInput
     round_ends_at: AwareInstant | None = Field(
         default=None,
-        description="End of the list's round (big-data rounds): the household's deadline (DESIGN §11); kept in details",
+        description="End of the list's round (big-data): the household's deadline (docs/winter.md), in details",
     )
 
     @model_validator(mode="after")

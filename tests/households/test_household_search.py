@@ -1,4 +1,4 @@
-"""Household search (DESIGN §11, issue 18 item 1): names, phones and addresses in the forms people write them,
+"""Household search (docs/api.md, issue 18 item 1): names, phones and addresses in the forms people write them,
 by normalized keys kept on every write, scoped by the access policy and audited without the search text."""
 
 from __future__ import annotations

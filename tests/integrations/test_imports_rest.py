@@ -1,4 +1,4 @@
-"""Spreadsheets imported over REST (DESIGN §11 Imports): upload, progress, per-row results as CSV and XLSX,
+"""Spreadsheets imported over REST (docs/integrations.md §2): upload, progress, per-row results as CSV and XLSX,
 who may, what is refused, a job taken over after its process died; and the batched import path giving row for
 row what the one-at-a-time path gives."""
 
@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
-from app.core.db import open_session
+from app.core.uow import open_session
 from app.events.models import OutboxEvent
+from app.households.matching import match_key
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
-from app.households.service import match_key
 from app.integrations import imports
 from app.integrations.models import ImportJob, ImportRow
 from tests.support.factories import Factory, _add, make_household

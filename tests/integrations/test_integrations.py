@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind, Role
 from app.events.models import OutboxEvent
+from app.households.matching import match_key
 from app.households.models import Household, HouseholdStatus, Signal
-from app.households.service import match_key
 from app.integrations.models import ImportRecord
 from tests.support.factories import Factory, make_household
 from tests.support.integrations import integration_client

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import OrgKind
 from app.households.models import Household, Signal
+from app.integrations.lines import ndjson_lines
 from app.integrations.models import ImportRecord
-from app.integrations.service import ndjson_lines
 from tests.support.factories import Factory
 from tests.support.integrations import integration_client, serve_app
 

@@ -25,8 +25,9 @@ from app.auth.service import principal_for
 from app.core.db import create_sessionmaker, utcnow
 from app.events.models import OutboxEvent
 from app.households.models import Household, Signal
+from app.integrations.bulk import BulkImporter
+from app.integrations.lines import RawLine
 from app.integrations.models import ImportRecord
-from app.integrations.service import BulkImporter, RawLine
 from app.sync.models import ChangeLog
 from tests.integrations.test_integrations_bulk import line_for
 
