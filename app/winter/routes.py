@@ -14,7 +14,7 @@ from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep
 from app.core.errors import Forbidden, Problem
-from app.core.etag import set_etag
+from app.core.http import problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, encode_cursor
 from app.journal import audit
 from app.winter import alerts, deadlines
@@ -26,7 +26,6 @@ from app.winter.tasks import complete_task, same_completion, task_conflict, task
 
 router = APIRouter(tags=["winter"])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
 _TEXT = {
     403: "Your role can never do this (or you are not the task's assignee or a coordinator of its area)",
     404: "No such record, or not visible to you",
@@ -36,7 +35,7 @@ _TEXT = {
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"description": _TEXT[code], **_PROBLEM} for code in codes}
+    return problems(*codes, texts=_TEXT)
 
 
 def _alert_public(alert: Alert) -> AlertPublic:
