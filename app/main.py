@@ -18,7 +18,7 @@ from app import journal, registry, web
 from app.core import errors, openapi
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.etag import RepresentationETag
+from app.core.http import RepresentationETag
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
     openapi.install(app, extend=[sync_schemas.document_unions])
     openapi.install_docs(app, "/docs")
     web.install(app, settings.web_dir)  # Ongi Field at /app/ (docs/apps.md)
-    # ETags name the representation (view, language); 304 for If-None-Match (app/core/etag.py).
+    # ETags name the representation (view, language); 304 for If-None-Match (app/core/http.py).
     app.add_middleware(RepresentationETag)
     # Innermost of ours: answers a polling phone's empty pull without the router (docs/performance.md).
     app.add_middleware(EmptyPullFastPath, state=state)

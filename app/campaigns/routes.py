@@ -14,8 +14,7 @@ from app.campaigns import summary
 from app.campaigns.models import Campaign
 from app.campaigns.schemas import CampaignCreate, CampaignPublic, CampaignSummary, CampaignUpdate
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.times import IsoDay
 

@@ -22,8 +22,7 @@ from app.cases.schemas import (
     CaseUpdate,
 )
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.journal import audit
 

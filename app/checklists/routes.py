@@ -26,9 +26,8 @@ from app.checklists.schemas import (
     template_public,
 )
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
+from app.core.http import check_if_match, problems, set_etag
 from app.core.i18n import current_language
-from app.core.openapi import problems
 from app.core.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(tags=["checklists"])

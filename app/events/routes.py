@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.access import gates
 from app.auth.deps import CurrentPrincipal
 from app.core.deps import SessionDep, StateDep
-from app.core.etag import check_if_match, set_etag
+from app.core.http import check_if_match, set_etag
 from app.core.pagination import INT64_MAX, CursorQuery, LimitQuery, Page
 from app.events import messages as _messages  # noqa: F401 - registers the messages
 from app.events.models import DeliveryStatus

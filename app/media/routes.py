@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Header, Request, Response
 
 from app.auth.deps import CurrentPrincipal
 from app.core.deps import SessionDep, StateDep
-from app.core.etag import check_if_match, set_etag
+from app.core.http import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery
 from app.journal import audit
 from app.media import messages as _messages  # noqa: F401 - registers the messages

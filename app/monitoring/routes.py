@@ -11,8 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.access import gates
 from app.access import monitoring as access
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.times import IsoDay, local_today
 from app.journal import audit

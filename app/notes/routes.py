@@ -10,8 +10,7 @@ from fastapi import APIRouter, Request, Response
 from app.access import gates
 from app.core.deps import SessionDep
 from app.core.errors import Problem
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.notes import service
 from app.notes.models import Note, NoteKind

@@ -12,8 +12,7 @@ from app.access import people as access
 from app.auth.deps import CurrentPrincipal
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import NotFound
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.principal import Role
 from app.journal import audit

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.access import gates, policy
 from app.access.reports import reads_as_reporter
 from app.core.deps import SessionDep, StateDep
-from app.core.etag import check_if_match, set_etag
+from app.core.http import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.journal import audit
 from app.reports import service

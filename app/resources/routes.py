@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.access import gates
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.resources import messages as _messages  # noqa: F401  (registers the domain's messages)
 from app.resources import service as resources

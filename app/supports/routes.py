@@ -13,8 +13,7 @@ from app.access import supports as access
 from app.access.supports import SupportView
 from app.auth.principal import Principal
 from app.core.deps import SessionDep
-from app.core.etag import check_if_match, set_etag
-from app.core.openapi import problems
+from app.core.http import check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.journal import audit
 from app.supports import ledger

@@ -9,18 +9,24 @@ would get answers 304.
 ``If-Match`` (:func:`check_if_match`) compares strongly: a weak tag (``W/"…"``) never matches; a strong tag
 matches when it names the record's current version, whichever view or language it was read in (each is
 the same state of the record).
+
+:func:`problems` is the one way a route declares, for the OpenAPI document, the error statuses only it can
+answer (``app.core.openapi`` derives the rest).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import Problem
+from app.core.errors import PROBLEM_MEDIA_TYPE, Problem
+from app.core.openapi.problems import DESCRIPTIONS, problem_ref
 
 #: What :func:`set_etag` writes and the middleware completes.
 _VERSION_TAG = re.compile(r'^"v(\d+)"$')
@@ -129,3 +135,21 @@ class RepresentationETag:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, wrapped)
+
+
+# --- the OpenAPI responses of a route -------------------------------------------------------------------------
+
+
+def problems(
+    *codes: int, texts: Mapping[int, str] | None = None, **descriptions: str
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the statuses a route can answer beyond those derived centrally.
+
+    ``problems(409, 412)``; a router's own texts per status as ``problems(403, 404, texts=_TEXT)``; one
+    description as ``problems(409, s409="Already closed")`` (it wins over ``texts``).
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = descriptions.get(f"s{code}") or (texts or {}).get(code) or DESCRIPTIONS.get(code, "Error")
+        out[code] = {"description": text, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": problem_ref(code)}}}}
+    return out
