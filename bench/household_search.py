@@ -1,4 +1,4 @@
-"""Measure ``POST /v1/households/search`` over a district of 30,000 households (DESIGN §11: p50 ≤ 50 ms).
+"""Measure ``POST /v1/households/search`` over a district of 30,000 households (docs/performance.md: p50 ≤ 50 ms).
 
     .venv/bin/python bench/household_search.py                                   # SQLite in a scratch directory
     .venv/bin/python bench/household_search.py \\
