@@ -29,7 +29,7 @@ from app.consentforms.service import EXTENSIONS, PDF, form_of
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import not_found
-from app.core.etag import set_etag
+from app.core.http import set_etag
 from app.core.principal import Principal
 from app.households.consent import consent_public
 from app.households.lookup import readable_household

@@ -18,7 +18,7 @@ from app.access import households as access
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import Forbidden, Problem, not_found
-from app.core.etag import check_if_match, set_etag
+from app.core.http import check_if_match, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.principal import Principal
 from app.households import consent, duplicates, merge, search, sensitive, service
