@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,14 @@ class PlanRepository(Repository[MonitoringPlan]):
             .order_by(MonitoringPlan.created_at)
             .limit(1)
         )
+
+    async def household_of(self, reference: Any, row_id: uuid.UUID) -> uuid.UUID | None:
+        """The household of the record a plan's reference names (``MonitoringPlan.support_id``: a support,
+        ``MonitoringPlan.case_id``: a case), read through the foreign key the plan declares, so that monitoring
+        imports neither supports nor cases (they start plans: they import monitoring)."""
+        (key,) = reference.property.columns[0].foreign_keys
+        target = key.column.table
+        return await self.scalar(select(target.c.household_id).where(target.c.id == row_id))  # type: ignore[no-any-return]
 
     async def households(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Household]:
         return {h.id: h for h in await self.all(select(Household).where(Household.id.in_(ids)))}

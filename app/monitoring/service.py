@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import monitoring as access
 from app.access import policy
 from app.auth.principal import Principal
-from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, field_problem
 from app.core.times import local_at, local_today
@@ -35,7 +34,6 @@ from app.journal import audit
 from app.monitoring.models import MonitoringPlan, MonitoringSource
 from app.monitoring.repository import PlanRepository, user_with_org
 from app.monitoring.schemas import MonitoringCreate, MonitoringPublic, MonitoringUpdate
-from app.supports.models import Support
 from app.visits.models import Visit, VisitAssignee, VisitPurpose
 
 FOLLOW_UP_WINDOW_DAYS = 6
@@ -185,14 +183,13 @@ async def create_plan(session: AsyncSession, principal: Principal, body: Monitor
     owner_id = body.owner_id or principal.user_id
     if not await owner_fits(session, owner_id, household.dong_code):
         raise field_problem("body.owner_id", "care.owner-role")
-    if body.support_id is not None:
-        support = await session.get(Support, body.support_id)
-        if support is None or support.household_id != household.id:
-            raise field_problem("body.support_id", "care.case-other-household")
-    if body.case_id is not None:
-        case = await session.get(Case, body.case_id)
-        if case is None or case.household_id != household.id:
-            raise field_problem("body.case_id", "care.case-other-household")
+    repo = PlanRepository(session)
+    for field, reference, named in (
+        ("body.support_id", MonitoringPlan.support_id, body.support_id),
+        ("body.case_id", MonitoringPlan.case_id, body.case_id),
+    ):
+        if named is not None and await repo.household_of(reference, named) != household.id:
+            raise field_problem(field, "care.case-other-household")
     today = local_today()
     if body.ends_on is not None and body.ends_on < today:
         raise field_problem("body.ends_on", "care.period-order")

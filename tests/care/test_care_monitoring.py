@@ -16,7 +16,7 @@ from app.core.uow import open_session
 from app.monitoring.models import MonitoringPlan
 from app.monitoring.service import schedule_due_followups
 from app.visits.models import Visit, VisitAssignee, VisitStatus
-from tests.support.care import coordinator_and_planner, fetch, partner, set_columns
+from tests.support.care import coordinator_and_planner, fetch, make_resource, partner, propose, set_columns
 from tests.support.factories import Factory, make_household
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -234,3 +234,20 @@ async def test_the_worker_runs_the_monitoring_job(client: httpx.AsyncClient, fac
     assert job.idle_seconds(state) > 0
     [(visit, team)] = await _visits_of(factory, household.id)
     assert (visit.purpose, team) == ("follow_up", [planner.id])
+
+
+async def test_a_plan_names_a_support_or_case_of_its_own_household(client: httpx.AsyncClient, factory: Factory) -> None:
+    coordinator, _planner = await coordinator_and_planner(factory)
+    household, other = await make_household(factory), await make_household(factory)
+    resource = await make_resource(client, coordinator)
+    support = (await propose(client, coordinator, other.id, resource["id"])).json()
+    for field, value in (("support_id", support["id"]), ("case_id", str(uuid.uuid4()))):
+        r = await client.post(
+            "/v1/monitoring",
+            json={"household_id": str(household.id), field: value},
+            headers=coordinator.headers,
+        )
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [f"body.{field}"]
+    plan = await _plan(client, coordinator, other.id, support_id=support["id"])
+    assert plan["support_id"] == support["id"]
