@@ -21,22 +21,18 @@ from app.core.times import IsoDay
 router = APIRouter(tags=["care"])
 
 _TEXT = {
-    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    "s404": "No such record, or not visible to you",
-    "s412": "If-Match does not match the current version",
-    "s422": "Invalid input (field errors in `errors`)",
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
 }
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return problems(*codes, **_TEXT)
 
 
 @router.get(
     "/v1/campaigns",
     response_model=Page[CampaignPublic],
     summary="Campaigns overlapping your jurisdiction",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_campaigns(
     principal: gates.FieldStaff,
@@ -57,7 +53,7 @@ async def list_campaigns(
     response_model=CampaignPublic,
     status_code=201,
     summary="Start a campaign in your jurisdiction (coordinators)",
-    responses=_problems(403, 422),
+    responses=problems(403, 422, texts=_TEXT),
 )
 async def create_campaign(
     body: CampaignCreate, principal: gates.Coordinator, session: SessionDep, response: Response
@@ -68,7 +64,10 @@ async def create_campaign(
 
 
 @router.get(
-    "/v1/campaigns/{campaign_id}", response_model=CampaignPublic, summary="One campaign", responses=_problems(403, 404)
+    "/v1/campaigns/{campaign_id}",
+    response_model=CampaignPublic,
+    summary="One campaign",
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_campaign(
     campaign_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -82,7 +81,7 @@ async def get_campaign(
     "/v1/campaigns/{campaign_id}",
     response_model=CampaignPublic,
     summary="Change a campaign (coordinators of its jurisdiction)",
-    responses=_problems(403, 404, 412, 422),
+    responses=problems(403, 404, 412, 422, texts=_TEXT),
 )
 async def update_campaign(
     campaign_id: uuid.UUID,
@@ -104,7 +103,7 @@ async def update_campaign(
     response_model=CampaignSummary,
     summary="Identified, reached, unreachable, visited, supported, monitored households and deadlines missed, "
     "by district, dong, source and dong × source; JSON, CSV or XLSX",
-    responses={**_problems(403, 404), **summary.SUMMARY_RESPONSES},
+    responses={**problems(403, 404, texts=_TEXT), **summary.SUMMARY_RESPONSES},
 )
 async def campaign_summary(
     campaign_id: uuid.UUID,

@@ -29,17 +29,13 @@ from app.journal import audit
 router = APIRouter(tags=["care"])
 
 _TEXT = {
-    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    "s404": "No such record, or not visible to you",
-    "s409": "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
     "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
-    "s412": "If-Match does not match the current version",
-    "s422": "Invalid input (field errors in `errors`)",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
 }
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return problems(*codes, **_TEXT)
 
 
 async def _case_out(session: AsyncSession, principal: Principal, case: Case, response: Response) -> CasePublic:
@@ -52,7 +48,7 @@ async def _case_out(session: AsyncSession, principal: Principal, case: Case, res
     "/v1/cases",
     response_model=Page[CasePublic],
     summary="Integrated cases you may see (`overdue=true`: a step past its due date)",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_cases(
     principal: gates.FieldStaff,
@@ -92,7 +88,7 @@ async def list_cases(
     response_model=CasePublic,
     status_code=201,
     summary="Open an integrated case for a household (coordinators, planners)",
-    responses=_problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 422, texts=_TEXT),
 )
 async def create_case(
     body: CaseCreate, principal: gates.PublicStaff, session: SessionDep, response: Response
@@ -105,7 +101,7 @@ async def create_case(
     "/v1/cases/{case_id}",
     response_model=CasePublic,
     summary="One case, with team and due dates",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_case(
     case_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -127,7 +123,7 @@ async def get_case(
     "/v1/cases/{case_id}",
     response_model=CasePublic,
     summary="Change goals, summary or manager (the manager or a coordinator)",
-    responses=_problems(403, 404, 412, 422),
+    responses=problems(403, 404, 412, 422, texts=_TEXT),
 )
 async def update_case(
     case_id: uuid.UUID,
@@ -147,7 +143,7 @@ async def update_case(
     "/v1/cases/{case_id}/transitions",
     response_model=CasePublic,
     summary="Move a case to another stage (409 lists the allowed ones)",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def transition_case(
     case_id: uuid.UUID,
@@ -167,7 +163,7 @@ async def transition_case(
     "/v1/cases/{case_id}/history",
     response_model=Page[CaseStageChangePublic],
     summary="Stage history of a case, oldest first",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def case_history(
     case_id: uuid.UUID,
@@ -185,7 +181,7 @@ async def case_history(
     "/v1/cases/{case_id}/members",
     response_model=CasePublic,
     summary="Add a member to a case's team (public staff or a partner)",
-    responses=_problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 422, texts=_TEXT),
 )
 async def add_case_member(
     case_id: uuid.UUID, body: CaseMemberCreate, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -199,7 +195,7 @@ async def add_case_member(
     "/v1/cases/{case_id}/members/{user_id}",
     response_model=CasePublic,
     summary="End a member's place on a case's team (the row is kept with ended_at)",
-    responses=_problems(403, 404, 422),
+    responses=problems(403, 404, 422, texts=_TEXT),
 )
 async def end_case_member(
     case_id: uuid.UUID, user_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response

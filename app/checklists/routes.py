@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -33,15 +33,13 @@ from app.core.pagination import CursorQuery, LimitQuery, Page
 router = APIRouter(tags=["checklists"])
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        403: "Your role cannot do this, or you are not on the visit's team",
-        404: "No such record, or not visible to you",
-        409: "Published templates never change; a draft already exists; the visit is cancelled",
-        412: "If-Match does not match the current version",
-        422: "Invalid input (field errors in `errors`)",
-    }
-    return problems(*codes, **{f"s{code}": text[code] for code in codes})
+_TEXT = {
+    403: "Your role cannot do this, or you are not on the visit's team",
+    404: "No such record, or not visible to you",
+    409: "Published templates never change; a draft already exists; the visit is cancelled",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
+}
 
 
 KeyPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Template key")]
@@ -70,7 +68,7 @@ def _template_response(response: Response, template: ChecklistTemplate, lang: st
     "/v1/checklist-templates",
     response_model=Page[TemplatePublic],
     summary="Checklist templates: the latest published version of each key, and your organization's drafts",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_templates(
     principal: gates.Staff,
@@ -95,7 +93,7 @@ async def list_templates(
     response_model=TemplatePublic,
     status_code=201,
     summary="Create a draft: a new key, or the next version of a key your organization manages",
-    responses=_problems(403, 409, 422),
+    responses=problems(403, 409, 422, texts=_TEXT),
 )
 async def create_template(
     body: TemplateCreate, principal: gates.Steward, session: SessionDep, response: Response
@@ -109,7 +107,7 @@ async def create_template(
     "/v1/checklist-templates/{key}/versions/{version}",
     response_model=TemplatePublic,
     summary="One template version",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_template(
     key: KeyPath,
@@ -128,7 +126,7 @@ async def get_template(
     "/v1/checklist-templates/{key}/versions/{version}",
     response_model=TemplatePublic,
     summary="Replace a draft's title, items and bands (a published version answers 409)",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def replace_template(
     key: KeyPath,
@@ -151,7 +149,7 @@ async def replace_template(
     "/v1/checklist-templates/{key}/versions/{version}",
     response_model=TemplatePublic,
     summary="Change parts of a draft (a published version answers 409)",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def patch_template(
     key: KeyPath,
@@ -174,7 +172,7 @@ async def patch_template(
     "/v1/checklist-templates/{key}/versions/{version}",
     status_code=204,
     summary="Discard a draft (kept as a tombstone; a published version answers 409)",
-    responses=_problems(403, 404, 409, 412),
+    responses=problems(403, 404, 409, 412, texts=_TEXT),
 )
 async def discard_template(
     key: KeyPath, version: VersionPath, request: Request, principal: gates.Steward, session: SessionDep
@@ -190,7 +188,7 @@ async def discard_template(
     "/v1/checklist-templates/{key}/versions/{version}/publish",
     response_model=TemplatePublic,
     summary="Publish a draft; from now on this version never changes",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def publish_template(
     key: KeyPath,
@@ -214,7 +212,7 @@ async def publish_template(
     "/v1/visits/{visit_id}/checklists",
     response_model=Page[ResponsePublic],
     summary="The visit's checklist responses",
-    responses=_problems(404),
+    responses=problems(404, texts=_TEXT),
 )
 async def list_responses(
     visit_id: uuid.UUID,
@@ -247,7 +245,7 @@ def _written(response: Response, outcome: service_responses.Upserted) -> Respons
     summary="Start the visit's response for a pinned template version, or merge answers into it (200)",
     responses={
         200: {"description": "Merged into the existing response", "model": ResponseWritten},
-        **_problems(403, 404, 409, 422),
+        **problems(403, 404, 409, 422, texts=_TEXT),
     },
 )
 async def upsert_response(
@@ -281,7 +279,7 @@ async def upsert_response(
     "/v1/visits/{visit_id}/checklists/{response_id}",
     response_model=ResponsePublic,
     summary="One checklist response",
-    responses=_problems(404),
+    responses=problems(404, texts=_TEXT),
 )
 async def get_response(
     visit_id: uuid.UUID, response_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -297,7 +295,7 @@ async def get_response(
     "/v1/visits/{visit_id}/checklists/{response_id}",
     response_model=ResponseWritten,
     summary="Merge answers per item (conflicting items keep the server's value) and/or submit",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def patch_response(
     visit_id: uuid.UUID,

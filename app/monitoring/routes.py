@@ -22,22 +22,18 @@ from app.monitoring.schemas import MonitoringCreate, MonitoringPublic, Monitorin
 router = APIRouter(tags=["care"])
 
 _TEXT = {
-    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    "s404": "No such record, or not visible to you",
-    "s412": "If-Match does not match the current version",
-    "s422": "Invalid input (field errors in `errors`)",
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
 }
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return problems(*codes, **_TEXT)
 
 
 @router.get(
     "/v1/monitoring",
     response_model=Page[MonitoringPublic],
     summary="Monitoring plans (jurisdiction; partners: their own)",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_monitoring(
     principal: gates.FieldStaff,
@@ -72,7 +68,7 @@ async def list_monitoring(
     response_model=MonitoringPublic,
     status_code=201,
     summary="Start a monitoring plan for a household (coordinators, planners)",
-    responses=_problems(403, 404, 422),
+    responses=problems(403, 404, 422, texts=_TEXT),
 )
 async def create_monitoring(
     body: MonitoringCreate, principal: gates.PublicStaff, session: SessionDep, response: Response
@@ -86,7 +82,7 @@ async def create_monitoring(
     "/v1/monitoring/due",
     response_model=Page[MonitoringPublic],
     summary="Plans of your jurisdiction whose follow-up visit is due (coordinators), soonest first",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def due_monitoring(
     principal: gates.Coordinator,
@@ -107,7 +103,7 @@ async def due_monitoring(
     "/v1/monitoring/run",
     response_model=MonitoringRun,
     summary="Create the due follow-up visits of your jurisdiction now (coordinators)",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def run_monitoring(principal: gates.Coordinator, session: SessionDep) -> MonitoringRun:
     now = datetime.now(UTC)
@@ -124,7 +120,7 @@ async def run_monitoring(principal: gates.Coordinator, session: SessionDep) -> M
     "/v1/monitoring/{plan_id}",
     response_model=MonitoringPublic,
     summary="One monitoring plan",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_monitoring(
     plan_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -146,7 +142,7 @@ async def get_monitoring(
     "/v1/monitoring/{plan_id}",
     response_model=MonitoringPublic,
     summary="Change a plan: owner, interval, next due date, end (coordinators, planners)",
-    responses=_problems(403, 404, 412, 422),
+    responses=problems(403, 404, 412, 422, texts=_TEXT),
 )
 async def update_monitoring(
     plan_id: uuid.UUID,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -20,23 +19,21 @@ from app.notes.schemas import NoteCreate, NotePublic, NoteUpdate, note_public
 router = APIRouter(tags=["notes"])
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        403: "Your role cannot write notes, or you are not the note's author",
-        404: "No such note or target, or not visible to you",
-        409: "A note with this id exists",
-        412: "If-Match does not match the note's current version",
-        422: "Invalid input (field errors in `errors`)",
-        428: "If-Match is required",
-    }
-    return problems(*codes, **{f"s{code}": text[code] for code in codes})
+_TEXT = {
+    403: "Your role cannot write notes, or you are not the note's author",
+    404: "No such note or target, or not visible to you",
+    409: "A note with this id exists",
+    412: "If-Match does not match the note's current version",
+    422: "Invalid input (field errors in `errors`)",
+    428: "If-Match is required",
+}
 
 
 @router.get(
     "/v1/notes",
     response_model=Page[NotePublic],
     summary="Notes you may see, newest first, filtered by visit, household or case",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_notes(
     principal: gates.FieldStaff,
@@ -64,7 +61,7 @@ async def list_notes(
     response_model=NotePublic,
     status_code=201,
     summary="Write a note on a visit, household or case",
-    responses=_problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 422, texts=_TEXT),
 )
 async def create_note(
     body: NoteCreate, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -75,7 +72,7 @@ async def create_note(
     return note_public(note)
 
 
-@router.get("/v1/notes/{note_id}", response_model=NotePublic, summary="One note", responses=_problems(404))
+@router.get("/v1/notes/{note_id}", response_model=NotePublic, summary="One note", responses=problems(404, texts=_TEXT))
 async def get_note(
     note_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
 ) -> NotePublic:
@@ -88,7 +85,7 @@ async def get_note(
     "/v1/notes/{note_id}",
     response_model=NotePublic,
     summary="Edit your own note (If-Match required; the previous text is kept)",
-    responses=_problems(403, 404, 412, 422, 428),
+    responses=problems(403, 404, 412, 422, 428, texts=_TEXT),
 )
 async def edit_note(
     note_id: uuid.UUID,
@@ -112,7 +109,7 @@ async def edit_note(
     "/v1/notes/{note_id}",
     status_code=204,
     summary="Delete your own note (a tombstone; the text stays in its history)",
-    responses=_problems(403, 404, 412),
+    responses=problems(403, 404, 412, texts=_TEXT),
 )
 async def delete_note(
     note_id: uuid.UUID, request: Request, principal: gates.FieldStaff, session: SessionDep

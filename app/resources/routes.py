@@ -19,22 +19,18 @@ from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 router = APIRouter(tags=["care"])
 
 _TEXT = {
-    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    "s404": "No such record, or not visible to you",
-    "s412": "If-Match does not match the current version",
-    "s422": "Invalid input (field errors in `errors`)",
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
 }
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return problems(*codes, **_TEXT)
 
 
 @router.get(
     "/v1/resources",
     response_model=Page[ResourcePublic],
     summary="The resource catalog of your districts",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_resources(
     principal: gates.Staff,
@@ -69,7 +65,7 @@ async def list_resources(
     response_model=ResourcePublic,
     status_code=201,
     summary="Add a resource to the catalog (admins, coordinators)",
-    responses=_problems(403, 422),
+    responses=problems(403, 422, texts=_TEXT),
 )
 async def create_resource(
     body: ResourceCreate, principal: gates.Steward, session: SessionDep, response: Response
@@ -83,7 +79,7 @@ async def create_resource(
     "/v1/resources/{resource_id}",
     response_model=ResourcePublic,
     summary="One resource",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_resource(
     resource_id: uuid.UUID, principal: gates.Staff, session: SessionDep, response: Response
@@ -97,7 +93,7 @@ async def get_resource(
     "/v1/resources/{resource_id}",
     response_model=ResourcePublic,
     summary="Change a resource: details, capacity, active (admins, coordinators)",
-    responses=_problems(403, 404, 412, 422),
+    responses=problems(403, 404, 412, 422, texts=_TEXT),
 )
 async def update_resource(
     resource_id: uuid.UUID,
@@ -118,7 +114,7 @@ async def update_resource(
     "/v1/resources/{resource_id}",
     status_code=204,
     summary="Retire a resource (kept as a tombstone; its supports keep pointing at it)",
-    responses=_problems(403, 404, 412),
+    responses=problems(403, 404, 412, texts=_TEXT),
 )
 async def delete_resource(
     resource_id: uuid.UUID, request: Request, principal: gates.Steward, session: SessionDep

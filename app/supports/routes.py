@@ -32,17 +32,13 @@ from app.supports.schemas import (
 router = APIRouter(tags=["care"])
 
 _TEXT = {
-    "s403": "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    "s404": "No such record, or not visible to you",
-    "s409": "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
     "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
-    "s412": "If-Match does not match the current version",
-    "s422": "Invalid input (field errors in `errors`)",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
 }
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    return problems(*codes, **_TEXT)
 
 
 async def _support_out(
@@ -57,7 +53,7 @@ async def _support_out(
     "/v1/supports",
     response_model=Page[SupportPublic],
     summary="Supports you may see (household policy; partners also their organization's)",
-    responses=_problems(403),
+    responses=problems(403, texts=_TEXT),
 )
 async def list_supports(
     principal: gates.SupportReaders,
@@ -101,7 +97,7 @@ async def list_supports(
     response_model=SupportPublic,
     status_code=201,
     summary="Propose a support: link a household to a resource",
-    responses=_problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 422, texts=_TEXT),
 )
 async def create_support(
     body: SupportCreate, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -119,7 +115,7 @@ async def create_support(
     "the same need whose periods overlap it, and totals by status, kind and need. Public staff see every "
     "support; a private partner only private resources (its own organization's, and every provider's under a "
     "consent for service_linkage). Staff only. Audited.",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def support_ledger(
     household_id: uuid.UUID,
@@ -134,7 +130,7 @@ async def support_ledger(
     "/v1/supports/{support_id}",
     response_model=SupportPublic,
     summary="One support",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def get_support(
     support_id: uuid.UUID, principal: gates.SupportReaders, session: SessionDep, response: Response
@@ -156,7 +152,7 @@ async def get_support(
     "/v1/supports/{support_id}",
     response_model=SupportPublic,
     summary="Change amount, period or reason while proposed or requested",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def update_support(
     support_id: uuid.UUID,
@@ -176,7 +172,7 @@ async def update_support(
     "/v1/supports/{support_id}/transitions",
     response_model=SupportPublic,
     summary="Move a support: requested, approved (takes capacity), provided, declined",
-    responses=_problems(403, 404, 409, 412, 422),
+    responses=problems(403, 404, 409, 412, 422, texts=_TEXT),
 )
 async def transition_support(
     support_id: uuid.UUID,
@@ -196,7 +192,7 @@ async def transition_support(
     "/v1/supports/{support_id}/history",
     response_model=Page[SupportHistoryPublic],
     summary="Status history of a support (who, when, from, to), oldest first",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def support_history(
     support_id: uuid.UUID,

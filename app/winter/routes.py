@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -34,10 +34,6 @@ _TEXT = {
 }
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return problems(*codes, texts=_TEXT)
-
-
 def _alert_public(alert: Alert) -> AlertPublic:
     now = utcnow()
     return AlertPublic.model_validate(
@@ -59,7 +55,7 @@ def _alert_public(alert: Alert) -> AlertPublic:
     "the alert starts (or now, if it started already). Send your own `id` to make a retry safe: the same id answers "
     "the alert created the first time (200).",
     responses={200: {"description": "The alert created before under this id", "model": AlertPublic}}
-    | _problems(403, 409, 422),
+    | problems(403, 409, 422, texts=_TEXT),
 )
 async def create_alert(
     body: AlertCreate, principal: gates.Coordinator, session: SessionDep, response: Response
@@ -73,7 +69,10 @@ async def create_alert(
 
 
 @router.get(
-    "/v1/alerts", response_model=Page[AlertPublic], summary="Alerts of your organization", responses=_problems(403)
+    "/v1/alerts",
+    response_model=Page[AlertPublic],
+    summary="Alerts of your organization",
+    responses=problems(403, texts=_TEXT),
 )
 async def list_alerts(
     principal: gates.PublicStaff,
@@ -91,7 +90,9 @@ async def list_alerts(
     return Page(items=[_alert_public(a) for a in rows], next_cursor=next_cursor)
 
 
-@router.get("/v1/alerts/{alert_id}", response_model=AlertPublic, summary="One alert", responses=_problems(403, 404))
+@router.get(
+    "/v1/alerts/{alert_id}", response_model=AlertPublic, summary="One alert", responses=problems(403, 404, texts=_TEXT)
+)
 async def get_alert(
     alert_id: uuid.UUID, principal: gates.PublicStaff, session: SessionDep, response: Response
 ) -> AlertPublic:
@@ -104,7 +105,7 @@ async def get_alert(
     "/v1/alerts/{alert_id}/summary",
     response_model=AlertSummary,
     summary="Live progress of an alert's checks: done, open, overdue, escalated, by dong (with names)",
-    responses=_problems(403, 404),
+    responses=problems(403, 404, texts=_TEXT),
 )
 async def alert_summary(alert_id: uuid.UUID, principal: gates.PublicStaff, session: SessionDep) -> AlertSummary:
     alert = await get_alert_or_404(session, principal, alert_id)
@@ -124,7 +125,7 @@ async def _task_out(session: SessionDep, principal: Principal, task: Task) -> Ta
     "/v1/tasks",
     response_model=Page[TaskPublic],
     summary="Tasks, soonest due first (`assignee=me` for your own)",
-    responses=_problems(403, 422),
+    responses=problems(403, 422, texts=_TEXT),
 )
 async def list_tasks(
     principal: gates.FieldStaff,
@@ -188,7 +189,9 @@ async def list_tasks(
     )
 
 
-@router.get("/v1/tasks/{task_id}", response_model=TaskPublic, summary="One task", responses=_problems(403, 404))
+@router.get(
+    "/v1/tasks/{task_id}", response_model=TaskPublic, summary="One task", responses=problems(403, 404, texts=_TEXT)
+)
 async def get_task(
     task_id: uuid.UUID, principal: gates.FieldStaff, session: SessionDep, response: Response
 ) -> TaskPublic:
@@ -212,7 +215,7 @@ async def get_task(
     summary="Complete a task with its outcome (the first completion wins)",
     description="A retry of the same completion by the same person answers the task again (200). A task already "
     "completed otherwise answers 409 `task-already-done` with the server's state in `server`.",
-    responses=_problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 422, texts=_TEXT),
 )
 async def complete(
     task_id: uuid.UUID, body: TaskComplete, principal: gates.FieldStaff, session: SessionDep, response: Response
@@ -253,7 +256,7 @@ DeadlineEntityQ = Literal["household", "visit", "case"]
     description="Households (their intake's clock by source: app/winter/rules.py), open visits (their window) and "
     "open cases (their next stage's due date). By default what is `at_risk` or `overdue`; `state` and `entity` "
     "repeat.",
-    responses=_problems(403, 422),
+    responses=problems(403, 422, texts=_TEXT),
 )
 async def list_deadlines(
     principal: gates.PublicStaff,
