@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access.consent import consent_covers
 from app.access.memo import memo_of
@@ -49,15 +50,15 @@ def codes_clause(column: Any, codes: tuple[str, ...] | list[str]) -> ColumnEleme
 
 def _active_visit_assignment(user_id: uuid.UUID, at: datetime) -> ColumnElement[bool]:
     return and_(
-        VisitAssignee.user_id == user_id,
-        VisitAssignee.ended_at.is_(None),
-        Visit.deleted_at.is_(None),
-        Visit.household_id.is_not(None),
+        col(VisitAssignee.user_id) == user_id,
+        col(VisitAssignee.ended_at).is_(None),
+        col(Visit.deleted_at).is_(None),
+        col(Visit.household_id).is_not(None),
         or_(
-            Visit.status.in_(_OPEN_VISIT),
+            col(Visit.status).in_(_OPEN_VISIT),
             and_(
-                Visit.status.in_(_DONE_VISIT),
-                func.coalesce(Visit.checked_out_at, Visit.window_end) >= at - FINISHED_GRACE,
+                col(Visit.status).in_(_DONE_VISIT),
+                func.coalesce(col(Visit.checked_out_at), col(Visit.window_end)) >= at - FINISHED_GRACE,
             ),
         ),
     )
@@ -66,18 +67,18 @@ def _active_visit_assignment(user_id: uuid.UUID, at: datetime) -> ColumnElement[
 def _assigned_household_ids(principal: Principal, at: datetime) -> Any:
     """A subquery of the households of the caller's active assignments (visits and cases)."""
     by_visit = (
-        select(Visit.household_id)
-        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+        select(col(Visit.household_id))
+        .join(VisitAssignee, col(VisitAssignee.visit_id) == col(Visit.id))
         .where(_active_visit_assignment(principal.user_id, at))
     )
     by_case = (
-        select(Case.household_id)
-        .join(CaseMember, CaseMember.case_id == Case.id)
+        select(col(Case.household_id))
+        .join(CaseMember, col(CaseMember.case_id) == col(Case.id))
         .where(
-            CaseMember.user_id == principal.user_id,
-            CaseMember.ended_at.is_(None),
-            Case.closed_at.is_(None),
-            Case.deleted_at.is_(None),
+            col(CaseMember.user_id) == principal.user_id,
+            col(CaseMember.ended_at).is_(None),
+            col(Case.closed_at).is_(None),
+            col(Case.deleted_at).is_(None),
         )
     )
     return by_visit.union(by_case)
@@ -107,20 +108,22 @@ async def partner_reach(session: AsyncSession, principal: Principal, at: datetim
 async def _partner_reach(session: AsyncSession, principal: Principal, at: datetime) -> PartnerReach:
     assigned: dict[uuid.UUID, set[str]] = {}
     visit_rows = await session.execute(
-        select(Visit.household_id, Visit.purpose)
-        .join(VisitAssignee, VisitAssignee.visit_id == Visit.id)
+        select(col(Visit.household_id), col(Visit.purpose))
+        .join(VisitAssignee, col(VisitAssignee.visit_id) == col(Visit.id))
         .where(_active_visit_assignment(principal.user_id, at))
     )
     for household_id, purpose in visit_rows:
+        if household_id is None:  # excluded by the assignment filter; for the type
+            continue
         assigned.setdefault(household_id, set()).add(str(purpose.value if hasattr(purpose, "value") else purpose))
     case_rows = await session.execute(
-        select(Case.household_id)
-        .join(CaseMember, CaseMember.case_id == Case.id)
+        select(col(Case.household_id))
+        .join(CaseMember, col(CaseMember.case_id) == col(Case.id))
         .where(
-            CaseMember.user_id == principal.user_id,
-            CaseMember.ended_at.is_(None),
-            Case.closed_at.is_(None),
-            Case.deleted_at.is_(None),
+            col(CaseMember.user_id) == principal.user_id,
+            col(CaseMember.ended_at).is_(None),
+            col(Case.closed_at).is_(None),
+            col(Case.deleted_at).is_(None),
         )
     )
     for (household_id,) in case_rows:
@@ -130,7 +133,9 @@ async def _partner_reach(session: AsyncSession, principal: Principal, at: dateti
         consents = (
             await session.execute(
                 select(Consent).where(
-                    Consent.household_id.in_(list(assigned)), Consent.status == "given", Consent.withdrawn_at.is_(None)
+                    col(Consent.household_id).in_(list(assigned)),
+                    col(Consent.status) == "given",
+                    col(Consent.withdrawn_at).is_(None),
                 )
             )
         ).scalars()
@@ -151,66 +156,70 @@ def _integration_has(principal: Principal, scope: str) -> bool:
 
 
 async def household_filter(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    live = Household.deleted_at.is_(None)
+    live = col(Household.deleted_at).is_(None)
     if principal.role == Role.coordinator or _integration_has(principal, "households:read"):
-        return and_(live, codes_clause(Household.dong_code, principal.jurisdiction))
+        return and_(live, codes_clause(col(Household.dong_code), principal.jurisdiction))
     if principal.role == Role.planner:
         return and_(
             live,
             or_(
-                codes_clause(Household.dong_code, principal.jurisdiction),
-                Household.id.in_(_assigned_household_ids(principal, utcnow())),
+                codes_clause(col(Household.dong_code), principal.jurisdiction),
+                col(Household.id).in_(_assigned_household_ids(principal, utcnow())),
             ),
         )
     if principal.consent_bound:
         reach = await partner_reach(session, principal)
-        return and_(live, Household.id.in_(list(reach.consented))) if reach.consented else false()
+        return and_(live, col(Household.id).in_(list(reach.consented))) if reach.consented else false()
     return false()
 
 
 def _my_visit_ids(principal: Principal) -> Any:
-    return select(VisitAssignee.visit_id).where(
-        VisitAssignee.user_id == principal.user_id, VisitAssignee.ended_at.is_(None)
+    return select(col(VisitAssignee.visit_id)).where(
+        col(VisitAssignee.user_id) == principal.user_id, col(VisitAssignee.ended_at).is_(None)
     )
 
 
 def visit_filter(principal: Principal) -> ColumnElement[bool]:
     if principal.role == Role.coordinator or _integration_has(principal, "visits:read"):
-        return codes_clause(Visit.dong_code, principal.jurisdiction)
+        return codes_clause(col(Visit.dong_code), principal.jurisdiction)
     if principal.role == Role.planner:
-        return or_(codes_clause(Visit.dong_code, principal.jurisdiction), Visit.id.in_(_my_visit_ids(principal)))
+        return or_(
+            codes_clause(col(Visit.dong_code), principal.jurisdiction), col(Visit.id).in_(_my_visit_ids(principal))
+        )
     if principal.role == Role.partner:
-        return Visit.id.in_(_my_visit_ids(principal))
+        return col(Visit.id).in_(_my_visit_ids(principal))
     return false()
 
 
 def case_filter(principal: Principal) -> ColumnElement[bool]:
-    mine = select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id, CaseMember.ended_at.is_(None))
+    mine = select(col(CaseMember.case_id)).where(
+        col(CaseMember.user_id) == principal.user_id, col(CaseMember.ended_at).is_(None)
+    )
     if principal.role == Role.coordinator:
-        return codes_clause(Case.dong_code, principal.jurisdiction)
+        return codes_clause(col(Case.dong_code), principal.jurisdiction)
     if principal.role == Role.planner:
         return or_(
-            codes_clause(Case.dong_code, principal.jurisdiction),
-            Case.id.in_(mine),
-            Case.manager_id == principal.user_id,
+            codes_clause(col(Case.dong_code), principal.jurisdiction),
+            col(Case.id).in_(mine),
+            col(Case.manager_id) == principal.user_id,
         )
     if principal.role == Role.partner:
-        return Case.id.in_(mine)
+        return col(Case.id).in_(mine)
     return false()
 
 
 def report_filter(principal: Principal) -> ColumnElement[bool]:
     if principal.role == Role.reporter:
-        return CrisisReport.reporter_id == principal.user_id
+        return col(CrisisReport.reporter_id) == principal.user_id
     if principal.role in PUBLIC_STAFF:
-        return codes_clause(CrisisReport.dong_code, principal.jurisdiction)
+        return codes_clause(col(CrisisReport.dong_code), principal.jurisdiction)
     return false()
 
 
 def facility_filter(principal: Principal) -> ColumnElement[bool]:
     """Facilities are institutions, not personal data: staff and admins see those of their area."""
     if principal.role in (Role.coordinator, Role.planner, Role.partner, Role.admin):
-        return codes_clause(Facility.dong_code, principal.jurisdiction)
+        return codes_clause(col(Facility.dong_code), principal.jurisdiction)
     return false()
 
 
@@ -236,8 +245,8 @@ async def _may_see(session: AsyncSession, principal: Principal, household_id: uu
         if principal.in_jurisdiction(dong_code):
             return True
         found = await session.execute(
-            select(Household.id).where(
-                Household.id == household_id, Household.id.in_(_assigned_household_ids(principal, utcnow()))
+            select(col(Household.id)).where(
+                col(Household.id) == household_id, col(Household.id).in_(_assigned_household_ids(principal, utcnow()))
             )
         )
         return found.first() is not None
@@ -290,7 +299,7 @@ async def merged_problem(session: AsyncSession, household: Household) -> Problem
 
 
 def _visible_visits(principal: Principal, which: ColumnElement[bool]) -> Any:
-    return select(Visit).where(which, Visit.deleted_at.is_(None), visit_filter(principal))
+    return select(Visit).where(which, col(Visit.deleted_at).is_(None), visit_filter(principal))
 
 
 async def _one_or_404(session: AsyncSession, stmt: Any) -> Any:
@@ -309,7 +318,7 @@ async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids
     wanted = [v for v in dict.fromkeys(visit_ids) if ("visit", principal.user_id, v) not in memo]
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
-        for visit in (await session.execute(_visible_visits(principal, Visit.id.in_(chunk)))).scalars():
+        for visit in (await session.execute(_visible_visits(principal, col(Visit.id).in_(chunk)))).scalars():
             memo[("visit", principal.user_id, visit.id)] = visit
         for v in chunk:
             memo.setdefault(("visit", principal.user_id, v), None)
@@ -318,7 +327,7 @@ async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids
 async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
     memo = memo_of(session)
     if memo is None:
-        return await _one_or_404(session, _visible_visits(principal, Visit.id == visit_id))  # type: ignore[no-any-return]
+        return await _one_or_404(session, _visible_visits(principal, col(Visit.id) == visit_id))  # type: ignore[no-any-return]
     await prefetch_visits(session, principal, [visit_id])
     visit = memo[("visit", principal.user_id, visit_id)]
     if visit is None:
@@ -328,10 +337,10 @@ async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id
 
 async def is_visit_team_member(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> bool:
     row = await session.execute(
-        select(VisitAssignee.id).where(
-            VisitAssignee.visit_id == visit_id,
-            VisitAssignee.user_id == principal.user_id,
-            VisitAssignee.ended_at.is_(None),
+        select(col(VisitAssignee.id)).where(
+            col(VisitAssignee.visit_id) == visit_id,
+            col(VisitAssignee.user_id) == principal.user_id,
+            col(VisitAssignee.ended_at).is_(None),
         )
     )
     return row.first() is not None
@@ -361,17 +370,17 @@ async def get_visit_with_household_or_404(session: AsyncSession, principal: Prin
 
 
 async def get_case_or_404(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
-    stmt = select(Case).where(Case.id == case_id, Case.deleted_at.is_(None), case_filter(principal))
+    stmt = select(Case).where(col(Case.id) == case_id, col(Case.deleted_at).is_(None), case_filter(principal))
     return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
 async def get_report_or_404(session: AsyncSession, principal: Principal, report_id: uuid.UUID) -> CrisisReport:
-    stmt = select(CrisisReport).where(CrisisReport.id == report_id, report_filter(principal))
+    stmt = select(CrisisReport).where(col(CrisisReport.id) == report_id, report_filter(principal))
     return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
 async def get_facility_or_404(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
-    stmt = select(Facility).where(Facility.id == facility_id, facility_filter(principal))
+    stmt = select(Facility).where(col(Facility.id) == facility_id, facility_filter(principal))
     return await _one_or_404(session, stmt)  # type: ignore[no-any-return]
 
 
@@ -380,7 +389,7 @@ def alert_filter(principal: Principal) -> ColumnElement[bool]:
     from app.winter.models import Alert
 
     if principal.role in PUBLIC_STAFF:
-        return Alert.organization_id == principal.organization_id
+        return col(Alert.organization_id) == principal.organization_id
     return false()
 
 
@@ -389,9 +398,9 @@ def task_filter(principal: Principal) -> ColumnElement[bool]:
     jurisdiction (read), anyone else only their own."""
     from app.winter.models import Task
 
-    mine = Task.assignee_id == principal.user_id
+    mine = col(Task.assignee_id) == principal.user_id
     if principal.role in PUBLIC_STAFF:
-        return or_(mine, codes_clause(Task.dong_code, principal.jurisdiction))
+        return or_(mine, codes_clause(col(Task.dong_code), principal.jurisdiction))
     if principal.role == Role.partner:
         return mine
     return false()
@@ -407,13 +416,13 @@ def may_complete_task(principal: Principal, task: Any) -> bool:
 async def get_alert_or_404(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> Any:
     from app.winter.models import Alert
 
-    return await _one_or_404(session, select(Alert).where(Alert.id == alert_id, alert_filter(principal)))
+    return await _one_or_404(session, select(Alert).where(col(Alert.id) == alert_id, alert_filter(principal)))
 
 
 async def get_task_or_404(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> Any:
     from app.winter.models import Task
 
-    return await _one_or_404(session, select(Task).where(Task.id == task_id, task_filter(principal)))
+    return await _one_or_404(session, select(Task).where(col(Task.id) == task_id, task_filter(principal)))
 
 
 def unrestricted() -> ColumnElement[bool]:
