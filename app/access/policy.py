@@ -57,7 +57,6 @@ Sensitive household fields (encrypted at rest in ``household_sensitive``):
 from __future__ import annotations
 
 from app.access.consent import consent_covers, consent_in_force
-from app.access.gates import role_gate
 from app.access.memo import clear_memo, end_memo, memo_of, start_memo
 from app.access.reach import (
     FINISHED_GRACE,
@@ -128,7 +127,6 @@ __all__ = [
     "partner_reach",
     "prefetch_visits",
     "report_filter",
-    "role_gate",
     "sensitive_kinds_visible",
     "start_memo",
     "task_filter",
