@@ -10,8 +10,8 @@ import httpx
 
 from app.audit.models import AuditEvent
 from app.auth.models import OrgKind
-from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.care import coordinator_and_planner, fetch, make_resource, move, partner, propose
+from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 
 WINTER = {"period_start": "2026-12-01", "period_end": "2027-02-28"}
 
@@ -183,7 +183,7 @@ async def test_the_ledger_lists_every_support_with_names_overlaps_and_totals(
     only = (await _ledger(client, coordinator, household.id, status="approved")).json()
     assert [e["support_id"] for e in only["entries"]] == [voucher]
 
-    reads = await fetch(factory, AuditEvent, AuditEvent.action == "household.ledger")
+    reads = sorted(await fetch(factory, AuditEvent, AuditEvent.action == "household.ledger"), key=lambda a: a.at)
     assert [(a.household_id, a.actor_id, a.purpose) for a in reads] == [
         (household.id, planner.id, "service_linkage"),
         (household.id, coordinator.id, "service_linkage"),
