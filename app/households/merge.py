@@ -201,14 +201,16 @@ async def _move_sensitive(
     return moved, kept
 
 
-async def _refresh_reachability(session: AsyncSession, households: list[Household], threshold: int | None) -> None:
-    """Contact attempts moved: the failures counted since each household was last reached change with them."""
-    if threshold is None:
+async def _after_move(session: AsyncSession, households: list[Household], state: Any) -> None:
+    """Rows moved between these households: each domain that keeps something derived from its rows updates it
+    (its ``merging`` module, :func:`app.registry.extensions`; contact attempts: the reachability). Without the
+    app's state (a tool calling the merge) nothing follows."""
+    if state is None:
         return
-    from app.contacts.service import refresh_reachability
+    from app import registry
 
-    for household in households:
-        await refresh_reachability(session, household, threshold)
+    for module in registry.extensions("merging"):
+        await module.after_move(session, households, state)
 
 
 async def merge(
@@ -218,7 +220,7 @@ async def merge(
     body: MergeRequest,
     *,
     security: Security | None = None,
-    reachability_threshold: int | None = None,
+    state: Any = None,
 ) -> HouseholdMerge:
     if body.into == household_id:
         raise field_problem("body.into", "households.merge-self")
@@ -297,7 +299,7 @@ async def merge(
     )
     session.add(record)
     await recompute(session, survivor, reason="merge")
-    await _refresh_reachability(session, [survivor], reachability_threshold)
+    await _after_move(session, [survivor], state)
     await session.flush()
     counts = merge_public(record)
     payload = {"household_id": str(other.id), "into": str(survivor.id), "merge_id": str(record.id)}
@@ -325,7 +327,7 @@ async def unmerge(
     household_id: uuid.UUID,
     body: UnmergeRequest,
     *,
-    reachability_threshold: int | None = None,
+    state: Any = None,
 ) -> HouseholdMerge:
     other = await session.get(Household, household_id)
     if other is None or other.merged_into_id is None or other.deleted_at is None:
@@ -395,7 +397,7 @@ async def unmerge(
     record.unmerged_by_id = principal.user_id
     await recompute(session, survivor, reason="unmerge")
     await recompute(session, other, reason="unmerge")
-    await _refresh_reachability(session, [survivor, other], reachability_threshold)
+    await _after_move(session, [survivor, other], state)
     await session.flush()
     payload = {"household_id": str(other.id), "from": str(survivor.id), "merge_id": str(record.id)}
     emit(session, "household.unmerged", payload, household_id=other.id, district_code=other.district_code)
