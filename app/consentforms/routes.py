@@ -23,8 +23,6 @@ from app.access import gates
 from app.audit.reason import download_reason
 from app.consentforms import messages as _messages  # noqa: F401 - registers the messages
 from app.consentforms import service
-from app.consentforms.models import ConsentForm
-from app.consentforms.schemas import ConsentFormPublic
 from app.consentforms.service import EXTENSIONS, PDF, form_of
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
@@ -33,8 +31,8 @@ from app.core.http import set_etag
 from app.core.principal import Principal
 from app.households.consent import consent_public
 from app.households.lookup import readable_household
-from app.households.models import Consent
-from app.households.schemas import ConsentPublic
+from app.households.models import Consent, ConsentForm
+from app.households.schemas import ConsentFormPublic, ConsentPublic
 from app.journal import audit
 from app.media.serving import serve
 from app.media.storage import get_storage

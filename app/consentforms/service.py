@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,11 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.consentforms.models import ConsentForm
-from app.consentforms.schemas import ConsentFormPublic
 from app.core.db import utcnow
 from app.core.errors import Conflict, Problem
 from app.core.principal import Principal
 from app.core.state import AppState
-from app.households.models import Consent
+from app.households.models import Consent, ConsentForm
 from app.journal import audit
 from app.media import images
 from app.media.storage import StorageError, get_storage, scratch_dir
@@ -124,15 +122,6 @@ async def attach_form(
         details={"content_type": content_type, "size": stored_size},
     )
     return form, True
-
-
-async def forms_of(session: AsyncSession, consent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ConsentFormPublic]:
-    """The signed form of each of these consents that has one (one query)."""
-    ids = list(consent_ids)
-    if not ids:
-        return {}
-    rows = (await session.execute(select(ConsentForm).where(ConsentForm.consent_id.in_(ids)))).scalars()
-    return {row.consent_id: ConsentFormPublic.model_validate(row) for row in rows}
 
 
 async def form_of(session: AsyncSession, consent_id: uuid.UUID) -> ConsentForm | None:

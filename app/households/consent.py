@@ -8,6 +8,8 @@ Recording or withdrawing one changes the household's consent summary, so the hou
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,8 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, field_problem
 from app.core.principal import OrgKind, Principal
 from app.households.models import Consent, Household
-from app.households.schemas import ConsentBrief, ConsentCreate, ConsentPublic, ConsentSummary
+from app.households.repository import HouseholdRepository
+from app.households.schemas import ConsentBrief, ConsentCreate, ConsentFormPublic, ConsentPublic, ConsentSummary
 from app.journal import audit
 
 
@@ -122,3 +125,12 @@ def consent_public(consent: Consent, now: datetime, form: Any = None) -> Consent
     out.in_force = policy.consent_in_force(consent, now)
     out.form = form
     return out
+
+
+async def forms_of(session: AsyncSession, consent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ConsentFormPublic]:
+    """The signed form of each of these consents that has one (one query; app.consentforms keeps them)."""
+    ids = list(consent_ids)
+    if not ids:
+        return {}
+    rows = await HouseholdRepository(session).forms_by_consent(ids)
+    return {row.consent_id: ConsentFormPublic.model_validate(row) for row in rows}

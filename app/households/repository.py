@@ -18,6 +18,7 @@ from app.core.pagination import cursor_int, decode_cursor, encode_cursor, invali
 from app.core.repository import Repository
 from app.households.models import (
     Consent,
+    ConsentForm,
     Household,
     HouseholdMerge,
     HouseholdSensitive,
@@ -156,6 +157,10 @@ class HouseholdRepository(Repository[Household]):
         for c in await self.all(select(Consent).where(Consent.household_id.in_(list(household_ids)))):
             out.setdefault(c.household_id, []).append(c)
         return out
+
+    async def forms_by_consent(self, consent_ids: Iterable[uuid.UUID]) -> list[ConsentForm]:
+        """The signed forms of these consents (those that have one)."""
+        return await self.all(select(ConsentForm).where(ConsentForm.consent_id.in_(list(consent_ids))))
 
     async def sensitive_rows(
         self, household_ids: Iterable[uuid.UUID], *, kind: str | None = None, members_only: bool = False

@@ -62,12 +62,6 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # --- merges --------------------------------------------------------------------------------------------------
 
 
-def _threshold(state: Any) -> int:
-    from app.contacts.config import contact_settings
-
-    return contact_settings(state).unreachable_after
-
-
 _MERGED = {"description": "The household was already merged into another (`merged_into` names the survivor)"}
 
 
@@ -85,10 +79,7 @@ _MERGED = {"description": "The household was already merged into another (`merge
 async def merge_household(
     household_id: uuid.UUID, body: MergeRequest, principal: gates.Steward, state: StateDep, session: SessionDep
 ) -> MergePublic:
-    threshold = _threshold(state)
-    record = await merge.merge(
-        session, principal, household_id, body, security=state.security, reachability_threshold=threshold
-    )
+    record = await merge.merge(session, principal, household_id, body, security=state.security, state=state)
     return merge.merge_public(record)
 
 
@@ -104,10 +95,7 @@ async def merge_household(
 async def unmerge_household(
     household_id: uuid.UUID, body: UnmergeRequest, principal: gates.Steward, state: StateDep, session: SessionDep
 ) -> MergePublic:
-    threshold = _threshold(state)
-    return merge.merge_public(
-        await merge.unmerge(session, principal, household_id, body, reachability_threshold=threshold)
-    )
+    return merge.merge_public(await merge.unmerge(session, principal, household_id, body, state=state))
 
 
 # --- households ----------------------------------------------------------------------------------------------
@@ -324,14 +312,12 @@ async def list_consents(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[ConsentPublic]:
-    from app.consentforms.service import forms_of
-
     household = await readable_household(session, principal, household_id)
     rows, next_cursor = await service.records_page(
         session, principal, household, Consent, "household.consent.read", limit=limit, cursor=cursor
     )
     now = utcnow()
-    forms = await forms_of(session, [c.id for c in rows])
+    forms = await consent.forms_of(session, [c.id for c in rows])
     return Page(items=[consent.consent_public(c, now, forms.get(c.id)) for c in rows], next_cursor=next_cursor)
 
 
@@ -366,8 +352,6 @@ async def withdraw_consent(
     session: SessionDep,
     response: Response,
 ) -> ConsentPublic:
-    from app.consentforms.service import forms_of
-
     household = await readable_household(session, principal, household_id)
     record = await session.get(Consent, consent_id)
     if record is None or record.household_id != household.id:
@@ -376,7 +360,7 @@ async def withdraw_consent(
     record = await consent.withdraw_consent(session, principal, household, record, body.reason)
     await session.flush()
     set_etag(response, record.version)
-    return consent.consent_public(record, utcnow(), (await forms_of(session, [record.id])).get(record.id))
+    return consent.consent_public(record, utcnow(), (await consent.forms_of(session, [record.id])).get(record.id))
 
 
 # --- reveal --------------------------------------------------------------------------------------------------

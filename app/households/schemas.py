@@ -18,7 +18,6 @@ from pydantic import (
     model_validator,
 )
 
-from app.consentforms.schemas import ConsentFormPublic
 from app.core.schemas import Input, Public
 from app.core.strict import Int
 from app.core.times import AwareInstant
@@ -285,6 +284,17 @@ class ConsentCreate(Input):
 
 class ConsentWithdraw(Input):
     reason: Reason
+
+
+class ConsentFormPublic(Public):
+    """The signed form kept with a consent (download it from ``…/consents/{id}/form`` with a reason)."""
+
+    content_type: str = Field(
+        description="image/jpeg, image/png, image/webp (a HEIC is kept as JPEG) or application/pdf"
+    )
+    size: int
+    sha256: str = Field(description="sha256 of the stored file (an image cleaned of its metadata)")
+    uploaded_at: datetime
 
 
 class ConsentPublic(Public):

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.auth.models import Role
-from app.consentforms.models import ConsentForm
+from app.households.models import ConsentForm
 from app.media.storage import Storage
 from tests.support.factories import Factory, make_consent, make_household
 from tests.support.uploads import (
