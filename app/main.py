@@ -35,7 +35,7 @@ Errors are RFC 9457 `application/problem+json`; messages follow `Accept-Language
 """
 
 #: Paths whose bodies are streamed and limited by their own rules (tus chunks, bulk NDJSON imports, uploaded
-#: spreadsheets: app.integrations.imports.MAX_UPLOAD_BYTES).
+#: spreadsheets: app.integrations.uploads.MAX_UPLOAD_BYTES).
 UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk", "/v1/integrations/imports")
 #: Routes that bound their own body (``consent_form_max_bytes``): a consent's signed form.
 UNLIMITED_BODY_PATHS = re.compile(r"/v1/households/[^/]+/consents/[^/]+/form")

@@ -26,7 +26,6 @@ import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,9 +107,13 @@ def stop(proc: subprocess.Popen[Any] | None) -> None:
 def ensure_kinto() -> Path:
     """Kinto from PyPI in its own virtual environment (made once; never inside the repository)."""
     py = KINTO_VENV / "bin" / "python"
-    ok = py.exists() and subprocess.run(
-        [str(py), "-c", f"import kinto, sys; sys.exit(kinto.__version__ != '{KINTO_VERSION}')"], capture_output=True
-    ).returncode == 0
+    ok = (
+        py.exists()
+        and subprocess.run(
+            [str(py), "-c", f"import kinto, sys; sys.exit(kinto.__version__ != '{KINTO_VERSION}')"], capture_output=True
+        ).returncode
+        == 0
+    )
     if not ok:
         subprocess.run([sys.executable, "-m", "venv", str(KINTO_VENV)], check=True)
         subprocess.run(
@@ -236,7 +239,12 @@ class OngiPhone:
     async def login(self) -> None:
         r = await self.http.post(
             "/v1/auth/token",
-            data={"grant_type": "password", "username": self.username, "password": PASSWORD, "device_id": self.device_id},
+            data={
+                "grant_type": "password",
+                "username": self.username,
+                "password": PASSWORD,
+                "device_id": self.device_id,
+            },
         )
         r.raise_for_status()
         self.token = r.json()["access_token"]
@@ -371,7 +379,17 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         subprocess.run([str(bin_dir / "kinto"), "migrate", "--ini", str(ini)], check=True, capture_output=True)
         proc = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--paste", str(ini), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+            [
+                str(bin_dir / "gunicorn"),
+                "--paste",
+                str(ini),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -421,13 +439,27 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
     proc = None
     out: dict[str, Any] = {"workers": workers}
     try:
-        subprocess.run([sys.executable, "-m", "app", "migrate"], env=full_env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "app", "migrate"], env=full_env, cwd=ROOT, check=True, capture_output=True
+        )
         users, visit_id = await ongi_seed_people(env, args.phones + 1)
         port = free_port()
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             env=full_env,
             cwd=ROOT,
@@ -490,7 +522,11 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
                 ratio = v / kinto[key] if better == "ge" else kinto[key] / v if v else float("inf")
                 cell += f" ({ratio:.1f}× Kinto's)" if better == "ge" else f" ({ratio:.2f}× as fast)"
             cells.append(cell)
-        lines.append(f"| {label.format(records=args.records, phones=args.phones, seconds=args.seconds)} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {label.format(records=args.records, phones=args.phones, seconds=args.seconds)} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines)
 
 

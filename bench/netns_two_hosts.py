@@ -87,19 +87,49 @@ class Postgres:
     def start(self) -> str:
         self.dir.mkdir(parents=True)
         shutil.chown(self.dir, PG_USER)
-        subprocess.run(self._as(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "ongi", "--auth=trust",
-                                "-E", "UTF8", "--locale=C.UTF-8"), check=True, capture_output=True)
+        subprocess.run(
+            self._as(
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.dir / "data"),
+                "-U",
+                "ongi",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ),
+            check=True,
+            capture_output=True,
+        )
         with open(self.dir / "data" / "pg_hba.conf", "a", encoding="utf-8") as hba:
             hba.write(f"host all all {NET}.0/24 trust\n")
-        opts = (f"-c listen_addresses=127.0.0.1,{NET}.1 -p {self.port} -k {self.dir} -c max_connections=300 "
-                "-c fsync=off -c synchronous_commit=off")
-        subprocess.run(self._as(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                                "-w", "-o", opts, "start"), check=True, capture_output=True)
+        opts = (
+            f"-c listen_addresses=127.0.0.1,{NET}.1 -p {self.port} -k {self.dir} -c max_connections=300 "
+            "-c fsync=off -c synchronous_commit=off"
+        )
+        subprocess.run(
+            self._as(
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.dir / "data"),
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "-o",
+                opts,
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
         return f"postgresql+asyncpg://ongi@{NET}.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        subprocess.run(self._as(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"),
-                       capture_output=True)
+        subprocess.run(
+            self._as(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
 
 
 NGINX_CONF = """\
@@ -139,9 +169,32 @@ http {{
 
 def start_host(name: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        ["ip", "netns", "exec", f"ongi-{name}", sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-         "--host", HOSTS[name], "--port", "8000", "--workers", "2", "--no-access-log", "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            "ip",
+            "netns",
+            "exec",
+            f"ongi-{name}",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            HOSTS[name],
+            "--port",
+            "8000",
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -169,14 +222,21 @@ class Phone(OngiPhone):
         records = [{"body": f"기록 {k}-{i}", "kind": "observation"} for i in range(5)]
         now = time.time()
         muts = [
-            {"mutation_id": str(uuid.uuid4()), "entity": "note", "op": "upsert", "id": str(uuid.uuid4()),
-             "base_version": None, "data": {"visit_id": self.visit_id, "internal": False, **rec}}
+            {
+                "mutation_id": str(uuid.uuid4()),
+                "entity": "note",
+                "op": "upsert",
+                "id": str(uuid.uuid4()),
+                "base_version": None,
+                "data": {"visit_id": self.visit_id, "internal": False, **rec},
+            }
             for rec in records
         ]
         while True:
             try:
                 r = await self.http.post(
-                    "/v1/sync/push", headers=self.headers,
+                    "/v1/sync/push",
+                    headers=self.headers,
                     json={"device_id": self.device_id, "device_time": None, "mutations": muts},
                 )
                 if r.status_code == 200:
@@ -229,9 +289,16 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     nginx = None
     data = root / "data"
     env = {
-        **os.environ, "ONGI_DATA_DIR": str(data), "ONGI_DEMO": "0", "ONGI_LOG_LEVEL": "WARNING",
-        "ONGI_ENV": "development", "ONGI_DATABASE_URL": url, "ONGI_DATABASE_POOL_SIZE": "10",
-        "ONGI_ARGON2_TIME_COST": "1", "ONGI_ARGON2_MEMORY_COST_KIB": "64", "ONGI_ARGON2_PARALLELISM": "1",
+        **os.environ,
+        "ONGI_DATA_DIR": str(data),
+        "ONGI_DEMO": "0",
+        "ONGI_LOG_LEVEL": "WARNING",
+        "ONGI_ENV": "development",
+        "ONGI_DATABASE_URL": url,
+        "ONGI_DATABASE_POOL_SIZE": "10",
+        "ONGI_ARGON2_TIME_COST": "1",
+        "ONGI_ARGON2_MEMORY_COST_KIB": "64",
+        "ONGI_ARGON2_PARALLELISM": "1",
         "PYTHONPATH": str(ROOT),
     }
     try:
@@ -241,8 +308,12 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             hosts[name] = start_host(name, env)
         conf = root / "nginx.conf"
         conf.write_text(NGINX_CONF.format(root=root, a=HOSTS["a"], b=HOSTS["b"], port=nginx_port), encoding="utf-8")
-        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+        nginx = subprocess.Popen(
+            ["nginx", "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         base = f"http://127.0.0.1:{nginx_port}"
         for name in HOSTS:
             wait_up(f"http://{HOSTS[name]}:8000/healthz", hosts[name], f"host {name}")

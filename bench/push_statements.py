@@ -47,7 +47,9 @@ class Counting:
         self.statements: Counter[str] = Counter()
         self.rows = 0
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def __call__(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if not self.on:
             return
         verb = " ".join(statement.split()[:3])[:60]
@@ -126,7 +128,10 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
             for n in sizes:
                 ids = [uuid.uuid4() for _ in range(n)]
                 results = await push(
-                    [mut("note", "upsert", ids[i], {"visit_id": str(visits[i].id), "body": f"기록 {i}"}) for i in range(n)]
+                    [
+                        mut("note", "upsert", ids[i], {"visit_id": str(visits[i].id), "body": f"기록 {i}"})
+                        for i in range(n)
+                    ]
                 )
                 count, rows, kinds = counting.take()
                 out["create notes"][n] = count
@@ -144,8 +149,13 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
                     print(db, "edit", n, count, rows, dict(kinds))
                 results = await push(
                     [
-                        mut("household", "patch", homes[i].id, {"living_situation": f"상황 {n}-{i}"},
-                            base=versions[str(homes[i].id)])
+                        mut(
+                            "household",
+                            "patch",
+                            homes[i].id,
+                            {"living_situation": f"상황 {n}-{i}"},
+                            base=versions[str(homes[i].id)],
+                        )
                         for i in range(n)
                     ]
                 )

@@ -15,7 +15,6 @@ measured from the upload's start and from the last 204; and the server process's
 PostgreSQL: ``--db postgres`` with ``ONGI_BENCH_POSTGRES_URL`` (a database is made and dropped).
 """
 
-# ruff: noqa: S603, S607 - runs node, npm and the service on loopback
 from __future__ import annotations
 
 import argparse

@@ -31,9 +31,6 @@ from app.households.models import SignalSource
 from app.integrations import repository
 from app.integrations.bulk import BulkImporter
 from app.integrations.imports import (
-    MAX_UPLOAD_BYTES,
-    create_job,
-    file_format,
     get_job,
     result_pages,
     spawn,
@@ -44,6 +41,7 @@ from app.integrations.lines import ndjson_lines, results_lines
 from app.integrations.models import ImportJob
 from app.integrations.schemas import ExternalId, ImportCounts, ImportJobOut, ImportPayload, ImportResult
 from app.integrations.service import apply_import
+from app.integrations.uploads import MAX_UPLOAD_BYTES, create_job, file_format
 from app.journal import audit
 
 

@@ -2,7 +2,6 @@
 "nothing new" shared by the pull and its fast path (:mod:`app.sync.fastpath`). See docs/sync.md.
 """
 
-
 from __future__ import annotations
 
 import base64
@@ -83,6 +82,7 @@ def nothing_new(
         and renew_after is not None
         and now < renew_after
     )
+
 
 async def current_seq(session: AsyncSession) -> int:
     return int((await session.execute(select(ChangeCounter.value).where(ChangeCounter.id == 1))).scalar_one())

@@ -2,7 +2,6 @@
 checksum base, tombstones, and the holdings listing of the admin API.
 """
 
-
 from __future__ import annotations
 
 import uuid
@@ -66,6 +65,7 @@ async def last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
             )
             out.update({(entity, i): seq for i, seq in rows})
     return out
+
 
 @dataclass(slots=True)
 class Held:
@@ -199,6 +199,7 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
         sent = checksum.held(entity, eid, sent_version) if op == "upsert" else 0
         total -= sent - checksum.held(entity, eid, held_version, bool(revoked))
     return total
+
 
 async def holdings_of(session: AsyncSession, device_id: uuid.UUID) -> list[DeviceHolding]:
     return list(

@@ -2,7 +2,6 @@
 when the scope itself may have moved; and loading the page through each entity's view.
 """
 
-
 from __future__ import annotations
 
 import uuid

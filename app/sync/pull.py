@@ -15,7 +15,6 @@ recorded (one write), in one of three ways:
 The checksum (:mod:`app.sync.checksum`) is additive: kept per device from what each pull sends.
 """
 
-
 from __future__ import annotations
 
 import uuid

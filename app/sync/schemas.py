@@ -107,6 +107,7 @@ class DeviceHoldings(BaseModel):
 # can rely on: a change is discriminated by ``entity`` with that entity's REST view as ``data``, a mutation by
 # ``entity`` (and then ``op``) with the ``data`` the table of DESIGN §4.2 names.
 
+
 class CaseSyncData(BaseModel):
     """A pulled case: the record as the phone keeps it (app/cases/sync.py), not REST's ``CasePublic`` (whose due
     dates, allowed stages and member details are worked out per request); ``team`` is the members' user ids."""
@@ -154,8 +155,8 @@ SYNC_VIEWS: dict[str, type[BaseModel]] = {"CaseSyncData": CaseSyncData, "Support
 
 #: Each synced entity and the REST schema its ``data`` is (docs/sync.md: a record's data is REST's view of it).
 CHANGE_DATA: dict[str, list[str]] = {
-    "visit": ["VisitOut", "VisitRestrictedOut"],
-    "household": ["HouseholdOut"],
+    "visit": ["VisitPublic", "VisitRestrictedPublic"],
+    "household": ["HouseholdPublic"],
     "case": ["CaseSyncData"],
     "checklist_template": ["TemplatePublic"],
     "checklist_response": ["ResponsePublic"],
@@ -165,7 +166,7 @@ CHANGE_DATA: dict[str, list[str]] = {
     "support": ["SupportSyncData"],
     "task": ["TaskPublic"],
     "contact_attempt": ["ContactAttemptPublic"],
-    "facility": ["FacilityOut"],
+    "facility": ["FacilityPublic"],
 }
 
 _UUID = {"type": "string", "format": "uuid"}

@@ -2,7 +2,6 @@
 changes cost a pull nothing but the read of the log.
 """
 
-
 from __future__ import annotations
 
 import uuid

@@ -2,7 +2,6 @@
 push. Who may sync at all is :func:`app.access.sync.may_sync`.
 """
 
-
 from __future__ import annotations
 
 import uuid
@@ -36,6 +35,7 @@ def require_device(principal: Principal) -> uuid.UUID:
     if principal.device_id is None:
         raise Problem(409, "device-required", "detail.device-required")
     return principal.device_id
+
 
 async def state_and_seq(session: AsyncSession, device_id: uuid.UUID) -> tuple[DeviceSyncState | None, int]:
     """This device's sync state (if it ever pulled) and the change counter, in one statement."""

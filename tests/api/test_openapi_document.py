@@ -215,7 +215,7 @@ async def test_sync_change_and_mutation_are_discriminated_unions(doc: dict[str, 
     assert set(change["discriminator"]["mapping"]) >= {"visit", "household", "note", "checklist_response", "photo"}
     visit = schemas["VisitChange"]["properties"]
     assert visit["entity"]["const"] == "visit"
-    assert {"$ref": "#/components/schemas/VisitOut"} in visit["data"]["anyOf"]
+    assert {"$ref": "#/components/schemas/VisitPublic"} in visit["data"]["anyOf"]
     mutation = schemas["Mutation"]
     assert mutation["discriminator"]["propertyName"] == "entity"
     note = schemas[mutation["discriminator"]["mapping"]["note"].rsplit("/", 1)[1]]

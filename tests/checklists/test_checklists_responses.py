@@ -21,7 +21,6 @@ from app.core.errors import Problem
 from app.households.models import Household
 from app.sync.models import ChangeLog
 from app.visits.models import Visit
-from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.checklists import (
     SCREENING,
     Staff,
@@ -34,6 +33,7 @@ from tests.support.checklists import (
     simple_template,
     staff,
 )
+from tests.support.factories import Factory, make_consent, make_household, make_visit
 
 PIN = [{"key": SCREENING, "version": 1}]
 

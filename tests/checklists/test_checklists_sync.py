@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import select
 
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
+from tests.support.checklists import SCREENING, builtin_templates, create_template, simple_template, staff
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
-from tests.support.checklists import SCREENING, builtin_templates, create_template, simple_template, staff
 
 PIN = [{"key": SCREENING, "version": 1}]
 

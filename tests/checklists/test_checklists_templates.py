@@ -13,7 +13,6 @@ from app.auth.models import OrgKind, Role
 from app.checklists.models import ChecklistTemplate
 from app.checklists.rules import evaluate, validate_template
 from app.checklists.templates import builtin_definitions
-from tests.support.factories import Factory
 from tests.support.checklists import (
     SCORED,
     builtin_templates,
@@ -23,6 +22,7 @@ from tests.support.checklists import (
     simple_template,
     staff,
 )
+from tests.support.factories import Factory
 
 BASE = "/v1/checklist-templates"
 

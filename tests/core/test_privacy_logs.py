@@ -33,8 +33,8 @@ from app.auth.models import OrgKind, Role
 from app.core.deps import SessionDep
 from app.core.logging import JsonFormatter
 from app.main import create_app
-from tests.support.factories import Factory, make_household, make_visit
 from tests.integrations.test_integrations_bulk import BULK, NDJSON, body_stream
+from tests.support.factories import Factory, make_household, make_visit
 from tests.support.integrations import integration_client
 from tests.support.uploads import jpeg_with_gps, tus_create
 

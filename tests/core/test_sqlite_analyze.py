@@ -24,4 +24,3 @@ async def test_analyze_writes_statistics_on_sqlite_and_nothing_on_postgres(engin
         tables = set((await conn.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1"))).scalars())
     # the tables a pull reads have statistics (those with rows; the migrations seed templates and resources)
     assert tables, "ANALYZE left no statistics"
-

@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from app.events.models import OutboxEvent
+from tests.support.checklists import staff
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
-from tests.support.checklists import staff
 
 
 def _iso(at: datetime) -> str:

@@ -25,8 +25,8 @@ from app.visits.models import Visit
 from app.winter.models import Alert, Task
 from app.winter.tasks import create_task
 from tests.support.factories import Factory, make_consent, make_visit
-from tests.support.world import DONG_A, DONG_A2, DONG_B, district, events, household_body, principal_of
 from tests.support.sync import Phone
+from tests.support.world import DONG_A, DONG_A2, DONG_B, district, events, household_body, principal_of
 
 
 async def _create(client: httpx.AsyncClient, actor: Any, **kw: Any) -> dict[str, Any]:

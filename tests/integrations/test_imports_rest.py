@@ -25,7 +25,7 @@ from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.matching import match_key
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
-from app.integrations import imports
+from app.integrations import imports, uploads
 from app.integrations.models import ImportJob, ImportRow
 from tests.support.factories import Factory, _add, make_household
 from tests.support.integrations import integration_client
@@ -256,7 +256,7 @@ async def test_refused_uploads(
     assert r.status_code == 413, r.text
     monkeypatch.undo()
     # too large a body
-    monkeypatch.setattr(imports, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1000)
     from app.integrations import routes
 
     monkeypatch.setattr(routes, "MAX_UPLOAD_BYTES", 1000)
@@ -290,7 +290,7 @@ async def _stored_job(app: Any, actor: Any, content: bytes, **values: Any) -> Im
 
     state = app.state.ongi
     job_id = uuid.uuid4()
-    key = imports.storage_key(job_id, "csv")
+    key = uploads.storage_key(job_id, "csv")
 
     async def chunks() -> Any:
         yield content

@@ -19,8 +19,8 @@ from app.core.uow import commit
 from app.notes.models import Note, NoteRevision
 from app.notes.service import create_note, delete_note, edit_note, upsert_note
 from app.sync.models import ChangeLog
-from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.checklists import make_case, make_facility, make_facility_visit, principal_of, staff
+from tests.support.factories import Factory, make_consent, make_household, make_visit
 
 NOTES = "/v1/notes"
 

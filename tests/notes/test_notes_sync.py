@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import select
 
 from app.notes.models import Note, NoteRevision
+from tests.support.checklists import make_case, staff
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
-from tests.support.checklists import make_case, staff
 
 
 def _upsert(note_id: uuid.UUID, base: int | None, **data: Any) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from app.notes.models import Note, NoteRevision
 from app.visits.models import Visit
 from tests.conftest import make_settings
 from tests.support.factories import Factory, make_visit
-from tests.support.world import District, audits, district, household_body
 from tests.support.sync import Phone
+from tests.support.world import District, audits, district, household_body
 
 MARK = "파기확인홍길동ZQXW"
 

@@ -21,8 +21,8 @@ from app.households.models import Household, HouseholdStatus
 from app.notify.models import Notification, NotificationStatus
 from app.notify.service import deliver_once, enqueue
 from app.reports.progress import track_once
-from tests.support.factories import Actor, Factory, make_visit
 from tests.support.care import make_resource, move, propose, set_columns
+from tests.support.factories import Actor, Factory, make_visit
 
 PHONE = "010-0777-4321"
 SUBJECT = "박제보대상"

@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from app.events.models import OutboxEvent
+from tests.support.checklists import builtin_templates, make_facility, make_facility_visit, staff
 from tests.support.factories import Actor, Factory
 from tests.support.sync import Phone
-from tests.support.checklists import builtin_templates, make_facility, make_facility_visit, staff
 
 FACILITY_PIN = [{"key": "winter_facility_safety", "version": 1}]
 
