@@ -22,20 +22,13 @@ from app.cases.schemas import (
     CaseUpdate,
 )
 from app.core.deps import SessionDep
-from app.core.http import check_if_match, problems, set_etag
+from app.core.http import CASEWORK_TEXTS, check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.journal import audit
 
 router = APIRouter(tags=["care"])
 
-_TEXT = {
-    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    404: "No such record, or not visible to you",
-    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
-    "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
-    412: "If-Match does not match the current version",
-    422: "Invalid input (field errors in `errors`)",
-}
+_TEXT = CASEWORK_TEXTS
 
 
 async def _case_out(session: AsyncSession, principal: Principal, case: Case, response: Response) -> CasePublic:

@@ -139,6 +139,17 @@ class RepresentationETag:
 
 # --- the OpenAPI responses of a route -------------------------------------------------------------------------
 
+#: The error statuses of the case-work routes (resources, supports, cases, monitoring, campaigns), one text each
+#: for all five: ``problems(403, 404, texts=CASEWORK_TEXTS)``.
+CASEWORK_TEXTS: Mapping[int, str] = {
+    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
+    404: "No such record, or not visible to you",
+    409: "Not allowed from the current status or stage (`allowed` lists the moves), exhausted, or a duplicate "
+    "(`possible-duplicate-support` names the overlapping supports in `duplicates`: resend with confirm: true)",
+    412: "If-Match does not match the current version",
+    422: "Invalid input (field errors in `errors`)",
+}
+
 
 def problems(
     *codes: int, texts: Mapping[int, str] | None = None, **descriptions: str

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.access import gates
 from app.access import monitoring as access
 from app.core.deps import SessionDep
-from app.core.http import check_if_match, problems, set_etag
+from app.core.http import CASEWORK_TEXTS, check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.times import IsoDay, local_today
 from app.journal import audit
@@ -21,12 +21,7 @@ from app.monitoring.schemas import MonitoringCreate, MonitoringPublic, Monitorin
 
 router = APIRouter(tags=["care"])
 
-_TEXT = {
-    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    404: "No such record, or not visible to you",
-    412: "If-Match does not match the current version",
-    422: "Invalid input (field errors in `errors`)",
-}
+_TEXT = CASEWORK_TEXTS
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.access import gates
 from app.core.deps import SessionDep
-from app.core.http import check_if_match, problems, set_etag
+from app.core.http import CASEWORK_TEXTS, check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.resources import messages as _messages  # noqa: F401  (registers the domain's messages)
 from app.resources import service as resources
@@ -18,12 +18,7 @@ from app.resources.schemas import ResourceCreate, ResourcePublic, ResourceUpdate
 
 router = APIRouter(tags=["care"])
 
-_TEXT = {
-    403: "Your role can never do this (or you are not the approver, manager or coordinator it needs)",
-    404: "No such record, or not visible to you",
-    412: "If-Match does not match the current version",
-    422: "Invalid input (field errors in `errors`)",
-}
+_TEXT = CASEWORK_TEXTS
 
 
 @router.get(
