@@ -27,19 +27,26 @@ class ExportRepository(Repository[Any]):
     async def _page(self, stmt: Any, model: Any, cursor: str | None, limit: int) -> Page:
         return await self.page(stmt, order=(model.created_at, model.id), limit=limit, cursor=cursor)
 
+    @staticmethod
+    def _filtered(stmt: Any, model: Any, when: Any, filters: Filters) -> Any:
+        """``stmt`` narrowed by the filters every dated kind shares: ``from``/``to`` on the column ``when``, the
+        dong, the status."""
+        if filters.start is not None:
+            stmt = stmt.where(when >= filters.start)
+        if filters.end is not None:
+            stmt = stmt.where(when < filters.end)
+        if filters.dong_code:
+            stmt = stmt.where(codes_clause(model.dong_code, [filters.dong_code]))
+        if filters.status:
+            stmt = stmt.where(model.status == filters.status)
+        return stmt
+
     async def visits(self, clause: ColumnElement[bool], filters: Filters, cursor: str | None, limit: int) -> Page:
         """Visits not deleted within ``clause``: ``from``/``to`` bound the window's start."""
         from app.visits.models import Visit
 
-        stmt = select(Visit).where(Visit.deleted_at.is_(None), clause)
-        if filters.start is not None:
-            stmt = stmt.where(Visit.window_start >= filters.start)
-        if filters.end is not None:
-            stmt = stmt.where(Visit.window_start < filters.end)
-        if filters.dong_code:
-            stmt = stmt.where(codes_clause(Visit.dong_code, [filters.dong_code]))
-        if filters.status:
-            stmt = stmt.where(Visit.status == filters.status)
+        live = select(Visit).where(Visit.deleted_at.is_(None), clause)
+        stmt = self._filtered(live, Visit, Visit.window_start, filters)
         if filters.campaign_id:
             stmt = stmt.where(Visit.campaign_id == filters.campaign_id)
         return await self._page(stmt, Visit, cursor, limit)
@@ -48,15 +55,7 @@ class ExportRepository(Repository[Any]):
         """Supports within ``clause`` (the caller's support view): ``from``/``to`` bound their creation."""
         from app.supports.models import Support
 
-        stmt = select(Support).where(clause)
-        if filters.start is not None:
-            stmt = stmt.where(Support.created_at >= filters.start)
-        if filters.end is not None:
-            stmt = stmt.where(Support.created_at < filters.end)
-        if filters.dong_code:
-            stmt = stmt.where(codes_clause(Support.dong_code, [filters.dong_code]))
-        if filters.status:
-            stmt = stmt.where(Support.status == filters.status)
+        stmt = self._filtered(select(Support).where(clause), Support, Support.created_at, filters)
         return await self._page(stmt, Support, cursor, limit)
 
     async def campaigns(self, filters: Filters, cursor: str | None, limit: int) -> Page:
@@ -79,15 +78,7 @@ class ExportRepository(Repository[Any]):
         """Households within ``clause`` (``household_filter``): ``from``/``to`` bound their registration."""
         from app.households.models import Household
 
-        stmt = select(Household).where(clause)
-        if filters.start is not None:
-            stmt = stmt.where(Household.created_at >= filters.start)
-        if filters.end is not None:
-            stmt = stmt.where(Household.created_at < filters.end)
-        if filters.dong_code:
-            stmt = stmt.where(codes_clause(Household.dong_code, [filters.dong_code]))
-        if filters.status:
-            stmt = stmt.where(Household.status == filters.status)
+        stmt = self._filtered(select(Household).where(clause), Household, Household.created_at, filters)
         return await self._page(stmt, Household, cursor, limit)
 
     async def names(self, model: Any, ids: list[uuid.UUID], column: str = "name") -> dict[str, str]:
