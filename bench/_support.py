@@ -209,3 +209,28 @@ def serve(
         yield base, server
     finally:
         stop(server)
+
+
+IMPORT_CLIENT_SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
+
+
+async def seed_import_client(state: Any, username: str = "bench-feed") -> None:
+    """A public organization (district 11990) and its integration client holding ``households:import``,
+    signing in with ``IMPORT_CLIENT_SECRET`` (the import benchmarks' caller)."""
+    from app.auth.models import Organization, OrgKind, Role, User
+    from app.core.uow import open_session
+
+    async with open_session(state.sessionmaker, write=True) as s:
+        org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
+        s.add(org)
+        await s.flush()
+        s.add(
+            User(
+                organization_id=org.id,
+                username=username,
+                display_name="bench",
+                role=Role.integration,
+                password_hash=state.security.hash_password_sync(IMPORT_CLIENT_SECRET),
+                scopes=["households:import"],
+            )
+        )

@@ -22,11 +22,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from app.auth.models import Organization, OrgKind, Role, User
-from app.core.uow import open_session
-from bench._support import scratch_app
+from bench._support import IMPORT_CLIENT_SECRET, scratch_app, seed_import_client
 
-SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
+SECRET = IMPORT_CLIENT_SECRET
 
 
 def line(i: int, tag: str) -> bytes:
@@ -62,20 +60,7 @@ async def body(n: int, tag: str) -> AsyncIterator[bytes]:
 async def run(n: int, postgres: str | None, profile: bool) -> None:
     async with scratch_app(postgres, prefix="ongi-bench-import-") as app:
         state = app.state.ongi
-        async with open_session(state.sessionmaker, write=True) as s:
-            org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
-            s.add(org)
-            await s.flush()
-            s.add(
-                User(
-                    organization_id=org.id,
-                    username="bench-feed",
-                    display_name="bench",
-                    role=Role.integration,
-                    password_hash=state.security.hash_password_sync(SECRET),
-                    scopes=["households:import"],
-                )
-            )
+        await seed_import_client(state)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client:
             r = await client.post(

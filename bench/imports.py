@@ -41,14 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from sqlalchemy.engine import make_url
 
-from app.auth.models import Organization, OrgKind, Role, User
 from app.core.config import Settings
-from app.core.uow import open_session
 from app.integrations.imports import wait_for_imports
 from app.main import create_app
 from app.migrate import upgrade
+from bench._support import IMPORT_CLIENT_SECRET, seed_import_client
 
-SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwaway client in a scratch database
+SECRET = IMPORT_CLIENT_SECRET
 
 
 def payload(i: int, tag: str) -> dict:
@@ -197,20 +196,7 @@ async def run(sizes: list[int], postgres: str | None, via: str, profile: bool, r
     db = "postgresql" if postgres else "sqlite"
     try:
         await upgrade(state.engine)
-        async with open_session(state.sessionmaker, write=True) as s:
-            org = Organization(name="bench", kind=OrgKind.public, jurisdiction=["11990"])
-            s.add(org)
-            await s.flush()
-            s.add(
-                User(
-                    organization_id=org.id,
-                    username="bench-feed",
-                    display_name="bench",
-                    role=Role.integration,
-                    password_hash=state.security.hash_password_sync(SECRET),
-                    scopes=["households:import"],
-                )
-            )
+        await seed_import_client(state)
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
