@@ -1,4 +1,4 @@
-"""Ongi Field, the phone web app, at ``/app/`` and Ongi Desk, the console, at ``/desk/`` (DESIGN §12), served on
+"""Ongi Field, the phone web app, at ``/app/`` and Ongi Desk, the console, at ``/desk/`` (docs/apps.md), served on
 the API's origin.
 
 ``npm run build`` in ``web/`` writes the apps to ``web/dist/field/`` and ``web/dist/desk/`` (``ONGI_WEB_DIR``

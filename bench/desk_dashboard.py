@@ -5,7 +5,8 @@
         --postgres postgresql+asyncpg://ongi@127.0.0.1:55433/postgres    # a scratch database on that server
     .venv/bin/python -m bench.desk_dashboard --runs 50 --profile
 
-The district is DESIGN §9's (``app.demo.generate --size full``: 12 dongs, 3,000 households, 9,000 visits …,
+The district is docs/performance.md#budget's (``app.demo.generate --size full``: 12 dongs, 3,000 households, 9,000
+visits …,
 photo files not stored). The dashboard opens on the current winter campaign and asks
 ``GET /v1/campaigns/{id}/summary`` (identified, reached, visited, supported, monitored … by dong and by source)
 as the demo coordinator, whose jurisdiction is the whole district, for every campaign of the district (the

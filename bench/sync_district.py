@@ -1,4 +1,4 @@
-"""The district curve (issue 20, DESIGN §9): a worker's sync in a district of 3k, 30k, 300k households.
+"""The district curve (issue 20, docs/performance.md#budget): a worker's sync in a district of 3k, 30k, 300k households.
 
 ``python -m bench.sync_district [--db sqlite|postgres] [--sizes 3000,30000,300000] [--reps 10]``
 

@@ -1,4 +1,4 @@
-"""The scope curve (issue 20, DESIGN §9): one device holding 1k, 10k, 100k records.
+"""The scope curve (issue 20, docs/performance.md#budget): one device holding 1k, 10k, 100k records.
 
 ``python -m bench.sync_scope [--db sqlite|postgres] [--sizes 1000,10000,100000] [--reps 20]``
 

@@ -1,4 +1,4 @@
-"""Measure a 20 MiB photo through tus (DESIGN §9): throughput and the server's memory growth.
+"""Measure a 20 MiB photo through tus (docs/performance.md#budget): throughput and the server's memory growth.
 
     .venv/bin/python -m bench.upload [--backend local|s3|both] [--runs 3]
 
@@ -14,7 +14,7 @@ Only loopback is used; every loop is bounded.
 
 The last chunk's 204 comes once the bytes are stored and the whole file's sha256 and type are checked; the
 picture is processed right after in the background. "whole upload" is creation to that 204 (what a phone
-waits for, DESIGN §9); "until processed" goes on until HEAD no longer says ``processing`` (polled every
+waits for, docs/performance.md#budget); "until processed" goes on until HEAD no longer says ``processing`` (polled every
 20 ms), and the memory figures cover that too.
 """
 

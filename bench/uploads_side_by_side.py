@@ -1,4 +1,5 @@
-"""Uploads side by side with the tus project's reference server for Node (issue 20 item 6, DESIGN §5, §9).
+"""Uploads side by side with the tus project's reference server for Node (issue 20 item 6, docs/uploads.md,
+docs/performance.md#budget).
 
     .venv/bin/python -m bench.uploads_side_by_side [--storage local|s3|both] [--db sqlite|postgres] [--runs 5]
 

@@ -1,4 +1,4 @@
-"""Measure the creation of a cold-wave alert over 3,000 households (DESIGN §11: ≤ 2 s).
+"""Measure the creation of a cold-wave alert over 3,000 households (docs/winter.md: ≤ 2 s).
 
     .venv/bin/python -m bench.winter_alerts                              # SQLite in a scratch directory
     .venv/bin/python -m bench.winter_alerts \\

@@ -1,4 +1,4 @@
-"""A reference client for Ongi's sync protocol (DESIGN §4), written the way the phone app works.
+"""A reference client for Ongi's sync protocol (docs/sync.md), written the way the phone app works.
 
 See :class:`ongi_client.sync.SyncClient` and docs/sync.md.
 """

@@ -1,4 +1,4 @@
-# Sourced by scripts/serve, scripts/test and .ci/run (after _bootstrap.sh): the web apps of web/ (DESIGN §12)
+# Sourced by scripts/serve, scripts/test and .ci/run (after _bootstrap.sh): the web apps of web/ (docs/apps.md)
 # need Node 20+ and npm. Dependencies are installed again only when web/package-lock.json changes; the build
 # runs again only when web/ or the API document changed. Each step returns non-zero on failure (also where a
 # caller's `||` turns off `set -e`).

@@ -1,4 +1,4 @@
-"""Login, token rotation, throttling and device revocation (DESIGN §3.3)."""
+"""Login, token rotation, throttling and device revocation (docs/access.md#tokens-and-devices)."""
 
 from __future__ import annotations
 
@@ -308,7 +308,8 @@ class AuthService:
         user, org = await self._verify_or_fail(client_id, client_secret, address, integration=True)
         granted = set(user.scopes or ())
         if org.kind != OrgKind.public:
-            granted -= PUBLIC_ONLY_SCOPES  # never in force for a private organization's client (DESIGN §3.5)
+            granted -= PUBLIC_ONLY_SCOPES  # never in force for a private organization's client
+            # (docs/access.md#bounds-of-administrators-and-integrations)
         asked = set(scope.split()) if scope else granted
         if not asked <= granted:
             raise Problem(
@@ -494,7 +495,7 @@ async def resolve_principal(state: AppState, session: AsyncSession, token: str, 
     )
     if is_client_role(row.role):
         # The token names what was asked for; the client's scopes as stored now bound it, so a removed scope
-        # stops at once (DESIGN §3.5), not when the token expires.
+        # stops at once (docs/access.md#bounds-of-administrators-and-integrations), not when the token expires.
         asked = frozenset(str(claims.get("scope", "")).split())
         principal = Principal(**{**principal.__dict__, "scopes": asked & principal.scopes})
     return principal

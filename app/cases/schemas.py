@@ -96,7 +96,7 @@ class CasePublic(BaseModel):
     due: CaseDue
     next_due_on: date | None
     overdue: bool
-    due_at: datetime | None = Field(default=None, description="End of the next step's due date (DESIGN §11)")
+    due_at: datetime | None = Field(default=None, description="End of the next step's due date (docs/winter.md)")
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = None
     allowed_stages: list[CaseStage]
     members: list[CaseMemberPublic]

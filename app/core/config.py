@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 300
 
-    # Argon2id cost of a password hash (README "Security notes"). Defaults: OWASP Password Storage Cheat Sheet's
+    # Argon2id cost of a password hash (docs/access.md#tokens-and-devices). Defaults: OWASP Password Storage Cheat
+    # Sheet's
     # recommendation (m=19 MiB, t=2, p=1). A stored hash of other parameters is rehashed at its next login.
     # ONGI_ARGON2_MEMORY_COST_KIB, the earlier name, is still read.
     argon2_memory_kib: int = Field(

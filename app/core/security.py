@@ -30,7 +30,7 @@ class InvalidToken(Exception):
     pass
 
 
-#: The one signing algorithm Ongi issues and accepts (README "Security notes"). A token's header is checked
+#: The one signing algorithm Ongi issues and accepts (docs/access.md#tokens-and-devices). A token's header is checked
 #: against it before any key is touched, so no other jose backend (RSA, ECDSA, ``none``) is ever reached.
 JWT_ALGORITHM = "HS256"
 JWT_ALGORITHMS: tuple[str, ...] = (JWT_ALGORITHM,)
@@ -63,7 +63,7 @@ class Security:
         self._index_key = hashlib.sha256(b"ongi-index:" + settings.encryption_key_bytes()).digest()
         self._aead = AESGCM(settings.encryption_key_bytes())
         # The login limiter: hashing is CPU- and memory-bound (ONGI_ARGON2_MEMORY_KIB each), so this process
-        # runs at most this many hashes at once (README "Security notes"); each API process has its own.
+        # runs at most this many hashes at once (docs/access.md#tokens-and-devices); each API process has its own.
         self._hash_limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 2)))
         #: Verified access-token claims by token: a phone's token is verified once, not on every request.
         self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()

@@ -1,7 +1,8 @@
 """Generate the winter district: ``python -m app.demo.generate --size full``.
 
 Migrates the database named by the settings (``ONGI_DATA_DIR`` / ``ONGI_DATABASE_URL``) first, then
-generates the dataset of DESIGN §9 (``full``, for benchmarks) or the demo (``small``) and prints what it
+generates the dataset of docs/performance.md#budget (``full``, for benchmarks) or the demo (``small``) and prints what
+it
 made and how long it took. Nothing is generated when the district already has households; use a fresh
 data directory. Refused in production.
 """

@@ -1,4 +1,4 @@
-"""The demo district's organizations and logins (DESIGN §8). Idempotent.
+"""The demo district's organizations and logins (docs/operations.md#deployment). Idempotent.
 
 The district is invented: 온기구 (district code 11990) and its dongs 1199051000… (named in
 ``app.demo.names.DONG_NAMES``); names are generated. :func:`seed_demo` adds the small winter district of

@@ -1,4 +1,4 @@
-"""The three 30-item checklist templates of the full winter-district dataset (DESIGN §9).
+"""The three 30-item checklist templates of the full winter-district dataset (docs/performance.md#budget).
 
 The shipped templates (app/checklists/templates) are the real ones and are always there; the benchmark
 dataset adds these district templates so that phones sync three templates of thirty items each, as the

@@ -1,4 +1,5 @@
-"""Messages of the people domain (Korean and English) added for the bounds of administrators (DESIGN §3.5)."""
+"""Messages of the people domain (Korean and English) added for the bounds of administrators
+(docs/access.md#bounds-of-administrators-and-integrations)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ The ledger (``GET /v1/households/{id}/ledger``, :func:`ledger`): every support o
 resource, provider, amount, period and status, the overlaps among them, and totals (by status, kind and need).
 Public staff see every support of a household they may see. A private partner (who reaches the household
 through an assignment and a consent) sees private resources only (public benefits are benefit history, which
-partners never see, DESIGN §3.2): those of its own organization, and every provider's when a consent in force
+partners never see, docs/access.md#consent-and-redaction): those of its own organization, and every provider's when a
+consent in force
 covers its organization for ``service_linkage``.
 """
 

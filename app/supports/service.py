@@ -7,7 +7,8 @@ approved. Every change is kept in ``support_history`` (who, when, from, to, why)
 Who may do what (the rules the phone and the web console rely on):
 
 * **see**: coordinators and planners: supports of the households the household policy lets them see;
-  partners: supports of households they reach (assigned **and** consented, DESIGN §3.2), also those their
+  partners: supports of households they reach (assigned **and** consented, docs/access.md#consent-and-redaction), also
+  those their
   own organization provides: a support names its household, dong, resource and amount, so a support of a
   household the partner may not see answers 404 and is left out of lists like the household itself;
   integrations with ``supports:read``: the households the household policy gives them (a public

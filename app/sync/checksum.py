@@ -1,4 +1,4 @@
-"""The checksum a pull answers with (DESIGN §4.1): an additive summary of the (entity, id, version) the phone
+"""The checksum a pull answers with (docs/sync.md#pull): an additive summary of the (entity, id, version) the phone
 should hold, so that the server keeps it up to date per device from what each pull sends, never re-reading
 the holdings (the way PowerSync sums its bucket checksums).
 

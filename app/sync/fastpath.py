@@ -1,4 +1,5 @@
-"""``GET /v1/sync/pull`` when nothing is new, answered below the router (DESIGN §9: p50 ≤ 5 ms, ≥ 800/s).
+"""``GET /v1/sync/pull`` when nothing is new, answered below the router (docs/performance.md#budget: p50 ≤ 5 ms, ≥
+800/s).
 
 Phones poll; almost every pull finds nothing new. This pure-ASGI layer answers that case with one
 statement that checks the caller's session, device, user and organization (as

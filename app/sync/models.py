@@ -1,4 +1,4 @@
-"""The change log that sync pulls read, and what each device holds (DESIGN §4)."""
+"""The change log that sync pulls read, and what each device holds (docs/sync.md)."""
 
 from __future__ import annotations
 

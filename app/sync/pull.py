@@ -113,7 +113,7 @@ async def record(
     changes: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     sent_rows: list[dict[str, Any]] = []
-    #: Every record of a household's data this pull sends, with whose it is (DESIGN §3.4): audited at once.
+    #: Every record of a household's data this pull sends, with whose it is (docs/access.md#audit): audited at once.
     sent_personal: list[tuple[str, uuid.UUID, uuid.UUID | None]] = []
     for key in plan.page:
         entity, eid = key
@@ -179,7 +179,7 @@ async def record(
             )
     response: dict[str, Any] = {}
     renew = not plan.has_more and (plan.kind == "walk" or renew_after is None or now >= renew_after)
-    if renew:  # the lease on everything the device holds (DESIGN §4.1 hold_until)
+    if renew:  # the lease on everything the device holds (docs/sync.md#pull hold_until)
         renew_after = now + lease / 2
         response["hold_until"] = rfc3339(hold_until)
     for declared in adapters():  # e.g. a consent running out changes the scope with no write: look again then

@@ -1,4 +1,4 @@
-"""Applying what phones push (DESIGN §4.2).
+"""Applying what phones push (docs/sync.md#push).
 
 Each mutation runs in its own savepoint and is recorded once per (device, mutation id) with its first
 result; a retry answers that result again with status ``duplicate`` and changes nothing. A mutation that

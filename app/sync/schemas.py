@@ -103,9 +103,9 @@ class DeviceHoldings(BaseModel):
 
 # --- the document's view of changes and mutations --------------------------------------------------------------
 # The runtime models above stay lenient on purpose: an unknown entity or op, or bad data, is a per-mutation
-# ``rejected`` result (DESIGN §4.2), never a 422 for the whole push. The OpenAPI document describes what clients
+# ``rejected`` result (docs/sync.md#push), never a 422 for the whole push. The OpenAPI document describes what clients
 # can rely on: a change is discriminated by ``entity`` with that entity's REST view as ``data``, a mutation by
-# ``entity`` (and then ``op``) with the ``data`` the table of DESIGN §4.2 names.
+# ``entity`` (and then ``op``) with the ``data`` the table of docs/sync.md#push names.
 
 
 class CaseSyncData(BaseModel):
@@ -122,7 +122,7 @@ class CaseSyncData(BaseModel):
     stage_started_at: datetime
     opened_at: datetime
     goals: list[dict[str, Any]]
-    due_at: datetime | None = Field(default=None, description="End of the next step's due date (DESIGN §11)")
+    due_at: datetime | None = Field(default=None, description="End of the next step's due date (docs/winter.md)")
     deadline_state: Literal["on_track", "at_risk", "overdue"] | None = Field(
         default=None, description="As of the pull; the phone reckons it from due_at afterwards"
     )
@@ -325,8 +325,9 @@ def document_unions(doc: dict[str, Any]) -> None:
     schemas["Mutation"] = {
         "title": "Mutation",
         "description": (
-            "What the phone may write (DESIGN §4.2), discriminated by `entity` and then `op`. The server answers an "
-            "unknown entity or op, or bad data, with a `rejected` result for that mutation, not a 422."
+            "What the phone may write (docs/sync.md#push), discriminated by `entity` and then `op`. "
+            "The server answers an unknown entity or op, or bad data, with a `rejected` result for that mutation, "
+            "not a 422."
         ),
         "oneOf": [{"$ref": ref} for ref in mapping.values()],
         "discriminator": {"propertyName": "entity", "mapping": mapping},

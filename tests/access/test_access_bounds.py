@@ -1,4 +1,5 @@
-"""Bounds of administrators and integrations (DESIGN §3.5), and the access defects of issue 13.
+"""Bounds of administrators and integrations (docs/access.md#bounds-of-administrators-and-integrations), and the access
+defects of issue 13.
 
 * integration clients of a private organization are under consent like its partners; only public
   organizations' clients hold ``households:read``, ``visits:read``, ``households:import`` (item 1);
@@ -57,7 +58,8 @@ async def client_login(factory: Factory, user: User, scopes: list[str]) -> httpx
 
 
 def with_scopes(factory: Factory, token: str, scopes: list[str]) -> str:
-    """``token`` signed again naming ``scopes``: a token issued before the rule of DESIGN §3.5, or forged by
+    """``token`` signed again naming ``scopes``: a token issued before the rule of
+    docs/access.md#bounds-of-administrators-and-integrations, or forged by
     someone holding the key, whose session is real."""
     claims = dict(factory.state.security.decode_access_token(token))
     extra = {k: claims[k] for k in ("sid", "role", "org") if k in claims}

@@ -1,4 +1,5 @@
-"""Every route × every role (DESIGN §3.1, §10): no record reachable that §3 forbids.
+"""Every route × every role (docs/access.md#one-policy, docs/testing.md#what-must-hold-under-stress): no record
+reachable that §3 forbids.
 
 The table below holds, for each (method, path template) the app serves, which roles may call it. The
 routes are read from ``app.routes``: a route missing from the table fails the suite, so a new route must
@@ -11,7 +12,8 @@ be added here with its access. Three things are proved, across two organizations
 * for scoped routes, every allowed role gets 404 for a record of the other district (or, for a partner, a
   household not assigned and consented to them), and reaches the record of its own district.
 
-Beside the six roles the matrix holds the bounds of DESIGN §3.5: ``admin_dong``, the admin of a dong centre
+Beside the six roles the matrix holds the bounds of docs/access.md#bounds-of-administrators-and-integrations:
+``admin_dong``, the admin of a dong centre
 (a public organization of one dong of the home district; ``admin`` is the district office's), who may call
 what an admin may but reaches only what lies within its dong (never the district office, its users or their
 devices); and ``integration_private``, a private organization's client that holds every scope in the
@@ -297,7 +299,8 @@ TABLE: dict[tuple[str, str], Access] = {
 }
 
 
-#: Routes that need a scope only a public organization's client may hold (DESIGN §3.5).
+#: Routes that need a scope only a public organization's client may hold
+# (docs/access.md#bounds-of-administrators-and-integrations).
 WIDE = {
     ("GET", "/v1/households"),
     ("POST", "/v1/households/search"),

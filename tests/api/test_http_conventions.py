@@ -1,4 +1,4 @@
-"""HTTP details of DESIGN §7 (issue 14 item 5): ETags that name the representation, strong If-Match,
+"""HTTP details of docs/api.md#conventions (issue 14 item 5): ETags that name the representation, strong If-Match,
 If-None-Match 304, Vary, lists as {items, next_cursor}, errors in the caller's language, offline docs, one
 way of writing times."""
 
@@ -183,7 +183,7 @@ async def test_times_are_written_with_z_in_rest_and_sync(client: httpx.AsyncClie
 
 
 async def test_every_list_is_a_page(client: httpx.AsyncClient) -> None:
-    """No operation answers a bare JSON array (DESIGN §7: {items, next_cursor})."""
+    """No operation answers a bare JSON array (docs/api.md#conventions: {items, next_cursor})."""
     doc = (await client.get("/openapi.json")).json()
     for path, ops in doc["paths"].items():
         for method, op in ops.items():

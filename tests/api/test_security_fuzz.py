@@ -1,4 +1,5 @@
-"""Security tests (DESIGN §10): every operation of the app's own OpenAPI document fuzzed by schemathesis
+"""Security tests (docs/testing.md#what-must-hold-under-stress): every operation of the app's own OpenAPI document
+fuzzed by schemathesis
 with an authenticated user of each role, and hostile inputs (oversized and deeply nested bodies, invalid
 UTF-8, path traversal in every file-related field)."""
 

@@ -1,4 +1,4 @@
-"""Audit (DESIGN §3.4): every read and write of a household's personal data, the admin's query, the monthly
+"""Audit (docs/access.md#audit): every read and write of a household's personal data, the admin's query, the monthly
 review and retention."""
 
 from __future__ import annotations

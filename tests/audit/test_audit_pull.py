@@ -1,4 +1,4 @@
-"""Audit of what leaves for devices and of who tried to log in (DESIGN §3.4; issue 13 items 15, 16).
+"""Audit of what leaves for devices and of who tried to log in (docs/access.md#audit; issue 13 items 15, 16).
 
 * A pull audits every record of a household's data it sends (notes, photos, checklist responses, supports,
   visits, the household itself) with whose data it is, in one INSERT; an empty pull writes nothing.

@@ -1,5 +1,5 @@
 """Downloads carry a reason, which is audited; the monthly review flags what PIPA reviewers look for and
-records the reviewer's sign-off (issue 13 item 20, DESIGN §3.6)."""
+records the reviewer's sign-off (issue 13 item 20, docs/access.md#lifecycle-of-personal-data-pipa)."""
 
 from __future__ import annotations
 

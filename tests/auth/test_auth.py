@@ -1,4 +1,4 @@
-"""Token login, rotation, reuse detection, throttling and device revocation (DESIGN §3.3)."""
+"""Token login, rotation, reuse detection, throttling and device revocation (docs/access.md#tokens-and-devices)."""
 
 from __future__ import annotations
 

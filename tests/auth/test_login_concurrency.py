@@ -1,4 +1,5 @@
-"""Logins and first pulls at the same moment, with real commits (issue 13 item 17; DESIGN §3.3, §4.1).
+"""Logins and first pulls at the same moment, with real commits (issue 13 item 17; docs/access.md#tokens-and-devices,
+docs/sync.md#pull).
 
 * 20 logins of one account from 20 devices at once all succeed, also when each of them clears the account's
   failure counter and rehashes an outdated password hash (PostgreSQL is where they run truly in parallel).

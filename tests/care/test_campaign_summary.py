@@ -1,4 +1,4 @@
-"""The campaign summary a division head reads (DESIGN §11): by district, dong (with names), source and the
+"""The campaign summary a division head reads (docs/winter.md): by district, dong (with names), source and the
 dong × source table; identified / reached / unreachable / supported / in monitoring / deadlines missed; as JSON,
 CSV or XLSX."""
 

@@ -143,7 +143,7 @@ async def test_private_resource_is_decided_by_its_provider(client: httpx.AsyncCl
     sid = (await propose(client, planner, household.id, resource["id"], reason="식료품 부족")).json()["id"]
 
     # a support names its household: the provider's staff sees it only once it reaches the household
-    # (assigned and consented, DESIGN §3.2), the stranger never (issue 13, item 4)
+    # (assigned and consented, docs/access.md#consent-and-redaction), the stranger never (issue 13, item 4)
     assert (await client.get(f"/v1/supports/{sid}", headers=provider_staff.headers)).status_code == 404
     assert (await move(client, planner, sid, "requested")).status_code == 200
     assert (await move(client, provider_staff, sid, "approved")).status_code == 404

@@ -1,4 +1,4 @@
-"""The support ledger of a household and possible duplicate supports (issue 18, item 4; DESIGN §11 Supports)."""
+"""The support ledger of a household and possible duplicate supports (issue 18, item 4; docs/winter.md Supports)."""
 
 from __future__ import annotations
 

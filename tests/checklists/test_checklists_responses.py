@@ -1,6 +1,6 @@
 """Checklist responses: pinned templates, value validation, required-only-when-visible, scores and bands,
 per-item merges with conflicts and history, team-only writes, partner consent, audit, and the household's
-risk after a high-risk screening (DESIGN §2, §3, §4.2)."""
+risk after a high-risk screening (docs/data-model.md, docs/access.md, docs/sync.md#push)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ async def test_screening_scores_submits_and_raises_household_risk(client: httpx.
     assert r.status_code == 200
     assert (r.json()["score"], r.json()["band"], r.json()["completed"]) == (5, "normal", True)
 
-    # The list and the single record agree; the record carries the DESIGN fields.
+    # The list and the single record agree; the record carries the docs/data-model.md fields.
     listed = (await client.get(_url(visit), headers=s.coordinator.headers)).json()["items"]
     one = (await client.get(_url(visit, client_id), headers=s.coordinator.headers)).json()
     assert listed == [one]

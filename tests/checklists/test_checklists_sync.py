@@ -1,4 +1,4 @@
-"""Checklists through sync (DESIGN §4): templates and responses on the phone, and the per-item merge of
+"""Checklists through sync (docs/sync.md): templates and responses on the phone, and the per-item merge of
 ``checklist_response`` pushes with conflicts kept in the history."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Checklist templates: lifecycle, immutability once published, ownership, the condition grammar, the
-shipped templates, language views, and the pure scoring rules (DESIGN §2)."""
+shipped templates, language views, and the pure scoring rules (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What must hold under faults (DESIGN §10), against a real server process on loopback."""
+"""What must hold under faults (docs/testing.md#what-must-hold-under-stress), against a real server process on
+loopback."""
 
 from __future__ import annotations
 

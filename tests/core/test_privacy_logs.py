@@ -1,4 +1,4 @@
-"""Nothing personal in the logs (DESIGN §7, issue 13 item 9).
+"""Nothing personal in the logs (docs/api.md#conventions, issue 13 item 9).
 
 A name, a phone number, a registration number and a note's text are planted through every write path (REST,
 sync push, imports by REST PUT and NDJSON bulk, upload metadata), in requests that succeed and in requests that

@@ -1,5 +1,5 @@
 """The winter-district generator: the demo logins' day through the API, determinism, idempotence, the
-benchmark size's numbers (DESIGN §9), the 30-item templates and the command line."""
+benchmark size's numbers (docs/performance.md#budget), the 30-item templates and the command line."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ async def test_generating_twice_changes_nothing(maker: Any, app: Any) -> None:
 
 
 def test_the_full_size_has_the_benchmark_numbers(app: Any) -> None:
-    """DESIGN §9, built in memory (the database part is the same bulk insert the small size uses)."""
+    """docs/performance.md#budget, built in memory (the database part is the same bulk insert the small size uses)."""
     spec = SIZES["full"]
     today = date(2027, 1, 12)
     g = _Gen(spec, 11990, today, app.state.ongi.settings.tz)

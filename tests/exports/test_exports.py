@@ -26,7 +26,8 @@ from tests.support.factories import Factory, make_household
 from tests.support.integrations import integration_client
 
 EXPORT = "/v1/exports"
-#: Every download of personal data says why (DESIGN §3.6), in a header (never the URL).
+#: Every download of personal data says why (docs/access.md#lifecycle-of-personal-data-pipa), in a header (never the
+# URL).
 REASON = {"Ongi-Reason": "%EC%9B%94%EB%A1%80%20%EB%B3%B4%EA%B3%A0"}  # "월례 보고", percent-encoded
 PAGE = 40
 

@@ -1,4 +1,5 @@
-"""Consent (DESIGN §3.2): a partner sees a household only while assigned *and* covered by a consent in
+"""Consent (docs/access.md#consent-and-redaction): a partner sees a household only while assigned *and* covered by a
+consent in
 force for their organization and the assignment's purpose; withdrawal cuts access at once."""
 
 from __future__ import annotations

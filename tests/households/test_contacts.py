@@ -1,4 +1,4 @@
-"""Contact attempts and unreachable households (DESIGN §11): REST, the phone's offline push, sync, events."""
+"""Contact attempts and unreachable households (docs/winter.md): REST, the phone's offline push, sync, events."""
 
 from __future__ import annotations
 

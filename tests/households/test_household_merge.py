@@ -1,4 +1,4 @@
-"""Duplicates and merge (DESIGN §11, issue 18 item 2): candidates with reasons on create and on demand; a merge
+"""Duplicates and merge (docs/winter.md, issue 18 item 2): candidates with reasons on create and on demand; a merge
 that moves everything to the survivor in one transaction, answers 410 for the merged-away id, converges the
 phones that held either, and an unmerge within 30 days that restores both."""
 

@@ -1,5 +1,5 @@
 """Households: create, read with redaction, patch, signals and recurrence, matching, scoring, triage, reveal
-(DESIGN §2, §3.2)."""
+(docs/data-model.md, docs/access.md#consent-and-redaction)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The final PATCH answers once the bytes are durable and checked; the picture is processed right after, in
-the background of the same process (DESIGN §5, §9): what the phone sees before and after, a picture refused
+the background of the same process (docs/uploads.md, docs/performance.md#budget): what the phone sees before and after,
+a picture refused
 after the 204, the whole-file hash kept while receiving (and read again when this process did not see every
 byte), an upload left ``processing`` by a killed process finished by the next one on startup, and exactly
 one of two racing processes doing it."""

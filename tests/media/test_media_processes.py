@@ -1,5 +1,6 @@
 """An upload left ``processing`` by a process killed right after the last 204 is finished by the next
-process on startup (DESIGN §5, §10), and by exactly one of two processes racing for it. Separate app
+process on startup (docs/uploads.md, docs/testing.md#what-must-hold-under-stress), and by exactly one of two processes
+racing for it. Separate app
 instances, each with its own engine as separate processes would have, on the test database with committed
 data (its own jurisdiction keeps it out of other tests' way)."""
 

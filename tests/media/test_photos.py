@@ -1,4 +1,5 @@
-"""Photos after upload (DESIGN §2, §5): metadata stripped with orientation applied, content-addressed
+"""Photos after upload (docs/data-model.md, docs/uploads.md): metadata stripped with orientation applied,
+content-addressed
 storage, downloads with Range/ETag under the access policy, edits, deletes, a visit's expected photos.
 
 The flows that touch storage run on both backends: local files and S3 (moto's server on loopback)."""

@@ -1,4 +1,5 @@
-"""File storage backends (DESIGN §5, §8): local files and S3-compatible object storage behind one interface.
+"""File storage backends (docs/uploads.md, docs/operations.md#deployment): local files and S3-compatible object storage
+behind one interface.
 S3 runs against a real S3-compatible server on loopback (moto's server mode), not a mock object."""
 
 from __future__ import annotations

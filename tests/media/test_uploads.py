@@ -1,4 +1,4 @@
-"""The tus 1.0.0 protocol at /v1/uploads/ (DESIGN §5), through the app with httpx: discovery, creation,
+"""The tus 1.0.0 protocol at /v1/uploads/ (docs/uploads.md), through the app with httpx: discovery, creation,
 offsets, checksums, termination, expiration, limits, refusals, concurrency, dropped connections, cleanup."""
 
 from __future__ import annotations

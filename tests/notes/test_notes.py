@@ -1,6 +1,6 @@
 """Notes on visits, households and cases: who sees them (target visibility, partner consent, internal
 notes), author-only edits with If-Match and history, tombstones, audit, and the service functions the
-sync push uses (DESIGN §2, §3, §4.2)."""
+sync push uses (docs/data-model.md, docs/access.md, docs/sync.md#push)."""
 
 from __future__ import annotations
 

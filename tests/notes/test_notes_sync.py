@@ -1,4 +1,4 @@
-"""Notes through sync (DESIGN §4): what a phone holds (team, consent, internal notes), and the ``note``
+"""Notes through sync (docs/sync.md): what a phone holds (team, consent, internal notes), and the ``note``
 ``upsert`` (create, author-only edit, conflicts kept) and ``delete`` (tombstone) pushes."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Destruction of personal data past retention (issue 13 item 19, DESIGN §3.6): what goes, what stays for
+"""Destruction of personal data past retention (issue 13 item 19, docs/access.md#lifecycle-of-personal-data-pipa): what
+goes, what stays for
 statistics, the destruction record admins list, phones told to purge, and nothing left in the files."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reporters hear back (DESIGN §11): a report's progress received → visited → support_linked / closed, with no
+"""Reporters hear back (docs/winter.md): a report's progress received → visited → support_linked / closed, with no
 household detail, computed on read; the worker tells the reporter each move once, through the notification
 interface (a log-only provider here that writes nothing personal), driven by the outbox."""
 

@@ -1,5 +1,5 @@
 """Crisis reports: reporters create and follow their own; coordinators triage into a household or dismiss;
-the reporter never sees the household (DESIGN §2)."""
+the reporter never sees the household (docs/data-model.md)."""
 
 from __future__ import annotations
 

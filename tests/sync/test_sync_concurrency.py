@@ -1,4 +1,4 @@
-"""Many writers and pullers at once, with real commits (DESIGN §4.1, §10).
+"""Many writers and pullers at once, with real commits (docs/sync.md#pull, docs/testing.md#what-must-hold-under-stress).
 
 * Every device converges on the server's state with every record, and never receives the same
   (entity, id, version) twice.

@@ -1,4 +1,4 @@
-"""Sync pulls (DESIGN §4.1): scope, cursors, lost responses, revocation, paging, leases, audit."""
+"""Sync pulls (docs/sync.md#pull): scope, cursors, lost responses, revocation, paging, leases, audit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sync pushes (DESIGN §4.2): idempotency, per-field merge with kept conflicts, limits, skew."""
+"""Sync pushes (docs/sync.md#push): idempotency, per-field merge with kept conflicts, limits, skew."""
 
 from __future__ import annotations
 

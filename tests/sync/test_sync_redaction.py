@@ -1,4 +1,5 @@
-"""A phone gets each record as REST renders it for the same caller (DESIGN §3.2, §4.1; issue 13, item 3).
+"""A phone gets each record as REST renders it for the same caller (docs/access.md#consent-and-redaction,
+docs/sync.md#pull; issue 13, item 3).
 
 A partner without consent gets a visit's restricted view through a pull too: no outcome text, no checklist
 pins, no check-in/out times, no household id. With consent, and for public staff, the full view.

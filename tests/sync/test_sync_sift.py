@@ -1,4 +1,5 @@
-"""A pull after changes that concern only other devices (DESIGN §4.1, §9): nothing to diff, nothing
+"""A pull after changes that concern only other devices (docs/sync.md#pull, docs/performance.md#budget): nothing to
+diff, nothing
 written, the cursor moves past them; any change that could concern the device still leads to a diff."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Facilities on the inspector's phone, and an urgent winter inspection's follow-up (DESIGN §11)."""
+"""Facilities on the inspector's phone, and an urgent winter inspection's follow-up (docs/winter.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Visits: teams, the state machine, check-in/out, overdue, a worker's day, household status rule, and
-facilities (DESIGN §2)."""
+facilities (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alerts and their check tasks (DESIGN §11): REST, the assignment rule, the summary, escalation, bulk creation."""
+"""Alerts and their check tasks (docs/winter.md): REST, the assignment rule, the summary, escalation, bulk creation."""
 
 from __future__ import annotations
 

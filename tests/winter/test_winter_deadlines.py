@@ -1,4 +1,4 @@
-"""Legal clocks (DESIGN §11): the rules table, business days without Korean public holidays, households' clocks
+"""Legal clocks (docs/winter.md): the rules table, business days without Korean public holidays, households' clocks
 from their intake, REST fields, GET /v1/deadlines and the at-risk / overdue events (once each)."""
 
 from __future__ import annotations

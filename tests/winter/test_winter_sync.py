@@ -1,4 +1,4 @@
-"""Tasks on the phone (DESIGN §11): a cold-wave alert worked by three offline phones whose tasks converge."""
+"""Tasks on the phone (docs/winter.md): a cold-wave alert worked by three offline phones whose tasks converge."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ export async function startOngi({ db = process.env.ONGI_E2E_DB || "sqlite", data
   };
   try {
     if (dataset === "full") {
-      // the benchmark district of DESIGN §9 (migrates first); the phones sync photo metadata, not files
+      // the benchmark district of docs/performance.md#budget (migrates first); the phones sync photo metadata, not files
       await run(PYTHON, ["-m", "app.demo.generate", "--size", "full", "--no-files"], { ...opts, timeout: s(600) });
     } else {
       await run(PYTHON, ["-m", "app", "migrate"], opts);

@@ -1,4 +1,4 @@
-// Ongi Desk: the console for coordinators and admins at /desk/ (DESIGN §12, issue 19). Hash routes keep it one
+// Ongi Desk: the console for coordinators and admins at /desk/ (docs/apps.md, issue 19). Hash routes keep it one
 // index.html: #/triage, #/households/<id>, #/assign/<household id>, #/work, #/campaign, #/imports, #/review,
 // #/devices. Every action is a call to the public API under the caller's own token.
 import { useEffect, useState } from "preact/hooks";

@@ -5,7 +5,7 @@ import { db, DB_NAME, getMeta, reopen, setMeta } from "./db";
 import * as store from "./store";
 import { conflictFields, openConflicts, pull, purgeExpired, push, resolveConflict, syncOnce } from "./sync";
 
-// A small Ongi speaking the sync protocol over fetch (DESIGN §4): enough to drive the phone's engine.
+// A small Ongi speaking the sync protocol over fetch (docs/sync.md): enough to drive the phone's engine.
 type Rec = { entity: string; id: string; version: number; data: any };
 class FakeOngi {
   records = new Map<string, Rec>();

@@ -1,4 +1,4 @@
-// The sync engine (DESIGN §4, docs/sync.md; the rules of ongi_client/sync.py): push the outbox in order,
+// The sync engine (docs/sync.md, docs/sync.md; the rules of ongi_client/sync.py): push the outbox in order,
 // pull until has_more is false, erase revoked records and ack them, follow 410 and checksum drift into a
 // full sync, purge records past hold_until even offline.
 import { ApiError, deviceId, problemOf, request, type PullBody, type PushBody } from "./api";

@@ -1,4 +1,4 @@
-// Photos: queued in IndexedDB with their bytes, sent by tus-js-client to /v1/uploads/ (DESIGN §5), resumed
+// Photos: queued in IndexedDB with their bytes, sent by tus-js-client to /v1/uploads/ (docs/uploads.md), resumed
 // across reconnects and app restarts (the upload URL is kept in IndexedDB by DexieUrlStorage).
 import * as tus from "tus-js-client";
 import { accessToken, apiBase } from "./api";
