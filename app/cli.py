@@ -95,8 +95,9 @@ def create_admin(
     from sqlalchemy import select
 
     from app import journal, registry
-    from app.auth.models import Organization, OrgKind, Role, User
+    from app.auth.models import Organization, User
     from app.core.db import create_engine, create_sessionmaker
+    from app.core.principal import OrgKind, Role
     from app.core.security import Security
     from app.core.uow import open_session
 

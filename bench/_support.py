@@ -217,7 +217,8 @@ IMPORT_CLIENT_SECRET = "bench-client-secret-0123456789"  # noqa: S105 - a throwa
 async def seed_import_client(state: Any, username: str = "bench-feed") -> None:
     """A public organization (district 11990) and its integration client holding ``households:import``,
     signing in with ``IMPORT_CLIENT_SECRET`` (the import benchmarks' caller)."""
-    from app.auth.models import Organization, OrgKind, Role, User
+    from app.auth.models import Organization, User
+    from app.core.principal import OrgKind, Role
     from app.core.uow import open_session
 
     async with open_session(state.sessionmaker, write=True) as s:

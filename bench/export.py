@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.households.models import Household
 from app.visits.models import Visit, VisitAssignee

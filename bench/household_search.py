@@ -38,8 +38,9 @@ import httpx
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.core.config import Settings
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.demo import names
 from app.households.models import Household

@@ -294,8 +294,8 @@ async def ongi_seed_people(env: dict[str, str], phones: int) -> tuple[list[str],
     """An organization, ``phones + 1`` planners on one joint visit, through the app's own factories."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    from app.auth.models import Role
     from app.core.config import Settings
+    from app.core.principal import Role
     from app.main import create_app
     from tests.support.factories import Factory, make_household, make_visit
 

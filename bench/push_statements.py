@@ -65,7 +65,7 @@ class Counting:
 async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]]:
     import httpx
 
-    from app.auth.models import Role
+    from app.core.principal import Role
     from app.main import create_app
     from app.migrate import upgrade
     from tests.conftest import make_settings

@@ -42,8 +42,8 @@ async def _bulk(maker: Any, model: Any, objects: list[Any]) -> None:
 async def one_size(db: str, size: int, reps: int) -> dict[str, float]:
     import httpx
 
-    from app.auth.models import Role
     from app.core.db import utcnow
+    from app.core.principal import Role
     from app.core.uow import commit
     from app.households.models import Household
     from app.main import create_app

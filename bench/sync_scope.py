@@ -77,7 +77,7 @@ async def seed_notes(maker: Any, visit: Any, author: Any, n: int) -> list[uuid.U
 async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str, float]:
     import httpx
 
-    from app.auth.models import Role
+    from app.core.principal import Role
     from app.main import create_app
     from app.migrate import upgrade
     from tests.conftest import make_settings

@@ -94,9 +94,10 @@ async def seed(env: dict[str, str]) -> dict[str, str]:
     from datetime import timedelta
 
     from app import journal, registry
-    from app.auth.models import Organization, OrgKind, Role, User
+    from app.auth.models import Organization, User
     from app.core.config import Settings
     from app.core.db import create_engine, create_sessionmaker, utcnow
+    from app.core.principal import OrgKind, Role
     from app.core.security import Security
     from app.core.uow import commit
     from app.households.models import Household

@@ -2,7 +2,7 @@
 
 The route gates (:mod:`app.access.gates`) and every route that needs a caller depend on :data:`CurrentPrincipal`
 (or :data:`OptionalPrincipal`), so the token is resolved once per request whichever of them a route names.
-*How* a token becomes a :class:`~app.auth.principal.Principal` is authentication, :mod:`app.auth`'s business: it
+*How* a token becomes a :class:`~app.core.principal.Principal` is authentication, :mod:`app.auth`'s business: it
 installs its resolver here (:func:`install_authenticator`, done by :mod:`app.auth.deps`), so that this package
 imports no auth service.
 """

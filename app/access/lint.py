@@ -17,7 +17,7 @@ exits 0 when it finds none. What it reports:
 
 Comparisons with ``None`` (``body.role is None``) are not decisions and are not reported. Files under
 ``app/access/`` (where these decisions belong), ``app/demo/`` (seed data), ``migrations/`` and the principal
-itself (``app/core/principal.py``, ``app/auth/principal.py``: the roles and code helpers access builds on) are
+itself (``app/core/principal.py``: the roles and code helpers access builds on) are
 not checked. A line may carry an allowed exception with an inline comment ``# access: <reason>`` (sparingly: e.g. the
 token lifetime a role's token gets is not an access decision). Like polar's org-scope linter, this is a build
 gate: ``scripts/lint`` and CI run it.
@@ -52,7 +52,6 @@ EXCLUDED: tuple[tuple[str, ...], ...] = (
     ("app", "access"),
     ("app", "demo"),
     ("app", "core", "principal.py"),
-    ("app", "auth", "principal.py"),
 )
 EXCLUDED_DIRS = frozenset({"migrations", "__pycache__", ".venv"})
 ALLOW = "# access:"

@@ -5,7 +5,7 @@
   organization also manages the organizations whose whole jurisdiction lies **within** its area (a district
   office manages its dongs' centres; a dong centre never manages the district office, nor a centre of
   another dong). Codes are a 5-digit district or a 10-digit dong: *within* means equal to one of the
-  admin's codes or a dong of one of its districts (:func:`app.auth.principal.codes_within`);
+  admin's codes or a dong of one of its districts (:func:`app.core.principal.codes_within`);
 * of those organizations it manages the users whose jurisdiction (their own, or their organization's) lies
   within its area, and their devices;
 * it never changes its own organization's jurisdiction (no widening: only an admin above may), and every

@@ -31,7 +31,7 @@ Rules, by role:
 
 Integration clients act for their organization: only a public organization's client may hold
 ``households:read``, ``visits:read`` and ``households:import`` (:data:`app.auth.models.PUBLIC_ONLY_SCOPES`;
-a :class:`~app.auth.principal.Principal` of a private organization's client never carries them, and
+a :class:`~app.core.principal.Principal` of a private organization's client never carries them, and
 :func:`app.access.reach._integration_has` refuses them again). A private organization's client is *consent
 bound* like its partners (:attr:`Principal.consent_bound`): it reaches a household only through an assignment and a
 consent, which a client never has.

@@ -9,9 +9,7 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.db import BaseTable, JSONType, UTCDateTime, enum_type
-
-# Re-exported while importers move to app.core.principal (the lead rewrites them at the end of issue 15).
-from app.core.principal import INTEGRATION_SCOPES, PUBLIC_ONLY_SCOPES, OrgKind, Role  # noqa: F401
+from app.core.principal import OrgKind, Role
 
 
 class Organization(BaseTable, table=True):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 
 
 class TokenResponse(BaseModel):

@@ -11,20 +11,10 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.people import is_client_role, may_use_grant
-from app.auth.models import (
-    PUBLIC_ONLY_SCOPES,
-    AuthSession,
-    Device,
-    LoginThrottle,
-    Organization,
-    OrgKind,
-    RefreshToken,
-    Role,
-    User,
-)
+from app.auth.models import AuthSession, Device, LoginThrottle, Organization, RefreshToken, User
 from app.core.db import utcnow
 from app.core.errors import Problem
-from app.core.principal import Principal
+from app.core.principal import PUBLIC_ONLY_SCOPES, OrgKind, Principal, Role
 from app.core.state import AppState
 from app.core.uow import begin_write, end_read, keep_so_far
 from app.journal import audit

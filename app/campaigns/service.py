@@ -15,12 +15,12 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import campaigns as access
-from app.auth.principal import Principal
 from app.campaigns.models import Campaign
 from app.campaigns.repository import CampaignRepository
 from app.campaigns.schemas import CampaignCreate, CampaignCriteria, CampaignPublic, CampaignUpdate
 from app.core.errors import Forbidden, NotFound, field_problem
 from app.core.pagination import encode_cursor
+from app.core.principal import Principal
 from app.households.models import INDICATORS, VULNERABILITY_TAGS
 from app.journal import audit
 

@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import campaigns as access
 from app.areas.service import area_names
-from app.auth.principal import Principal
 from app.campaigns import messages as _messages  # noqa: F401  (registers the summary's labels)
 from app.campaigns.models import Campaign
 from app.campaigns.repository import CampaignRepository
@@ -44,6 +43,7 @@ from app.campaigns.schemas import (
 from app.campaigns.service import require_coordinator
 from app.core.errors import Problem
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.core.times import local_today, period_bounds
 from app.exports.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
 from app.households.models import HouseholdStatus, RiskLevel

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
-from app.auth.models import Organization, OrgKind, User
+from app.auth.models import Organization, User
 from app.cases.models import Case, CaseMember, CaseStage, CaseStageChange
+from app.core.principal import OrgKind
 from app.core.repository import Repository
 
 

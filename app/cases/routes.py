@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import gates, policy
-from app.auth.principal import Principal
 from app.cases import messages as _messages  # noqa: F401  (registers the domain's messages)
 from app.cases import service as cases
 from app.cases.models import Case, CaseStage
@@ -24,6 +23,7 @@ from app.cases.schemas import (
 from app.core.deps import SessionDep
 from app.core.http import CASEWORK_TEXTS, check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.principal import Principal
 from app.journal import audit
 
 router = APIRouter(tags=["care"])

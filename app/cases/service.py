@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import cases as access
 from app.access import policy
-from app.auth.principal import Principal
 from app.cases.models import CASE_CLOSED_STAGES, CASE_TRANSITIONS, Case, CaseMember, CaseStage, CaseStageChange
 from app.cases.repository import CaseRepository
 from app.cases.schemas import (
@@ -49,6 +48,7 @@ from app.cases.schemas import (
 )
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_problem
+from app.core.principal import Principal
 from app.core.times import local_date, local_today
 from app.households.models import Household
 from app.journal import audit

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import checklists as access
 from app.access.policy import get_visit_or_404, is_visit_team_member
-from app.auth.principal import Principal
 from app.checklists import messages as _messages  # noqa: F401 - registers the catalogue
 from app.checklists.merge import MergeResult, as_time, merge_answers
 from app.checklists.models import ChecklistResponse, ChecklistTemplate
@@ -34,6 +33,7 @@ from app.checklists.rules import FieldError, evaluate, validate_value
 from app.checklists.schemas import response_data
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.principal import Principal
 from app.households.models import Household, RiskLevel
 from app.journal import audit
 from app.visits.models import Visit, VisitStatus

@@ -22,7 +22,6 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import templates as access
-from app.auth.principal import Principal
 from app.checklists import messages as _messages  # noqa: F401 - registers the catalogue
 from app.checklists.models import ChecklistTemplate, TemplateStatus
 from app.checklists.problems import published_problem, role_problem, validation_problem
@@ -31,6 +30,7 @@ from app.checklists.rules import validate_template
 from app.checklists.schemas import TemplateCreate
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.principal import Principal
 from app.journal import audit
 
 log = structlog.get_logger("ongi.checklists")

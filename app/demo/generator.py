@@ -35,12 +35,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.campaigns.models import Campaign
 from app.campaigns.service import winter_period
 from app.cases.models import CASE_CLOSED_STAGES, Case, CaseMember, CaseStage, CaseStageChange
 from app.cases.service import recompute_due
 from app.core.config import get_settings
+from app.core.principal import OrgKind, Role
 from app.core.security import Security
 from app.core.uow import open_session
 from app.demo import names

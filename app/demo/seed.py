@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.security import Security
 
 DEMO_PASSWORD = "ongi-demo"  # noqa: S105 - documented demo password, refused in production

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import events as access
 from app.auth.models import Organization, User
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldInvalid, NotFound, Problem
 from app.core.i18n import t
 from app.core.pagination import encode_cursor
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.events.config import WebhookSettings, webhook_settings
 from app.events.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.uow import open_session
 from app.exports import tabular

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import gates
 from app.access.policy import household_filter
-from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
+from app.core.principal import Principal
 from app.households.lookup import readable_household
 from app.households.models import Household, HouseholdSearchKey
 from app.households.schemas import HouseholdPublic

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import policy
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.uow import keep_so_far
 from app.households.models import Household
 from app.journal import audit

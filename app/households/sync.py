@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.access.policy import can_see_household, memo_of
-from app.auth.principal import Principal
 from app.cases.models import Case
+from app.core.principal import Principal
 from app.core.uow import journal_of
 from app.households.models import Consent, Household
 from app.journal import audit

@@ -39,8 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.households import signal_author
 from app.access.integrations import importable_filter
-from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.principal import Principal
 from app.core.security import Security
 from app.households.matching import match_key
 from app.households.models import Household, HouseholdSearchKey, HouseholdStatus, RiskLevel, Signal

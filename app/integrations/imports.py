@@ -34,9 +34,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.policy import may_import, may_see_import
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import NotFound
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.uow import open_session
 from app.integrations import repository

@@ -22,9 +22,9 @@ from starlette.types import Receive, Scope, Send
 
 from app.access import gates
 from app.access.integrations import may_read_imported
-from app.auth.principal import Principal
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import NotFound, Problem, field_problem, problem_response
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.exports.tabular import TABLE_RESPONSES, Column, negotiate, table_response
 from app.households.models import SignalSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from app.access.audit import destruction_filter
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.repository import Repository
 from app.lifecycle.models import DestructionRecord
 

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import photos as access
 from app.access.policy import get_visit_or_404
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound
+from app.core.principal import Principal
 from app.journal import audit
 from app.media.models import Photo, UploadStatus
 from app.media.repository import PhotoRepository, UploadRepository

@@ -25,9 +25,9 @@ import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Gone, Problem
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.uow import open_session
 from app.media.models import GONE, Photo, Upload, UploadStatus

@@ -37,10 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from app.access import uploads as access
-from app.auth.principal import Principal
 from app.auth.service import resolve_principal
 from app.core.db import utcnow
 from app.core.errors import NotFound, Problem
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.media import images
 from app.media.models import GONE, Upload, UploadStatus

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import monitoring as access
 from app.access import policy
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, field_problem
+from app.core.principal import Principal
 from app.core.times import local_at, local_today
 from app.households.models import Household, HouseholdStatus
 from app.journal import audit

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import notes as access
 from app.access.policy import get_case_or_404, get_household_or_404, get_visit_or_404
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Problem, validation_problem_of
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.journal import audit
 from app.notes import messages as _messages  # noqa: F401 - registers the catalogue
 from app.notes.models import Note, NoteKind, NoteRevision

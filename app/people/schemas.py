@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 
 AdminCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{5})?$")]
 

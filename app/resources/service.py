@@ -17,10 +17,10 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import supports as access
-from app.auth.models import Organization, OrgKind
-from app.auth.principal import Principal
+from app.auth.models import Organization
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_problem
+from app.core.principal import OrgKind, Principal
 from app.journal import audit
 from app.journal.changes import note_change
 from app.resources.models import RESOURCE_CATEGORIES, Resource, ResourceKind

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import policy
 from app.access.supports import LedgerScope, ledger_scope
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.times import local_date
 from app.households.models import Household
 from app.journal import audit

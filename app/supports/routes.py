@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import gates
 from app.access import supports as access
 from app.access.supports import SupportView
-from app.auth.principal import Principal
 from app.core.deps import SessionDep
 from app.core.http import CASEWORK_TEXTS, check_if_match, problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.principal import Principal
 from app.journal import audit
 from app.supports import ledger
 from app.supports import messages as _messages  # noqa: F401  (registers the domain's messages)

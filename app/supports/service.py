@@ -45,11 +45,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import policy
 from app.access import supports as access
 from app.access.supports import SupportView
-from app.auth.principal import Principal
 from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_problem
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.core.times import local_today
 from app.households.models import Household, HouseholdStatus
 from app.journal import audit

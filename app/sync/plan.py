@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.cursor import Cursor
 from app.sync.holdings import Held, base_sum, chunks, last_seqs, read_holdings, tombstoned

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.db import utcnow
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.times import rfc3339
 from app.core.uow import begin_write

@@ -28,10 +28,10 @@ from app.access.policy import (
     end_memo,
     start_memo,
 )
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Problem, is_data_error, validation_problem_of
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.core.state import AppState
 from app.journal import audit
 from app.journal.changes import pending_mark, pending_restore

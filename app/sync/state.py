@@ -20,9 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.sync import may_sync
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.cursor import current_seq, cursor_expired
 from app.sync.holdings import confirmed_rows

@@ -29,10 +29,10 @@ from app.access import winter as winter_access
 from app.access import work as work_access
 from app.access.policy import codes_clause
 from app.auth.models import Organization, User
-from app.auth.principal import Principal
 from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Conflict, Problem
+from app.core.principal import Principal
 from app.households.models import Household, HouseholdStatus
 from app.journal.outbox import emit
 from app.visits.models import Visit, VisitAssignee, VisitStatus

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select
 
 from app.access.policy import alert_filter, codes_clause, task_filter
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.repository import Repository
 from app.winter.models import Alert, AlertKind, Task, TaskStatus
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Response
 from app.access import gates
 from app.access import winter as access
 from app.access.policy import get_alert_or_404, get_task_or_404, may_complete_task
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.deps import SessionDep
 from app.core.errors import Forbidden, Problem
 from app.core.http import problems, set_etag
 from app.core.pagination import CursorQuery, LimitQuery, Page, encode_cursor
+from app.core.principal import Principal
 from app.journal import audit
 from app.winter import alerts, deadlines
 from app.winter import messages as _messages  # noqa: F401  (registers the domain's messages)

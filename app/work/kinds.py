@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import work as access
 from app.access.policy import codes_clause
-from app.auth.models import Organization, OrgKind, User
+from app.auth.models import Organization, User
 from app.cases.models import CASE_CLOSED_STAGES, Case, CaseMember
+from app.core.principal import OrgKind
 from app.core.times import local_date
 from app.monitoring.models import MonitoringPlan
 from app.visits.models import Visit, VisitAssignee, VisitPurpose, VisitStatus

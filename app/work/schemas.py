@@ -7,7 +7,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.models import Role
+from app.core.principal import Role
 from app.core.times import Day
 
 

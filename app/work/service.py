@@ -42,10 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import work as access
 from app.auth.models import Organization, User
-from app.auth.principal import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, FieldInvalid, NotFound, Problem
 from app.core.i18n import t
+from app.core.principal import Principal
 from app.core.times import local_today
 from app.journal import audit
 from app.journal.outbox import emit

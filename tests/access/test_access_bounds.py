@@ -30,7 +30,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.households.models import Household
 from app.supports.models import Support
 from app.visits.models import Visit, VisitStatus

@@ -39,9 +39,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.routing import Mount
 
-from app.auth.models import Device, OrgKind, Role
+from app.auth.models import Device
 from app.cases.models import Case, CaseMember
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.reports.models import CrisisReport
 from app.visits.models import Facility

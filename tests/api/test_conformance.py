@@ -31,7 +31,7 @@ import anyio
 import httpx
 import pytest
 
-from app.auth.models import INTEGRATION_SCOPES, Role
+from app.core.principal import INTEGRATION_SCOPES, Role
 from app.demo.seed import DEMO_PASSWORD
 from tests.support.factories import Factory, make_household, make_visit
 from tests.support.live import ROOT, LiveServer, live_database

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from app.auth.models import Role
+from app.core.principal import Role
 from app.core.times import local_today
 from app.households.models import Household
 from app.monitoring.models import MonitoringPlan

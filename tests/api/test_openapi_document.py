@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth.models import Role
 from app.core.openapi import is_camel
+from app.core.principal import Role
 from tests.support.factories import Factory
 
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
@@ -135,7 +135,7 @@ async def test_a_422_without_field_errors_still_has_errors(client: httpx.AsyncCl
 
 
 async def test_security_schemes_are_oauth2_with_scopes(doc: dict[str, Any]) -> None:
-    from app.auth.models import INTEGRATION_SCOPES
+    from app.core.principal import INTEGRATION_SCOPES
 
     schemes = doc["components"]["securitySchemes"]
     assert list(schemes) == ["oauth2"]

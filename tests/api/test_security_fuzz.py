@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from app.auth.models import INTEGRATION_SCOPES, OrgKind, Role
+from app.core.principal import INTEGRATION_SCOPES, OrgKind, Role
 from tests.support.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit
 from tests.support.fuzz import LEAK, generate, is_positive, judge, label, send, with_path_ids
 from tests.support.uploads import OCTET, TUS, jpeg_with_gps, make_team, tus_create, tus_head, tus_patch, tus_upload

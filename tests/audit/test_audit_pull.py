@@ -19,8 +19,8 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from tests.support.checklists import SCREENING, builtin_templates
 from tests.support.factories import PASSWORD, Factory, make_household, make_visit

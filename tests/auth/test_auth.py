@@ -11,7 +11,7 @@ import uuid
 import httpx
 from jose import jwt
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from tests.support.factories import PASSWORD, Factory
 
 

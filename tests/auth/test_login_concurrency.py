@@ -20,7 +20,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from tests.support.live import own_app
 

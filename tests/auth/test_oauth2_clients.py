@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "The httpx module is deprecated", module="authlib")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from app.auth.models import Role
+from app.core.principal import Role
 from tests.support.factories import PASSWORD, Factory
 
 BASE = "http://testserver"
@@ -93,7 +93,7 @@ async def test_authlib_bad_password_raises_invalid_grant(app: Any, factory: Fact
 
 
 async def test_authlib_client_credentials(app: Any, factory: Factory) -> None:
-    from app.auth.models import INTEGRATION_SCOPES, OrgKind
+    from app.core.principal import INTEGRATION_SCOPES, OrgKind
 
     org = await factory.org(OrgKind.public)
     user = await factory.user(Role.integration, org, scopes=list(INTEGRATION_SCOPES))

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from app.auth.models import Role
 from app.core.config import Settings
+from app.core.principal import Role
 from app.core.security import JWT_ALGORITHMS, InvalidToken, Security, check_token_header
 from tests.support.factories import Factory
 

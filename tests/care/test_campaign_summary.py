@@ -149,7 +149,7 @@ async def test_the_summary_document_names_both_tables(client: httpx.AsyncClient)
 
 
 async def test_admins_name_the_areas_of_their_jurisdiction(client: httpx.AsyncClient, factory: Factory) -> None:
-    from app.auth.models import OrgKind, Role
+    from app.core.principal import OrgKind, Role
 
     org = await factory.org(OrgKind.public, ["11990"])
     admin = await factory.actor(Role.admin, org)

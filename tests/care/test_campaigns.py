@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from app.auth.models import Role
 from app.campaigns.service import winter_period
+from app.core.principal import Role
 from app.core.times import local_at, local_today
 from tests.support.care import add_signal, coordinator_and_planner, make_resource, move, partner, propose
 from tests.support.factories import Factory, make_household, make_visit

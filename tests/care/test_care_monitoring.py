@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from app.auth.models import Role
+from app.core.principal import Role
 from app.core.times import local_today
 from app.core.uow import open_session
 from app.monitoring.models import MonitoringPlan

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import select
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.sync.models import ChangeLog
 from tests.support.care import coordinator_and_planner, fetch, make_resource, partner
 from tests.support.factories import Factory

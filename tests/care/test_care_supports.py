@@ -12,10 +12,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEvent
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import Principal
+from app.auth.models import Organization, User
 from app.core.db import create_sessionmaker, utcnow
 from app.core.errors import Problem
+from app.core.principal import OrgKind, Principal, Role
 from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.models import Household

@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from app.access.policy import partner_reach
-from app.auth.models import OrgKind, Role
-from app.auth.principal import Principal
 from app.cases.models import Case, CaseMember
 from app.cases.service import recompute_due
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Principal, Role
 from app.core.times import local_today
 from app.monitoring.models import MonitoringPlan
 from app.sync.models import ChangeLog

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind
+from app.core.principal import OrgKind
 from tests.support.care import coordinator_and_planner, fetch, make_resource, move, partner, propose
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 

@@ -454,7 +454,7 @@ async def test_only_the_team_writes(client: httpx.AsyncClient, factory: Factory)
         assert r.status_code == 403
         assert (await client.get(_url(visit, rid), headers=actor.headers)).status_code == 200
     # A planner of another district sees nothing.
-    from app.auth.models import OrgKind, Role
+    from app.core.principal import OrgKind, Role
 
     far = await factory.actor(Role.planner, await factory.org(OrgKind.public, ["26110"]))
     assert (await client.get(_url(visit), headers=far.headers)).status_code == 404

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import OrgKind, Role
 from app.checklists.models import ChecklistTemplate
 from app.checklists.rules import evaluate, validate_template
 from app.checklists.templates import builtin_definitions
+from app.core.principal import OrgKind, Role
 from tests.support.checklists import (
     SCORED,
     builtin_templates,

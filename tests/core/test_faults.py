@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.core.db import create_engine, create_sessionmaker, utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.households.models import Household
 from app.sync.models import SyncMutation

@@ -12,9 +12,9 @@ import httpcore
 import httpx
 import pytest
 
-from app.auth.models import Role
 from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
+from app.core.principal import Role
 from app.events import delivery, transport
 from app.events.config import WebhookSettings
 from app.main import create_app
@@ -301,7 +301,7 @@ async def test_a_client_without_the_address_check_is_refused_in_production() -> 
 async def test_household_search_moves_into_the_body(factory: Factory, client: httpx.AsyncClient) -> None:
     import unicodedata
 
-    from app.auth.models import OrgKind
+    from app.core.principal import OrgKind
 
     org = await factory.org(OrgKind.public, jurisdiction=["11990"])
     coordinator = await factory.actor(Role.coordinator, org)
@@ -412,7 +412,7 @@ async def test_every_integer_of_the_api_has_a_bound(client: httpx.AsyncClient) -
 async def test_huge_integers_answer_422_not_500(factory: Factory, client: httpx.AsyncClient) -> None:
     from datetime import UTC, datetime
 
-    from app.auth.models import OrgKind
+    from app.core.principal import OrgKind
     from tests.support.factories import make_visit
 
     org = await factory.org(OrgKind.public, jurisdiction=["11990"])

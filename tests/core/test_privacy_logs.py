@@ -29,9 +29,9 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from app.auth.models import OrgKind, Role
 from app.core.deps import SessionDep
 from app.core.logging import JsonFormatter
+from app.core.principal import OrgKind, Role
 from app.main import create_app
 from tests.integrations.test_integrations_bulk import BULK, NDJSON, body_stream
 from tests.support.factories import Factory, make_household, make_visit

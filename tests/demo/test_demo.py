@@ -17,7 +17,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.times import local_today
 from app.core.uow import commit
 from app.demo.generator import SIZES, Stats, _Gen, _World, generate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from tests.support.factories import Factory
 from tests.support.integrations import emit_events, integration_client
 

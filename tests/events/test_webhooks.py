@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.events.config import WebhookSettings
 from app.events.delivery import claim, deliver_once, finish, send
 from app.events.models import WebhookDelivery

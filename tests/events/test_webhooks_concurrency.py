@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.core.db import create_sessionmaker, utcnow
+from app.core.principal import OrgKind, Role
 from app.events.config import WebhookSettings
 from app.events.delivery import claim
 from app.events.models import WebhookDelivery, WebhookSubscription

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.cases.models import Case, CaseMember
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.visits.models import Visit, VisitStatus
 from tests.support.factories import Factory, make_consent, make_household, make_visit

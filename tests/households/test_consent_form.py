@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import Role
+from app.core.principal import Role
 from app.households.models import ConsentForm
 from app.media.storage import Storage
 from tests.support.factories import Factory, make_consent, make_household

@@ -157,7 +157,7 @@ async def test_access_follows_the_household(client: httpx.AsyncClient, factory: 
     other = await make_household(factory, dong_code="1188051000")
     assert (await _attempt(client, s.planner, other.id, "phone", "no_answer")).status_code == 404
     # a reporter may never
-    from app.auth.models import Role
+    from app.core.principal import Role
 
     reporter = await factory.actor(Role.reporter)
     assert (await _attempt(client, reporter, household.id, "phone", "no_answer")).status_code == 403

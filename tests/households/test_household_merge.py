@@ -12,9 +12,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Role
 from app.contacts.models import ContactAttempt
 from app.core.db import utcnow
+from app.core.principal import Role
 from app.core.uow import commit
 from app.households.duplicates import find_duplicates, find_duplicates_many
 from app.households.merge import movable_models

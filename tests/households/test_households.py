@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Role
 from app.core.db import utcnow
+from app.core.principal import Role
 from app.core.uow import commit
 from app.households.models import Household, HouseholdSensitive, HouseholdStatus, RiskLevel, SignalSource
 from app.households.schemas import HouseholdInput

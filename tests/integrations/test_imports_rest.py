@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.events.models import OutboxEvent
 from app.households.matching import match_key

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind
+from app.core.principal import OrgKind
 from app.households.models import Household, Signal
 from app.integrations.lines import ndjson_lines
 from app.integrations.models import ImportRecord

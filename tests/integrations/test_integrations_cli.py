@@ -15,7 +15,7 @@ import typer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.households.models import Household
 from app.integrations.cli import header_map, row_to_line, run_import
 from tests.support.factories import Factory

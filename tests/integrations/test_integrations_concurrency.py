@@ -20,9 +20,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEvent
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
 from app.auth.service import principal_for
 from app.core.db import create_sessionmaker, utcnow
+from app.core.principal import OrgKind, Role
 from app.events.models import OutboxEvent
 from app.households.models import Household, Signal
 from app.integrations.bulk import BulkImporter

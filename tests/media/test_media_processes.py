@@ -21,9 +21,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker, utcnow
+from app.core.principal import OrgKind, Role
 from app.main import create_app
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.processing import media_limiter, resume_stuck_uploads, wait_for_processing

@@ -20,8 +20,8 @@ from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Role
 from app.core.db import utcnow
+from app.core.principal import Role
 from app.media.cleanup import cleanup_expired_uploads
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.staging import LEASE_SECONDS

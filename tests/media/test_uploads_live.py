@@ -25,9 +25,9 @@ import uvicorn
 from sqlalchemy import select
 from tusclient import client as tus_client
 
-from app.auth.models import OrgKind, Role
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
+from app.core.principal import OrgKind, Role
 from app.main import create_app
 from app.media.models import Photo, Upload, UploadStatus
 from app.media.storage import Storage

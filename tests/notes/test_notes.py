@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.notes.models import Note, NoteRevision
 from app.notes.service import create_note, delete_note, edit_note, upsert_note

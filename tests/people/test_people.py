@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from tests.support.factories import Factory
 
 

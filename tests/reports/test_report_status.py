@@ -14,8 +14,9 @@ import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 
-from app.auth.models import OrgKind, Role, User
+from app.auth.models import User
 from app.core.logging import JsonFormatter
+from app.core.principal import OrgKind, Role
 from app.events.models import OutboxEvent
 from app.households.models import Household, HouseholdStatus
 from app.notify.models import Notification, NotificationStatus

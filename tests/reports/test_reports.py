@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Role
+from app.core.principal import Role
 from app.households.models import Household, HouseholdStatus, Signal
 from tests.support.factories import Factory, make_household
 from tests.support.world import DONG_A, DONG_B, District, district, events

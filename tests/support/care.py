@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.auth.models import Organization, OrgKind, Role
+from app.auth.models import Organization
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from tests.support.factories import Actor, Factory
 

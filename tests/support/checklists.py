@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 
-from app.auth.models import OrgKind, Role
-from app.auth.principal import Principal
 from app.checklists.models import ChecklistTemplate
 from app.checklists.templates import ensure_builtin_templates
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Principal, Role
 from app.core.uow import commit
 from tests.support.factories import Actor, Factory
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.state import AppState
 
 PASSWORD = "correct horse battery"

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Organization, OrgKind, Role
+from app.auth.models import Organization
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.events.signing import verify
 from app.journal.outbox import emit

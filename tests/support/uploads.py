@@ -23,7 +23,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.media.processing import wait_for_processing
 from app.media.storage import Storage
 from app.media.storage.local import LocalStorage

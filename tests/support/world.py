@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import Organization, OrgKind, Role, User
-from app.auth.principal import Principal
+from app.auth.models import Organization, User
 from app.auth.service import principal_for
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Principal, Role
 from app.events.models import OutboxEvent
 from tests.support.factories import Actor, Factory
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.households.models import Household
 from app.visits.models import VisitAssignee

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.households.models import Household
 from app.sync.models import ChangeCounter, ChangeLog

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app import registry
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.sync import push, scope
 from app.sync.scope import Item, SyncEntity, ordered
 from tests.support.factories import Factory, make_household, make_visit

@@ -12,7 +12,8 @@ from jose import jwt
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import Organization, OrgKind, Role, User
+from app.auth.models import Organization, User
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.households.models import Household
 from tests.support.factories import Actor, Factory, make_household, make_visit

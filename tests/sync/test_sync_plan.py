@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.sync import checksum, holdings, state
 from app.sync.models import DeviceHolding

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
+from app.core.principal import OrgKind, Role
 from app.core.uow import open_session
 from app.households.models import Household
 from app.notes.models import Note

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
 

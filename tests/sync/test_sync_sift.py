@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.households.models import Household
 from app.sync.models import DeviceHolding, DeviceSyncState

@@ -13,8 +13,8 @@ import httpx
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.notes.models import Note, NoteKind
 from app.sync.models import DeviceHolding

@@ -13,9 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from app.auth.models import OrgKind, Role
 from app.core.db import utcnow
 from app.core.errors import Problem
+from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.households.models import Household
 from app.visits.models import Visit, VisitAssignee, VisitStatus, VisitTransition

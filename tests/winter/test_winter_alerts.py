@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.auth.models import Role
 from app.core.db import utcnow
+from app.core.principal import Role
 from app.core.uow import commit
 from app.winter.models import Task, TaskKind, TaskSource, TaskStatus
 from app.winter.tasks import create_task

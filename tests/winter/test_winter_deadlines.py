@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import Role
 from app.cases.models import Case
 from app.core.db import utcnow
+from app.core.principal import Role
 from app.core.uow import commit
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
 from app.winter import rules as rules_module

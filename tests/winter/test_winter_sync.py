@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from app.auth.models import Role
 from app.core.db import utcnow
+from app.core.principal import Role
 from tests.support.factories import Actor, Factory, make_household
 from tests.support.sync import Phone
 

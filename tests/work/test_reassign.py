@@ -11,8 +11,9 @@ import httpx
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.auth.models import Role, User
+from app.auth.models import User
 from app.cases.models import Case, CaseMember
+from app.core.principal import Role
 from app.core.times import local_today
 from app.events.models import OutboxEvent
 from app.monitoring.models import MonitoringPlan
@@ -352,8 +353,8 @@ async def test_two_reassignments_at_once_never_give_a_visit_twice(db_kind: str, 
     finds nothing left (SQLite's one writer) or fails on the rows the first one changed (PostgreSQL)."""
     import asyncio
 
-    from app.auth.models import Organization, OrgKind
-    from app.auth.principal import Principal
+    from app.auth.models import Organization
+    from app.core.principal import OrgKind, Principal
     from app.core.uow import open_session
     from app.households.models import Household
     from app.work import service

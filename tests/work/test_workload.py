@@ -12,9 +12,9 @@ import httpx
 from openpyxl import load_workbook
 
 from app.audit.models import AuditEvent
-from app.auth.models import OrgKind, Role
 from app.cases.models import Case, CaseMember, CaseStage
 from app.core.db import utcnow
+from app.core.principal import OrgKind, Role
 from app.core.times import local_at, local_today
 from app.core.uow import commit
 from app.monitoring.models import MonitoringPlan

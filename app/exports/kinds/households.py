@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.exports.filters import Filters
 from app.exports.kind import Kind, PageResult
 from app.exports.names import dong_names, names
