@@ -144,8 +144,8 @@ def seed_demo() -> None:
     from app import journal, registry
     from app.core.db import create_engine, create_sessionmaker
     from app.core.security import Security
+    from app.demo.generator import seed_demo as seed
     from app.demo.seed import DEMO_PASSWORD
-    from app.demo.seed import seed_demo as seed
     from app.media.storage import create_storage
 
     settings = get_settings()
@@ -205,14 +205,11 @@ def destroy_expired() -> None:
 
     async def go() -> int:
         state = create_app().state.ongi
-        for hook in state.extras.get("startup", []):
-            await hook(state)
         try:
+            await state.start()
             return await run_round(state, job="cli:destroy-expired")
         finally:
-            for hook in state.extras.get("shutdown", []):
-                await hook(state)
-            await state.engine.dispose()
+            await state.stop()
 
     typer.echo(f"destroyed the personal data of {_run(go())} household(s) past retention (see GET /v1/destructions)")
 

@@ -1,14 +1,11 @@
 """The demo district's organizations and logins (docs/operations.md#deployment). Idempotent.
 
 The district is invented: 온기구 (district code 11990) and its dongs 1199051000… (named in
-``app.demo.names.DONG_NAMES``); names are generated. :func:`seed_demo` adds the small winter district of
-``app.demo.generator`` around the logins.
+``app.demo.names.DONG_NAMES``); names are generated. ``app.demo.generator.seed_demo`` adds the small winter
+district around the logins.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,18 +82,3 @@ async def seed_demo_logins(session: AsyncSession, security: Security) -> list[tu
     await set_area_names(session, {DISTRICT: "온기구", **dict(zip(DONGS, DONG_NAMES, strict=True))})
     await session.flush()
     return out
-
-
-async def seed_demo(
-    session_maker_or_session: Any,
-    security: Security,
-    *,
-    today: date | None = None,
-    storage: Any | None = None,
-) -> Any:
-    """What ``scripts/serve`` seeds on first start: the demo logins and the small winter district around
-    them (``app.demo.generator``, size ``small``). Idempotent: a district that has households is left as it
-    is (the logins are still ensured). Returns the generator's ``Stats`` (``.logins`` for printing)."""
-    from app.demo.generator import generate
-
-    return await generate(session_maker_or_session, "small", security=security, today=today, storage=storage)

@@ -21,8 +21,8 @@ from app.auth.models import Organization, User
 from app.core.principal import OrgKind, Role
 from app.core.times import local_today
 from app.core.uow import commit
-from app.demo.generator import SIZES, Stats, _Gen, _World, generate
-from app.demo.seed import DEMO_PASSWORD, seed_demo
+from app.demo.generator import SIZES, Gen, Stats, World, generate, seed_demo
+from app.demo.seed import DEMO_PASSWORD
 from app.demo.templates import BENCH_KEYS, bench_template
 from app.households.models import Household
 from app.notes.models import Note
@@ -165,7 +165,7 @@ def test_the_full_size_has_the_benchmark_numbers(app: Any) -> None:
     """docs/performance.md#budget, built in memory (the database part is the same bulk insert the small size uses)."""
     spec = SIZES["full"]
     today = date(2027, 1, 12)
-    g = _Gen(spec, 11990, today, app.state.ongi.settings.tz)
+    g = Gen(spec, 11990, today, app.state.ongi.settings.tz)
     public = Organization(id=uuid.uuid4(), name="p", kind=OrgKind.public, jurisdiction=["11990"])
     private = Organization(id=uuid.uuid4(), name="q", kind=OrgKind.private, jurisdiction=["11990"])
     honorary = Organization(id=uuid.uuid4(), name="h", kind=OrgKind.private, jurisdiction=["11990"])
@@ -183,7 +183,7 @@ def test_the_full_size_has_the_benchmark_numbers(app: Any) -> None:
         key: {"id": uuid.uuid4(), **{k: v for k, v in bench_template(i).items() if k in ("version", "items", "bands")}}
         for i, (key, *_rest) in enumerate(BENCH_KEYS)
     }
-    world = _World(g, spec, demo, {}, "hash", templates, app.state.ongi.security)
+    world = World(g, spec, demo, {}, "hash", templates, app.state.ongi.security)
     world.build()
     world.photos([{"sha256": "a" * 64, "size": 1, "width": 1, "height": 1, "thumb_sha256": "b" * 64, "thumb_size": 1}])
     rows = {m.__tablename__: r for m, r in g.t.rows.items()}  # type: ignore[attr-defined]
