@@ -44,8 +44,8 @@ from app.campaigns.service import require_coordinator
 from app.core.errors import Problem
 from app.core.i18n import t
 from app.core.principal import Principal
+from app.core.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
 from app.core.times import local_today, period_bounds
-from app.exports.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
 from app.households.models import HouseholdStatus, RiskLevel
 from app.journal import audit
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core import tabular
 from app.core.i18n import t
-from app.exports import tabular
 
 #: What a page function answers: the rows to send, the cursor of the next page (None: this was the last), and
 #: the (record id, household id) pairs to audit.

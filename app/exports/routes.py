@@ -12,11 +12,11 @@ from fastapi.responses import StreamingResponse
 from app.access import exports as access
 from app.audit.reason import REASON_HEADER, download_reason
 from app.auth.deps import CurrentPrincipal
+from app.core import tabular
 from app.core.db import utcnow
 from app.core.deps import SessionDep, StateDep
 from app.core.errors import FieldInvalid, Problem
 from app.exports import messages as _messages  # noqa: F401 - registers the messages
-from app.exports import tabular
 from app.exports.filters import Filters, parse_bound
 from app.exports.kinds import KIND_DEFS, available
 from app.exports.service import MEDIA_TYPES, stream_export

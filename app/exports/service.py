@@ -10,7 +10,7 @@ registration number or another sensitive field), and audited (one event per reco
 before it is sent.
 
 Formats. ``ndjson`` carries the record's fields with their ids (``VISIT_COLUMNS`` …). ``csv`` and ``xlsx``
-are for people (:mod:`app.exports.tabular`: UTF-8 with a byte order mark, formulas neutralised; a real
+are for people (:mod:`app.core.tabular`: UTF-8 with a byte order mark, formulas neutralised; a real
 workbook): names instead of ids (dongs by ``app.areas``, resources, providers, workers, campaigns and
 facilities), headers in the caller's language (Korean first, English by ``Accept-Language``), times in the
 service's time zone.
@@ -28,10 +28,10 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
+from app.core import tabular
 from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.uow import open_session
-from app.exports import tabular
 from app.exports.filters import Filters
 from app.exports.kind import Kind
 from app.exports.kinds import KIND_DEFS
@@ -58,7 +58,7 @@ def typed(value: Any) -> Any:
 
 
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> bytes:
-    """Rows of ``columns`` as CSV (the machine columns; cells as :func:`app.exports.tabular.csv_cell`)."""
+    """Rows of ``columns`` as CSV (the machine columns; cells as :func:`app.core.tabular.csv_cell`)."""
     cols = [tabular.Column(c) for c in columns]
     return (tabular.csv_header(cols, bom=False) if header else b"") + tabular.csv_rows(rows, cols)
 
@@ -119,7 +119,7 @@ async def stream_export(
     reason: str | None = None,
 ) -> AsyncIterator[bytes]:
     """The export's body, a page at a time: NDJSON records of the kind's fields; CSV (a header, then a chunk a
-    page) or XLSX (:mod:`app.exports.tabular`) of its spreadsheet columns with names."""
+    page) or XLSX (:mod:`app.core.tabular`) of its spreadsheet columns with names."""
     spec = KIND_DEFS[kind]
     pages = _pages(
         state, principal, spec, fmt, filters, export_id=export_id, limit=page_size or PAGE_SIZE, reason=reason

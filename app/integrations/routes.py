@@ -26,7 +26,7 @@ from app.core.deps import SessionDep, StateDep
 from app.core.errors import NotFound, Problem, field_problem, problem_response
 from app.core.principal import Principal
 from app.core.state import AppState
-from app.exports.tabular import TABLE_RESPONSES, Column, negotiate, table_response
+from app.core.tabular import TABLE_RESPONSES, Column, negotiate, table_response
 from app.households.models import SignalSource
 from app.integrations import repository
 from app.integrations.bulk import BulkImporter

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from app.access import gates
 from app.core.deps import SessionDep, StateDep
+from app.core.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, negotiate, table_response
 from app.core.times import IsoDay
-from app.exports.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, negotiate, table_response
 from app.work import service
 from app.work.schemas import Reassign, Reassigned, Workload
 

@@ -1,4 +1,4 @@
-"""Tables people open in a spreadsheet (app/exports/tabular.py): CSV with BOM, XLSX, negotiation, injection."""
+"""Tables people open in a spreadsheet (app/core/tabular.py): CSV with BOM, XLSX, negotiation, injection."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.core.errors import Problem
-from app.exports.tabular import Column, content_disposition, negotiate, stream_table
+from app.core.tabular import Column, content_disposition, negotiate, stream_table
 
 SEOUL = ZoneInfo("Asia/Seoul")
 COLUMNS = [Column("name", "이름"), Column("n", "건수"), Column("at", "시각"), Column("tags", "태그"), Column("ok")]
