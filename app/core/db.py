@@ -89,6 +89,23 @@ class BaseTable(SQLModel):
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a table model (``Model.__table__``, which SQLModel does not declare to the type checker):
+    for statements that bypass the ORM (bulk inserts, compare-and-set updates)."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def rowcount(result: object) -> int:
+    """The rows an INSERT, UPDATE or DELETE matched. ``AsyncSession.execute`` is typed to return a plain
+    ``Result``; for those statements it is a ``CursorResult``, which counts them."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__}")
+    return int(result.rowcount)
+
+
 def _sqlite_setup(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -39,7 +39,19 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, inspect, intersect, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    delete,
+    insert,
+    inspect,
+    intersect,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -320,12 +332,12 @@ def _begins(prefix: str) -> ColumnElement[bool]:
     return and_(key >= prefix, key < prefix + _TOP)
 
 
-def _having_any(prefixes: Sequence[str]) -> Any:
+def _having_any(prefixes: Sequence[str]) -> Select[uuid.UUID]:
     table = HouseholdSearchKey.__table__
     return select(table.c.household_id).where(or_(*[_begins(p[:MAX_KEY]) for p in prefixes if p]))
 
 
-def matching_ids(q: str) -> Any:
+def matching_ids(q: str) -> Select[uuid.UUID] | CompoundSelect[uuid.UUID] | None:
     """A select of the ids of households whose keys match the search text ``q`` (every term, or the whole text
     without spaces), ``None`` when nothing can match: one compound statement, so the database builds the set
     once and probes households by primary key."""

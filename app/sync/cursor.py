@@ -14,6 +14,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.errors import Problem
 from app.core.state import AppState
@@ -85,4 +86,4 @@ def nothing_new(
 
 
 async def current_seq(session: AsyncSession) -> int:
-    return int((await session.execute(select(ChangeCounter.value).where(ChangeCounter.id == 1))).scalar_one())
+    return int((await session.execute(select(col(ChangeCounter.value)).where(col(ChangeCounter.id) == 1))).scalar_one())

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.access.sync import may_sync_role
@@ -34,24 +35,24 @@ PATH = "/v1/sync/pull"
 
 _STATE = (
     select(
-        User.role,
-        User.active,
-        Organization.active,
-        AuthSession.revoked_at,
-        AuthSession.device_id,
-        Device.revoked_at,
-        DeviceSyncState.batch,
-        DeviceSyncState.has_more,
-        DeviceSyncState.checksum,
-        DeviceSyncState.renew_after,
-        select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery(),
+        col(User.role),
+        col(User.active),
+        col(Organization.active),
+        col(AuthSession.revoked_at),
+        col(AuthSession.device_id),
+        col(Device.revoked_at),
+        col(DeviceSyncState.batch),
+        col(DeviceSyncState.has_more),
+        col(DeviceSyncState.checksum),
+        col(DeviceSyncState.renew_after),
+        select(col(ChangeCounter.value)).where(col(ChangeCounter.id) == 1).scalar_subquery(),
     )
     .select_from(AuthSession)
-    .join(User, User.id == AuthSession.user_id)
-    .join(Organization, Organization.id == User.organization_id)
-    .outerjoin(Device, Device.id == AuthSession.device_id)
-    .outerjoin(DeviceSyncState, DeviceSyncState.device_id == AuthSession.device_id)
-    .where(AuthSession.id == bindparam("sid"), AuthSession.user_id == bindparam("uid"))
+    .join(User, col(User.id) == col(AuthSession.user_id))
+    .join(Organization, col(Organization.id) == col(User.organization_id))
+    .outerjoin(Device, col(Device.id) == col(AuthSession.device_id))
+    .outerjoin(DeviceSyncState, col(DeviceSyncState.device_id) == col(AuthSession.device_id))
+    .where(col(AuthSession.id) == bindparam("sid"), col(AuthSession.user_id) == bindparam("uid"))
 )
 
 _ROUTE = SimpleNamespace(path_format=PATH)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.models import Device
 from app.sync import checksum
@@ -59,9 +60,9 @@ async def last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
     for entity, ids in by_entity.items():
         for chunk in chunks(ids):
             rows = await session.execute(
-                select(ChangeLog.entity_id, func.max(ChangeLog.seq))
-                .where(ChangeLog.entity == entity, ChangeLog.entity_id.in_(chunk))
-                .group_by(ChangeLog.entity_id)
+                select(col(ChangeLog.entity_id), func.max(col(ChangeLog.seq)))
+                .where(col(ChangeLog.entity) == entity, col(ChangeLog.entity_id).in_(chunk))
+                .group_by(col(ChangeLog.entity_id))
             )
             out.update({(entity, i): seq for i, seq in rows})
     return out
@@ -95,19 +96,22 @@ class ConfirmedRows(NamedTuple):
 def confirmed_rows(device_id: uuid.UUID, batch: int) -> ConfirmedRows:
     """The rules of confirming ``batch`` as SQL: ``confirm_batch`` writes them, a planning pull reads by them."""
     dh = DeviceHolding
-    sent = and_(dh.sent_batch.is_not(None), dh.sent_batch <= batch)
-    upsert = and_(sent, dh.sent_op == "upsert")
-    revoke = and_(sent, dh.sent_op == "revoke")
+    sent = and_(col(dh.sent_batch).is_not(None), col(dh.sent_batch) <= batch)
+    upsert = and_(sent, col(dh.sent_op) == "upsert")
+    revoke = and_(sent, col(dh.sent_op) == "revoke")
     return ConfirmedRows(
         upsert=upsert,
         revoke=revoke,
-        deleted=and_(sent, func.coalesce(dh.sent_op, "") == "delete"),
+        deleted=and_(sent, func.coalesce(col(dh.sent_op), "") == "delete"),
         lost_unheld=and_(
-            dh.sent_batch.is_not(None), dh.sent_batch > batch, dh.held_version.is_(None), dh.revoked_at.is_(None)
+            col(dh.sent_batch).is_not(None),
+            col(dh.sent_batch) > batch,
+            col(dh.held_version).is_(None),
+            col(dh.revoked_at).is_(None),
         ),
-        version=case((upsert, dh.sent_version), else_=dh.held_version),
-        view=case((upsert, dh.sent_view), else_=dh.held_view),
-        revoked=case((upsert, literal(False)), (revoke, literal(True)), else_=dh.revoked_at.is_not(None)),
+        version=case((upsert, col(dh.sent_version)), else_=col(dh.held_version)),
+        view=case((upsert, col(dh.sent_view)), else_=col(dh.held_view)),
+        revoked=case((upsert, literal(False)), (revoke, literal(True)), else_=col(dh.revoked_at).is_not(None)),
     )
 
 
@@ -128,15 +132,15 @@ async def read_holdings(
     dh = DeviceHolding
     c = confirmed_rows(device_id, batch)
     columns = (
-        type_coerce(dh.id, String),
-        dh.entity,
-        type_coerce(dh.entity_id, String),
-        type_coerce(dh.household_id, String),
+        type_coerce(col(dh.id), String),
+        col(dh.entity),
+        type_coerce(col(dh.entity_id), String),
+        type_coerce(col(dh.household_id), String),
         c.version,
         c.view,
         c.revoked,
     )
-    remain = (dh.device_id == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
+    remain = (col(dh.device_id) == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
     if keys is None:
         query: Any = select(*columns).where(*remain)
     else:
@@ -144,14 +148,14 @@ async def read_holdings(
         for entity, eid in keys:
             by_entity[entity].add(eid)
         parts = [
-            select(*columns).where(*remain, dh.entity == entity, dh.entity_id.in_(sorted(ids)))
+            select(*columns).where(*remain, col(dh.entity) == entity, col(dh.entity_id).in_(sorted(ids)))
             for entity, ids in sorted(by_entity.items())
         ]
         households = sorted(set(homes))
         if households:
-            at_home = dh.household_id.in_(households)
+            at_home = col(dh.household_id).in_(households)
             parts.append(
-                select(*columns).where(*remain, at_home, dh.entity.in_(home_entities) if home_entities else true())
+                select(*columns).where(*remain, at_home, col(dh.entity).in_(home_entities) if home_entities else true())
             )
         if not parts:
             return {}
@@ -186,13 +190,13 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
     dh = DeviceHolding
     rows = await session.execute(
         select(
-            dh.entity,
-            type_coerce(dh.entity_id, String),
-            dh.held_version,
-            dh.revoked_at.is_not(None),
-            dh.sent_op,
-            dh.sent_version,
-        ).where(dh.device_id == device_id, dh.sent_batch > batch)
+            col(dh.entity),
+            type_coerce(col(dh.entity_id), String),
+            col(dh.held_version),
+            col(dh.revoked_at).is_not(None),
+            col(dh.sent_op),
+            col(dh.sent_version),
+        ).where(col(dh.device_id) == device_id, col(dh.sent_batch) > batch)
     )
     for entity, raw, held_version, revoked, op, sent_version in rows:
         eid = as_uuid(raw)
@@ -206,8 +210,8 @@ async def holdings_of(session: AsyncSession, device_id: uuid.UUID) -> list[Devic
         (
             await session.execute(
                 select(DeviceHolding)
-                .where(DeviceHolding.device_id == device_id)
-                .order_by(DeviceHolding.entity, DeviceHolding.entity_id)
+                .where(col(DeviceHolding.device_id) == device_id)
+                .order_by(col(DeviceHolding.entity), col(DeviceHolding.entity_id))
             )
         ).scalars()
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -30,8 +31,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from app.core.db import utcnow
+from app.core.db import rowcount, table_of, utcnow
 from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.times import rfc3339
@@ -62,11 +64,19 @@ async def pull(
     if raw_cursor:
         if cursor is None or st is None or cursor.device_id != device_id or cursor.batch > st.batch or cursor.seq > seq:
             raise cursor_expired()
-        settled = {"batch": st.batch, "has_more": st.has_more, "renew_after": st.renew_after, "now": now}
-        if nothing_new(cursor, seq=seq, today=today.isoformat(), **settled):
+        settled = partial(
+            nothing_new,
+            cursor,
+            batch=st.batch,
+            has_more=st.has_more,
+            renew_after=st.renew_after,
+            now=now,
+            today=today.isoformat(),
+        )
+        if settled(seq=seq):
             state.metrics.sync_pulls.labels("unchanged").inc()
             return {"cursor": raw_cursor, "has_more": False, "checksum": st.checksum, "changes": []}
-        if nothing_new(cursor, seq=cursor.seq, today=today.isoformat(), **settled) and cursor.seq < seq:
+        if settled(seq=cursor.seq) and cursor.seq < seq:
             changes = await changes_since(session, cursor.seq, seq)
     plan: Plan | None = None
     if changes is not None:
@@ -204,11 +214,11 @@ async def record(
     if cursor is not None:
         await confirm_batch(session, device_id, cursor.batch, now)
     else:
-        await session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id))
+        await session.execute(delete(DeviceHolding).where(col(DeviceHolding.device_id) == device_id))
     if new_rows:
-        await session.execute(insert(DeviceHolding.__table__), new_rows)
+        await session.execute(insert(table_of(DeviceHolding)), new_rows)
     if sent_rows:
-        dh = DeviceHolding.__table__
+        dh = table_of(DeviceHolding)
         await session.execute(
             dh.update()
             .where(dh.c.id == bindparam("b_id"))
@@ -226,7 +236,7 @@ async def record(
     if renew:
         await session.execute(
             update(DeviceHolding)
-            .where(DeviceHolding.device_id == device_id, DeviceHolding.revoked_at.is_(None))
+            .where(col(DeviceHolding.device_id) == device_id, col(DeviceHolding.revoked_at).is_(None))
             .values(hold_until=hold_until)
             .execution_options(synchronize_session=False)
         )
@@ -243,16 +253,19 @@ async def ack(session: AsyncSession, principal: Principal, purged: list[tuple[st
         return 0
     dh = DeviceHolding
     conditions = [
-        and_(dh.entity_id == eid, dh.entity == entity) if entity else dh.entity_id == eid for entity, eid in purged
+        and_(col(dh.entity_id) == eid, col(dh.entity) == entity) if entity else col(dh.entity_id) == eid
+        for entity, eid in purged
     ]
     removed = 0
     for chunk in chunks(conditions, 200):
         result = await session.execute(
             delete(dh).where(
-                dh.device_id == device_id, or_(dh.revoked_at.is_not(None), dh.sent_op == "revoke"), or_(*chunk)
+                col(dh.device_id) == device_id,
+                or_(col(dh.revoked_at).is_not(None), col(dh.sent_op) == "revoke"),
+                or_(*chunk),
             )
         )
-        removed += result.rowcount or 0  # type: ignore[attr-defined]
+        removed += rowcount(result)
     await audit.record(
         session, principal, "sync.ack", entity="device", entity_id=device_id, details={"purged": removed}
     )

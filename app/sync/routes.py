@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -32,7 +32,7 @@ router = APIRouter(tags=["sync"])
 # domains' hooks (e.g. the household field stamps kept on every flush) are in place before the first request.
 adapters()
 
-_SYNC_ERRORS = {
+_SYNC_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Token invalid; a revoked device gets `wipe: true`"},
     409: {"description": "The token is not bound to a device"},
 }

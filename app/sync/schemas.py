@@ -291,16 +291,16 @@ def document_unions(doc: dict[str, Any]) -> None:
 
     base_mutation = schemas["Mutation"]
     by_entity: dict[str, dict[str, str]] = {}
-    for (entity, op), data in MUTATION_DATA.items():
+    for (entity, op), mutation_data in MUTATION_DATA.items():
         name = f"{_name(entity)}{_name(op)}Mutation"
         props = dict(base_mutation["properties"])
         props["entity"] = {"type": "string", "const": entity, "enum": [entity]}
         props["op"] = {"type": "string", "const": op, "enum": [op]}
-        if data is None:
+        if mutation_data is None:
             props.pop("data", None)
         else:
-            props["data"] = data
-        required = ["mutation_id", "entity", "op", "id"] + (["data"] if data is not None else [])
+            props["data"] = mutation_data
+        required = ["mutation_id", "entity", "op", "id"] + (["data"] if mutation_data is not None else [])
         # like the runtime Mutation (extra="forbid"): a member not named here answers 422
         schemas[name] = {
             "title": name,

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access import sync as access
 from app.access.policy import PartnerReach
@@ -219,4 +220,6 @@ async def context_for(session: AsyncSession, principal: Principal, now: datetime
 async def user_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    return dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(list(ids))))).all())
+    return dict(
+        (await session.execute(select(col(User.id), col(User.display_name)).where(col(User.id).in_(list(ids))))).all()
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
@@ -38,15 +39,15 @@ async def changes_since(session: AsyncSession, since: int, until: int) -> list[A
     rows = (
         await session.execute(
             select(
-                ChangeLog.entity,
-                ChangeLog.entity_id,
-                ChangeLog.household_id,
-                ChangeLog.visit_id,
-                ChangeLog.case_id,
-                ChangeLog.seq,
+                col(ChangeLog.entity),
+                col(ChangeLog.entity_id),
+                col(ChangeLog.household_id),
+                col(ChangeLog.visit_id),
+                col(ChangeLog.case_id),
+                col(ChangeLog.seq),
             )
-            .where(ChangeLog.seq > since, ChangeLog.seq <= until)
-            .order_by(ChangeLog.seq)
+            .where(col(ChangeLog.seq) > since, col(ChangeLog.seq) <= until)
+            .order_by(col(ChangeLog.seq))
             .limit(SIFT_LIMIT + 1)
         )
     ).all()

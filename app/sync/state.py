@@ -18,9 +18,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access.sync import may_sync
-from app.core.db import utcnow
+from app.core.db import rowcount, table_of, utcnow
 from app.core.errors import Problem
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
@@ -41,9 +42,9 @@ async def state_and_seq(session: AsyncSession, device_id: uuid.UUID) -> tuple[De
     """This device's sync state (if it ever pulled) and the change counter, in one statement."""
     row = (
         await session.execute(
-            select(DeviceSyncState, select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()).where(
-                DeviceSyncState.device_id == device_id
-            )
+            select(
+                DeviceSyncState, select(col(ChangeCounter.value)).where(col(ChangeCounter.id) == 1).scalar_subquery()
+            ).where(col(DeviceSyncState.device_id) == device_id)
         )
     ).first()
     if row is None:
@@ -54,7 +55,7 @@ async def state_and_seq(session: AsyncSession, device_id: uuid.UUID) -> tuple[De
 async def sync_state(session: AsyncSession, device_id: uuid.UUID) -> DeviceSyncState:
     locked = (
         select(DeviceSyncState)
-        .where(DeviceSyncState.device_id == device_id)
+        .where(col(DeviceSyncState.device_id) == device_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -69,13 +70,13 @@ async def record_state(session: AsyncSession, device_id: uuid.UUID, planned_batc
     """Move the device's sync state on to what a pull planned, unless another pull of the device was recorded
     since it was planned (then 410): one compare-and-set on the batch number, which also takes the row's
     lock on PostgreSQL. A device's first pull makes the row."""
-    t = DeviceSyncState.__table__
+    t = table_of(DeviceSyncState)
     moved = await session.execute(
         t.update()
         .where(t.c.device_id == device_id, t.c.batch == planned_batch)
         .values(**values, version=t.c.version + 1)
     )
-    if moved.rowcount == 1:
+    if rowcount(moved) == 1:
         return
     if planned_batch == 0 and await insert_state(session, device_id, **values):
         return
@@ -94,9 +95,9 @@ async def insert_state(session: AsyncSession, device_id: uuid.UUID, **values: An
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     row = {"id": uuid.uuid4(), "version": 1, "created_at": now, "updated_at": now, "device_id": device_id, **values}
     made = await session.execute(
-        make(DeviceSyncState.__table__).values(**row).on_conflict_do_nothing(index_elements=["device_id"])
+        make(table_of(DeviceSyncState)).values(**row).on_conflict_do_nothing(index_elements=["device_id"])
     )
-    return bool(made.rowcount == 1)  # type: ignore[attr-defined]
+    return rowcount(made) == 1
 
 
 async def confirm_batch(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
@@ -105,15 +106,17 @@ async def confirm_batch(session: AsyncSession, device_id: uuid.UUID, batch: int,
     dh = DeviceHolding
     c = confirmed_rows(device_id, batch)
     await session.execute(
-        delete(dh).where(dh.device_id == device_id, dh.sent_batch.is_not(None), or_(c.deleted, c.lost_unheld))
+        delete(dh).where(col(dh.device_id) == device_id, col(dh.sent_batch).is_not(None), or_(c.deleted, c.lost_unheld))
     )
     await session.execute(
         update(dh)
-        .where(dh.device_id == device_id, dh.sent_batch.is_not(None))
+        .where(col(dh.device_id) == device_id, col(dh.sent_batch).is_not(None))
         .values(
             held_version=c.version,
             held_view=c.view,
-            revoked_at=case((c.upsert, null()), (c.revoke, literal(now, dh.revoked_at.type)), else_=dh.revoked_at),
+            revoked_at=case(
+                (c.upsert, null()), (c.revoke, literal(now, table_of(dh).c.revoked_at.type)), else_=dh.revoked_at
+            ),
             sent_version=None,
             sent_view=None,
             sent_op=None,
