@@ -6,8 +6,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -107,12 +108,34 @@ def _cursor_value(column: Any, raw: Any) -> Any:
     return raw
 
 
-def _after(columns: tuple[Any, ...], values: list[Any], descending: bool) -> Any:
-    """Rows strictly after ``values`` in the order of ``columns``: (a > x) or (a = x and b > y) or …"""
+#: The order of a keyset listing: each item a column, or ``(column, "asc" | "desc")`` for a column that runs its
+#: own way (the triage queue: highest priority first, then oldest first).
+Direction = Literal["asc", "desc"]
+OrderItem = Any | tuple[Any, Direction]
+
+
+def _directed(order: Sequence[OrderItem], descending: bool) -> list[tuple[Any, bool]]:
+    """Each column of ``order`` with whether it runs descending: a bare column runs the listing's way
+    (``descending``), a ``(column, direction)`` pair its own."""
+    out: list[tuple[Any, bool]] = []
+    for item in order:
+        if isinstance(item, tuple):
+            column, direction = item
+            if direction not in ("asc", "desc"):
+                raise ValueError(f"order direction {direction!r}: asc or desc")
+            out.append((column, direction == "desc"))
+        else:
+            out.append((item, descending))
+    return out
+
+
+def _after(columns: Sequence[tuple[Any, bool]], values: list[Any]) -> Any:
+    """Rows strictly after ``values`` in the order of ``columns`` (each with its direction):
+    (a > x) or (a = x and b > y) or …, with < for a descending column."""
     clauses = []
-    for i, column in enumerate(columns):
-        step = column < values[i] if descending else column > values[i]
-        clauses.append(and_(*[columns[j] == values[j] for j in range(i)], step))
+    for i, (column, desc) in enumerate(columns):
+        step = column < values[i] if desc else column > values[i]
+        clauses.append(and_(*[columns[j][0] == values[j] for j in range(i)], step))
     return or_(*clauses)
 
 
@@ -120,30 +143,33 @@ async def keyset(
     session: AsyncSession,
     stmt: Select[Any],
     *,
-    order: tuple[Any, ...],
+    order: Sequence[OrderItem],
     limit: int,
     cursor: str | None,
     descending: bool = False,
 ) -> tuple[list[Any], str | None]:
     """The one keyset pager: ``stmt`` (selecting one entity) ordered by the columns ``order`` (the last one
-    unique, usually the id), ``limit`` rows after the position in ``cursor``. The cursor is written from the
-    columns of the order, so it is only ever read back by the same listing; one that does not fit is a 422."""
+    unique, usually the id), ``limit`` rows after the position in ``cursor``. Every column runs ascending, or
+    descending with ``descending=True``; a ``(column, "desc")`` (or ``"asc"``) item runs its own way. The cursor
+    is written from the columns of the order, so it is only ever read back by the same listing; one that does
+    not fit is a 422."""
+    columns = _directed(order, descending)
     if cursor:
         raw = decode_cursor(cursor)
-        if len(raw) != len(order):
+        if len(raw) != len(columns):
             raise invalid_cursor()
         try:
-            values = [_cursor_value(column, value) for column, value in zip(order, raw, strict=True)]
+            values = [_cursor_value(column, value) for (column, _), value in zip(columns, raw, strict=True)]
         except (ValueError, TypeError) as exc:
             raise invalid_cursor() from exc
-        stmt = stmt.where(_after(order, values, descending))
-    ordering = [c.desc() for c in order] if descending else [c.asc() for c in order]
+        stmt = stmt.where(_after(columns, values))
+    ordering = [column.desc() if desc else column.asc() for column, desc in columns]
     rows = list((await session.execute(stmt.order_by(*ordering).limit(limit + 1))).scalars())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, column.key) for column in order])
+        next_cursor = encode_cursor([getattr(last, column.key) for column, _ in columns])
     return rows, next_cursor
 
 

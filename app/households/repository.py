@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, desc, or_, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, desc, select
 
 from app.auth.models import Organization, User
-from app.core.pagination import cursor_int, decode_cursor, encode_cursor, invalid_cursor
 from app.core.repository import Repository
 from app.households.models import (
     Consent,
@@ -78,32 +77,11 @@ class HouseholdRepository(Repository[Household]):
     async def by_priority(
         self, stmt: Select[Any], *, limit: int, cursor: str | None
     ) -> tuple[list[Household], str | None]:
-        """A page of ``stmt`` in triage order: highest priority first, then oldest first. The one pager whose
-        columns run in two directions, so not :func:`app.core.pagination.keyset` (which orders all one way);
-        its cursor is written the same way (priority, created_at, id)."""
-        if cursor:
-            raw = decode_cursor(cursor)
-            try:
-                c_priority, c_at, c_id = cursor_int(raw[0]), datetime.fromisoformat(raw[1]), uuid.UUID(raw[2])
-            except (ValueError, IndexError, TypeError) as exc:
-                raise invalid_cursor() from exc
-            stmt = stmt.where(
-                or_(
-                    Household.priority < c_priority,
-                    and_(
-                        Household.priority == c_priority,
-                        or_(Household.created_at > c_at, and_(Household.created_at == c_at, Household.id > c_id)),
-                    ),
-                )
-            )
-        stmt = stmt.order_by(Household.priority.desc(), Household.created_at.asc(), Household.id.asc()).limit(limit + 1)
-        rows = await self.all(stmt)
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor([last.priority, last.created_at, last.id])
-        return rows, next_cursor
+        """A page of ``stmt`` in triage order: highest priority first, then oldest first (priority, created_at,
+        id)."""
+        return await self.page(
+            stmt, order=((Household.priority, "desc"), Household.created_at, Household.id), limit=limit, cursor=cursor
+        )
 
     async def records_of(
         self, model: Any, household_id: uuid.UUID, *, limit: int, cursor: str | None
