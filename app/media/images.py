@@ -13,14 +13,15 @@ thread (``anyio.to_thread.run_sync``).
   the bytes Pillow keeps per pixel, and the copies the cleaning makes) is reckoned from the header before any
   pixel is decoded. A JPEG over the budget is reduced while decoding (DCT scaling, 1/2 to 1/8); a PNG, WebP or
   HEIC over it is refused (a 300 KiB PNG can announce 8,900 × 8,900 pixels: 300 MiB decoded).
+
+This module sniffs the type, reckons the budget and runs the two passes; the lossless copy is
+:mod:`app.media.stripping`, decoding, re-encoding and the thumbnail are :mod:`app.media.reencoding`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
-import re
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import pillow_heif
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from app.media.reencoding import header_size, orientation, reencode, verify_and_thumbnail
+from app.media.stripping import STRIPPERS
 
 pillow_heif.register_heif_opener()
 
 #: Largest picture accepted, in pixels (a 200-megapixel phone sensor bins to 50 MP; Pillow's own
 #: decompression-bomb warning starts at about 89 MP).
 MAX_PIXELS = 80_000_000
-THUMBNAIL_SIZE = 320
 #: Default decode budget in bytes (the setting ``image_decode_budget_mib`` overrides it).
 DECODE_BUDGET = 48 * 1024 * 1024
 #: Bytes Pillow keeps per pixel by mode (RGB is stored in four bytes, like RGBA); modes not named: 4.
@@ -113,87 +116,6 @@ class Processed:
     thumbnail_sha256: str
 
 
-def _orientation(im: Image.Image, source: Path | None = None) -> int:
-    """The EXIF orientation (1 = upright). For a PNG whose eXIf chunk follows the pixels, read it from the
-    file rather than decoding the picture to find it."""
-    try:
-        if im.format == "PNG" and "exif" not in im.info and source is not None:
-            raw = _png_exif(source)
-            if raw is None:
-                return 1
-            exif = Image.Exif()
-            exif.load(raw)
-            return int(exif.get(0x0112, 1) or 1)
-        return int(im.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        return 1
-
-
-def _png_exif(source: Path) -> bytes | None:
-    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        pos, size = 8, len(mm)
-        while pos + 8 <= size:
-            length = struct.unpack(">I", mm[pos : pos + 4])[0]
-            kind = mm[pos + 4 : pos + 8]
-            if kind == b"eXIf":
-                return bytes(mm[pos + 8 : pos + 8 + length])
-            if kind == b"IEND":
-                return None
-            pos += 12 + length
-    return None
-
-
-def _jpeg_options(source: Image.Image, info: dict[str, Any]) -> dict[str, Any]:
-    """Encoder settings that keep a JPEG's quality: its own quantization tables and subsampling."""
-    options: dict[str, Any] = {"optimize": False, "exif": b"", "comment": b""}
-    if info.get("icc_profile"):
-        options["icc_profile"] = info["icc_profile"]
-    if source.format == "JPEG" and getattr(source, "quantization", None):
-        options["qtables"] = source.quantization
-        sampling = JpegImagePlugin.get_sampling(source)
-        if sampling != -1:
-            options["subsampling"] = sampling
-        if info.get("progressive") or info.get("progression"):
-            options["progressive"] = True
-    else:
-        options["quality"] = 90
-    return options
-
-
-def _save_jpeg(im: Image.Image, options: dict[str, Any], target: Path) -> None:
-    if im.mode not in ("RGB", "L", "CMYK"):
-        im = _flatten(im)
-    im.save(target, "JPEG", **options)
-
-
-def _flatten(im: Image.Image) -> Image.Image:
-    """RGB on white (for JPEG output)."""
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return im.convert("RGB")
-
-
-def _webp_lossless(path: Path) -> bool:
-    """Whether a WebP file holds a lossless (VP8L) bitstream."""
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12:
-            return False
-        while True:
-            header = fh.read(8)
-            if len(header) < 8:
-                return False
-            fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
-            if fourcc == b"VP8L":
-                return True
-            if fourcc == b"VP8 ":
-                return False
-            fh.seek(size + (size & 1), os.SEEK_CUR)
-
-
 def _hash_file(path: Path) -> tuple[int, str]:
     return path.stat().st_size, file_sha256(path)
 
@@ -262,7 +184,7 @@ def process_image(
             width, height = im.size
             if width * height > max_pixels:
                 raise ImageRejected(422, "image-too-large", "uploads.too-many-pixels", limit=max_pixels)
-            upright = _orientation(im, source) == 1
+            upright = orientation(im, source) == 1
             turned = kind != "heic" and not upright  # libheif turns a HEIC itself, no second copy
             cost = decode_cost(kind, im.mode, (width, height), turned=turned)
             if kind == "jpeg":
@@ -276,17 +198,17 @@ def process_image(
                 # original to prove it whole and make the thumbnail: the two passes overlap.
                 im.close()
                 with ThreadPoolExecutor(1, thread_name_prefix="ongi-verify") as pool:
-                    decoding = pool.submit(_verify_and_thumbnail, source, pil_format)
+                    decoding = pool.submit(verify_and_thumbnail, source, pil_format)
                     try:
                         clean = STRIPPERS[kind](source, out)
                         if durable:
                             _fsync(out)
                     finally:
                         thumb, (final_width, final_height) = decoding.result()
-                if (final_width, final_height) != (width, height) or _header_size(out, pil_format) != (width, height):
+                if (final_width, final_height) != (width, height) or header_size(out, pil_format) != (width, height):
                     raise ImageRejected(422, "image-unreadable", "uploads.unreadable")
             else:
-                thumb, (final_width, final_height) = _reencode(im, kind, source, out)
+                thumb, (final_width, final_height) = reencode(im, kind, source, out)
     except ImageRejected:
         raise
     except (OSError, SyntaxError, ValueError, IndexError, struct.error) as exc:
@@ -312,269 +234,3 @@ def process_image(
 def _fsync(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
-
-
-def _header_size(path: Path, pil_format: str) -> tuple[int, int]:
-    """The picture size a file's header declares (nothing decoded)."""
-    with Image.open(path, formats=[pil_format]) as im:
-        return im.size
-
-
-def _verify_and_thumbnail(path: Path, pil_format: str) -> tuple[Image.Image, tuple[int, int]]:
-    """Decode the cleaned file (a JPEG at reduced scale, which still reads every coefficient) to prove it is
-    a whole picture, and make the thumbnail from it."""
-    with Image.open(path, formats=[pil_format]) as im:
-        size = im.size
-        if pil_format == "JPEG":
-            im.draft(im.mode if im.mode in ("RGB", "L") else None, (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-        im.load()
-        return _thumbnail(im), size
-
-
-def _reencode(im: Image.Image, kind: str, source: Path, out: Path) -> tuple[Image.Image, tuple[int, int]]:
-    """Decode, apply the orientation, and encode the pixels alone (HEIC, or a picture stored turned)."""
-    info = dict(im.info)  # what the file said; nothing of it is written back except as chosen below
-    icc = info.get("icc_profile")
-    im.load()
-    jpeg_options = _jpeg_options(im, info) if kind in ("jpeg", "heic") else {}
-    # HEIF: libheif applies the rotation itself and pillow-heif resets the EXIF orientation to 1.
-    cleaned = ImageOps.exif_transpose(im) if _orientation(im, source) != 1 else im
-    if cleaned is not im:
-        im.close()  # the turned copy is all that is needed now: free the decoded original
-    thumb = _thumbnail(cleaned)
-    # Pillow writes some of an image's own info back when saving (a JPEG comment, for one): drop it all.
-    cleaned.info = {}
-    if kind in ("jpeg", "heic"):
-        _save_jpeg(cleaned, jpeg_options, out)
-    elif kind == "png":
-        options: dict[str, Any] = {"optimize": False}
-        if icc:
-            options["icc_profile"] = icc
-        if "transparency" in info and cleaned.mode in ("P", "L", "RGB"):
-            options["transparency"] = info["transparency"]
-        cleaned.save(out, "PNG", **options)
-    else:
-        options = {"exif": b"", "xmp": b""}
-        if icc:
-            options["icc_profile"] = icc
-        if _webp_lossless(source):
-            options["lossless"] = True
-        else:
-            options["quality"] = 90
-        cleaned.save(out, "WEBP", **options)
-    return thumb, cleaned.size
-
-
-# --- lossless stripping: copy the picture's data, leave metadata behind ---------------------------------------
-#
-# Allow-lists: only what a decoder needs to show the picture as intended is copied; everything else (EXIF,
-# GPS, XMP, IPTC, comments, text chunks, maker data, embedded thumbnails, secondary images after the end
-# of the primary one) is dropped. The source is memory-mapped, not read into memory.
-
-
-class _Malformed(ValueError):
-    pass
-
-
-#: JPEG markers copied as they are: every SOFn, DHT and DAC (0xC0-0xCF but the reserved JPG), DQT, DRI, DNL,
-#: EXP and SOS.
-_JPEG_KEEP = frozenset((set(range(0xC0, 0xD0)) - {0xC8}) | {0xDB, 0xDD, 0xDC, 0xDF, 0xDA})
-
-
-_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
-
-
-class _HashingWriter:
-    """A file opened for writing that also counts and sha256-hashes what is written to it, so that the
-    cleaned copy's content address needs no second read."""
-
-    def __init__(self, target: Path) -> None:
-        self._fh = open(target, "wb")  # noqa: SIM115 - closed by __exit__
-        self._sha = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes | memoryview) -> int:
-        self._sha.update(data)
-        self.size += len(data)
-        return self._fh.write(data)
-
-    def result(self) -> tuple[int, str]:
-        return self.size, self._sha.hexdigest()
-
-    def __enter__(self) -> _HashingWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._fh.close()
-
-
-def strip_jpeg(source: Path, target: Path) -> tuple[int, str]:
-    """Copy a JPEG without its metadata segments; answers the copy's size and sha256."""
-    with (
-        open(source, "rb") as fh,
-        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-        _HashingWriter(target) as out,
-    ):
-        view = memoryview(mm)
-        try:
-            _strip_jpeg(mm, view, out)
-        finally:
-            view.release()
-    return out.result()
-
-
-def _strip_jpeg(mm: mmap.mmap, view: memoryview, out: Any) -> None:
-    size = len(mm)
-    if mm[:2] != b"\xff\xd8":
-        raise _Malformed("no SOI")
-    out.write(b"\xff\xd8")
-    pos = 2
-    while True:
-        if pos >= size or mm[pos] != 0xFF:
-            raise _Malformed("marker expected")
-        while pos < size and mm[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= size:
-            raise _Malformed("truncated")
-        marker = mm[pos]
-        pos += 1
-        if marker == 0xD9:  # EOI: the primary picture ends; anything after it (MPF images, gain maps) is dropped
-            out.write(b"\xff\xd9")
-            return
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            out.write(bytes((0xFF, marker)))
-            continue
-        if pos + 2 > size:
-            raise _Malformed("truncated")
-        length = (mm[pos] << 8) | mm[pos + 1]
-        end = pos + length
-        if length < 2 or end > size:
-            raise _Malformed("bad segment length")
-        payload = view[pos + 2 : end]
-        if marker in _JPEG_KEEP:
-            out.write(bytes((0xFF, marker)))
-            out.write(view[pos:end])
-        elif marker == 0xE0 and bytes(payload[:5]) == b"JFIF\x00" and len(payload) >= 12:
-            # JFIF header without its embedded thumbnail.
-            out.write(b"\xff\xe0\x00\x10" + bytes(payload[:12]) + b"\x00\x00")
-        elif (marker == 0xE2 and bytes(payload[:12]) == b"ICC_PROFILE\x00") or (
-            marker == 0xEE and bytes(payload[:5]) == b"Adobe"
-        ):
-            out.write(bytes((0xFF, marker)))
-            out.write(view[pos:end])
-        pos = end
-        if marker == 0xDA:  # entropy-coded data follows, up to the next marker (not a stuffed 0xFF, not RSTn)
-            found = _NEXT_MARKER.search(mm, pos)
-            if found is None:
-                raise _Malformed("truncated scan")
-            j = found.start()
-            out.write(view[pos:j])
-            pos = j
-
-
-#: PNG chunks copied: the picture, its palette and transparency, and how to show its colours.
-_PNG_KEEP = frozenset(
-    {
-        b"IHDR",
-        b"PLTE",
-        b"IDAT",
-        b"IEND",
-        b"tRNS",
-        b"cHRM",
-        b"gAMA",
-        b"iCCP",
-        b"sBIT",
-        b"sRGB",
-        b"cICP",
-        b"mDCv",
-        b"cLLi",
-        b"pHYs",
-    }
-)
-
-
-def strip_png(source: Path, target: Path) -> tuple[int, str]:
-    """Copy a PNG without its metadata chunks; answers the copy's size and sha256."""
-    with (
-        open(source, "rb") as fh,
-        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-        _HashingWriter(target) as out,
-    ):
-        view = memoryview(mm)
-        try:
-            size = len(mm)
-            if mm[:8] != b"\x89PNG\r\n\x1a\n":
-                raise _Malformed("no PNG signature")
-            out.write(view[:8])
-            pos = 8
-            while True:
-                if pos + 8 > size:
-                    raise _Malformed("truncated")
-                length = struct.unpack(">I", mm[pos : pos + 4])[0]
-                kind = mm[pos + 4 : pos + 8]
-                end = pos + 12 + length
-                if end > size:
-                    raise _Malformed("truncated chunk")
-                if kind in _PNG_KEEP:
-                    out.write(view[pos:end])
-                pos = end
-                if kind == b"IEND":
-                    break
-        finally:
-            view.release()
-    return out.result()
-
-
-_WEBP_KEEP = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ICCP", b"ANIM", b"ANMF"})
-
-
-def strip_webp(source: Path, target: Path) -> tuple[int, str]:
-    """Copy a WebP without its EXIF and XMP chunks; answers the copy's size and sha256."""
-    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        view = memoryview(mm)
-        try:
-            size = len(mm)
-            if mm[:4] != b"RIFF" or mm[8:12] != b"WEBP":
-                raise _Malformed("not RIFF/WEBP")
-            riff_end = min(size, 8 + struct.unpack("<I", mm[4:8])[0])
-            kept: list[tuple[int, int, bytes | None]] = []
-            pos = 12
-            while pos + 8 <= riff_end:
-                fourcc = mm[pos : pos + 4]
-                length = struct.unpack("<I", mm[pos + 4 : pos + 8])[0]
-                end = pos + 8 + length + (length & 1)
-                if pos + 8 + length > riff_end:
-                    raise _Malformed("truncated chunk")
-                if fourcc == b"VP8X" and length >= 10:
-                    header = bytearray(mm[pos : pos + 8 + length])
-                    header[8] &= ~(0x08 | 0x04) & 0xFF  # no EXIF, no XMP
-                    kept.append((pos, min(end, riff_end), bytes(header) + b"\x00" * (length & 1)))
-                elif fourcc in _WEBP_KEEP:
-                    kept.append((pos, min(end, riff_end), None))
-                pos = end
-            body = sum(len(r) if r is not None else e - p for p, e, r in kept)
-            with _HashingWriter(target) as out:
-                out.write(b"RIFF" + struct.pack("<I", 4 + body) + b"WEBP")
-                for p, e, replacement in kept:
-                    out.write(replacement if replacement is not None else view[p:e])
-        finally:
-            view.release()
-    return out.result()
-
-
-STRIPPERS = {"jpeg": strip_jpeg, "png": strip_png, "webp": strip_webp}
-
-
-def _thumbnail(im: Image.Image) -> Image.Image:
-    width, height = im.size
-    scale = min(1.0, THUMBNAIL_SIZE / max(width, height))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        im = im.point(lambda v: v / 256).convert("L")  # 16-bit grey: scale to 8 bits
-    elif im.mode not in ("RGB", "L", "RGBA", "LA"):
-        im = im.convert("RGBA" if im.mode in ("P", "PA") else "RGB")
-    small = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0) if scale < 1 else im.copy()
-    if small.mode not in ("RGB", "L"):
-        small = _flatten(small)
-    small.info = {}
-    return small
