@@ -46,8 +46,10 @@ from app.core.i18n import t
 from app.core.principal import Principal
 from app.core.tabular import XLSX_MEDIA_TYPE, negotiate, table_response
 from app.core.times import local_today, period_bounds
+from app.households.clocks import deadline_fields
 from app.households.models import HouseholdStatus, RiskLevel
 from app.journal import audit
+from app.winter.models import DeadlineNotice
 
 RISK_RANK = {RiskLevel.low: 0, RiskLevel.moderate: 1, RiskLevel.high: 2, RiskLevel.critical: 3}
 
@@ -192,18 +194,12 @@ async def _follow_up_sets(
     now: datetime,
 ) -> tuple[set[uuid.UUID], set[uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
     """Of the counted households: reached in the period, unreachable now, in monitoring now, and those whose
-    legal clock (household, visit or case; ``app.winter`` when installed) went overdue in the period or is now."""
+    legal clock (household, visit or case; ``app.winter``) went overdue in the period or is now."""
     repo = CampaignRepository(session)
     reached = set(visited)
     unreachable: set[uuid.UUID] = set()
     in_monitoring: set[uuid.UUID] = set()
     missed: set[uuid.UUID] = set()
-    try:
-        from app.winter.deadlines import deadline_fields
-        from app.winter.models import DeadlineNotice
-    except ImportError:  # deadlines not installed: none missed
-        deadline_fields = None  # type: ignore[assignment]
-        DeadlineNotice = None  # type: ignore[assignment]
     for chunk in _chunks(sorted(population)):
         reached |= await repo.reached(chunk, start, end)
         for household in await repo.households(chunk):
@@ -211,10 +207,8 @@ async def _follow_up_sets(
                 unreachable.add(household.id)
             if household.status == HouseholdStatus.monitoring:
                 in_monitoring.add(household.id)
-            if deadline_fields is not None and deadline_fields(household, now)["deadline_state"] == "overdue":
+            if deadline_fields(household, now)["deadline_state"] == "overdue":
                 missed.add(household.id)
-        if DeadlineNotice is None:
-            continue
         missed |= await repo.overdue_in(DeadlineNotice, chunk, start, end)
     return reached & population, unreachable, in_monitoring, missed
 

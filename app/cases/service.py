@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +51,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_problem
 from app.core.principal import Principal
 from app.core.times import local_date, local_today
+from app.households.clocks import end_of_day, state_of
 from app.households.models import Household
 from app.journal import audit
 from app.monitoring.models import MonitoringSource
@@ -160,11 +162,22 @@ async def members_of(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> di
     return out
 
 
+def case_due_at(case: Case) -> datetime | None:
+    """An open case is due at the end of its next step's due date (docs/winter.md)."""
+    if case.next_due_on is None or case.closed_at is not None:
+        return None
+    return end_of_day(case.next_due_on)
+
+
+def case_deadline_fields(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    """``due_at`` and ``deadline_state`` of a case as REST and sync show them."""
+    due = case_due_at(case)
+    return {"due_at": due, "deadline_state": state_of(due, now or utcnow(), "case.stage")}
+
+
 def to_public(
     principal: Principal, case: Case, members: list[CaseMemberPublic], today: date, redacted: bool
 ) -> CasePublic:
-    from app.winter.deadlines import case_deadline_fields
-
     due = due_of(case, today)
     allowed = list(CASE_TRANSITIONS[case.stage]) if access.may_manage_case(principal, case) else []
     return CasePublic(
@@ -183,7 +196,7 @@ def to_public(
         due=due,
         next_due_on=case.next_due_on,
         overdue=due.assessment.overdue or due.conference.overdue or due.plan.overdue,
-        **case_deadline_fields(case),  # app.winter: the next stage's clock
+        **case_deadline_fields(case),  # the next stage's clock (docs/winter.md)
         allowed_stages=allowed,
         members=members,
         redacted=redacted,

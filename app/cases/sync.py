@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
 from app.cases.repository import CaseRepository
+from app.cases.service import case_deadline_fields
 from app.core.times import rfc3339
 
 
@@ -29,8 +30,6 @@ async def _case_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
 
 async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    from app.winter.deadlines import case_deadline_fields
-
     repo = CaseRepository(session)
     cases = await repo.by_ids(ids)
     teams = await repo.active_teams(ids)
@@ -46,7 +45,7 @@ async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> d
             "stage_started_at": rfc3339(c.stage_started_at),
             "opened_at": rfc3339(c.opened_at),
             "goals": c.goals,
-            **{k: rfc3339(v) if k == "due_at" else v for k, v in case_deadline_fields(c).items()},  # app.winter
+            **{k: rfc3339(v) if k == "due_at" else v for k, v in case_deadline_fields(c).items()},
             "created_at": rfc3339(c.created_at),
             "updated_at": rfc3339(c.updated_at),
         }

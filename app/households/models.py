@@ -128,7 +128,7 @@ class Household(BaseTable, table=True):
     contact_failures: int = Field(default=0)
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_contact_step: str | None = Field(default=None, max_length=32)
-    #: The running legal clock of its intake (docs/data-model.md, app.winter.rules): when, and by which rule.
+    #: The running legal clock of its intake (docs/data-model.md, app.households.clocks): when, and by which rule.
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     deadline_rule: str | None = Field(default=None, max_length=64)
 

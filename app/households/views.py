@@ -18,6 +18,7 @@ from app.access import policy
 from app.core.db import utcnow
 from app.core.principal import Principal
 from app.core.security import Security
+from app.households.clocks import deadline_fields
 from app.households.consent import consent_summary
 from app.households.matching import security_or_default
 from app.households.models import Household
@@ -37,8 +38,6 @@ async def household_views(
 ) -> list[HouseholdPublic]:
     """Every household that leaves the server goes through here, redacted for the caller's role
     (:func:`app.access.policy.sensitive_kinds_visible`)."""
-    from app.winter.deadlines import deadline_fields
-
     if not households:
         return []
     now = utcnow()
@@ -78,7 +77,7 @@ async def household_views(
                 unreachable_at=h.unreachable_at,
                 next_contact_step=h.next_contact_step,  # type: ignore[arg-type]
                 sensitive=(sensitive.get(h.id, SensitivePublic()) if kinds else None),
-                **deadline_fields(h, now),  # app.winter: the intake's legal clock
+                **deadline_fields(h, now),  # the intake's legal clock (app.households.clocks)
                 created_at=h.created_at,
                 updated_at=h.updated_at,
             )

@@ -17,14 +17,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import policy
 from app.core.db import utcnow
 from app.core.principal import Principal
+from app.households.clocks import state_of
 from app.journal import audit
-from app.visits.models import FINISHED, Visit
+from app.visits.models import FINISHED, Visit, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import TeamMember, VisitPublic, VisitRestrictedPublic
+
+#: The statuses of a visit whose clock runs (the ``visit.window`` rule of app.households.clocks).
+OPEN_VISIT = (VisitStatus.scheduled, VisitStatus.in_progress)
 
 
 def is_overdue(visit: Visit, now: datetime) -> bool:
     return visit.status not in FINISHED and visit.window_end < now
+
+
+def visit_due_at(visit: Visit) -> datetime | None:
+    """An open visit is due at the end of its window (docs/winter.md)."""
+    return visit.window_end if visit.status in OPEN_VISIT and visit.deleted_at is None else None
+
+
+def visit_deadline_fields(visit: Visit, now: datetime | None = None) -> dict[str, Any]:
+    """``due_at`` and ``deadline_state`` of a visit as REST and sync show them."""
+    due = visit_due_at(visit)
+    return {"due_at": due, "deadline_state": state_of(due, now or utcnow(), "visit.window")}
 
 
 async def load_teams(session: AsyncSession, visit_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[TeamMember]]:
@@ -60,8 +75,6 @@ async def visit_views(
     view, or for a partner whom no consent covers for the visit's household the restricted one (see
     app.visits.schemas). ``household_open`` replaces the policy's question where the caller already knows
     the answer (a pull decides it once for the device's whole scope, ``app.sync.scope``)."""
-    from app.winter.deadlines import visit_deadline_fields
-
     if not visits:
         return []
     if principal.consent_bound and reach is None and household_open is None:
@@ -82,7 +95,7 @@ async def visit_views(
             "assignees": [m.user_id for m in team],
             "team": team,
             "overdue": is_overdue(v, now),
-            **visit_deadline_fields(v, now),  # app.winter: the visit's clock
+            **visit_deadline_fields(v, now),  # the visit's clock (docs/winter.md)
         }
         opened = (
             household_open(v)

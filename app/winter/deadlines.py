@@ -1,4 +1,4 @@
-"""Legal clocks of households, visits and cases (docs/winter.md), by the rules of :mod:`app.winter.rules`.
+"""Legal clocks of households, visits and cases (docs/winter.md), by the rules of :mod:`app.households.clocks`.
 
 * **Households** store their running clock (``due_at``, ``deadline_rule``): :func:`refresh_households` computes it
   from the household's signals since it was last (re)opened, its first assignment after each signal and the active
@@ -6,7 +6,8 @@
   it every minute over the households whose clock may run; alerts run it for their households at once.
 * **Visits** and **cases** need no stored clock: an open visit is due at the end of its window, a case on the due
   date of its next step (``next_due_on``, end of that day).
-* :func:`deadline_fields` is what REST and sync show: ``due_at`` and ``deadline_state`` (``on_track``, ``at_risk``,
+* ``deadline_fields`` (of :mod:`app.households.clocks`, ``app.visits.views``, ``app.cases.service``) is what REST
+  and sync show: ``due_at`` and ``deadline_state`` (``on_track``, ``at_risk``,
   ``overdue``), both null once the clock stopped (the household contacted, or assessed for ``urgent.decide``).
 * :func:`announce` emits ``deadline.at_risk`` and ``deadline.overdue`` once each per record and due time: a
   ``deadline_notice`` row is inserted with ``ON CONFLICT DO NOTHING`` and the event emitted only for the rows that
@@ -26,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
 from app.core.db import utcnow
+from app.households.clocks import SOURCE_RULES, DeadlineState, due_after, end_of_day, local_date, rules, state_of
 from app.households.models import Household, HouseholdStatus, Signal
 from app.journal.outbox import emit
 from app.visits.models import Visit, VisitStatus
 from app.winter.models import Alert, DeadlineNotice, Task, TaskStatus
-from app.winter.rules import SOURCE_RULES, DeadlineState, due_after, end_of_day, local_date, rules, state_of
 
 #: Household statuses whose intake clock may run.
 CLOCK_STATUSES = (HouseholdStatus.identified, HouseholdStatus.contacted)
@@ -89,35 +90,6 @@ def household_clock(
         return None, None
     due, key = min(candidates)
     return due, key
-
-
-def deadline_fields(household: Household, now: datetime | None = None) -> dict[str, Any]:
-    """``due_at`` and ``deadline_state`` of a household as REST and sync show them."""
-    rule = rules().get(household.deadline_rule or "")
-    if household.due_at is None or (rule is not None and household.status.value in rule.stops_at):
-        return {"due_at": None, "deadline_state": None}
-    state = state_of(household.due_at, now or utcnow(), rule.key if rule else None)
-    return {"due_at": household.due_at, "deadline_state": state}
-
-
-def visit_due_at(visit: Visit) -> datetime | None:
-    return visit.window_end if visit.status in OPEN_VISIT and visit.deleted_at is None else None
-
-
-def visit_deadline_fields(visit: Visit, now: datetime | None = None) -> dict[str, Any]:
-    due = visit_due_at(visit)
-    return {"due_at": due, "deadline_state": state_of(due, now or utcnow(), "visit.window")}
-
-
-def case_due_at(case: Case) -> datetime | None:
-    if case.next_due_on is None or case.closed_at is not None:
-        return None
-    return end_of_day(case.next_due_on)
-
-
-def case_deadline_fields(case: Case, now: datetime | None = None) -> dict[str, Any]:
-    due = case_due_at(case)
-    return {"due_at": due, "deadline_state": state_of(due, now or utcnow(), "case.stage")}
 
 
 # --- computing households' clocks --------------------------------------------------------------------------------

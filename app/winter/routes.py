@@ -253,7 +253,7 @@ DeadlineEntityQ = Literal["household", "visit", "case"]
     "/v1/deadlines",
     response_model=Page[DeadlineItem],
     summary="Legal clocks at risk in your jurisdiction, soonest first",
-    description="Households (their intake's clock by source: app/winter/rules.py), open visits (their window) and "
+    description="Households (their intake's clock by source: app/households/clocks.py), open visits (their window) and "
     "open cases (their next stage's due date). By default what is `at_risk` or `overdue`; `state` and `entity` "
     "repeat.",
     responses=problems(403, 422, texts=_TEXT),

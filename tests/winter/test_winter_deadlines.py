@@ -15,11 +15,11 @@ from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.principal import Role
 from app.core.uow import commit
+from app.households import clocks as rules_module
+from app.households.clocks import add_business_days, due_after, end_of_day, load_rules
 from app.households.models import Household, HouseholdStatus, Signal, SignalSource
-from app.winter import rules as rules_module
 from app.winter.deadlines import SignalFact, household_clock, refresh_households
 from app.winter.jobs import run_deadlines
-from app.winter.rules import add_business_days, due_after, end_of_day, load_rules
 from tests.integrations.test_integrations import URL, payload
 from tests.support.factories import Factory, make_household, make_visit
 from tests.support.integrations import integration_client

@@ -257,7 +257,7 @@ async def test_a_partners_task_names_no_household_on_the_phone_or_over_rest(
 async def test_cases_and_households_on_the_phone_carry_their_clock(client: httpx.AsyncClient, factory: Factory) -> None:
     from app.cases.models import Case
     from app.core.uow import commit
-    from app.winter.rules import end_of_day, local_date
+    from app.households.clocks import end_of_day, local_date
 
     org = await factory.org(jurisdiction=["11990"])
     planner = await factory.actor(Role.planner, org)

@@ -1,4 +1,8 @@
-"""The rules table of legal clocks (docs/winter.md), in one place.
+"""The rules table of legal clocks (docs/winter.md), in one place, and the clock a household shows.
+
+The table lives with the households, the lowest domain the clocks hang on: households, visits and cases show
+their clock with it (:func:`deadline_fields` here, ``app.visits.views``, ``app.cases.service``), and
+:mod:`app.winter.deadlines` computes, announces and lists the clocks by it.
 
 Every intake gets a clock by its source (the household's signals); each rule and when its clock stops:
 
@@ -33,12 +37,14 @@ import os
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from app.core.config import get_settings
+from app.core.db import utcnow
+from app.households.models import Household
 
 Unit = Literal["hours", "days", "business_days"]
 
@@ -169,3 +175,12 @@ def state_of(due_at: datetime | None, now: datetime, rule_key: str | None) -> De
     rule = rules().get(rule_key or "", None)
     before = rule.at_risk_before if rule is not None else timedelta(hours=24)
     return "at_risk" if now >= due_at - before else "on_track"
+
+
+def deadline_fields(household: Household, now: datetime | None = None) -> dict[str, Any]:
+    """``due_at`` and ``deadline_state`` of a household as REST and sync show them."""
+    rule = rules().get(household.deadline_rule or "")
+    if household.due_at is None or (rule is not None and household.status.value in rule.stops_at):
+        return {"due_at": None, "deadline_state": None}
+    state = state_of(household.due_at, now or utcnow(), rule.key if rule else None)
+    return {"due_at": household.due_at, "deadline_state": state}
