@@ -37,6 +37,7 @@ from app.core.principal import Principal
 from app.households.models import Household, RiskLevel
 from app.journal import audit
 from app.visits.models import Visit, VisitStatus
+from app.winter.inspections import record_inspection
 
 
 def validate_incoming(template: ChecklistTemplate, raw: Any, prefix: str = "answers") -> dict[str, dict[str, Any]]:
@@ -245,9 +246,7 @@ async def _finish(
         response.applied_risk_level = ev.risk_level
         applied = ev.risk_level
     if response.completed and response.household_id is None:
-        # a facility inspection: its last inspection, and an urgent finding's follow-up (app.visits.sync)
-        from app.visits.sync import record_inspection
-
+        # a facility inspection: its last inspection, and an urgent finding's follow-up (app.winter.inspections)
         await record_inspection(session, principal, response, now)
     return ev.missing_required, applied
 

@@ -20,7 +20,7 @@ EVENT_TYPES = (
     "household.unmerged",
     "support.status_changed",
     "report.triaged",
-    # contact attempts and reachability, facilities, reporters' progress (app.contacts, app.visits.sync, app.reports)
+    # contact attempts and reachability, facilities, reporters' progress (app.contacts, app.winter, app.reports)
     "contact_attempt.recorded",
     "household.unreachable",
     "household.reached",

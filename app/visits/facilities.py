@@ -4,7 +4,7 @@ Facilities are institutions, not personal data: staff and admins read those of t
 (:func:`app.access.policy.facility_filter`); coordinators and admins manage them (the ``Steward`` gate), each
 placed in a dong of the caller's jurisdiction (:func:`app.access.facilities.may_place_facility`). A facility is
 never deleted, only deactivated (kept for the history of its visits). Its last inspection is kept current by
-:func:`app.visits.sync.record_inspection`.
+:func:`app.winter.inspections.record_inspection`.
 """
 
 from __future__ import annotations

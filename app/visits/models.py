@@ -65,7 +65,7 @@ class Facility(BaseTable, table=True):
     operator: str | None = Field(default=None, max_length=200)
     capacity: int | None = Field(default=None)
     active: bool = Field(default=True)
-    #: The latest completed inspection checklist of one of its visits (app.visits.sync.record_inspection).
+    #: The latest completed inspection checklist of one of its visits (app.winter.inspections.record_inspection).
     last_inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_inspection_visit_id: uuid.UUID | None = Field(default=None)
     last_inspection_urgent: bool | None = Field(default=None)
