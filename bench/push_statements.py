@@ -8,6 +8,12 @@ holds. Every statement the app sends to the database during the push is counted 
 ``before_cursor_execute``; an ``executemany`` of many rows is one statement), with the rows it carried. The app is
 called in-process through httpx; PostgreSQL databases are made and dropped on the server that
 ``ONGI_BENCH_POSTGRES_URL`` names.
+
+What one statement is, honestly: an ``executemany`` (the inserts of notes, revisions, field stamps, sync mutations,
+audit rows, change log) is one call to the driver, which on SQLite steps one prepared statement once per row and on
+asyncpg sends all rows for one prepared statement in one round trip; the versioned updates
+(``app.journal.bulk``) are one ``WITH given(…) AS (VALUES …) UPDATE … FROM given … RETURNING id`` per table (per
+500 rows), whose rows count as one here.
 """
 
 from __future__ import annotations

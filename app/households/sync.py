@@ -25,7 +25,8 @@ from app.cases.models import Case
 from app.core.principal import Principal
 from app.core.uow import journal_of
 from app.households.models import Consent, Household
-from app.journal import audit
+from app.households.search import KEYED_FIELDS, refresh_search_keys
+from app.journal import audit, bulk
 from app.sync.models import FieldStamp, SyncConflict
 from app.sync.push import MutationContext, Outcome, only_fields, reject, validated
 from app.sync.scope import Context, Item, SyncEntity
@@ -132,7 +133,8 @@ async def _household_prefetch(session: AsyncSession, principal: Principal, mutat
         rows = await session.execute(
             select(Household).where(Household.id.in_(chunk)).order_by(Household.id).with_for_update()
         )
-        found = {h.id for h in rows.scalars()}
+        households = list(rows.scalars())
+        found = {h.id for h in households}
         stamps: dict[uuid.UUID, dict[str, FieldStamp]] = {hid: {} for hid in found}
         for stamp in (
             await session.execute(
@@ -140,10 +142,26 @@ async def _household_prefetch(session: AsyncSession, principal: Principal, mutat
             )
         ).scalars():
             stamps[stamp.entity_id][stamp.field] = stamp
+        for household in households:  # kept in the memo: the session holds its objects weakly
+            memo[("household", household.id)] = household
         for hid in found:
             memo[("household-locked", hid)] = True
             memo[("stamps", hid)] = stamps[hid]
             loaded.add(hid)
+
+
+def _stamp(session: AsyncSession, household: Household, changed: dict[str, Any], known: dict[str, FieldStamp]) -> None:
+    """The stamps of ``changed`` fields of a household stored by the batch (``household.version`` is its new
+    version), as :func:`stamp_household_fields` keeps them for a household the ORM writes."""
+    for name in changed:
+        stamp = known.get(name)
+        if stamp is not None:
+            stamp.version = household.version
+        else:
+            stamp = known[name] = FieldStamp(
+                entity="household", entity_id=household.id, field=name, version=household.version
+            )
+            session.add(stamp)
 
 
 async def _household_patch(ctx: MutationContext) -> Outcome:
@@ -154,7 +172,9 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
     ctx.data = validated(HouseholdUpdate, ctx.data)
     memo = memo_of(ctx.session)
     if memo is not None and memo.get(("household-locked", ctx.id)):
-        household = await ctx.session.get(Household, ctx.id)  # prefetched and locked for this push
+        household = memo.get(("household", ctx.id))  # prefetched and locked for this push
+        if household is None:
+            household = await ctx.session.get(Household, ctx.id)
     else:
         household = await ctx.session.get(Household, ctx.id, with_for_update=True)
     if household is None or not await can_see_household(ctx.session, ctx.principal, household):
@@ -175,6 +195,7 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
     stamps = {stamp.field: stamp.version for stamp in stamp_rows}
     conflicts: dict[str, Any] = {}
     device_values: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
     for name, value in ctx.data.items():
         current = getattr(household, name)
         changed_since = ctx.base_version is not None and stamps.get(name, 0) > ctx.base_version
@@ -194,8 +215,18 @@ async def _household_patch(ctx: MutationContext) -> Outcome:
                 )
             )
         elif current != value:
+            changes[name] = value
+    if bulk.active(ctx.session) is not None and known is not None and not ctx.session.is_modified(household):
+        # In a push's batch: the household is stored with the others at its end (app.journal.bulk), so the
+        # flush hook does not see it change: its stamps are kept here, its search keys rewritten after it.
+        bulk.update(ctx.session, household, changes)
+        _stamp(ctx.session, household, changes, known)
+        if set(changes) & set(KEYED_FIELDS):
+            bulk.later(ctx.session, "household-search-keys", refresh_search_keys, household.id)
+    else:
+        for name, value in changes.items():
             setattr(household, name, value)
-    await ctx.session.flush()
+        await ctx.session.flush()
     await audit.record(
         ctx.session,
         ctx.principal,

@@ -6,6 +6,7 @@ fill it and register the hooks that write it:
 * :mod:`app.journal.changes`: change notes of synced records, numbered at commit (``change_log``);
 * :mod:`app.journal.outbox`: ``emit()``, outbox events numbered with them (``outbox_event``);
 * :mod:`app.journal.audit`: audit rows, in the transaction, after a read, or in a batch.
+* :mod:`app.journal.bulk`: versioned updates of a batch (a sync push), stored at its end in one statement per table.
 
 A domain adds hooks of its own in ``app/<domain>/hooks.py`` as ``SESSION_HOOKS = {"before_flush": (fn, …)}``
 (households: per-field stamps and search keys), found through the registry: the journal imports no domain.

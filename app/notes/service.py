@@ -21,12 +21,12 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import notes as access
-from app.access.policy import get_case_or_404, get_household_or_404, get_visit_or_404
+from app.access.policy import get_case_or_404, get_household_or_404, get_visit_or_404, memo_of
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Problem, validation_problem_of
 from app.core.i18n import t
 from app.core.principal import Principal
-from app.journal import audit
+from app.journal import audit, bulk
 from app.notes import messages as _messages  # noqa: F401 - registers the catalogue
 from app.notes.models import Note, NoteKind, NoteRevision
 from app.notes.repository import NoteRepository
@@ -75,6 +75,12 @@ async def list_stmt(
 
 
 async def visible_note(session: AsyncSession, principal: Principal, note_id: uuid.UUID) -> Note:
+    memo = memo_of(session)
+    if memo is not None and ("note", note_id) in memo:  # a push looked it up with the others (notes.sync)
+        found: Note = memo[("note", note_id)]
+        if found.deleted_at is not None or not memo.get(("note-visible", principal.user_id, note_id)):
+            raise NotFound()
+        return found
     note = await NoteRepository(session).visible_one(note_id, await access.note_filter(session, principal))
     if note is None:
         raise NotFound()
@@ -155,7 +161,8 @@ async def create_note(
         internal=body.internal,
     )
     notes.add(note)
-    await session.flush()
+    if bulk.active(session) is None:  # in a push's batch the ORM inserts all its notes at once, at its end
+        await session.flush()
     await audit.record(
         session,
         principal,
@@ -229,9 +236,9 @@ async def edit_note(
         return note  # nothing to change (a retried or identical edit): no conflict either
     _check_base(note, base_version)
     session.add(_revision(note, principal, "edit"))
-    for name, value in changes.items():
-        setattr(note, name, value)
-    await session.flush()
+    bulk.update(session, note, changes)  # in a push's batch: stored with the others at its end
+    if bulk.active(session) is None:
+        await session.flush()
     await audit.record(
         session,
         principal,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Problem
+from app.journal import bulk
 from app.notes.models import Note, NoteKind, NoteRevision
 from app.notes.schemas import NotePublic, note_data
 from app.notes.service import audit_household, create_note, delete_note, upsert_note, visible_note
@@ -89,11 +90,20 @@ async def _note_prefetch(session: AsyncSession, principal: Any, mutations: list[
     memo = memo_of(session)
     if memo is None:
         return
+    from app.access.notes import note_filter
+
     ids = list({m.id for m in mutations})
     present_ids: set[uuid.UUID] = set()
-    for i in range(0, len(ids), 500):  # present ones stay in the session: their upserts read nothing
-        rows = await session.execute(select(Note).where(Note.id.in_(ids[i : i + 500])))
-        present_ids |= {note.id for note in rows.scalars()}
+    visible = await note_filter(session, principal)
+    for i in range(0, len(ids), 500):
+        # present ones are kept in the memo (the session holds its objects weakly): their upserts read nothing
+        chunk = ids[i : i + 500]
+        for note in (await session.execute(select(Note).where(Note.id.in_(chunk)))).scalars():
+            memo[("note", note.id)] = note
+            present_ids.add(note.id)
+        if present_ids:  # which of them the caller sees (app.access.notes), for visible_note
+            for (note_id,) in await session.execute(select(Note.id).where(Note.id.in_(chunk), visible)):
+                memo[("note-visible", principal.user_id, note_id)] = True
     for note_id in ids:
         if note_id not in present_ids:
             memo[("note-absent", note_id)] = True
@@ -116,7 +126,10 @@ async def _note_upsert(ctx: Any) -> Any:
     try:
         if memo is not None and memo.pop(("note-absent", ctx.id), False):
             note = await create_note(ctx.session, ctx.principal, ctx.id, ctx.data, known_new=True)
+            memo[("note-created", ctx.id)] = note
         else:
+            if memo is not None and memo.pop(("note-created", ctx.id), None) is not None:
+                await ctx.session.flush()  # created earlier in this push, not inserted yet: now it is
             note, _created = await upsert_note(
                 ctx.session, ctx.principal, ctx.id, ctx.data, base_version=ctx.base_version
             )
@@ -149,7 +162,8 @@ async def _edit_conflict(ctx: Any, outcome: Any) -> Any:
             changed_at=utcnow(),
         )
     )
-    await ctx.session.flush()
+    if bulk.active(ctx.session) is None:  # in a push's batch it is inserted with the others at its end
+        await ctx.session.flush()
     changed = {k: v for k, v in device.items() if server.get(k) != v}
     return outcome(
         "conflict",

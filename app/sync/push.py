@@ -4,6 +4,10 @@ Each mutation runs in its own savepoint and is recorded once per (device, mutati
 result; a retry answers that result again with status ``duplicate`` and changes nothing. A mutation that
 is rejected rolls back alone; later mutations of the same record in the same push are rejected with it.
 
+While the mutations run in one savepoint, what they write waits for its end (``app.journal.bulk``): a push
+costs a constant number of statements. A rejection, or a row that moved under the push, replays it one
+savepoint per mutation.
+
 Handlers by (entity, op). Domain modules provide the rules (visit transitions, note authorship,
 checklist merges); this module checks the shape, the access and the bookkeeping.
 """
@@ -22,18 +26,19 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col
 
 from app.access.policy import (
     clear_memo,
     end_memo,
     start_memo,
 )
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.core.errors import Problem, is_data_error, validation_problem_of
 from app.core.i18n import t
 from app.core.principal import Principal
 from app.core.state import AppState
-from app.journal import audit
+from app.journal import audit, bulk
 from app.journal.changes import pending_mark, pending_restore
 from app.sync.models import DeviceSyncState, SyncMutation
 from app.sync.scope import adapters
@@ -274,8 +279,8 @@ async def push(
     seen: dict[uuid.UUID, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
         rows = await session.execute(
-            select(SyncMutation.mutation_id, SyncMutation.result).where(
-                SyncMutation.device_id == device_id, SyncMutation.mutation_id.in_(ids[i : i + 500])
+            select(col(SyncMutation.mutation_id), col(SyncMutation.result)).where(
+                col(SyncMutation.device_id) == device_id, col(SyncMutation.mutation_id).in_(ids[i : i + 500])
             )
         )
         seen.update((mutation_id, result) for mutation_id, result in rows)
@@ -287,23 +292,38 @@ async def push(
         # Usually every mutation applies: run them all in one savepoint (two statements instead of two per
         # mutation). When one is rejected, roll that back and replay with a savepoint per mutation, so the
         # rejected one rolls back alone.
+        # While they run in one savepoint, the handlers' inserts wait for one flush at the end (the ORM sends
+        # them as one executemany per table) and their versioned updates for one UPDATE per table
+        # (app.journal.bulk): a push costs a constant number of statements, whatever its size.
         mark = pending_mark(session)
         batch = await session.begin_nested()
+        bulk.start(session)
         try:
             await _prefetch(session, principal, fresh)
             run = await _apply(state, session, principal, device_id, body.mutations, seen, isolate=False)
+            try:
+                await session.flush()
+                await bulk.write(session)
+                await session.flush()
+            except (IntegrityError, StaleDataError, DBAPIError, bulk.BulkConflict) as exc:
+                if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and not is_data_error(exc):
+                    raise
+                raise _Isolate from exc
             await batch.commit()
         except _Isolate:
             state.metrics.push_replays.inc()
             await batch.rollback()
+            bulk.forget(session)
+            bulk.end(session)
             clear_memo(session)
             pending_restore(session, mark)
             audit.start_batch(session)
             run = await _apply(state, session, principal, device_id, body.mutations, seen, isolate=True)
     finally:
+        bulk.end(session)
         end_memo(session)
     if run.records:
-        await session.execute(insert(SyncMutation.__table__), run.records)
+        await session.execute(insert(table_of(SyncMutation)), run.records)
     await audit.flush_batch(session)
     await audit.record(
         session,
