@@ -75,6 +75,7 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
     from app.main import create_app
     from app.migrate import upgrade
     from tests.conftest import make_settings
+    from tests.support.checklists import SCREENING, builtin_templates, screening_answers
     from tests.support.factories import Factory, make_household, make_visit
 
     tmp = Path(tempfile.mkdtemp(prefix="ongi-bench-push-"))
@@ -93,14 +94,21 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
     await upgrade(state.engine)
     counting = Counting()
     event.listen(state.engine.sync_engine, "before_cursor_execute", counting)
-    out: dict[str, dict[int, int]] = {"create notes": {}, "edit notes": {}, "patch households": {}}
+    out: dict[str, dict[int, int]] = {
+        "create notes": {},
+        "edit notes": {},
+        "patch households": {},
+        "checklist responses": {},
+    }
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
             f = Factory(state, state.sessionmaker, c)
             org = await f.org()
             me = await f.user(Role.planner, org)
             homes = [await make_household(f) for _ in range(max(sizes))]
-            visits = [await make_visit(f, home, [me]) for home in homes]
+            await builtin_templates(f)
+            pin = [{"key": SCREENING, "version": 1}]
+            visits = [await make_visit(f, home, [me], checklists=pin) for home in homes]
             phone = await f.login(me)
 
             async def push(muts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,6 +139,7 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
                 }
 
             versions = {str(h.id): h.version for h in homes}
+            response_ids = [uuid.uuid4() for _ in homes]
             for n in sizes:
                 ids = [uuid.uuid4() for _ in range(n)]
                 results = await push(
@@ -171,6 +180,27 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
                 out["patch households"][n] = count
                 if show:
                     print(db, "patch", n, count, rows, dict(kinds))
+                # a screening on each visit (created at the first size, answers changed after: merged per item)
+                await push(
+                    [
+                        mut(
+                            "checklist_response",
+                            "upsert",
+                            response_ids[i],
+                            {
+                                "visit_id": str(visits[i].id),
+                                "template_key": SCREENING,
+                                "template_version": 1,
+                                "answers": screening_answers(1 + n % 3),
+                            },
+                        )
+                        for i in range(n)
+                    ]
+                )
+                count, rows, kinds = counting.take()
+                out["checklist responses"][n] = count
+                if show:
+                    print(db, "checklist", n, count, rows, dict(kinds))
     finally:
         await state.engine.dispose()
         if pg_name:
