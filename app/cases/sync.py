@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
@@ -27,6 +28,15 @@ async def _case_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
         out[cid] = Item(version, hid)
         ctx.case_ids.add(cid)
     return out
+
+
+async def framed_households(session: AsyncSession, ctx: Any) -> set[uuid.UUID]:
+    """The households of the cases the device holds (``ctx.case_ids``): the household entity's scope asks every
+    domain's sync module for the households its frames hang on (``app.households.sync``)."""
+    if not ctx.case_ids:
+        return set()
+    rows = await session.execute(select(Case.household_id).where(Case.id.in_(list(ctx.case_ids))))
+    return {hid for (hid,) in rows}
 
 
 async def _case_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from app import registry
 from app.access.policy import can_see_household, memo_of
-from app.cases.models import Case
 from app.core.principal import Principal
 from app.core.uow import journal_of
 from app.households.models import Consent, Household
@@ -40,11 +40,10 @@ HOUSEHOLD_PATCHABLE = ("contact_phone", "living_situation", "address_detail")
 
 async def _household_scope(session: AsyncSession, ctx: Context) -> dict[uuid.UUID, Item]:
     wanted = {hid for hid in ctx.visit_household.values() if hid is not None}
-    wanted |= (
-        {hid for (hid,) in await session.execute(select(Case.household_id).where(Case.id.in_(list(ctx.case_ids))))}
-        if ctx.case_ids
-        else set()
-    )
+    # the households of the device's other frames (cases: app.cases.sync), asked of the domains that frame them
+    for module in registry.extensions("sync"):
+        if hasattr(module, "framed_households"):
+            wanted |= await module.framed_households(session, ctx)
     wanted = {hid for hid in wanted if ctx.household_open(hid)}
     if not wanted:
         return {}
