@@ -1,10 +1,11 @@
 """Ongi beside Kinto, the recognised sync server in Python, on one PostgreSQL cluster (issue 20, benchmark 1).
 
-``python -m bench.kinto_side_by_side --postgres postgresql://ongi@127.0.0.1:55433/postgres [--phones 50] [--seconds 20]``
+``python -m bench.kinto_side_by_side --postgres postgresql://ongi@127.0.0.1:55433/postgres [--phones 50]``
+``[--seconds 20]``
 
-Kinto (26.5, from PyPI, installed by this script into its own environment under ``/tmp/ongi-kinto-venv``: never
-part of this repository) runs under gunicorn with 2 workers; Ongi under uvicorn with 2 workers, each on a database
-of its own on the same server. Both get the same phone workload, over loopback:
+Kinto (26.5, from PyPI, installed by this script into its own environment under ``~/.cache/ongi-kinto-venv``, or
+``$ONGI_KINTO_VENV``: never part of this repository) runs under gunicorn with 2 workers; Ongi under uvicorn with 2
+workers, each on a database of its own on the same server. Both get the same phone workload, over loopback:
 
 1. **seed**: 5,000 records in batches of 25 (Kinto: ``POST /v1/batch`` of 25 creates; Ongi: ``POST /v1/sync/push``
    of 25 new notes on one joint visit): records/s.
@@ -39,8 +40,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 KINTO_VERSION = "26.5.0"
-KINTO_VENV = Path(os.environ.get("ONGI_KINTO_VENV", "/tmp/ongi-kinto-venv"))
-PASSWORD = "correct horse battery"
+# in the user's own cache, not a fixed name in the shared /tmp (where another user could make it first)
+KINTO_VENV = Path(os.environ.get("ONGI_KINTO_VENV") or Path.home() / ".cache" / "ongi-kinto-venv")
+#: The password of the Ongi users this run seeds (new each run: the accounts live as long as its scratch database).
+PASSWORD = secrets.token_urlsafe(18)
 TIMEOUT = 10.0
 
 
@@ -75,6 +78,22 @@ def with_database(url: str, name: str, driver: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername=driver, database=name).render_as_string(hide_password=False)
+
+
+async def run_checked(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    """Run a command to its end without holding up the event loop; its output is kept and shown if it fails."""
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+
+
+def spawn(cmd: list[str], **popen: Any) -> subprocess.Popen[str]:
+    """Start a server process and return at once (``Popen`` only forks and execs). Nothing here waits on it from
+    async code: :func:`wait_up` polls it, and :func:`stop` ends it, from a thread."""
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def wait_up(url: str, proc: subprocess.Popen[Any], what: str) -> None:
@@ -305,7 +324,7 @@ async def ongi_seed_people(env: dict[str, str], phones: int) -> tuple[list[str],
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://seed") as c:
             f = Factory(state, state.sessionmaker, c)
             org = await f.org()
-            users = [await f.user(Role.planner, org) for _ in range(phones + 1)]
+            users = [await f.user(Role.planner, org, password=PASSWORD) for _ in range(phones + 1)]
             home = await make_household(f)
             visit = await make_visit(f, home, users)
             return [u.username for u in users], str(visit.id)
@@ -364,7 +383,7 @@ async def load(phones: list[Any], seconds: float) -> dict[str, Any]:
 
 
 async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
-    bin_dir = ensure_kinto()
+    bin_dir = await asyncio.to_thread(ensure_kinto)  # a pip install the first time
     name = f"kinto_bench_{uuid.uuid4().hex[:8]}"
     await pg_admin(pg, f'CREATE DATABASE "{name}"')
     tmp = Path(tempfile.mkdtemp(prefix="ongi-kinto-"))
@@ -377,8 +396,8 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
     proc = None
     out: dict[str, Any] = {}
     try:
-        subprocess.run([str(bin_dir / "kinto"), "migrate", "--ini", str(ini)], check=True, capture_output=True)
-        proc = subprocess.Popen(
+        await run_checked([str(bin_dir / "kinto"), "migrate", "--ini", str(ini)])
+        proc = spawn(
             [
                 str(bin_dir / "gunicorn"),
                 "--paste",
@@ -389,13 +408,10 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            ]
         )
         base = f"http://127.0.0.1:{port}"
-        wait_up(base + "/v1/__heartbeat__", proc, "kinto")
+        await asyncio.to_thread(wait_up, base + "/v1/__heartbeat__", proc, "kinto")
         await kinto_setup(base)
         limits = httpx.Limits(max_connections=args.phones + 10)
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits) as http:
@@ -407,7 +423,7 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
             out["phones_first_sync_s"] = time.perf_counter() - t
             out.update(await load(phones, args.seconds))
     finally:
-        stop(proc)
+        await asyncio.to_thread(stop, proc)
         await pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return out
 
@@ -439,12 +455,10 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
     proc = None
     out: dict[str, Any] = {"workers": workers}
     try:
-        subprocess.run(
-            [sys.executable, "-m", "app", "migrate"], env=full_env, cwd=ROOT, check=True, capture_output=True
-        )
+        await run_checked([sys.executable, "-m", "app", "migrate"], env=full_env, cwd=ROOT)
         users, visit_id = await ongi_seed_people(env, args.phones + 1)
         port = free_port()
-        proc = subprocess.Popen(
+        proc = spawn(
             [
                 sys.executable,
                 "-m",
@@ -463,12 +477,9 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
             ],
             env=full_env,
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
         )
         base = f"http://127.0.0.1:{port}"
-        wait_up(base + "/healthz", proc, "ongi")
+        await asyncio.to_thread(wait_up, base + "/healthz", proc, "ongi")
         limits = httpx.Limits(max_connections=args.phones + 10)
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits) as http:
             seeder = OngiPhone(http, users[0], visit_id)
@@ -491,7 +502,7 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
             out["phones_first_sync_s"] = time.perf_counter() - t
             out.update(await load(phones, args.seconds))
     finally:
-        stop(proc)
+        await asyncio.to_thread(stop, proc)
         if name and pg:
             await pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -34,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench.kinto_side_by_side import OngiPhone, free_port, ongi_seed_people, pct, wait_up
+from bench.kinto_side_by_side import OngiPhone, free_port, ongi_seed_people, pct, run_checked, spawn, wait_up
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE, NET = "ongi-br0", "10.77.0"
@@ -199,10 +200,8 @@ def start_host(name: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def kill_host(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -283,7 +282,7 @@ class Phone(OngiPhone):
 
 async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     pg = Postgres(root)
-    url = pg.start()
+    url = await asyncio.to_thread(pg.start)  # initdb and pg_ctl -w: seconds
     nginx_port = free_port()
     hosts: dict[str, subprocess.Popen[str]] = {}
     nginx = None
@@ -302,22 +301,17 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "PYTHONPATH": str(ROOT),
     }
     try:
-        subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+        await run_checked([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT)
         users, visit_id = await ongi_seed_people({k: v for k, v in env.items() if k.startswith("ONGI_")}, args.phones)
         for name in HOSTS:
             hosts[name] = start_host(name, env)
         conf = root / "nginx.conf"
         conf.write_text(NGINX_CONF.format(root=root, a=HOSTS["a"], b=HOSTS["b"], port=nginx_port), encoding="utf-8")
-        nginx = subprocess.Popen(
-            ["nginx", "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        nginx = spawn(["nginx", "-c", str(conf), "-g", "daemon off;"])
         base = f"http://127.0.0.1:{nginx_port}"
         for name in HOSTS:
-            wait_up(f"http://{HOSTS[name]}:8000/healthz", hosts[name], f"host {name}")
-        wait_up(base + "/healthz", nginx, "nginx")
+            await asyncio.to_thread(wait_up, f"http://{HOSTS[name]}:8000/healthz", hosts[name], f"host {name}")
+        await asyncio.to_thread(wait_up, base + "/healthz", nginx, "nginx")
         limits = httpx.Limits(max_connections=args.phones + 10)
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
             phones = [Phone(http, u, visit_id) for u in users[: args.phones]]
@@ -330,7 +324,7 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
             async def chaos() -> None:
                 await asyncio.sleep(args.kill_at)
-                kill_host(hosts["a"])
+                await asyncio.to_thread(kill_host, hosts["a"])  # waits for the group to go: the phones go on
                 events.append(f"{time.perf_counter() - start:.1f} s: host a killed (SIGKILL)")
                 await asyncio.sleep(args.down)
                 hosts["a"] = start_host("a", env)
@@ -378,11 +372,11 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         }
     finally:
         for proc in hosts.values():
-            kill_host(proc, signal.SIGTERM)
+            await asyncio.to_thread(kill_host, proc, signal.SIGTERM)
         if nginx is not None:
             nginx.terminate()
-            nginx.wait(timeout=10)
-        pg.stop()
+            await asyncio.to_thread(nginx.wait, timeout=10)
+        await asyncio.to_thread(pg.stop)
 
 
 def main() -> None:
@@ -397,7 +391,9 @@ def main() -> None:
     if not shutil.which("nginx"):
         raise SystemExit("needs nginx (apt-get install nginx-light)")
     root = Path(tempfile.mkdtemp(prefix="ongi-netns-"))
-    os.chmod(root, 0o755)
+    # the run's scratch folder (configuration, logs, nginx's temp files; nothing secret, made new each run):
+    # PostgreSQL, run as its own user, and nginx's workers must enter it
+    os.chmod(root, 0o755)  # noqa: S103 - other users must reach the run's folder; nothing in it is secret
     network_up()
     try:
         out = asyncio.run(scenario(args, root))
