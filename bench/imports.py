@@ -181,7 +181,9 @@ async def via_upload(client: httpx.AsyncClient, token: str, path: Path, state: A
         await asyncio.sleep(0.2)
 
 
-async def run(sizes: list[int], postgres: str | None, via: str, profile: bool, runs: int = 1) -> None:
+async def run(
+    sizes: list[int], postgres: str | None, via: str, profile: bool, runs: int = 1, *, keep: bool = False
+) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-import-"))
     db_name = None
     if postgres:
@@ -253,7 +255,9 @@ async def run(sizes: list[int], postgres: str | None, via: str, profile: bool, r
                     )
     finally:
         await state.engine.dispose()
-        if db_name and postgres:
+        if db_name and postgres and keep:
+            print(f"kept database {db_name}", flush=True)
+        elif db_name and postgres:
             await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
@@ -264,8 +268,9 @@ def main() -> None:
     parser.add_argument("--via", choices=("upload", "ndjson"), default="upload")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each import")
     parser.add_argument("--runs", type=int, default=1, help="imports per size (the median is printed)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch PostgreSQL database (to inspect it)")
     args = parser.parse_args()
-    asyncio.run(run(args.rows, args.postgres, args.via, args.profile, args.runs))
+    asyncio.run(run(args.rows, args.postgres, args.via, args.profile, args.runs, keep=args.keep))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,15 @@ async def find_duplicates_many(
             .where(names.c.kind == "n", names.c.key.in_(chunk), func.substr(named.c.key, 2).in_(tails))
         )
     rows: set[tuple[uuid.UUID, str, str]] = set()
+    # the targets by what a row must share with them (not every target of a birth year per row)
+    exact: dict[tuple[str, str], list[_Target]] = {}
+    near: dict[tuple[str, int, str, str], list[tuple[_Target, str]]] = {}
+    for year, pairs in by_year.items():
+        for t, want in pairs:
+            exact.setdefault((year, want), []).append(t)
+            if len(want) >= 2:
+                near.setdefault((year, len(want), "r", want[1:]), []).append((t, want))
+                near.setdefault((year, len(want), "s", want[:-1]), []).append((t, want))
     for stmt in statements:
         rows |= {(hid, kind, key) for hid, kind, key in await session.execute(stmt)}
     for hid, kind, key in rows:
@@ -159,10 +168,17 @@ async def find_duplicates_many(
                 t.found.setdefault(hid, set()).add("same_address")
         elif kind == "nb":
             name, _, year = key.rpartition("|")
-            for t, want in by_year.get(year, ()):
-                if name == want:
-                    t.found.setdefault(hid, set()).add("same_name_birth_year")
-                elif _one_apart(name, want):
+            for t in exact.get((year, name), ()):
+                t.found.setdefault(hid, set()).add("same_name_birth_year")
+            if len(name) < 2:
+                continue
+            # _one_apart(name, want): the same length, the same rest or the same stem, not the same name
+            similar = [
+                *near.get((year, len(name), "r", name[1:]), ()),
+                *near.get((year, len(name), "s", name[:-1]), ()),
+            ]
+            for t, want in similar:
+                if want != name:
                     t.found.setdefault(hid, set()).add("similar_name_birth_year")
     for t in wanted:
         for hid in t.exclude:

@@ -16,9 +16,11 @@ of 200,000 rows at ≥ 2,000 rows/s on PostgreSQL; docs/integrations.md §2).
   existed before the line changes), the import record takes the payload's digest;
 * **writes**: new households, their search keys, signals and import records as multi-row Core inserts;
   households and import records that existed before through the ORM (so the change journal, the search keys
-  and the version counter see them as any write); audit events as one insert per action; change notes of
-  the new households through :func:`app.journal.changes.note_change` (phones pull them like any household);
-  events queue in the transaction's outbox.
+  and the version counter see them as any write); change notes of the new households through
+  :func:`app.journal.changes.note_change` (phones pull them like any household); events queue in the
+  transaction's outbox. The batch writes no audit rows of its own: the importer audits each line once
+  (``integrations.import``, naming the household and whether it was created; docs/access.md#audit), where
+  one line through the households service leaves ``household.create`` and ``household.signal.create`` too.
 
 Everything runs in the caller's transaction. A line the batch cannot apply (a key imported concurrently by
 another process) fails the whole batch with the database's error; the caller then runs it again line by
@@ -51,7 +53,6 @@ from app.households.service import _member_dicts, _merge_into
 from app.integrations.inserts import insert_rows
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine
-from app.journal import audit
 from app.journal.changes import note_change
 from app.journal.outbox import emit
 
@@ -96,9 +97,6 @@ class _Batch:
     new_households: list[NewHousehold] = field(default_factory=list)
     new_signals: list[dict[str, Any]] = field(default_factory=list)
     new_records: list[NewRecord] = field(default_factory=list)
-    signal_audits: dict[tuple[str, int, str], list[tuple[uuid.UUID, uuid.UUID]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
 
 
 def _signal_key(household_id: uuid.UUID, source: str, ref: str, observed_at: datetime) -> tuple[Any, ...]:
@@ -293,7 +291,6 @@ def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any) -> 
             _reopen(batch, household, signal_id, source)
             outcome = "reopened"
         _recompute(batch, household, quiet=created)
-        batch.signal_audits[(source, len(indicators), outcome)].append((signal_id, hid))
     if record is None:
         status = "created" if created else outcome
         record = NewRecord(
@@ -417,7 +414,7 @@ async def ingest_batch(
 
 
 async def _write(batch: _Batch) -> None:
-    session, principal = batch.session, batch.principal
+    session = batch.session
     if batch.new_households:
         await insert_rows(
             session,
@@ -427,19 +424,8 @@ async def _write(batch: _Batch) -> None:
         for h in batch.new_households:
             note_change(session, h)
         await _search_keys(session, batch.new_households)
-        await audit.record_each(
-            session, principal, "household.create", [("household", h.id, h.id) for h in batch.new_households]
-        )
     if batch.new_signals:
         await insert_rows(session, Signal.__table__, batch.new_signals)
-    for (source, count, outcome), items in batch.signal_audits.items():
-        await audit.record_each(
-            session,
-            principal,
-            "household.signal.create",
-            [("signal", sid, hid) for sid, hid in items],
-            details={"source": source, "indicators": count, "outcome": outcome},
-        )
     # households and records that existed before the batch changed through the ORM: flushed here, after the
     # signals they now name
     await session.flush()

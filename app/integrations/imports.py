@@ -257,7 +257,9 @@ async def run_job(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> None:
         await _finish(state, job_id, token, "failed", error="too-many-attempts")
         await _forget_file(state, job.storage_key)
         return
-    importer = BulkImporter(state, principal, default_source=job.default_source, via="upload", on_batch=recorder)
+    importer = BulkImporter(
+        state, principal, default_source=job.default_source, via="upload", job_id=job_id, on_batch=recorder
+    )
     # the importer counts this run only; the summary audit event names the job's totals
     try:
         async with _local_copy(state, job.storage_key or "", job.file_format) as path:

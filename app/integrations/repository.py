@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, any_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Organization, User
@@ -29,14 +30,16 @@ async def records_of(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> 
     keys = list(keys)
     if not keys:
         return {}
-    rows = (
-        await session.execute(
-            select(ImportRecord).where(
-                ImportRecord.source.in_({source for source, _ in keys}),
-                ImportRecord.external_id.in_({external_id for _, external_id in keys}),
-            )
+    sources, external_ids = sorted({s for s, _ in keys}), sorted({e for _, e in keys})
+    if session.get_bind().dialect.name == "postgresql":
+        # one array parameter each: the same prepared statement whatever the batch's size
+        where = (
+            ImportRecord.source == any_(bindparam("sources", sources, type_=ARRAY(String))),
+            ImportRecord.external_id == any_(bindparam("external_ids", external_ids, type_=ARRAY(String))),
         )
-    ).scalars()
+    else:
+        where = (ImportRecord.source.in_(sources), ImportRecord.external_id.in_(external_ids))
+    rows = (await session.execute(select(ImportRecord).where(*where))).scalars()
     return {(r.source, r.external_id): r for r in rows}
 
 
