@@ -11,8 +11,14 @@ module               what                                          who asks
 ``routes.py``        ``router``                                    :func:`routers` (``create_app()``)
 ``jobs.py``          ``JOBS = [Job(...)]``                          :func:`jobs` (the worker)
 ``sync.py``          ``sync_entities()``                            ``extensions("sync")`` (app.sync)
+                     ``framed_households()``: the households of     ``extensions("sync")`` (app.households)
+                     the domain's records a phone holds
 ``work.py``          ``work_kinds()``                               ``extensions("work")`` (app.work)
 ``hooks.py``         ``SESSION_HOOKS`` of the unit of work            ``extensions("hooks")`` (app.journal)
+``merging.py``       ``after_move()``: what follows a household     ``extensions("merging")`` (app.households)
+                     merge
+``visits.py``        ``campaign_open()``: a campaign a visit may    ``extensions("visits")`` (app.visits)
+                     name
 ===================  ===========================================  ==================================
 
 The order is stated, not derived from file names: routers are included in it (of two routes that match the
@@ -20,6 +26,9 @@ same path the first wins) and jobs, messages and extensions are listed in it. It
 when it was written down, and new domains take their alphabetical place unless they must come earlier. Sync
 entities do not depend on it: each declares what it comes after (``SyncEntity.after``). A package that is
 not listed is still found, after the listed ones, in alphabetical order; list it here.
+
+Extensions are how a lower domain asks a higher one without importing it (docs/architecture.md, "The order of
+the domains").
 """
 
 from __future__ import annotations
