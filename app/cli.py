@@ -93,6 +93,7 @@ def create_admin(
     import os
 
     from sqlalchemy import select
+    from sqlmodel import col
 
     from app import journal, registry
     from app.auth.models import Organization, User
@@ -113,14 +114,14 @@ def create_admin(
         try:
             async with open_session(create_sessionmaker(engine), write=True) as session:
                 org = (
-                    await session.execute(select(Organization).where(Organization.name == organization))
+                    await session.execute(select(Organization).where(col(Organization.name) == organization))
                 ).scalar_one_or_none()
                 if org is None:
                     codes = [c.strip() for c in jurisdiction.split(",") if c.strip()]
                     org = Organization(name=organization, kind=OrgKind(kind), jurisdiction=codes)
                     session.add(org)
                     await session.flush()
-                if (await session.execute(select(User).where(User.username == username))).first():
+                if (await session.execute(select(User).where(col(User.username) == username))).first():
                     raise typer.BadParameter(f"user {username!r} exists")
                 session.add(
                     User(
@@ -205,14 +206,11 @@ def destroy_expired() -> None:
 
     async def go() -> int:
         state = create_app().state.ongi
-        for hook in state.extras.get("startup", []):
-            await hook(state)
         try:
+            await state.start()
             return await run_round(state, job="cli:destroy-expired")
         finally:
-            for hook in state.extras.get("shutdown", []):
-                await hook(state)
-            await state.engine.dispose()
+            await state.stop()
 
     typer.echo(f"destroyed the personal data of {_run(go())} household(s) past retention (see GET /v1/destructions)")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlmodel import col
+
 from app.access import areas as access
 from app.areas.models import AdminArea
 from app.core.principal import Principal
@@ -22,4 +24,4 @@ class AreaRepository(Repository[AdminArea]):
         return await self.page(stmt, order=(AdminArea.code,), limit=limit, cursor=cursor)
 
     async def of_codes(self, codes: Sequence[str]) -> list[AdminArea]:
-        return await self.all(self.select().where(AdminArea.code.in_(list(codes))).order_by(AdminArea.code))
+        return await self.all(self.select().where(col(AdminArea.code).in_(list(codes))).order_by(col(AdminArea.code)))

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access import areas as access
 from app.areas import messages as _messages  # noqa: F401  (registers the messages)
@@ -22,7 +23,7 @@ async def area_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, s
     found: dict[str, str] = {}
     for i in range(0, len(wanted), 500):
         rows = await session.execute(
-            select(AdminArea.code, AdminArea.name).where(AdminArea.code.in_(wanted[i : i + 500]))
+            select(col(AdminArea.code), col(AdminArea.name)).where(col(AdminArea.code).in_(wanted[i : i + 500]))
         )
         found.update(dict(rows.all()))
     return {code: found.get(code, code) for code in wanted}

@@ -62,7 +62,7 @@ async def _consent_or_404(
     session: Any, principal: Principal, household_id: uuid.UUID, consent_id: uuid.UUID, *, lock: bool = False
 ) -> Consent:
     household = await readable_household(session, principal, household_id)
-    consent = await session.get(Consent, consent_id, with_for_update=lock or None)
+    consent: Consent | None = await session.get(Consent, consent_id, with_for_update=lock or None)
     if consent is None or consent.household_id != household.id:
         raise not_found()
     return consent

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, Problem
@@ -126,15 +127,19 @@ async def attach_form(
 
 async def form_of(session: AsyncSession, consent_id: uuid.UUID) -> ConsentForm | None:
     """The signed form kept with this consent, if any."""
-    return (await session.execute(select(ConsentForm).where(ConsentForm.consent_id == consent_id))).scalar_one_or_none()
+    return (
+        await session.execute(select(ConsentForm).where(col(ConsentForm.consent_id) == consent_id))
+    ).scalar_one_or_none()
 
 
 async def destroy_forms(session: AsyncSession, household_id: uuid.UUID, out: Any) -> None:
     """The signed forms of a household's consents (they show names and signatures), when the household is
     destroyed (app.lifecycle): the rows now, the files into ``out.keys`` (deleted once the destruction commits).
     The consent rows stay, for the statistics."""
-    consent_ids = select(Consent.id).where(Consent.household_id == household_id)
-    forms = list((await session.execute(select(ConsentForm).where(ConsentForm.consent_id.in_(consent_ids)))).scalars())
+    consent_ids = select(col(Consent.id)).where(col(Consent.household_id) == household_id)
+    forms = list(
+        (await session.execute(select(ConsentForm).where(col(ConsentForm.consent_id).in_(consent_ids)))).scalars()
+    )
     for form in forms:
         out.keys.add(form.storage_key)
         await session.delete(form)

@@ -263,7 +263,7 @@ class XlsxWriter:
 def _xml_safe(text: str) -> str:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    return str(ILLEGAL_CHARACTERS_RE.sub("", text))  # openpyxl has no type hints
 
 
 def _sheet_title(name: str) -> str:

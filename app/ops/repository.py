@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 
 async def ping(engine: AsyncEngine) -> None:
@@ -22,8 +23,6 @@ async def webhook_delivery_counts(engine: AsyncEngine) -> dict[str, int] | None:
         return None
     async with engine.connect() as conn:
         rows = (
-            await conn.execute(
-                select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)  # type: ignore[arg-type]
-            )
+            await conn.execute(select(col(WebhookDelivery.status), func.count()).group_by(col(WebhookDelivery.status)))
         ).all()
     return {str(getattr(status, "value", status)): int(n) for status, n in rows}
