@@ -6,13 +6,15 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access.people import is_client_role, may_use_grant
 from app.auth.models import AuthSession, Device, LoginThrottle, Organization, RefreshToken, User
-from app.core.db import utcnow
+from app.core.db import rowcount, table_of, utcnow
 from app.core.errors import Problem
 from app.core.principal import PUBLIC_ONLY_SCOPES, OrgKind, Principal, Role
 from app.core.state import AppState
@@ -99,7 +101,7 @@ class Throttle:
     async def check(self, session: AsyncSession, username: str, address: str | None) -> None:
         now = utcnow()
         names = [k for _, k in self.keys(username, address)]
-        rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(names)))).scalars()
+        rows = (await session.execute(select(LoginThrottle).where(col(LoginThrottle.key).in_(names)))).scalars()
         wait = max(
             ((r.locked_until - now).total_seconds() for r in rows if r.locked_until and r.locked_until > now),
             default=0.0,
@@ -122,7 +124,7 @@ class Throttle:
                 self.s.login_max_failures_per_account if kind == "account" else self.s.login_max_failures_per_address
             )
             row = (
-                await session.execute(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update())
+                await session.execute(select(LoginThrottle).where(col(LoginThrottle.key) == key).with_for_update())
             ).scalar_one_or_none()
             if row is None:
                 row = LoginThrottle(key=key, failures=0, window_started_at=now)
@@ -137,7 +139,7 @@ class Throttle:
     async def succeeded(self, session: AsyncSession, username: str) -> None:
         # One Core DELETE: logins of one account at once each clear it, none fails on a row another removed.
         key = self.keys(username, None)[0][1]
-        await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+        await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
 
 
 # --- login and tokens ----------------------------------------------------------------------------------------
@@ -154,8 +156,8 @@ class AuthService:
         row = (
             await self.session.execute(
                 select(User, Organization)
-                .join(Organization, Organization.id == User.organization_id)
-                .where(User.username == username.strip())
+                .join(Organization, col(Organization.id) == col(User.organization_id))
+                .where(col(User.username) == username.strip())
             )
         ).first()
         return (row[0], row[1]) if row else None
@@ -209,7 +211,7 @@ class AuthService:
         # Core UPDATEs that leave the version counter alone: logins of one account from many devices at once
         # must not conflict with each other (an admin's edit of the user still checks its version). A rehash
         # (Argon2 parameters changed) replaces the hash only if it is still the one verified.
-        users = User.__table__
+        users = table_of(User)
         await self.session.execute(users.update().where(users.c.id == user.id).values(last_login_at=utcnow()))
         if new_hash is not None:
             await self.session.execute(
@@ -225,7 +227,7 @@ class AuthService:
             return None
         device = (
             await self.session.execute(
-                select(Device).where(Device.user_id == user.id, Device.client_device_id == client_device_id)
+                select(Device).where(col(Device.user_id) == user.id, col(Device.client_device_id) == client_device_id)
             )
         ).scalar_one_or_none()
         if device is not None and device.revoked_at is not None:
@@ -331,11 +333,11 @@ class AuthService:
         row = (
             await self.session.execute(
                 select(RefreshToken, AuthSession, User, Organization, Device)
-                .join(AuthSession, AuthSession.id == RefreshToken.session_id)
-                .join(User, User.id == AuthSession.user_id)
-                .join(Organization, Organization.id == User.organization_id)
-                .outerjoin(Device, Device.id == AuthSession.device_id)
-                .where(RefreshToken.token_hash == digest)
+                .join(AuthSession, col(AuthSession.id) == col(RefreshToken.session_id))
+                .join(User, col(User.id) == col(AuthSession.user_id))
+                .join(Organization, col(Organization.id) == col(User.organization_id))
+                .outerjoin(Device, col(Device.id) == col(AuthSession.device_id))
+                .where(col(RefreshToken.token_hash) == digest)
             )
         ).first()
         invalid = Problem(401, "invalid-grant", "detail.refresh-invalid", extra={"error": "invalid_grant"})
@@ -349,11 +351,11 @@ class AuthService:
         # Spend the token atomically: of two concurrent uses only one wins; the other is a reuse.
         spent = await self.session.execute(
             update(RefreshToken)
-            .where(RefreshToken.id == rt.id, RefreshToken.used_at.is_(None))
-            .values(used_at=now, version=RefreshToken.version + 1)
+            .where(col(RefreshToken.id) == rt.id, col(RefreshToken.used_at).is_(None))
+            .values(used_at=now, version=col(RefreshToken.version) + 1)
             .execution_options(synchronize_session=False)
         )
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(spent) != 1:
             await self.revoke_session(auth_session.id, "refresh_reuse")
             principal = principal_for(
                 user, org, session_id=auth_session.id, device_id=auth_session.device_id, address=address
@@ -380,8 +382,8 @@ class AuthService:
     async def revoke_session(self, session_id: uuid.UUID, reason: str) -> None:
         await self.session.execute(
             update(AuthSession)
-            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason, version=AuthSession.version + 1)
+            .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason, version=col(AuthSession.version) + 1)
             .execution_options(synchronize_session=False)
         )
 
@@ -392,8 +394,8 @@ class AuthService:
         if refresh_token:
             sid = (
                 await self.session.execute(
-                    select(RefreshToken.session_id).where(
-                        RefreshToken.token_hash == self.state.security.token_digest(refresh_token)
+                    select(col(RefreshToken.session_id)).where(
+                        col(RefreshToken.token_hash) == self.state.security.token_digest(refresh_token)
                     )
                 )
             ).scalar_one_or_none()
@@ -410,39 +412,39 @@ class AuthService:
 async def revoke_sessions_of(
     session: AsyncSession, *, user_id: uuid.UUID | None = None, device_id: uuid.UUID | None = None, reason: str
 ) -> None:
-    stmt = update(AuthSession).where(AuthSession.revoked_at.is_(None))
+    stmt = update(AuthSession).where(col(AuthSession.revoked_at).is_(None))
     if user_id is not None:
-        stmt = stmt.where(AuthSession.user_id == user_id)
+        stmt = stmt.where(col(AuthSession.user_id) == user_id)
     if device_id is not None:
-        stmt = stmt.where(AuthSession.device_id == device_id)
+        stmt = stmt.where(col(AuthSession.device_id) == device_id)
     await session.execute(
-        stmt.values(revoked_at=utcnow(), revoked_reason=reason, version=AuthSession.version + 1).execution_options(
+        stmt.values(revoked_at=utcnow(), revoked_reason=reason, version=col(AuthSession.version) + 1).execution_options(
             synchronize_session=False
         )
     )
 
 
 #: What a request's principal is made of, in one statement built once: the columns only, no ORM objects.
-_PRINCIPAL = (
+_PRINCIPAL: Select[*tuple[Any, ...]] = (
     select(
-        User.username,
-        User.role,
-        User.jurisdiction.label("user_jurisdiction"),
-        User.scopes,
-        User.active.label("user_active"),
-        Organization.id.label("organization_id"),
-        Organization.kind.label("org_kind"),
-        Organization.jurisdiction.label("org_jurisdiction"),
-        Organization.active.label("org_active"),
-        AuthSession.revoked_at.label("session_revoked_at"),
-        AuthSession.device_id,
-        Device.revoked_at.label("device_revoked_at"),
+        col(User.username),
+        col(User.role),
+        col(User.jurisdiction).label("user_jurisdiction"),
+        col(User.scopes),
+        col(User.active).label("user_active"),
+        col(Organization.id).label("organization_id"),
+        col(Organization.kind).label("org_kind"),
+        col(Organization.jurisdiction).label("org_jurisdiction"),
+        col(Organization.active).label("org_active"),
+        col(AuthSession.revoked_at).label("session_revoked_at"),
+        col(AuthSession.device_id),
+        col(Device.revoked_at).label("device_revoked_at"),
     )
     .select_from(User)
-    .join(Organization, Organization.id == User.organization_id)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .outerjoin(Device, Device.id == AuthSession.device_id)
-    .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid"))
+    .join(Organization, col(Organization.id) == col(User.organization_id))
+    .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+    .outerjoin(Device, col(Device.id) == col(AuthSession.device_id))
+    .where(col(User.id) == bindparam("uid"), col(AuthSession.id) == bindparam("sid"))
 )
 #: The columns of ``_PRINCIPAL`` that :func:`principal_of` takes as they are.
 _PRINCIPAL_FIELDS = (
