@@ -206,14 +206,11 @@ def destroy_expired() -> None:
 
     async def go() -> int:
         state = create_app().state.ongi
-        for hook in state.extras.get("startup", []):
-            await hook(state)
         try:
+            await state.start()
             return await run_round(state, job="cli:destroy-expired")
         finally:
-            for hook in state.extras.get("shutdown", []):
-                await hook(state)
-            await state.engine.dispose()
+            await state.stop()
 
     typer.echo(f"destroyed the personal data of {_run(go())} household(s) past retention (see GET /v1/destructions)")
 

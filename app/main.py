@@ -9,7 +9,6 @@ import gc
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -41,7 +40,7 @@ UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk", "/
 UNLIMITED_BODY_PATHS = re.compile(r"/v1/households/[^/]+/consents/[^/]+/form")
 
 
-def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     registry.import_models()
@@ -54,25 +53,23 @@ def create_app(settings: Settings | None = None, **extras: Any) -> FastAPI:
         sessionmaker=create_sessionmaker(engine),
         security=Security(settings),
         metrics=Metrics(),
-        extras=dict(extras),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for hook in state.extras.get("startup", []):
-            await hook(state)
-        if settings.env != "test":
-            # What exists now (modules, mappers, routes, schemas) lives as long as the process: keep it out
-            # of every later collection. Under load the full collections otherwise walk it again and again,
-            # each a pause of the event loop (measured in scripts/bench: 60 devices).
-            gc.collect()
-            gc.freeze()
+        # The state's hooks (app.core.state): start in order, stop in reverse, then the engine is disposed.
+        # Routers' own lifespans (media, integrations, ops) run inside this one.
         try:
+            await state.start()
+            if settings.env != "test":
+                # What exists now (modules, mappers, routes, schemas) lives as long as the process: keep it out
+                # of every later collection. Under load the full collections otherwise walk it again and again,
+                # each a pause of the event loop (measured in scripts/bench: 60 devices).
+                gc.collect()
+                gc.freeze()
             yield
         finally:
-            for hook in state.extras.get("shutdown", []):
-                await hook(state)
-            await engine.dispose()
+            await state.stop()
 
     app = FastAPI(
         title="Ongi",

@@ -101,15 +101,12 @@ def main(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        for hook in state.extras.get("startup", []):
-            await hook(state)
-        log.info("worker_started", jobs=[j.name for j in jobs], once=once)
         try:
+            await state.start()
+            log.info("worker_started", jobs=[j.name for j in jobs], once=once)
             await run(state, jobs, stop=stop, once=once, grace=grace)
         finally:
-            for hook in state.extras.get("shutdown", []):
-                await hook(state)
-            await state.engine.dispose()
+            await state.stop()  # the jobs' stop hooks (webhook connections, storage), then the engine
         log.info("worker_stopped")
 
     asyncio.run(go())

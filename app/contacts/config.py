@@ -1,13 +1,14 @@
 """Contact-attempt settings, from the environment with the ``ONGI_CONTACT_`` prefix (beside the code that uses
-them, like ``app.events.config``). Tests and tools may put a :class:`ContactSettings` in ``state.extras["contacts"]``.
+them, like ``app.events.config``). Tests and tools may put a :class:`ContactSettings` in the app state's
+``CONTACT_SETTINGS`` slot.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.state import AppState, Slot
 
 
 class ContactSettings(BaseSettings):
@@ -18,10 +19,12 @@ class ContactSettings(BaseSettings):
     unreachable_after: int = Field(default=3, ge=1, le=50)
 
 
-def contact_settings(state: Any) -> ContactSettings:
-    found = state.extras.get("contacts") if state is not None else None
-    if found is None:
-        found = ContactSettings()
-        if state is not None:
-            state.extras["contacts"] = found
-    return found  # type: ignore[no-any-return]
+#: This app's contact-attempt settings (:func:`contact_settings`).
+CONTACT_SETTINGS: Slot[ContactSettings] = Slot("contacts")
+
+
+def contact_settings(state: AppState | None) -> ContactSettings:
+    """The settings of this app instance (the :data:`CONTACT_SETTINGS` slot), else from the environment."""
+    if state is None:
+        return ContactSettings()
+    return state.get_or_create(CONTACT_SETTINGS, ContactSettings)

@@ -1,15 +1,15 @@
 """Webhook delivery settings, from the environment with the ``ONGI_WEBHOOK_`` prefix.
 
 They live beside the code that uses them (not in ``app.core.config``) so that the worker and the API read
-the same values. Tests and tools may put a :class:`WebhookSettings` in ``state.extras["webhooks"]``.
+the same values. Tests and tools may put a :class:`WebhookSettings` in the app state's ``WEBHOOK_SETTINGS`` slot.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.state import AppState, Slot
 
 
 class WebhookSettings(BaseSettings):
@@ -43,10 +43,10 @@ class WebhookSettings(BaseSettings):
         return self.allow_private_targets if self.allow_private_targets is not None else env != "production"
 
 
-def webhook_settings(state: Any) -> WebhookSettings:
-    """The settings of this app instance (``state.extras["webhooks"]`` or the environment)."""
-    found = state.extras.get("webhooks")
-    if found is None:
-        found = WebhookSettings()
-        state.extras["webhooks"] = found
-    return found  # type: ignore[no-any-return]
+#: This app's webhook settings (:func:`webhook_settings`).
+WEBHOOK_SETTINGS: Slot[WebhookSettings] = Slot("webhooks")
+
+
+def webhook_settings(state: AppState) -> WebhookSettings:
+    """The settings of this app instance (the :data:`WEBHOOK_SETTINGS` slot, else the environment)."""
+    return state.get_or_create(WEBHOOK_SETTINGS, WebhookSettings)

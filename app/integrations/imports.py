@@ -37,7 +37,7 @@ from app.access.policy import may_import, may_see_import
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.principal import Principal
-from app.core.state import AppState
+from app.core.state import AppState, Slot
 from app.core.uow import open_session
 from app.integrations import repository
 from app.integrations.bulk import BulkImporter, CreatedKeys
@@ -58,7 +58,10 @@ MAX_ATTEMPTS = 3
 #: Seconds an API process lets imports under way finish at shutdown (the rest resume elsewhere).
 SHUTDOWN_GRACE = 10.0
 
-TASKS_KEY = "import_tasks"
+#: This process's imports under way: job id → task (:func:`spawn`).
+IMPORT_TASKS: Slot[dict[uuid.UUID, asyncio.Task[None]]] = Slot("import_tasks")
+#: The task that resumes lapsed jobs (:func:`start_background_work`).
+IMPORT_RESUMER: Slot[asyncio.Task[None]] = Slot("import_resumer")
 APPLIED = ("created", "updated", "matched", "reopened")
 
 
@@ -70,13 +73,11 @@ class LeaseLost(Exception):
 
 
 def _tasks(state: AppState) -> dict[uuid.UUID, asyncio.Task[None]]:
-    tasks = state.extras.get(TASKS_KEY)
-    if tasks is None:
-        tasks = state.extras[TASKS_KEY] = {}
-    hooks = state.extras.setdefault("shutdown", [])
-    if stop_background_work not in hooks:
-        hooks.insert(0, stop_background_work)  # before the storage and the database close
-    return tasks  # type: ignore[no-any-return]
+    from app.media.storage import get_storage
+
+    get_storage(state)  # opened before the imports that read it: stop hooks run in reverse, so it closes after them
+    state.on_stop(stop_background_work)
+    return state.get_or_create(IMPORT_TASKS, dict)
 
 
 def spawn(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> asyncio.Task[None]:
@@ -95,7 +96,7 @@ def spawn(state: AppState, job_id: uuid.UUID, token: uuid.UUID) -> asyncio.Task[
 
 async def wait_for_imports(state: AppState) -> None:
     """Wait until this process's imports under way are done (tests, the benchmark; bound it with a timeout)."""
-    while tasks := list(state.extras.get(TASKS_KEY, {}).values()):
+    while tasks := list((state.get(IMPORT_TASKS) or {}).values()):
         await asyncio.wait(tasks)
 
 
@@ -331,7 +332,7 @@ async def _claim(state: AppState, job_id: uuid.UUID) -> uuid.UUID | None:
 async def resume_round(state: AppState, *, wait: bool = False) -> int:
     """Take over every job whose lease lapsed and import it (in background tasks; ``wait``: before returning,
     as the worker does). Returns how many were taken over."""
-    ours = set(state.extras.get(TASKS_KEY, {}))
+    ours = set(state.get(IMPORT_TASKS) or ())
     now = utcnow()
     async with open_session(state.sessionmaker, write=False) as session:
         candidates = [job_id for job_id in await repository.lapsed_jobs(session, now) if job_id not in ours]
@@ -359,22 +360,20 @@ async def start_background_work(state: AppState) -> None:
     """Startup hook of the API process: resume jobs a previous process left, now and every
     :data:`RESUME_INTERVAL` seconds (in a background task: startup does not wait)."""
     _tasks(state)
-    current = state.extras.get("import_resumer")
+    current = state.get(IMPORT_RESUMER)
     if current is None or current.done():
-        state.extras["import_resumer"] = asyncio.get_running_loop().create_task(
-            _resumer(state), name="ongi-import-resumer"
-        )
+        state.set(IMPORT_RESUMER, asyncio.get_running_loop().create_task(_resumer(state), name="ongi-import-resumer"))
 
 
 async def stop_background_work(state: AppState) -> None:
     """Shutdown hook: stop resuming, let imports under way finish for up to :data:`SHUTDOWN_GRACE` seconds, then
     cancel them (their leases lapse and another process resumes them after their last committed batch)."""
-    resumer = state.extras.pop("import_resumer", None)
+    resumer = state.pop(IMPORT_RESUMER)
     if resumer is not None:
         resumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await resumer
-    tasks = list(state.extras.get(TASKS_KEY, {}).values())
+    tasks = list((state.get(IMPORT_TASKS) or {}).values())
     if not tasks:
         return
     _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)

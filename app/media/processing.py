@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.service import principal_for
 from app.core.db import utcnow
 from app.core.errors import NotFound, Problem
-from app.core.state import AppState
+from app.core.state import AppState, Slot
 from app.core.uow import open_session
 from app.journal import audit
 from app.media import images
@@ -50,7 +50,7 @@ from app.media.staging import (
     storage_unavailable,
     upload_busy,
 )
-from app.media.storage import ObjectMissing, StorageError, scratch_dir
+from app.media.storage import ObjectMissing, StorageError, get_storage, scratch_dir
 from app.media.storage.local import LocalStorage
 from app.visits.models import Visit
 
@@ -65,12 +65,17 @@ RESUME_INTERVAL = 60.0
 SHUTDOWN_GRACE = 10.0
 
 
+#: This process's limit on uploads processed at once (:func:`media_limiter`).
+IMAGE_LIMITER: Slot[anyio.CapacityLimiter] = Slot("media_image_limiter")
+#: This process's background processing: upload id → task (:func:`spawn_processing`).
+MEDIA_TASKS: Slot[dict[uuid.UUID, asyncio.Task[None]]] = Slot("media_tasks")
+#: The task that looks for stuck uploads (:func:`start_background_work`).
+MEDIA_RESUMER: Slot[asyncio.Task[None]] = Slot("media_resumer")
+
+
 def media_limiter(state: AppState) -> anyio.CapacityLimiter:
     """How many uploads this process processes at once (:data:`IMAGE_JOBS`)."""
-    limiter = state.extras.get("media_image_limiter")
-    if limiter is None:
-        limiter = state.extras["media_image_limiter"] = anyio.CapacityLimiter(IMAGE_JOBS)
-    return limiter  # type: ignore[no-any-return]
+    return state.get_or_create(IMAGE_LIMITER, lambda: anyio.CapacityLimiter(IMAGE_JOBS))
 
 
 def _verify_and_process(
@@ -288,19 +293,15 @@ async def resume_completion(state: AppState, upload_id: uuid.UUID) -> bool:
 
 # --- background processing (API process) -----------------------------------------------------------------
 #
-# Tasks are kept in ``state.extras["media_tasks"]`` (upload id → task: strong references, one per upload) and
+# Tasks are kept in the :data:`MEDIA_TASKS` slot (upload id → task: strong references, one per upload) and
 # finished or cancelled at shutdown. Nothing another process needs lives there: the upload's status and lease
 # in the database say who processes it.
 
 
 def _tasks(state: AppState) -> dict[uuid.UUID, asyncio.Task[None]]:
-    tasks = state.extras.get("media_tasks")
-    if tasks is None:
-        tasks = state.extras["media_tasks"] = {}
-    hooks = state.extras.setdefault("shutdown", [])
-    if stop_background_work not in hooks:
-        hooks.insert(0, stop_background_work)  # before the storage closes
-    return tasks  # type: ignore[no-any-return]
+    get_storage(state)  # opened before the tasks that use it: stop hooks run in reverse, so it closes after them
+    state.on_stop(stop_background_work)
+    return state.get_or_create(MEDIA_TASKS, dict)
 
 
 def spawn_processing(state: AppState, lease: Lease, *, accepted: bool = True) -> asyncio.Task[None]:
@@ -334,7 +335,7 @@ async def _process(state: AppState, lease: Lease, *, accepted: bool) -> None:
 
 async def wait_for_processing(state: AppState) -> None:
     """Wait until this process's background processing is done (tests; bound it with ``fail_after``)."""
-    while tasks := list(state.extras.get("media_tasks", {}).values()):
+    while tasks := list((state.get(MEDIA_TASKS) or {}).values()):
         await asyncio.wait(tasks)
 
 
@@ -348,7 +349,7 @@ async def resume_stuck_uploads(state: AppState) -> int:
 async def _resume_round(state: AppState) -> tuple[int, float]:
     """One look for stuck uploads: how many were taken over, and when to look again (soon when a lease
     held by no task of ours runs out before :data:`RESUME_INTERVAL`, as after a restart)."""
-    ours = set(state.extras.get("media_tasks", {}))
+    ours = set(state.get(MEDIA_TASKS) or ())
     now = utcnow()
     async with open_session(state.sessionmaker, write=False) as session:
         rows = await UploadRepository(session).processing()
@@ -382,23 +383,21 @@ async def start_background_work(state: AppState) -> None:
     """Startup hook of the API process: look for uploads a previous process left ``processing`` at once,
     then every :data:`RESUME_INTERVAL`, in a background task (startup does not wait for it)."""
     _tasks(state)
-    current = state.extras.get("media_resumer")
+    current = state.get(MEDIA_RESUMER)
     if current is None or current.done():
-        state.extras["media_resumer"] = asyncio.get_running_loop().create_task(
-            _resumer(state), name="ongi-upload-resumer"
-        )
+        state.set(MEDIA_RESUMER, asyncio.get_running_loop().create_task(_resumer(state), name="ongi-upload-resumer"))
 
 
 async def stop_background_work(state: AppState) -> None:
     """Shutdown hook: stop looking for stuck uploads, let processing under way finish for up to
     :data:`SHUTDOWN_GRACE` seconds, then cancel the rest (their leases lapse; the next process resumes
     them). Safe to call more than once."""
-    resumer = state.extras.pop("media_resumer", None)
+    resumer = state.pop(MEDIA_RESUMER)
     if resumer is not None:
         resumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await resumer
-    tasks = list(state.extras.get("media_tasks", {}).values())
+    tasks = list((state.get(MEDIA_TASKS) or {}).values())
     if not tasks:
         return
     _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)

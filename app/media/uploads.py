@@ -41,7 +41,7 @@ from app.auth.service import resolve_principal
 from app.core.db import utcnow
 from app.core.errors import NotFound, Problem
 from app.core.principal import Principal
-from app.core.state import AppState
+from app.core.state import AppState, Slot
 from app.media import images
 from app.media.models import GONE, Upload, UploadStatus
 from app.media.processing import spawn_processing
@@ -135,11 +135,12 @@ class RunningHashes:
         return len(self._items)
 
 
+#: This process's running hashes of uploads under way (:func:`running_hashes`).
+RUNNING_HASHES: Slot[RunningHashes] = Slot("media_running_hashes")
+
+
 def running_hashes(state: AppState) -> RunningHashes:
-    hashes = state.extras.get("media_running_hashes")
-    if hashes is None:
-        hashes = state.extras["media_running_hashes"] = RunningHashes()
-    return hashes  # type: ignore[no-any-return]
+    return state.get_or_create(RUNNING_HASHES, RunningHashes)
 
 
 class _Abort(Exception):

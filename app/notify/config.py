@@ -1,5 +1,6 @@
 """Notification settings, from the environment with the ``ONGI_NOTIFY_`` prefix (beside the code that uses them,
-like ``app.events.config``). Tests and tools may put a :class:`NotifySettings` in ``state.extras["notify"]``.
+like ``app.events.config``). Tests and tools may put a :class:`NotifySettings` in the app state's
+``NOTIFY_SETTINGS`` slot.
 
 ``provider``: ``log`` (development and tests: writes a log line without any personal data, sends nothing),
 ``sms`` or ``kakao`` (an HTTP gateway each: ``…_URL``, ``…_API_KEY``, and the sender number or KakaoTalk sender
@@ -8,10 +9,12 @@ key and template code). Production refuses ``log`` unless ``ONGI_NOTIFY_ALLOW_LO
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.state import AppState, Slot
 
 
 class NotifySettings(BaseSettings):
@@ -37,9 +40,10 @@ class NotifySettings(BaseSettings):
     poll_interval_seconds: float = Field(default=2.0, gt=0)
 
 
-def notify_settings(state: Any) -> NotifySettings:
-    found = state.extras.get("notify")
-    if found is None:
-        found = NotifySettings()
-        state.extras["notify"] = found
-    return found  # type: ignore[no-any-return]
+#: This app's notification settings (:func:`notify_settings`).
+NOTIFY_SETTINGS: Slot[NotifySettings] = Slot("notify")
+
+
+def notify_settings(state: AppState) -> NotifySettings:
+    """The settings of this app instance (the :data:`NOTIFY_SETTINGS` slot, else the environment)."""
+    return state.get_or_create(NOTIFY_SETTINGS, NotifySettings)

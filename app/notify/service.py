@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import User
 from app.core.db import utcnow
 from app.core.i18n import t
-from app.core.state import AppState
+from app.core.state import AppState, Slot
 from app.core.uow import open_session
 from app.notify.config import NotifySettings, notify_settings
 from app.notify.models import Notification, NotificationStatus
@@ -59,11 +59,12 @@ async def enqueue(
     )
 
 
+#: The app's notifier, made from the settings on first use; a test puts a recording one here.
+NOTIFIER: Slot[Notifier] = Slot("notifier")
+
+
 def _notifier(state: AppState, cfg: NotifySettings) -> Notifier:
-    found = state.extras.get("notifier")
-    if found is None:
-        found = state.extras["notifier"] = notifier_for(cfg, state.settings.env)
-    return found  # type: ignore[no-any-return]
+    return state.get_or_create(NOTIFIER, lambda: notifier_for(cfg, state.settings.env))
 
 
 def _due(now: datetime) -> Any:

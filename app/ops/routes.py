@@ -18,6 +18,7 @@ from app.core.deps import StateDep
 from app.core.errors import Problem
 from app.core.metrics import ScrapeCollector, mark_process_dead
 from app.core.state import AppState
+from app.media.storage import get_storage
 from app.ops import repository
 
 log = structlog.get_logger("ongi.ops")
@@ -75,16 +76,9 @@ async def readyz(request: Request, state: StateDep) -> dict[str, object]:
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "unreachable"
-    storage = state.extras.get("storage")
-    if storage is None:
-        try:
-            from app.media.storage import get_storage
-        except ModuleNotFoundError:
-            pass
-        else:
-            storage = get_storage(state)  # the configured backend (S3 included), created once
+    storage = get_storage(state)  # the app's storage slot: the configured backend (S3 included), created once
     try:
-        if storage is not None and hasattr(storage, "ping"):
+        if hasattr(storage, "ping"):
             await storage.ping()
         else:
             await anyio.to_thread.run_sync(_probe_dir, str(state.settings.files_dir))

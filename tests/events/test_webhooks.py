@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db import utcnow
 from app.core.principal import OrgKind, Role
-from app.events.config import WebhookSettings
+from app.events.config import WEBHOOK_SETTINGS, WebhookSettings
 from app.events.delivery import claim, deliver_once, finish, send
+from app.events.jobs import WEBHOOK_HTTP, WORKER_ID
 from app.events.models import WebhookDelivery
 from app.events.signing import sign, verify
 from app.events.transport import http_client
@@ -28,14 +29,11 @@ LATER = timedelta(hours=2)
 
 @pytest.fixture
 def cfg(app: Any) -> Iterator[WebhookSettings]:
-    state = app.state.ongi
-    before = state.extras.get("webhooks")
     cfg = WebhookSettings(
         max_attempts=3, backoff_base_seconds=10, backoff_max_seconds=60, lease_seconds=30, timeout_seconds=5
     )
-    state.extras["webhooks"] = cfg
-    yield cfg
-    state.extras["webhooks"] = before
+    with app.state.ongi.override(WEBHOOK_SETTINGS, cfg):
+        yield cfg
 
 
 def _state(app: Any) -> Any:
@@ -311,9 +309,7 @@ async def test_private_and_plain_http_targets_refused_when_configured(
     client: httpx.AsyncClient, factory: Factory, app: Any
 ) -> None:
     state = _state(app)
-    before = state.extras.get("webhooks")
-    state.extras["webhooks"] = WebhookSettings(allow_http=False, allow_private_targets=False)
-    try:
+    with state.override(WEBHOOK_SETTINGS, WebhookSettings(allow_http=False, allow_private_targets=False)):
         feed = await integration_client(factory, ["events:read"])
         cases = {
             "http://example.org/hook": "https",
@@ -334,8 +330,6 @@ async def test_private_and_plain_http_targets_refused_when_configured(
             json={"url": "https://hooks.example.org/ongi", "event_types": ["visit.completed"]},
         )
         assert r.status_code == 201, r.text
-    finally:
-        state.extras["webhooks"] = before
 
 
 async def test_delivery_audit_and_redeliver_in_flight_conflict(
@@ -374,7 +368,6 @@ async def test_the_worker_runs_the_webhook_job(
     jobs = [j for j in discover_jobs() if j.name == "webhooks"]
     assert len(jobs) == 1
     feed = await integration_client(factory, ["events:read"])
-    shutdown_before = list(state.extras.get("shutdown", []))
     try:
         async with Receiver() as rx:
             hook = await create_webhook(client, feed, rx.url, ["report.triaged"])
@@ -383,8 +376,7 @@ async def test_the_worker_runs_the_webhook_job(
             await run(state, jobs, once=True)
         assert len(rx.processed) == 1
     finally:
-        http = state.extras.pop("webhook_http", None)
+        http = state.pop(WEBHOOK_HTTP)
         if http is not None:
             await http.aclose()
-        state.extras["shutdown"] = shutdown_before
-        state.extras.pop("worker_id", None)
+        state.pop(WORKER_ID)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -17,20 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.models import Organization, User
 from app.core.db import create_sessionmaker, utcnow
 from app.core.principal import OrgKind, Role
-from app.events.config import WebhookSettings
+from app.core.state import AppState
+from app.events.config import WEBHOOK_SETTINGS, WebhookSettings
 from app.events.delivery import claim
 from app.events.models import WebhookDelivery, WebhookSubscription
 from app.events.service import SECRET_CONTEXT
 
 
-@dataclass
-class _State:
-    """What the delivery functions use of an app's state, bound to a real (committing) engine."""
-
-    sessionmaker: Any
-    security: Any
-    settings: Any
-    extras: dict[str, Any] = field(default_factory=dict)
+def _worker(app: Any, engine: AsyncEngine, maker: Any) -> AppState:
+    """A worker's state: the app's, bound to a real (committing) engine, with slots of its own."""
+    state: AppState = replace(app.state.ongi, engine=engine, sessionmaker=maker)
+    state.set(WEBHOOK_SETTINGS, WebhookSettings())
+    return state
 
 
 async def test_concurrent_claims_never_overlap(engine: AsyncEngine, app: Any) -> None:
@@ -105,10 +103,8 @@ async def test_concurrent_claims_never_overlap(engine: AsyncEngine, app: Any) ->
         )
         await s.commit()
     try:
-        workers = [_State(maker, security, app.state.ongi.settings, {"webhooks": WebhookSettings()}) for _ in range(3)]
-        rounds = await asyncio.gather(
-            *(claim(w, worker_id=f"w{i}", limit=25) for i, w in enumerate(workers))  # type: ignore[arg-type]
-        )
+        workers = [_worker(app, engine, maker) for _ in range(3)]
+        rounds = await asyncio.gather(*(claim(w, worker_id=f"w{i}", limit=25) for i, w in enumerate(workers)))
         claimed = [item.id for batch in rounds for item in batch if item.subscription_id == sub_id]
         assert len(claimed) == 60  # 25 + 25 + 10, in some order
         assert len(set(claimed)) == 60  # nobody got a delivery another worker holds

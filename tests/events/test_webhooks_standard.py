@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.core.db import utcnow
-from app.events.config import WebhookSettings
+from app.events.config import WEBHOOK_SETTINGS, WebhookSettings
 from app.events.delivery import deliver_once
 from app.events.signing import new_secret, standard_headers
 from tests.support.factories import Factory
@@ -25,14 +25,11 @@ from tests.support.integrations import Receiver, create_webhook, emit_events, in
 
 @pytest.fixture
 def cfg(app: Any) -> Iterator[WebhookSettings]:
-    state = app.state.ongi
-    before = state.extras.get("webhooks")
     cfg = WebhookSettings(
         max_attempts=2, backoff_base_seconds=10, backoff_max_seconds=60, lease_seconds=30, timeout_seconds=5
     )
-    state.extras["webhooks"] = cfg
-    yield cfg
-    state.extras["webhooks"] = before
+    with app.state.ongi.override(WEBHOOK_SETTINGS, cfg):
+        yield cfg
 
 
 def test_new_secrets_are_standard_base64_of_32_bytes() -> None:

@@ -125,20 +125,13 @@ async def test_attempts_count_in_the_order_they_were_made(client: httpx.AsyncCli
 
 
 async def test_the_threshold_is_a_setting(client: httpx.AsyncClient, factory: Factory) -> None:
-    from app.contacts.config import ContactSettings
+    from app.contacts.config import CONTACT_SETTINGS, ContactSettings
 
     s = await staff(factory)
     household = await make_household(factory)
     state = factory.state
-    before = state.extras.get("contacts")
-    state.extras["contacts"] = ContactSettings(unreachable_after=1)
-    try:
+    with state.override(CONTACT_SETTINGS, ContactSettings(unreachable_after=1)):
         r = await _attempt(client, s.planner, household.id, "phone", "no_answer")
-    finally:
-        if before is None:
-            state.extras.pop("contacts", None)
-        else:
-            state.extras["contacts"] = before
     assert r.json()["reachability"]["unreachable"] is True
 
 

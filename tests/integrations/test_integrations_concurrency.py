@@ -13,7 +13,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -24,6 +24,7 @@ from app.auth.models import Organization, User
 from app.auth.service import principal_for
 from app.core.db import create_sessionmaker, utcnow
 from app.core.principal import OrgKind, Role
+from app.core.state import AppState
 from app.events.models import OutboxEvent
 from app.households.models import Household, Signal
 from app.integrations.bulk import BulkImporter
@@ -31,14 +32,6 @@ from app.integrations.lines import RawLine
 from app.integrations.models import ImportRecord
 from app.sync.models import ChangeLog
 from tests.integrations.test_integrations_bulk import line_for
-
-
-@dataclass
-class _State:
-    sessionmaker: Any
-    security: Any
-    settings: Any
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 async def _lines(texts: list[str]) -> AsyncIterator[RawLine]:
@@ -90,9 +83,9 @@ async def test_the_same_list_imported_twice_at_once(engine: AsyncEngine, app: An
     principal = principal_for(user, org, session_id=None, device_id=None, address=None)
     tag = uuid.uuid4().hex[:6]
     texts = [line_for(i, tag)[0] for i in range(1, 161) if i % 1000 not in (101, 202, 303, 404, 505, 606)]
-    state = _State(maker, app.state.ongi.security, app.state.ongi.settings)
+    state: AppState = replace(app.state.ongi, engine=engine, sessionmaker=maker)  # a process of its own
     try:
-        importers = [BulkImporter(state, principal, batch_size=40) for _ in range(2)]  # type: ignore[arg-type]
+        importers = [BulkImporter(state, principal, batch_size=40) for _ in range(2)]
 
         async def one(importer: BulkImporter) -> list[Any]:
             return [r async for batch in importer.run(_lines(texts)) for r in batch]

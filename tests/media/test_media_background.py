@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.media.models import Photo, Upload, UploadStatus
-from app.media.processing import media_limiter
+from app.media.processing import MEDIA_TASKS, media_limiter
 from app.media.storage.local import LocalStorage
 from app.media.uploads import RunningHashes, running_hashes
 from tests.support.factories import Actor, Factory
@@ -76,7 +76,7 @@ async def test_the_last_204_comes_before_processing_then_the_photo_appears(
         assert last.status_code == 204, last.text
         assert last.headers["upload-offset"] == str(len(data))
         assert last.headers["ongi-upload-status"] == "processing"
-        assert len(app.state.ongi.extras["media_tasks"]) == 1
+        assert len(app.state.ongi.require(MEDIA_TASKS)) == 1
 
         head = await tus_head(client, team.planner, location)
         assert (head.status_code, head.headers["ongi-upload-status"]) == (200, "processing")

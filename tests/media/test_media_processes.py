@@ -26,7 +26,13 @@ from app.core.db import create_engine, create_sessionmaker, utcnow
 from app.core.principal import OrgKind, Role
 from app.main import create_app
 from app.media.models import Photo, Upload, UploadStatus
-from app.media.processing import media_limiter, resume_stuck_uploads, wait_for_processing
+from app.media.processing import (
+    MEDIA_RESUMER,
+    MEDIA_TASKS,
+    media_limiter,
+    resume_stuck_uploads,
+    wait_for_processing,
+)
 from app.media.storage.local import LocalStorage
 from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.uploads import (
@@ -91,9 +97,10 @@ async def _left_processing(world: Processes, data: bytes) -> tuple[uuid.UUID, uu
         try:
             last = await tus_patch(http, planner, location, 0, data, settled=False)
             assert (last.status_code, last.headers["ongi-upload-status"]) == (204, "processing")
-            for task in list(first.state.ongi.extras["media_tasks"].values()):
+            tasks = first.state.ongi.require(MEDIA_TASKS)
+            for task in list(tasks.values()):
                 task.cancel()  # killed: nothing of it runs any more
-            await asyncio.gather(*first.state.ongi.extras["media_tasks"].values(), return_exceptions=True)
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
         finally:
             limiter.release()
     upload_id = uuid.UUID(location.rsplit("/", 1)[1])
@@ -145,7 +152,7 @@ async def test_an_upload_left_processing_is_finished_by_the_next_process_on_star
         assert upload.status == UploadStatus.completed
         with anyio.fail_after(10):
             await wait_for_processing(second.state.ongi)  # the staging purge after the record
-    assert "media_resumer" not in second.state.ongi.extras  # stopped with the app
+    assert second.state.ongi.get(MEDIA_RESUMER) is None  # stopped with the app
     async with processes.maker() as s:
         photo = await s.get(Photo, photo_id)
         upload = await s.get(Upload, upload_id)
@@ -182,4 +189,4 @@ async def test_two_processes_racing_for_a_stuck_upload_process_it_once(processes
     # Nothing left for anyone.
     assert await asyncio.gather(resume_stuck_uploads(a.state.ongi), resume_stuck_uploads(b.state.ongi)) == [0, 0]
     for app in (a, b):
-        assert not app.state.ongi.extras.get("media_tasks")
+        assert not app.state.ongi.get(MEDIA_TASKS)

@@ -15,7 +15,8 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.config import Settings
-from app.media.storage import ObjectMissing, Storage, StorageError, create_storage, get_storage
+from app.core.db import create_engine
+from app.media.storage import STORAGE, ObjectMissing, Storage, StorageError, create_storage, get_storage
 from app.media.storage.local import LocalStorage
 from app.media.storage.s3 import S3Storage
 from tests.support.uploads import (
@@ -181,35 +182,28 @@ async def test_get_storage_creates_once_and_closes_on_shutdown(settings: Setting
             "s3_secret_access_key": SecretStr("test"),
         }
     )
-    state = AppState(settings=s3_settings, engine=None, sessionmaker=None, security=None, metrics=None)  # type: ignore[arg-type]
-    assert "storage" not in state.extras
+    engine = create_engine(s3_settings)
+    state = AppState(settings=s3_settings, engine=engine, sessionmaker=None, security=None, metrics=None)  # type: ignore[arg-type]
+    assert state.get(STORAGE) is None
     storage = get_storage(state)
     assert get_storage(state) is storage
     assert isinstance(storage, S3Storage)
     await storage.create_bucket()
     await storage.ping()
     assert storage._client is not None
-    for hook in state.extras["shutdown"]:
-        await hook(state)
+    await state.stop()
     assert storage._client is None
 
 
 async def test_readyz_pings_the_apps_storage(client: httpx.AsyncClient, app: Any, tmp_path: Path) -> None:
-    extras = app.state.ongi.extras
-    previous = extras.get("storage")
-    try:
-        extras["storage"] = LocalStorage(tmp_path / "files")
+    state = app.state.ongi
+    with state.override(STORAGE, LocalStorage(tmp_path / "files")):
         r = await client.get("/readyz")
         assert r.status_code == 200
         assert r.json()["checks"]["storage"] == "ok"
-        broken = s3_storage(f"http://127.0.0.1:{free_port()}", max_attempts=1)
-        extras["storage"] = broken
+    broken = s3_storage(f"http://127.0.0.1:{free_port()}", max_attempts=1)
+    with state.override(STORAGE, broken):
         r = await client.get("/readyz")
         assert r.status_code == 503
         assert r.json()["checks"]["storage"] == "unreachable"
-        await broken.close()
-    finally:
-        if previous is None:
-            extras.pop("storage", None)
-        else:
-            extras["storage"] = previous
+    await broken.close()

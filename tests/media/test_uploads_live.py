@@ -30,7 +30,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.principal import OrgKind, Role
 from app.main import create_app
 from app.media.models import Photo, Upload, UploadStatus
-from app.media.storage import Storage
+from app.media.storage import STORAGE, Storage
 from app.media.storage.local import LocalStorage
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.uploads import (
@@ -88,7 +88,7 @@ async def live(request: pytest.FixtureRequest, settings: Settings, engine: Any, 
         inspect = s3_storage(endpoint)
         await inspect.create_bucket()
         # The server's own instance: its connections live on the server's event loop.
-        app.state.ongi.extras["storage"] = s3_storage(endpoint, bucket=inspect.bucket)
+        app.state.ongi.set(STORAGE, s3_storage(endpoint, bucket=inspect.bucket))
     else:
         inspect = LocalStorage(live_settings.files_dir)
     test_engine = create_engine(live_settings)

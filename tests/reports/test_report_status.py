@@ -19,8 +19,9 @@ from app.core.logging import JsonFormatter
 from app.core.principal import OrgKind, Role
 from app.events.models import OutboxEvent
 from app.households.models import Household, HouseholdStatus
+from app.notify.config import NOTIFY_SETTINGS
 from app.notify.models import Notification, NotificationStatus
-from app.notify.service import deliver_once, enqueue
+from app.notify.service import NOTIFIER, deliver_once, enqueue
 from app.reports.progress import track_once
 from tests.support.care import make_resource, move, propose, set_columns
 from tests.support.factories import Actor, Factory, make_visit
@@ -216,10 +217,10 @@ async def test_one_notification_per_key_and_failures_retry_then_give_up(factory:
             raise SendFailed("http-503")
 
     state = factory.state
-    saved = {k: state.extras.get(k) for k in ("notify", "notifier")}
-    state.extras["notify"] = NotifySettings(max_attempts=2, backoff_seconds=0.001)
-    state.extras["notifier"] = Refusing()
-    try:
+    with (
+        state.override(NOTIFY_SETTINGS, NotifySettings(max_attempts=2, backoff_seconds=0.001)),
+        state.override(NOTIFIER, Refusing()),
+    ):
         assert await deliver_once(state) == 0  # failed once, retried later
         [n] = await _notifications(factory, reporter.id)
         assert (n.status, n.attempts, n.last_error) == (NotificationStatus.pending, 1, "http-503")
@@ -229,12 +230,6 @@ async def test_one_notification_per_key_and_failures_retry_then_give_up(factory:
         assert await deliver_once(state) == 1  # given up
         [n] = await _notifications(factory, reporter.id)
         assert (n.status, n.attempts) == (NotificationStatus.failed, 2)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                state.extras.pop(k, None)
-            else:
-                state.extras[k] = v
 
 
 async def test_sms_and_kakao_providers_speak_http_without_logging_numbers() -> None:
@@ -302,7 +297,7 @@ async def test_concurrent_workers_tell_each_move_exactly_once(db_kind: str, tmp_
 
     async with own_app(db_kind, tmp_path) as app:
         state = app.state.ongi
-        state.extras["notifier"] = Counting()
+        state.set(NOTIFIER, Counting())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             factory = Factory(state, state.sessionmaker, client)
             coordinator, planner, reporter = await _people(factory)

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from app.core.principal import OrgKind, Role
 from app.media.processing import wait_for_processing
-from app.media.storage import Storage
+from app.media.storage import STORAGE, Storage
 from app.media.storage.local import LocalStorage
 from app.media.storage.s3 import S3Storage
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
@@ -370,16 +370,10 @@ async def installed_storage(
 ) -> AsyncIterator[Storage]:
     """A fresh storage of ``kind`` installed as the app's storage for one test (so counting files is exact)."""
     backend = await make_storage(kind, request, tmp_path)
-    extras = app.state.ongi.extras
-    previous = extras.get("storage")
-    extras["storage"] = backend
     try:
-        yield backend
+        with app.state.ongi.override(STORAGE, backend):
+            yield backend
     finally:
-        if previous is None:
-            extras.pop("storage", None)
-        else:
-            extras["storage"] = previous
         await backend.close()
 
 

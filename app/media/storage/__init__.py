@@ -8,8 +8,8 @@ backend ever holds a whole file in memory.
   renames it into place (a reader never sees a half-written file; a crash leaves no partial object).
 * :class:`~app.media.storage.s3.S3Storage` talks to any S3-compatible server through aioboto3.
 
-The app holds one storage instance, created on first use by :func:`get_storage` and kept in
-``state.extras["storage"]`` (``/readyz`` pings it there).
+The app holds one storage instance, created on first use by :func:`get_storage` and kept in the app state's
+:data:`STORAGE` slot (``/readyz`` pings it there); it closes when the app stops.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import anyio
 import anyio.to_thread
 
 from app.core.config import Settings
+from app.core.state import Slot
 
 if TYPE_CHECKING:
     from app.core.state import AppState
@@ -119,6 +120,10 @@ async def read_file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIte
 # --- the app's instance ----------------------------------------------------------------------------------
 
 
+#: The app's storage (:func:`get_storage`); a test puts a fake here with ``state.override(STORAGE, fake)``.
+STORAGE: Slot[Storage] = Slot("storage")
+
+
 def create_storage(settings: Settings) -> Storage:
     # the backends build on this module's interface, so they are imported when the app's storage is made
     if settings.storage_backend == "s3":
@@ -131,21 +136,16 @@ def create_storage(settings: Settings) -> Storage:
 
 
 async def _close_storage(state: AppState) -> None:
-    storage = state.extras.get("storage")
-    if isinstance(storage, Storage):
+    storage = state.get(STORAGE)
+    if storage is not None:
         await storage.close()
 
 
 def get_storage(state: AppState) -> Storage:
-    """The app's storage, created on first use from the settings and kept in ``state.extras``."""
-    storage = state.extras.get("storage")
-    if storage is None:
-        storage = create_storage(state.settings)
-        state.extras["storage"] = storage
-    hooks = state.extras.setdefault("shutdown", [])
-    if _close_storage not in hooks:
-        hooks.append(_close_storage)
-    return storage  # type: ignore[no-any-return]
+    """The app's storage, created on first use from the settings and kept in the :data:`STORAGE` slot."""
+    storage = state.get_or_create(STORAGE, lambda: create_storage(state.settings))
+    state.on_stop(_close_storage)
+    return storage
 
 
 def scratch_dir(state: AppState) -> Path:
