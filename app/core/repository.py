@@ -46,7 +46,7 @@ class Repository(Generic[M]):
     async def all(self, stmt: Select[Any]) -> list[Any]:
         return list((await self.session.execute(stmt)).scalars())
 
-    async def rows(self, stmt: Select[Any]) -> Sequence[Any]:
+    async def rows(self, stmt: Select[*tuple[Any, ...]]) -> Sequence[Any]:
         """Rows of several columns (``select(a, b)``), as tuples."""
         rows: Sequence[Any] = (await self.session.execute(stmt)).all()
         return rows

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlmodel import col
 
 from app.auth.models import Device, Organization, User
 from app.core.principal import Role
@@ -20,7 +21,7 @@ class OrganizationRepository(Repository[Organization]):
     model = Organization
 
     async def all_by_name(self) -> list[Organization]:
-        return await self.all(self.select().order_by(Organization.name))
+        return await self.all(self.select().order_by(col(Organization.name)))
 
 
 class UserRepository(Repository[User]):
@@ -29,11 +30,13 @@ class UserRepository(Repository[User]):
     async def areas_in(self, org_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         """(id, own jurisdiction, organization id) of the users of the organizations ``org_ids``."""
         return await self.rows(
-            select(User.id, User.jurisdiction, User.organization_id).where(User.organization_id.in_(list(org_ids)))
+            select(col(User.id), col(User.jurisdiction), col(User.organization_id)).where(
+                col(User.organization_id).in_(list(org_ids))
+            )
         )
 
     async def username_taken(self, username: str) -> bool:
-        return await self.scalar(select(User.id).where(User.username == username)) is not None
+        return await self.scalar(select(col(User.id)).where(col(User.username) == username)) is not None
 
     def listed(
         self,
@@ -44,13 +47,13 @@ class UserRepository(Repository[User]):
         active: bool | None,
     ) -> Select[tuple[User]]:
         """The users of ``ids``, narrowed by the list's query parameters."""
-        stmt = self.select().where(User.id.in_(list(ids)))
+        stmt = self.select().where(col(User.id).in_(list(ids)))
         if organization_id is not None:
-            stmt = stmt.where(User.organization_id == organization_id)
+            stmt = stmt.where(col(User.organization_id) == organization_id)
         if role is not None:
-            stmt = stmt.where(User.role == role)  # access: the ?role= filter the caller chose, not a decision
+            stmt = stmt.where(col(User.role) == role)  # access: the ?role= filter the caller chose, not a decision
         if active is not None:
-            stmt = stmt.where(User.active == active)
+            stmt = stmt.where(col(User.active) == active)
         return stmt
 
     async def users_page(self, stmt: Select[Any], *, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
@@ -66,14 +69,14 @@ class DeviceRepository(Repository[Device]):
         """Devices of ``user_ids`` (an admin's people), or of ``own`` alone when ``user_ids`` is None."""
         stmt = self.select()
         stmt = (
-            stmt.where(Device.user_id.in_(list(user_ids)))
+            stmt.where(col(Device.user_id).in_(list(user_ids)))
             if user_ids is not None
-            else stmt.where(Device.user_id == own)
+            else stmt.where(col(Device.user_id) == own)
         )
         if user_id is not None:
-            stmt = stmt.where(Device.user_id == user_id)
+            stmt = stmt.where(col(Device.user_id) == user_id)
         if revoked is not None:
-            stmt = stmt.where(Device.revoked_at.is_not(None) if revoked else Device.revoked_at.is_(None))
+            stmt = stmt.where(col(Device.revoked_at).is_not(None) if revoked else col(Device.revoked_at).is_(None))
         return stmt
 
     async def devices_page(self, stmt: Select[Any], *, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
