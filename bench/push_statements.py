@@ -4,7 +4,8 @@ per push plus O(N) rows, on both databases").
 ``python -m bench.push_statements [--db sqlite|postgres] [--sizes 1,10,100]``
 
 A planner's phone pushes N new notes on its visit, then N edits of those notes, then N patches of households it
-holds. Every statement the app sends to the database during the push is counted (SQLAlchemy's
+holds, then the lonely-death screening of N visits (new responses, and changed answers merged into the responses
+the smaller sizes made). Every statement the app sends to the database during the push is counted (SQLAlchemy's
 ``before_cursor_execute``; an ``executemany`` of many rows is one statement), with the rows it carried. The app is
 called in-process through httpx; PostgreSQL databases are made and dropped on the server that
 ``ONGI_BENCH_POSTGRES_URL`` names.
@@ -180,7 +181,8 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
                 out["patch households"][n] = count
                 if show:
                     print(db, "patch", n, count, rows, dict(kinds))
-                # a screening on each visit (created at the first size, answers changed after: merged per item)
+                # a screening on each visit: created on the visits new to this size, merged into the responses
+                # earlier sizes made (one more item answered true each time: an overwrite kept in the history)
                 await push(
                     [
                         mut(
@@ -191,7 +193,7 @@ async def run(db: str, sizes: list[int], show: bool) -> dict[str, dict[int, int]
                                 "visit_id": str(visits[i].id),
                                 "template_key": SCREENING,
                                 "template_version": 1,
-                                "answers": screening_answers(1 + n % 3),
+                                "answers": screening_answers(1 + sizes.index(n)),
                             },
                         )
                         for i in range(n)

@@ -1,8 +1,9 @@
 """The memo of a batch for one caller (``docs/access.md``, "Batches").
 
 A sync push applies hundreds of mutations for one caller in one transaction. Within it the caller's reach
-cannot change (a push neither assigns visits nor records consents), so the visits they may see and their
-partner reach are looked up once, or prefetched for the whole push in one query (:mod:`app.access.reach`).
+cannot change (a push neither assigns visits nor records consents), so the visits they may see, whether they are on
+their teams, and their partner reach are looked up once, or prefetched for the whole push in one query
+(:mod:`app.access.reach`).
 """
 
 from __future__ import annotations

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.access import checklists as access
-from app.access.policy import get_visit_or_404, is_visit_team_member
+from app.access.policy import get_visit_or_404, is_visit_team_member, memo_of, prefetch_visit_teams, prefetch_visits
 from app.checklists import messages as _messages  # noqa: F401 - registers the catalogue
 from app.checklists.merge import MergeResult, as_time, merge_answers
-from app.checklists.models import ChecklistResponse, ChecklistTemplate
+from app.checklists.models import ChecklistResponse, ChecklistTemplate, TemplateStatus
 from app.checklists.problems import role_problem, validation_problem
 from app.checklists.repository import ResponseRepository, TemplateRepository
 from app.checklists.rules import FieldError, evaluate, validate_value
@@ -35,7 +37,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.principal import Principal
 from app.households.models import Household, RiskLevel
-from app.journal import audit
+from app.journal import audit, bulk
 from app.visits.models import Visit, VisitStatus
 from app.winter.inspections import record_inspection
 
@@ -176,6 +178,112 @@ async def missing_required_of(session: AsyncSession, response: ChecklistResponse
     return missing_required(response, await _template_of(session, response))
 
 
+# --- a batch (the sync push) ----------------------------------------------------------------------------------
+#
+# A push writes many responses for one caller in one transaction (docs/sync.md#push). Within the push's memo
+# (app.access.memo), :func:`prefetch_writes` loads what :func:`upsert_response` looks up for all of them in one
+# query each: the visits the caller sees and their team membership (app.access), the pinned templates, the
+# visits' responses and the responses of the ids the phones chose. :func:`upsert_response` reads those from
+# the memo (a lookup the prefetch did not cover is queried as usual) and, while the push's batch is on
+# (app.journal.bulk), leaves its writes to the batch's end: new responses and history rows to the one flush,
+# changed responses to the one versioned update.
+
+
+def _memo_key(visit_id: uuid.UUID, key: str, version: int) -> tuple[str, uuid.UUID, str, int]:
+    return ("checklist-response", visit_id, key, version)
+
+
+async def prefetch_writes(
+    session: AsyncSession,
+    principal: Principal,
+    writes: list[tuple[uuid.UUID, str, int, uuid.UUID | None]],
+) -> None:
+    """Within a memo: load for every (visit id, template key, template version, response id) what its
+    :func:`upsert_response` looks up."""
+    memo = memo_of(session)
+    if memo is None or not writes:
+        return
+    visit_ids = list(dict.fromkeys(w[0] for w in writes))
+    await prefetch_visits(session, principal, visit_ids)
+    seen = [v for v in visit_ids if memo.get(("visit", principal.user_id, v)) is not None]
+    await prefetch_visit_teams(session, principal, seen)
+    pairs = {(key, version) for _v, key, version, _r in writes}
+    keys, versions = sorted({k for k, _ in pairs}), sorted({v for _, v in pairs})
+    tpl = ChecklistTemplate
+    found: dict[tuple[str, int], ChecklistTemplate] = {}
+    for i in range(0, len(keys), 500):
+        rows = await session.execute(
+            select(tpl).where(
+                col(tpl.key).in_(keys[i : i + 500]),
+                col(tpl.template_version).in_(versions),
+                col(tpl.status) == TemplateStatus.published,
+                col(tpl.deleted_at).is_(None),
+            )
+        )
+        found.update(((t.key, t.template_version), t) for t in rows.scalars())
+    for pair in pairs:
+        memo[("checklist-template", *pair)] = found.get(pair)
+    response_ids = list(dict.fromkeys(w[3] for w in writes if w[3] is not None))
+    by_id: dict[uuid.UUID, ChecklistResponse] = {}
+    size = 250
+    for i in range(0, max(len(seen), len(response_ids)), size):
+        # locked, as ResponseRepository.for_template locks one: concurrent writers of a response merge in turn
+        rows = await session.execute(
+            select(ChecklistResponse)
+            .where(
+                or_(
+                    col(ChecklistResponse.visit_id).in_(seen[i : i + size]),
+                    col(ChecklistResponse.id).in_(response_ids[i : i + size]),
+                )
+            )
+            .order_by(col(ChecklistResponse.id))
+            .with_for_update()
+        )
+        for response in rows.scalars():
+            by_id[response.id] = response
+    for response in by_id.values():  # kept in the memo: the session holds its objects weakly
+        memo[_memo_key(response.visit_id, response.template_key, response.template_version)] = response
+        memo[("checklist-response-id", response.id)] = response
+    for v in seen:
+        memo[("checklist-responses-of", v)] = True
+    for rid in response_ids:
+        memo.setdefault(("checklist-response-id", rid), None)
+
+
+async def _published_template(session: AsyncSession, key: str, version: int) -> ChecklistTemplate | None:
+    memo = memo_of(session)
+    if memo is not None and ("checklist-template", key, version) in memo:
+        found: ChecklistTemplate | None = memo[("checklist-template", key, version)]
+        return found
+    return await TemplateRepository(session).published(key, version)
+
+
+async def _response_for(session: AsyncSession, visit_id: uuid.UUID, key: str, version: int) -> ChecklistResponse | None:
+    memo = memo_of(session)
+    if memo is not None and memo.get(("checklist-responses-of", visit_id)):
+        found: ChecklistResponse | None = memo.get(_memo_key(visit_id, key, version))
+    else:
+        found = await ResponseRepository(session).for_template(visit_id, key, version)
+    if found is not None and found in session.new:
+        # made earlier in this push and not inserted yet: now it is, so that its versions count as one by one
+        await session.flush()
+    return found
+
+
+async def _id_taken(session: AsyncSession, response_id: uuid.UUID) -> bool:
+    memo = memo_of(session)
+    if memo is not None and ("checklist-response-id", response_id) in memo:
+        return memo[("checklist-response-id", response_id)] is not None
+    return await ResponseRepository(session).get(response_id) is not None
+
+
+def _remember(session: AsyncSession, response: ChecklistResponse) -> None:
+    memo = memo_of(session)
+    if memo is not None:
+        memo[_memo_key(response.visit_id, response.template_key, response.template_version)] = response
+        memo[("checklist-response-id", response.id)] = response
+
+
 # --- writing -----------------------------------------------------------------------------------------------
 
 
@@ -282,7 +390,7 @@ async def upsert_response(
                 )
             ]
         )
-    template = await TemplateRepository(session).published(key, version)
+    template = await _published_template(session, key, version)
     if template is None:
         raise validation_problem(
             [
@@ -296,10 +404,10 @@ async def upsert_response(
         )
     incoming = validate_incoming(template, data.get("answers") or {})
     responses = ResponseRepository(session)
-    response = await responses.for_template(visit.id, key, version)
+    response = await _response_for(session, visit.id, key, version)
     created = False
     if response is None:
-        if response_id is not None and await responses.get(response_id) is not None:
+        if response_id is not None and await _id_taken(session, response_id):
             raise Conflict("conflict", "checklists.response-mismatch")
         response = ChecklistResponse(
             id=response_id or uuid.uuid4(),
@@ -311,6 +419,7 @@ async def upsert_response(
             created_by_id=principal.user_id,
         )
         responses.add(response)
+        _remember(session, response)
         created = True
     elif response.deleted_at is not None:
         raise NotFound()
@@ -321,7 +430,8 @@ async def upsert_response(
     was_completed = response.completed
     merge = merge_answers(response, incoming, base_version, principal.user_id, now=now)
     missing, applied = await _finish(session, principal, response, template, data.get("completed"), now)
-    await session.flush()
+    if bulk.active(session) is None or not (created or bulk.absorb(session, response)):
+        await session.flush()  # in a push's batch, written at its end (app.journal.bulk)
     await _audit_write(
         session, principal, response, merge, created=created, submitted=response.completed and not was_completed
     )

@@ -14,7 +14,8 @@ Declared to sync once, here (:func:`sync_entities`: scope, loader, push handler)
   result is then ``conflict`` with ``server``/``device`` holding both answers of those items (the phone's
   are kept in ``checklist_answer_history``). When the visit already had a response for that template
   version under another id (a teammate's phone), the answers merge into it and the result names it in
-  ``response_id``.
+  ``response_id``. A push's upserts are looked up together (:func:`_response_prefetch`) and written at its
+  end (``docs/sync.md``, "Cost").
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.checklists.models import ChecklistResponse, ChecklistTemplate, TemplateStatus
-from app.checklists.responses import missing_required, upsert_response
+from app.checklists.responses import missing_required, prefetch_writes, upsert_response
 from app.checklists.schemas import ResponsePublic, TemplatePublic, response_data, template_data
 from app.visits.models import Visit
 
@@ -117,6 +118,22 @@ async def _response_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) 
 # --- push ------------------------------------------------------------------------------------------------------
 
 
+async def _response_prefetch(session: AsyncSession, principal: Any, mutations: list[Any]) -> None:
+    """What the push's ``upsert`` mutations will look up, in one query each (``app.checklists.responses``)."""
+    writes: list[tuple[uuid.UUID, str, int, uuid.UUID | None]] = []
+    for m in mutations:
+        data = m.data or {}
+        key, version = data.get("template_key"), data.get("template_version")
+        if not isinstance(key, str) or not isinstance(version, int) or isinstance(version, bool):
+            continue
+        try:
+            visit_id = uuid.UUID(str(data.get("visit_id")))
+        except ValueError:
+            continue
+        writes.append((visit_id, key, version, m.id))
+    await prefetch_writes(session, principal, writes)
+
+
 async def _response_upsert(ctx: Any) -> Any:
     from app.sync.push import Outcome, only_fields, reject
 
@@ -178,5 +195,6 @@ def sync_entities() -> list[Any]:
             after=("visit",),
             content=True,
             handlers={"upsert": _response_upsert},
+            prefetch={"upsert": _response_prefetch},
         ),
     ]

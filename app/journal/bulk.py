@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, column, values
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -88,6 +89,26 @@ def update(session: AsyncSession, obj: Any, changes: dict[str, Any]) -> None:
     note_change(session, obj)
 
 
+def absorb(session: AsyncSession, obj: Any) -> bool:
+    """In a batch: take the column changes already set on ``obj`` (a versioned row already stored, changed
+    through its attributes by rules that know nothing of batches) out of the ORM's hands and keep them as
+    :func:`update` does. False when no batch is on or ``obj`` is not stored yet: the ORM writes it."""
+    if active(session) is None:
+        return False
+    state = sa_inspect(obj)
+    if not state.persistent:
+        return False
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        added = state.attrs[attr.key].history.added
+        if added:
+            changes[attr.key] = added[0]
+    for name, value in changes.items():
+        set_committed_value(obj, name, value)  # no longer pending for the ORM's flush
+    update(session, obj, changes)
+    return True
+
+
 def later(
     session: AsyncSession, key: str, fn: Callable[[AsyncSession, set[uuid.UUID]], Awaitable[Any]], item: uuid.UUID
 ) -> None:
@@ -141,6 +162,7 @@ def forget(session: AsyncSession) -> None:
     if bulk is None:
         return
     for pending in bulk.updates.values():
-        session.expire(pending.obj)
+        if sa_inspect(pending.obj).persistent:  # one inserted within the batch left the session with it
+            session.expire(pending.obj)
     bulk.updates.clear()
     bulk.after.clear()

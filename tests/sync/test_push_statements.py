@@ -185,3 +185,132 @@ async def test_a_row_changed_under_the_batch_is_replayed_one_by_one(
     async with maker() as s:
         notes = list((await s.execute(select(Note).where(Note.id.in_(ids)))).scalars())
         assert sorted((n.body, n.version) for n in notes) == [("고친 기록", 2)] * 3
+
+
+async def test_checklist_response_pushes_do_not_grow_with_their_size(
+    client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The screening filled on each visit: new responses, answers merged into them (an overwrite kept in the
+    history), then a stale phone's answer (a conflict), cost the same for 1 and 50 visits, and store what the
+    one-by-one path stores."""
+    from app.audit.models import AuditEvent
+    from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
+    from tests.support.checklists import SCORED, SCREENING, builtin_templates, screening_answers
+
+    org = await factory.org(OrgKind.public, ["11990"])
+    planner = await factory.actor(Role.planner, org)
+    await builtin_templates(factory)
+    pin = [{"key": SCREENING, "version": 1}]
+    homes = [await make_household(factory) for _ in range(51)]
+    visits = [await make_visit(factory, home, [planner.user], checklists=pin) for home in homes]
+    response_ids = [uuid.uuid4() for _ in visits]
+
+    def screening(i: int, answers: dict[str, Any], base: int | None = None) -> dict[str, Any]:
+        data = {"visit_id": str(visits[i].id), "template_key": SCREENING, "template_version": 1, "answers": answers}
+        return _mut("checklist_response", "upsert", response_ids[i], data, base)
+
+    cost: dict[str, dict[int, int]] = {"create": {}, "merge": {}, "conflict": {}}
+    for n, part in ((1, range(0, 1)), (50, range(1, 51))):
+        with counting(engine) as c:
+            created = await _push(client, planner, [screening(i, screening_answers(1)) for i in part])
+        cost["create"][n] = c.n
+        assert [(r["status"], r["version"]) for r in created] == [("applied", 1)] * n
+        with counting(engine) as c:
+            merged = await _push(client, planner, [screening(i, screening_answers(2), base=1) for i in part])
+        cost["merge"][n] = c.n
+        assert [(r["status"], r["version"]) for r in merged] == [("applied", 2)] * n
+        # a phone that read version 1 answers the item changed at version 2: the server's value stays
+        stale = {SCORED[1]: {"value": False}}
+        with counting(engine) as c:
+            refused = await _push(client, planner, [screening(i, stale, base=1) for i in part])
+        cost["conflict"][n] = c.n
+        assert [(r["status"], r["version"]) for r in refused] == [("conflict", 2)] * n
+        assert all(r["server"][SCORED[1]]["value"] is True for r in refused)
+        assert all(r["device"][SCORED[1]]["value"] is False for r in refused)
+    for kind, by_n in cost.items():
+        assert by_n[50] <= by_n[1] + SLACK, (kind, by_n)
+    async with maker() as s:
+        rows = list(
+            (await s.execute(select(ChecklistResponse).where(ChecklistResponse.id.in_(response_ids)))).scalars()
+        )
+        assert len(rows) == 51
+        visits_by_id = {v.id: v for v in visits}
+        for row in rows:
+            assert row.version == 2
+            assert [row.answers[k]["value"] for k in SCORED[:3]] == [True, True, False]
+            assert [row.item_versions[k] for k in SCORED[:3]] == [1, 2, 1]
+            assert (row.household_id, row.score) == (visits_by_id[row.visit_id].household_id, 2)
+        history = (
+            await s.execute(
+                select(
+                    ChecklistAnswerHistory.item_key,
+                    ChecklistAnswerHistory.value,
+                    ChecklistAnswerHistory.reason,
+                    ChecklistAnswerHistory.response_version,
+                ).where(ChecklistAnswerHistory.response_id.in_(response_ids))
+            )
+        ).all()
+        assert sorted(history) == sorted(
+            [(SCORED[1], False, "conflict", 2)] * 51 + [(SCORED[1], False, "overwritten", 1)] * 51
+        )
+        logged = (
+            await s.execute(select(ChangeLog.entity, ChangeLog.version).where(ChangeLog.entity_id.in_(response_ids)))
+        ).all()
+        assert sorted(logged) == [("checklist_response", 1)] * 51 + [("checklist_response", 2)] * 51
+        audited = (
+            await s.execute(
+                select(AuditEvent.action, AuditEvent.entity_id).where(AuditEvent.entity_id.in_(response_ids))
+            )
+        ).all()
+        actions = sorted(action for action, _ in audited)
+        assert actions == ["checklist_response.create"] * 51 + ["checklist_response.update"] * 102
+
+
+async def test_checklist_responses_batched_keep_their_one_by_one_results(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A response made and amended in the same push counts its versions as one by one; a rejected mutation
+    replays the push one savepoint per mutation, the others applied in order."""
+    from app.checklists.models import ChecklistResponse
+    from tests.support.checklists import SCORED, SCREENING, builtin_templates, screening_answers
+
+    org = await factory.org(OrgKind.public, ["11990"])
+    planner = await factory.actor(Role.planner, org)
+    await builtin_templates(factory)
+    pin = [{"key": SCREENING, "version": 1}]
+    homes = [await make_household(factory) for _ in range(4)]
+    visits = [await make_visit(factory, home, [planner.user], checklists=pin) for home in homes]
+    ids = [uuid.uuid4() for _ in visits]
+
+    def screening(i: int, answers: dict[str, Any], base: int | None = None, version: int = 1) -> dict[str, Any]:
+        data = {"visit_id": str(visits[i].id), "template_key": SCREENING, "template_version": version}
+        return _mut("checklist_response", "upsert", ids[i], {**data, "answers": answers}, base)
+
+    results = await _push(client, planner, [screening(0, screening_answers(1)), screening(0, screening_answers(3), 1)])
+    assert [(r["status"], r["version"]) for r in results] == [("applied", 1), ("applied", 2)]
+    results = await _push(
+        client,
+        planner,
+        [
+            screening(1, screening_answers(1)),
+            screening(1, {SCORED[2]: {"value": True}}, 1),
+            screening(2, screening_answers(1), version=9),  # not pinned: rejected
+            screening(3, screening_answers(2)),
+            screening(0, {SCORED[2]: {"value": False}}, 1),  # changed at version 2: the server's value stays
+        ],
+    )
+    assert [(r["status"], r.get("version")) for r in results] == [
+        ("applied", 1),
+        ("applied", 2),
+        ("rejected", None),
+        ("applied", 1),
+        ("conflict", 2),
+    ]
+    async with maker() as s:
+        rows = {
+            r.id: r for r in (await s.execute(select(ChecklistResponse).where(ChecklistResponse.id.in_(ids)))).scalars()
+        }
+    assert set(rows) == {ids[0], ids[1], ids[3]}
+    assert (rows[ids[0]].version, rows[ids[0]].answers[SCORED[2]]["value"]) == (2, True)
+    assert (rows[ids[1]].version, rows[ids[1]].item_versions[SCORED[2]]) == (2, 2)
+    assert rows[ids[3]].version == 1
