@@ -13,16 +13,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import journal, registry, web
+from app import registry, web
+from app.boot import build_state
 from app.core import errors, openapi
-from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.config import Settings
 from app.core.http import RepresentationETag
-from app.core.logging import configure_logging
-from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware
-from app.core.security import Security
-from app.core.state import AppState
 from app.sync import schemas as sync_schemas
 from app.sync.fastpath import EmptyPullFastPath
 
@@ -41,19 +37,8 @@ UNLIMITED_BODY_PATHS = re.compile(r"/v1/households/[^/]+/consents/[^/]+/form")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_json)
-    registry.import_models()
-    registry.import_messages()
-    journal.install()  # the unit of work's hooks: change numbering, outbox, audit, household stamps and keys
-    engine = create_engine(settings)
-    state = AppState(
-        settings=settings,
-        engine=engine,
-        sessionmaker=create_sessionmaker(engine),
-        security=Security(settings),
-        metrics=Metrics(),
-    )
+    state = build_state(settings)
+    settings = state.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -41,13 +41,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app import journal, registry
-from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
-from app.core.logging import configure_logging
-from app.core.metrics import Metrics
-from app.core.security import Security
-from app.core.state import AppState
+from app.boot import build_state
 from app.households.models import SignalSource
 from app.integrations.spreadsheet import (
     RESULT_COLUMNS,
@@ -67,25 +61,6 @@ cli = typer.Typer(help="Imports from other systems (crisis lists)", no_args_is_h
 
 def _errors_text(errors: list[Any] | None) -> str:
     return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors or [])
-
-
-def new_state(settings: Settings | None = None) -> AppState:
-    """The app's state for a command run on its own, as ``create_app()`` builds it (logging, every table,
-    message and unit-of-work hook, the engine), without the HTTP app around it: this command belongs to the
-    integrations domain and imports no entry point (docs/architecture.md, "Layers and rooms")."""
-    settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_json)
-    registry.import_models()
-    registry.import_messages()
-    journal.install()
-    engine = create_engine(settings)
-    return AppState(
-        settings=settings,
-        engine=engine,
-        sessionmaker=create_sessionmaker(engine),
-        security=Security(settings),
-        metrics=Metrics(),
-    )
 
 
 async def _principal(state: Any, username: str) -> Any:
@@ -120,7 +95,7 @@ async def run_import(
     state: Any = None,
 ) -> dict[str, Any]:
     """Import ``path``; returns the summary. ``state``: an app's state to use (default: a new one built from
-    the environment's settings by :func:`new_state`, disposed of at the end)."""
+    the environment's settings by :func:`app.boot.build_state`, disposed of at the end)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -130,7 +105,7 @@ async def run_import(
     console = Console(quiet=quiet, stderr=True)
     own = state is None
     if own:
-        state = new_state()
+        state = build_state()
     try:
         principal = await _principal(state, username)
         try:
