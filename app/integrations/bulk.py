@@ -21,7 +21,6 @@ from typing import Any
 
 import anyio.to_thread
 import structlog
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,11 +53,6 @@ BATCH_SECONDS = 0.25
 #: The same on PostgreSQL, where a batch holds the row locks of its own lines only.
 PG_MIN_BATCH, PG_MAX_BATCH = 500, 5000
 PG_BATCH_SECONDS = 1.0
-
-#: PostgreSQL: the tables whose planner statistics an import refreshes as it fills them (BulkImporter._analyze),
-#: first after ANALYZE_FIRST lines.
-ANALYZED_TABLES = ("household", "household_search_key", "integration_import", "signal")
-ANALYZE_FIRST = 1000
 
 #: What a batch hands its ``on_batch`` callback besides its results: the search keys of the households it
 #: created, by id (none when the batch was done line by line).
@@ -102,8 +96,6 @@ class BulkImporter:
         self.lines = 0
         #: Batches done again line by line (a failing line, or a key imported concurrently).
         self.isolated_batches = 0
-        #: After how many lines the tables the batches read are analyzed again (PostgreSQL; :meth:`_analyze`).
-        self._analyze_at = ANALYZE_FIRST
 
     async def run(self, lines: AsyncIterator[RawLine]) -> AsyncIterator[list[LineResult]]:
         """Yield the results of each batch once it is committed."""
@@ -145,42 +137,7 @@ class BulkImporter:
         for r in results:
             self.counts[r.status] += 1
         self.lines += len(results)
-        if self._dialect == "postgresql" and self.lines >= self._analyze_at:
-            await self._analyze()
         return results
-
-    async def _analyze(self) -> None:
-        """Fresh planner statistics of the tables an import reads while it fills them (PostgreSQL).
-
-        The batch's lookups (match keys, import records, signals, the duplicate search's keys) pick an index
-        only while the planner knows the tables are large: an import into a young database would otherwise
-        scan ever larger tables once per batch (quadratic in the list's length) until autovacuum gets round
-        to them. After 1,000 lines, then each time the import has doubled, the tables that have more than
-        doubled since their last statistics are analyzed (``ANALYZE`` reads a sample, not the table): a
-        handful for a whole national round, none for a big database. A failure (privileges) only costs plans."""
-        self._analyze_at = max(ANALYZE_FIRST, 2 * self.lines)
-        try:
-            async with self.state.engine.begin() as connection:
-                # only the tables that have more than doubled since their statistics (a list imported again
-                # changes none)
-                stale = (
-                    (
-                        await connection.execute(
-                            text(
-                                "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-                                "WHERE s.schemaname = current_schema() AND s.relname = ANY(:tables) "
-                                "AND s.n_mod_since_analyze > greatest(c.reltuples, 0) + :first"
-                            ),
-                            {"tables": list(ANALYZED_TABLES), "first": ANALYZE_FIRST},
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                if stale:
-                    await connection.exec_driver_sql(f"ANALYZE {', '.join(sorted(stale))}")
-        except DBAPIError as exc:
-            log.info("bulk_analyze_failed", reason=type(exc.__cause__ or exc).__name__)
 
     async def _attempt(self, parsed: list[Parsed], *, isolate: bool) -> list[LineResult]:
         results: list[LineResult] = []
