@@ -359,7 +359,10 @@ async def load(phones: list[Any], seconds: float) -> dict[str, Any]:
         while time.perf_counter() < deadline:
             k += 1
             try:
-                pushed += await phone.push([note_record(k * 10 + i) for i in range(5)])
+                # awaited first, added after: ``pushed += await …`` reads ``pushed`` before the await and loses
+                # the other phones' additions made meanwhile
+                sent = await phone.push([note_record(k * 10 + i) for i in range(5)])
+                pushed += sent
                 t = time.perf_counter()
                 await phone.pull(limit=500)
                 pulls.append((time.perf_counter() - t) * 1000)
