@@ -18,7 +18,9 @@ module               what                                          who asks
 ``merging.py``       ``after_move()``: what follows a household     ``extensions("merging")`` (app.households)
                      merge
 ``visits.py``        ``campaign_open()``: a campaign a visit may    ``extensions("visits")`` (app.visits)
-                     name
+                     name; ``published_pins()``: which of a
+                     visit's checklist pins name a published
+                     template
 ===================  ===========================================  ==================================
 
 The order is stated, not derived from file names: routers are included in it (of two routes that match the

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, select, tuple_
-from sqlmodel import SQLModel
+from sqlalchemy import ColumnElement, Select, and_, false, select
 
 from app.auth.models import Organization, User
 from app.core.repository import Repository
@@ -121,21 +120,6 @@ class VisitRepository(Repository[Visit]):
         return [uid for (uid,) in rows]
 
     # --- checklists ----------------------------------------------------------------------------------------------
-
-    async def published_templates(self, pins: Iterable[tuple[str, int]]) -> set[tuple[str, int]] | None:
-        """Which (key, version) pins name a published template, read from the checklist tables when that module
-        is installed (None when it is not: nothing to check)."""
-        table = SQLModel.metadata.tables.get("checklist_template")
-        if table is None or not {"key", "template_version"} <= set(table.c.keys()):
-            return None
-        stmt = select(table.c.key, table.c.template_version).where(
-            tuple_(table.c.key, table.c.template_version).in_(list(pins))
-        )
-        if "status" in table.c:
-            stmt = stmt.where(table.c.status == "published")
-        if "deleted_at" in table.c:
-            stmt = stmt.where(table.c.deleted_at.is_(None))
-        return {(k, int(v)) for k, v in await self.rows(stmt)}
 
 
 class FacilityRepository(Repository[Facility]):

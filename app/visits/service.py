@@ -22,7 +22,6 @@ Overdue
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -101,16 +100,15 @@ async def validate_team(
 
 
 async def validate_checklists(session: AsyncSession, pins: list[ChecklistPin], field: str = "body.checklists") -> None:
-    """Pinned template versions must exist and be published, when the checklists module is installed."""
-    if not pins:
+    """Pinned template versions must exist and be published: the checklists domain answers (app.checklists.visits,
+    through the registry), so that visits import nothing of it."""
+    answering = [m for m in registry.extensions("visits") if hasattr(m, "published_pins")]
+    if not pins or not answering:
         return
-    try:
-        importlib.import_module("app.checklists.models")
-    except ModuleNotFoundError:
-        return
-    found = await VisitRepository(session).published_templates([(p.key, p.version) for p in pins])
-    if found is None:
-        return
+    wanted = [(p.key, p.version) for p in pins]
+    found: set[tuple[str, int]] = set()
+    for module in answering:
+        found |= await module.published_pins(session, wanted)
     errors = [
         (f"{field}.{i}", "visits.checklist-unknown", {"template": p.key, "version": p.version})
         for i, p in enumerate(pins)
