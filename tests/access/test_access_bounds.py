@@ -38,6 +38,7 @@ from app.visits.models import Visit, VisitStatus
 from tests.support.care import make_resource, propose
 from tests.support.factories import PASSWORD, Actor, Factory, make_consent, make_household, make_visit
 from tests.support.live import own_app
+from tests.support.sync import push as _push
 
 DISTRICT = "11990"
 DONG = "1199051000"
@@ -468,13 +469,6 @@ async def test_partner_without_consent_cannot_start_an_upload(client: httpx.Asyn
 
 
 # --- items 5 and 6: what a phone may push -----------------------------------------------------------------------------
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 def _mutation(entity: str, op: str, record_id: Any, data: dict[str, Any], base: int | None = 1) -> dict[str, Any]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,8 +11,9 @@ from sqlalchemy import select
 
 from app.checklists.models import ChecklistAnswerHistory, ChecklistResponse
 from tests.support.checklists import SCREENING, builtin_templates, create_template, simple_template, staff
-from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
+from tests.support.factories import Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 
 PIN = [{"key": SCREENING, "version": 1}]
 
@@ -34,13 +34,6 @@ def _mutation(rid: uuid.UUID, visit: Any, base: int | None, answers: dict[str, A
         },
         "at": "2026-01-05T10:00:00+09:00",
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 async def test_phone_holds_published_templates_and_its_responses(client: httpx.AsyncClient, factory: Factory) -> None:

@@ -13,6 +13,7 @@ from app.events.models import OutboxEvent
 from tests.support.checklists import staff
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 
 
 def _iso(at: datetime) -> str:
@@ -35,13 +36,6 @@ def _upsert(attempt_id: uuid.UUID, household_id: uuid.UUID, method: str, outcome
         "data": {"household_id": str(household_id), "method": method, "outcome": outcome, **kw},
         "at": datetime.now(UTC).isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 async def _events(factory: Factory, household_id: uuid.UUID) -> list[str]:

@@ -14,6 +14,7 @@ from app.notes.models import Note, NoteRevision
 from tests.support.checklists import make_case, staff
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 
 
 def _upsert(note_id: uuid.UUID, base: int | None, **data: Any) -> dict[str, Any]:
@@ -39,13 +40,6 @@ def _delete(note_id: uuid.UUID, base: int | None) -> dict[str, Any]:
         "data": {},
         "at": datetime.now(UTC).isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 async def test_phone_holds_the_notes_of_its_scope(client: httpx.AsyncClient, factory: Factory) -> None:

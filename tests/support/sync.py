@@ -1,14 +1,23 @@
-"""Helpers for sync tests: a phone that pulls until done and applies what it gets."""
+"""Helpers for sync tests: one push answered 200, and a phone that pulls until done and applies what it gets."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from tests.support.factories import Actor
+
+
+async def push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``POST /v1/sync/push`` of ``mutations`` from the actor's device, answered 200: the per-mutation results."""
+    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
+    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["results"])
 
 
 @dataclass

@@ -20,7 +20,8 @@ from app.core.principal import OrgKind, Role
 from app.households.models import Household
 from app.notes.models import Note, NoteRevision
 from app.sync.models import ChangeLog, FieldStamp
-from tests.support.factories import Actor, Factory, make_household, make_visit
+from tests.support.factories import Factory, make_household, make_visit
+from tests.support.sync import push as _push
 
 #: Statements a push of 50 may send beyond a push of 1 (none today; a little room for a chunk boundary).
 SLACK = 2
@@ -56,14 +57,6 @@ def _mut(entity: str, op: str, id: Any, data: dict[str, Any], base: int | None =
         "data": data,
         "at": datetime.now(UTC).isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    results: list[dict[str, Any]] = r.json()["results"]
-    return results
 
 
 async def test_push_statements_do_not_grow_with_its_size(

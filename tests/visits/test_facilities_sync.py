@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from app.events.models import OutboxEvent
 from tests.support.checklists import builtin_templates, make_facility, make_facility_visit, staff
-from tests.support.factories import Actor, Factory
+from tests.support.factories import Factory
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 
 FACILITY_PIN = [{"key": "winter_facility_safety", "version": 1}]
 
@@ -50,13 +51,6 @@ def _response(response_id: uuid.UUID, visit_id: uuid.UUID, answers: dict[str, An
         },
         "at": datetime.now(UTC).isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 async def test_facilities_of_the_inspectors_visits_reach_the_phone(client: httpx.AsyncClient, factory: Factory) -> None:

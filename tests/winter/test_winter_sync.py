@@ -10,8 +10,9 @@ import httpx
 
 from app.core.db import utcnow
 from app.core.principal import Role
-from tests.support.factories import Actor, Factory, make_household
+from tests.support.factories import Factory, make_household
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 
 
 def _complete(task_id: str, outcome: str, note: str | None = None, mutation_id: str | None = None) -> dict[str, Any]:
@@ -26,13 +27,6 @@ def _complete(task_id: str, outcome: str, note: str | None = None, mutation_id: 
         "data": data,
         "at": datetime.now(UTC).isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 def _tasks(phone: Phone) -> dict[str, dict[str, Any]]:

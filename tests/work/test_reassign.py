@@ -22,6 +22,7 @@ from app.visits.models import Visit, VisitAssignee
 from tests.support.care import fetch
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
 from tests.support.sync import Phone
+from tests.support.sync import push as _push
 from tests.work.test_workload import DONG, at_day, district, make_case, make_plan, make_task
 
 
@@ -211,13 +212,6 @@ def _mutation(entity: str, op: str, record_id: uuid.UUID, data: dict[str, Any], 
         "data": data,
         "at": at.isoformat(),
     }
-
-
-async def _push(client: httpx.AsyncClient, actor: Actor, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    body = {"device_id": actor.device_id, "device_time": datetime.now(UTC).isoformat(), "mutations": mutations}
-    r = await client.post("/v1/sync/push", json=body, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return list(r.json()["results"])
 
 
 async def test_reassignment_while_the_leavers_phone_is_offline(client: httpx.AsyncClient, factory: Factory) -> None:
