@@ -15,6 +15,7 @@ notes and checklists after the visit); a case membership while the case is open.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -310,18 +311,40 @@ async def _one_or_404(session: AsyncSession, stmt: Any) -> Any:
     return found
 
 
+async def _memo_fill(
+    memo: dict[Any, Any],
+    kind: str,
+    principal: Principal,
+    ids: list[uuid.UUID],
+    load: Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, Any]]],
+    default: Any,
+) -> None:
+    """Within a memo: the ``(kind, caller, id)`` entries of ``ids`` not held yet, ``load``-ed in one query per 500
+    (``default`` for an id the load does not answer)."""
+    wanted = [i for i in dict.fromkeys(ids) if (kind, principal.user_id, i) not in memo]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found = await load(chunk)
+        for i in chunk:
+            memo[(kind, principal.user_id, i)] = found.get(i, default)
+
+
+def _on_team(principal: Principal) -> list[ColumnElement[bool]]:
+    """The caller's current assignments (an ended assignment is no longer the team)."""
+    return [col(VisitAssignee.user_id) == principal.user_id, col(VisitAssignee.ended_at).is_(None)]
+
+
 async def prefetch_visits(session: AsyncSession, principal: Principal, visit_ids: list[uuid.UUID]) -> None:
     """Within a memo: load the visits of ``visit_ids`` the caller may see, in one query per 500."""
     memo = memo_of(session)
     if memo is None:
         return
-    wanted = [v for v in dict.fromkeys(visit_ids) if ("visit", principal.user_id, v) not in memo]
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        for visit in (await session.execute(_visible_visits(principal, col(Visit.id).in_(chunk)))).scalars():
-            memo[("visit", principal.user_id, visit.id)] = visit
-        for v in chunk:
-            memo.setdefault(("visit", principal.user_id, v), None)
+
+    async def load(chunk: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        rows = await session.execute(_visible_visits(principal, col(Visit.id).in_(chunk)))
+        return {visit.id: visit for visit in rows.scalars()}
+
+    await _memo_fill(memo, "visit", principal, visit_ids, load, None)
 
 
 async def get_visit_or_404(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> Visit:
@@ -341,19 +364,14 @@ async def prefetch_visit_teams(session: AsyncSession, principal: Principal, visi
     memo = memo_of(session)
     if memo is None:
         return
-    wanted = [v for v in dict.fromkeys(visit_ids) if ("team", principal.user_id, v) not in memo]
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
+
+    async def load(chunk: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
         rows = await session.execute(
-            select(col(VisitAssignee.visit_id)).where(
-                col(VisitAssignee.visit_id).in_(chunk),
-                col(VisitAssignee.user_id) == principal.user_id,
-                col(VisitAssignee.ended_at).is_(None),
-            )
+            select(col(VisitAssignee.visit_id)).where(col(VisitAssignee.visit_id).in_(chunk), *_on_team(principal))
         )
-        member = {visit_id for (visit_id,) in rows}
-        for v in chunk:
-            memo[("team", principal.user_id, v)] = v in member
+        return {visit_id: True for (visit_id,) in rows}
+
+    await _memo_fill(memo, "team", principal, visit_ids, load, False)
 
 
 async def is_visit_team_member(session: AsyncSession, principal: Principal, visit_id: uuid.UUID) -> bool:
@@ -362,11 +380,7 @@ async def is_visit_team_member(session: AsyncSession, principal: Principal, visi
         await prefetch_visit_teams(session, principal, [visit_id])
         return bool(memo[("team", principal.user_id, visit_id)])
     row = await session.execute(
-        select(col(VisitAssignee.id)).where(
-            col(VisitAssignee.visit_id) == visit_id,
-            col(VisitAssignee.user_id) == principal.user_id,
-            col(VisitAssignee.ended_at).is_(None),
-        )
+        select(col(VisitAssignee.id)).where(col(VisitAssignee.visit_id) == visit_id, *_on_team(principal))
     )
     return row.first() is not None
 
