@@ -24,7 +24,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core.db import utcnow
+from app.core.db import table_of, utcnow
 from app.journal.changes import note_change
 
 #: The ``session.info`` key of the batch.
@@ -126,7 +126,7 @@ async def write(session: AsyncSession) -> int:
         return 0
     groups: dict[tuple[Any, tuple[str, ...]], list[_Pending]] = {}
     for pending in bulk.updates.values():
-        table = type(pending.obj).__table__
+        table = table_of(type(pending.obj))
         groups.setdefault((table, tuple(sorted(pending.values))), []).append(pending)
     statements = 0
     for (table, names), rows in groups.items():
