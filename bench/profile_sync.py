@@ -215,6 +215,9 @@ class Prof:
         stats = pstats.Stats(self.p).sort_stats("cumulative")
         stats.print_stats(35)
         pstats.Stats(self.p).sort_stats("tottime").print_stats(25)
+        for pattern in os.environ.get("PROFILE_CALLERS", "").split(","):  # e.g. PROFILE_CALLERS=uuid4,raw_decode
+            if pattern:
+                pstats.Stats(self.p).sort_stats("tottime").print_callers(pattern)
 
 
 if __name__ == "__main__":
