@@ -7,6 +7,8 @@ For each size, a fresh database (SQLite file, or a PostgreSQL database made and 
 called in-process through httpx (no network: the figures are the server's own work). Measured per size:
 
 * ``first``: the first full sync in pages of 1,000 (``--page``; seconds, once);
+  also ``page_first3``/``page_last3`` (median ms of the first and last three pages) and ``page_max``;
+  ``BENCH_PAGES=1`` prints every page's time as it comes;
 * ``empty``: a pull with nothing new (median ms; the fast path answers it);
 * ``sift``: a pull after another worker changed 10 records the device does not hold (median ms);
 * ``pull10``: a pull after a teammate edited 10 notes the device holds (median ms);
@@ -117,17 +119,25 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
             h = phone.headers
 
             t = time.perf_counter()
-            cursor, held = None, 0
+            cursor, held, pages = None, 0, []
             while True:
                 params: dict[str, Any] = {"limit": page, **({"cursor": cursor} if cursor else {})}
+                t_page = time.perf_counter()
                 r = await c.get("/v1/sync/pull", params=params, headers=h)
                 assert r.status_code == 200, r.text
+                pages.append((time.perf_counter() - t_page) * 1000)
+                if os.environ.get("BENCH_PAGES"):
+                    print(f"page {len(pages)}: {pages[-1]:.0f} ms", flush=True)
                 body = r.json()
                 held += len(body["changes"])
                 cursor = body["cursor"]
                 if not body["has_more"]:
                     break
             out["first"] = time.perf_counter() - t
+            # whether a page costs its own size: the median of the first and of the last three pages (ms)
+            out["page_first3"] = statistics.median(pages[:3])
+            out["page_last3"] = statistics.median(pages[-3:])
+            out["page_max"] = max(pages)
             assert held == size, (held, size)
             r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)  # settle the last batch
             cursor = r.json()["cursor"]
