@@ -124,11 +124,15 @@ async def read_holdings(
     *,
     home_entities: tuple[str, ...] | None = ("visit", "case"),
     every: bool = False,
+    spans: Iterable[tuple[str, uuid.UUID | None, uuid.UUID]] = (),
 ) -> dict[Key, Held]:
     """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
     records (and of the households ``homes``: their ``home_entities``, ``None`` for all), each part one
     indexed lookup on the (device, entity, entity_id) key or the (device, household) index, united in one
-    statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send)."""
+    statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send). ``spans``
+    (instead of ``keys``): the holdings of each ``(entity, after, last]`` id range, a range of the same key,
+    which the planner reads by the index even before it has statistics of a fast-growing table (an ``IN``
+    list of a first sync's page was read as a filter over all the device's holdings until ANALYZE)."""
     dh = DeviceHolding
     c = confirmed_rows(device_id, batch)
     columns = (
@@ -141,8 +145,20 @@ async def read_holdings(
         c.revoked,
     )
     remain = (col(dh.device_id) == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
-    if keys is None:
-        query: Any = select(*columns).where(*remain)
+    spans = list(spans)
+    if spans:
+        ranges = [
+            select(*columns).where(
+                *remain,
+                col(dh.entity) == entity,
+                true() if after is None else col(dh.entity_id) > after,
+                col(dh.entity_id) <= last,
+            )
+            for entity, after, last in spans
+        ]
+        query: Any = ranges[0] if len(ranges) == 1 else union_all(*ranges)
+    elif keys is None:
+        query = select(*columns).where(*remain)
     else:
         by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
         for entity, eid in keys:

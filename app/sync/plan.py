@@ -66,6 +66,7 @@ async def plan_walk(
     framed = {a.entity: await a.scope(session, ctx) for a in registry if a.entity in frames}
     scope: dict[Key, Item] = {}
     walked: list[Key] = []
+    spans: list[tuple[str, uuid.UUID | None, uuid.UUID]] = []  # each entity's part of the page: (after, last]
     while index < len(registry) and len(walked) < limit:
         adapter, remaining = registry[index], limit - len(walked)
         if adapter.entity in framed:
@@ -83,12 +84,18 @@ async def plan_walk(
         for eid in chosen:
             scope[(adapter.entity, eid)] = items[eid]
             walked.append((adapter.entity, eid))
+        if chosen:
+            spans.append((adapter.entity, after, chosen[-1]))
         if done:
             index, after = index + 1, None
         else:
             after = last
     has_more = index < len(registry)
-    holdings = await read_holdings(session, device_id, cursor.batch, walked) if cursor is not None and walked else {}
+    holdings: dict[Key, Held] = {}
+    if cursor is not None and walked:  # read by the keyset spans walked, an index range whatever the statistics
+        page_keys = set(walked)
+        spanned = await read_holdings(session, device_id, cursor.batch, spans=spans)
+        holdings = {key: held for key, held in spanned.items() if key in page_keys}
     return Plan(
         kind="walk",
         ctx=ctx,
