@@ -77,6 +77,8 @@ class DeviceHolding(BaseTable, table=True):
     sent_op: str | None = Field(default=None, max_length=16)
     sent_batch: int | None = Field(default=None)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The lease given with the record when it was sent; the lease a pull renews on everything the device
+    #: holds is the device's (``DeviceSyncState.hold_until``). The record's lease is the later of the two.
     hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -94,6 +96,9 @@ class DeviceSyncState(BaseTable, table=True):
     has_more: bool = Field(default=False)
     checksum: str = Field(default="", max_length=64)
     renew_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The lease the last renewal gave everything the device held then (docs/sync.md#pull ``hold_until``):
+    #: one value per device, so renewing costs one row, not one per holding.
+    hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_pull_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_push_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Estimated device clock minus server clock, smoothed over pushes.

@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     insert,
     or_,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -189,7 +188,8 @@ async def record(
             )
     response: dict[str, Any] = {}
     renew = not plan.has_more and (plan.kind == "walk" or renew_after is None or now >= renew_after)
-    if renew:  # the lease on everything the device holds (docs/sync.md#pull hold_until)
+    # the lease on everything the device holds (docs/sync.md#pull hold_until): kept once, on the device's state
+    if renew:
         renew_after = now + lease / 2
         response["hold_until"] = rfc3339(hold_until)
     for declared in adapters():  # e.g. a consent running out changes the scope with no write: look again then
@@ -210,6 +210,7 @@ async def record(
         checksum=sum_text,
         last_pull_at=now,
         renew_after=renew_after,
+        **({"hold_until": hold_until} if renew else {}),
     )
     if cursor is not None:
         await confirm_batch(session, device_id, cursor.batch, now)
@@ -232,13 +233,6 @@ async def record(
                 household_id=bindparam("household_id"),
             ),
             sent_rows,
-        )
-    if renew:
-        await session.execute(
-            update(DeviceHolding)
-            .where(col(DeviceHolding.device_id) == device_id, col(DeviceHolding.revoked_at).is_(None))
-            .values(hold_until=hold_until)
-            .execution_options(synchronize_session=False)
         )
     if sent_personal:
         await audit.record_each(session, principal, "sync.pull", sent_personal, purpose="sync")

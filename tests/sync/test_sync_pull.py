@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -131,6 +132,56 @@ async def test_ended_assignment_is_revoked_and_acked(
     held = await client.get(f"/v1/devices/{planner.extra['device']}/holdings", headers=admin.headers)
     assert held.json()["items"] == []
     assert await phone.sync() == []
+
+
+async def test_renewal_leases_everything_held_and_not_what_was_revoked(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A pull whose renewal is due leases every record the phone holds (``hold_until`` at the top); the device
+    keeps that lease once, and its holdings answer it, but a record told to go keeps the lease it had."""
+    from app.sync.models import DeviceSyncState
+
+    district, _, planner, _ = await _team(factory)
+    admin = await factory.actor(Role.admin, district)
+    kept, gone = await make_household(factory), await make_household(factory)
+    v_kept = await make_visit(factory, kept, [planner.user])
+    v_gone = await make_visit(factory, gone, [planner.user])
+    phone = Phone(client, planner)
+    await phone.sync()
+    first = phone.last["hold_until"]
+    device = uuid.UUID(str(planner.extra["device"]))
+
+    async with open_session(maker, write=True) as s:
+        assignee = (await s.execute(select(VisitAssignee).where(VisitAssignee.visit_id == v_gone.id))).scalar_one()
+        assignee.ended_at = utcnow()
+    await phone.sync()
+    assert set(phone.store) == {("visit", str(v_kept.id)), ("household", str(kept.id))}
+
+    async with open_session(maker, write=True) as s:  # the lease is due for renewal (half of it has passed)
+        st = (await s.execute(select(DeviceSyncState).where(DeviceSyncState.device_id == device))).scalar_one()
+        st.renew_after = utcnow() - timedelta(seconds=1)
+        st.hold_until = utcnow() + timedelta(hours=1)  # as if given long ago
+    renewed = await phone.pull_once()
+    assert renewed["changes"] == []
+    assert renewed["hold_until"] > first
+
+    held = await client.get(f"/v1/devices/{device}/holdings", headers=admin.headers)
+    assert held.status_code == 200, held.text
+    leases = {i["entity_id"]: (i["hold_until"], i["revoked_at"]) for i in held.json()["items"]}
+    assert set(leases) == {str(v_kept.id), str(kept.id), str(v_gone.id), str(gone.id)}
+
+    def same(a: str, b: str) -> bool:  # the holdings view and the pull write the same instant differently
+        from datetime import datetime
+
+        return datetime.fromisoformat(a.replace("Z", "+00:00")) == datetime.fromisoformat(b.replace("Z", "+00:00"))
+
+    assert same(leases[str(v_kept.id)][0], renewed["hold_until"])
+    assert same(leases[str(kept.id)][0], renewed["hold_until"])
+    for eid in (str(v_gone.id), str(gone.id)):  # revoked: not renewed (the lease stamped when the revoke was sent)
+        until, revoked_at = leases[eid]
+        assert revoked_at is not None
+        assert until < renewed["hold_until"]
+        assert not same(until, renewed["hold_until"])
 
 
 async def test_soft_deleted_visit_is_a_tombstone(
