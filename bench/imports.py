@@ -27,6 +27,7 @@ import csv
 import io
 import json
 import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -181,8 +182,56 @@ async def via_upload(client: httpx.AsyncClient, token: str, path: Path, state: A
         await asyncio.sleep(0.2)
 
 
+class StatementTimes:
+    """Wall seconds and calls of each SQL statement the app ran (``--statements``), by its text (bound values
+    apart, so that a batch's statements of different sizes count as one), to find the database's share."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.times: dict[str, list[float]] = {}
+        self._engine = engine.sync_engine
+        self._event = event
+        event.listen(self._engine, "before_cursor_execute", self._before)
+        event.listen(self._engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = time.perf_counter() - conn.info["bench_started"].pop()
+        text = " ".join(statement.split())
+        text = _PARAMS.sub("$n", text)
+        entry = self.times.setdefault(text[:400], [0.0, 0])
+        entry[0] += elapsed
+        entry[1] += 1
+
+    def report(self, top: int = 15) -> str:
+        rows = sorted(self.times.items(), key=lambda kv: -kv[1][0])[:top]
+        total = sum(v[0] for v in self.times.values())
+        out = [f"statements: {total:.2f}s in {sum(v[1] for v in self.times.values())} calls"]
+        out += [f"{v[0]:8.2f}s {v[1]:6d}x  {text[:300]}" for text, v in rows]
+        self.times.clear()
+        return "\n".join(out)
+
+    def close(self) -> None:
+        self._event.remove(self._engine, "before_cursor_execute", self._before)
+        self._event.remove(self._engine, "after_cursor_execute", self._after)
+
+
+_PARAMS = re.compile(r"(?:\$\d+(?:::[A-Z]+(?:\[\])?)?(?:, )?)+|(?:\?(?:, )?)+")
+
+
 async def run(
-    sizes: list[int], postgres: str | None, via: str, profile: bool, runs: int = 1, *, keep: bool = False
+    sizes: list[int],
+    postgres: str | None,
+    via: str,
+    profile: bool,
+    runs: int = 1,
+    *,
+    keep: bool = False,
+    statements: bool = False,
+    profile_sort: str = "tottime",
 ) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="ongi-bench-import-"))
     db_name = None
@@ -196,6 +245,7 @@ async def run(
     app = create_app(settings)
     state = app.state.ongi
     db = "postgresql" if postgres else "sqlite"
+    timer = StatementTimes(state.engine) if statements else None
     try:
         await upgrade(state.engine)
         await seed_import_client(state)
@@ -243,9 +293,11 @@ async def run(
                             f"{json.dumps(summary, default=str)[:200]}",
                             flush=True,
                         )
+                        if timer:
+                            print(timer.report(), flush=True)
                         if prof:
                             out = io.StringIO()
-                            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(40)
+                            pstats.Stats(prof, stream=out).sort_stats(profile_sort).print_stats(60)
                             print(out.getvalue())
                 for label in ("first import", "same list again"):
                     print(
@@ -254,6 +306,8 @@ async def run(
                         flush=True,
                     )
     finally:
+        if timer:
+            timer.close()
         await state.engine.dispose()
         if db_name and postgres and keep:
             print(f"kept database {db_name}", flush=True)
@@ -267,10 +321,23 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (a scratch database is made)")
     parser.add_argument("--via", choices=("upload", "ndjson"), default="upload")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each import")
+    parser.add_argument("--profile-sort", default="tottime", help="the profile's order (tottime, cumulative, …)")
     parser.add_argument("--runs", type=int, default=1, help="imports per size (the median is printed)")
+    parser.add_argument("--statements", action="store_true", help="print the SQL statements that took longest")
     parser.add_argument("--keep", action="store_true", help="keep the scratch PostgreSQL database (to inspect it)")
     args = parser.parse_args()
-    asyncio.run(run(args.rows, args.postgres, args.via, args.profile, args.runs, keep=args.keep))
+    asyncio.run(
+        run(
+            args.rows,
+            args.postgres,
+            args.via,
+            args.profile,
+            args.runs,
+            keep=args.keep,
+            statements=args.statements,
+            profile_sort=args.profile_sort,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import gates
@@ -35,13 +35,12 @@ from app.core.principal import Principal
 from app.households.lookup import readable_household
 from app.households.models import Household, HouseholdSearchKey
 from app.households.schemas import HouseholdPublic
-from app.households.search import household_keys
+from app.households.search import household_keys, similar_keys
 
 Reason = Literal["same_phone", "same_address", "same_name_birth_year", "similar_name_birth_year"]
 REASON_ORDER: tuple[Reason, ...] = ("same_phone", "same_address", "same_name_birth_year", "similar_name_birth_year")
 #: A phone number shorter than this (digits) is too partial to call two households the same.
 MIN_PHONE = 9
-_TOP = "\U0010ffff"
 
 
 @dataclass
@@ -118,35 +117,24 @@ async def find_duplicates_many(
             by_year.setdefault(year, []).append((t, name))
     table = HouseholdSearchKey.__table__
     columns = (table.c.household_id, table.c.kind, table.c.key)
-    exact_people = sorted({f"{name}|{year}" for t in wanted for name, year in t.people})
-    stems = sorted({name[:-1] for t in wanted for name, _ in t.people if len(name) >= 2})
-    rests = sorted({name[1:] for t in wanted for name, _ in t.people if len(name) >= 2})
+    # the same name and birth year, and a name one syllable apart at its start or end with the same birth year:
+    # the households holding one of the ``ns`` keys the targets' names have (app.households.search.similar_keys),
+    # each with all its names and birth years (``nb``), which the rules below tell apart — exact lookups, so a
+    # batch reads what its own names match, however large the table; names of one syllable have no ``ns`` key
+    # and are looked up as they are
+    short = sorted({f"{name}|{year}" for t in wanted for name, year in t.people if len(name) < 2})
+    patterns = sorted({near for t in wanted for name, year in t.people for near in similar_keys(f"{name}|{year}")})
     statements = []
     for chunk in _chunks(sorted(by_phone)):
         statements.append(select(*columns).where(table.c.kind == "p", table.c.key.in_(chunk)))
     for chunk in _chunks(sorted(by_core)):
         statements.append(select(*columns).where(table.c.kind == "x", table.c.key.in_(chunk)))
-    for chunk in _chunks(exact_people):
+    for chunk in _chunks(short):
         statements.append(select(*columns).where(table.c.kind == "nb", table.c.key.in_(chunk)))
-    for chunk in _chunks(stems, 100):  # the last syllable differs
-        ranges = [and_(table.c.key >= stem, table.c.key < stem + _TOP) for stem in chunk]
-        statements.append(select(*columns).where(table.c.kind == "nb", or_(*ranges)))
-    # the first syllable differs: a household with a member's name ending with the rest (an ``n`` key), and a
-    # name and birth year (``nb``) that is one syllable and the rest — one statement, set based
-    years: dict[str, set[str]] = {}
-    for t in wanted:
-        for name, year in t.people:
-            if len(name) >= 2:
-                years.setdefault(name[1:], set()).add(year)
-    names, named = table.alias("n"), table.alias("nb")
-    joined = names.join(named, and_(named.c.household_id == names.c.household_id, named.c.kind == "nb"))
-    for chunk in _chunks(rests):
-        tails = sorted({f"{rest}|{year}" for rest in chunk for year in years[rest]})
-        statements.append(
-            select(named.c.household_id, named.c.kind, named.c.key)
-            .select_from(joined)
-            .where(names.c.kind == "n", names.c.key.in_(chunk), func.substr(named.c.key, 2).in_(tails))
-        )
+    held = table.alias("ns")
+    for chunk in _chunks(patterns):
+        holders = select(held.c.household_id).where(held.c.kind == "ns", held.c.key.in_(chunk))
+        statements.append(select(*columns).where(table.c.kind == "nb", table.c.household_id.in_(holders)))
     rows: set[tuple[uuid.UUID, str, str]] = set()
     # the targets by what a row must share with them (not every target of a birth year per row)
     exact: dict[tuple[str, str], list[_Target]] = {}

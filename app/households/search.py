@@ -12,6 +12,10 @@ Keys (:func:`search_keys`), one row each in ``household_search_key`` (kind, key)
 * ``n`` — the head's and every member's name without spaces or punctuation, and each of its suffixes of two
   characters or more (``김온기`` → ``김온기``, ``온기``): a search for the given name finds the household.
 * ``nb`` — ``name|birth year`` of each member who has one (duplicates).
+* ``ns`` — each ``nb`` key with the first or the last syllable of the name as ``*`` (``김온기|1950`` →
+  ``김온*|1950``, ``*온기|1950``; :func:`similar_keys`): the names one syllable apart with the same birth year
+  share one, so duplicates find them with an exact lookup. ``*`` is in no search term, and what precedes it
+  begins the name's ``n`` key: these keys make no search match that did not.
 * ``p`` — the contact phone as domestic digits (``+82 10-1234-5678`` → ``01012345678``) and each suffix of
   four digits or more: the last four digits find it.
 * ``a`` — address tokens: each word, and road or lot-number addresses joined with their numbers
@@ -232,7 +236,19 @@ def search_keys(
         keys.add(("a", term))
     if (address or "").strip():
         keys.add(("x", _core(address, address_detail)))
-    return {(kind, key[:MAX_KEY]) for kind, key in keys if key}
+    out = {(kind, key[:MAX_KEY]) for kind, key in keys if key}
+    out |= {("ns", near) for kind, key in out if kind == "nb" for near in similar_keys(key)}
+    return out
+
+
+def similar_keys(name_birth: str) -> tuple[str, ...]:
+    """The ``ns`` keys of an ``nb`` key (``name|birth year``): the name with its first or last syllable as ``*``
+    (none for a name of one syllable). Two names of the same length one syllable apart at the start or the end
+    (and the same name) with the same birth year share one; never longer than the ``nb`` key."""
+    name, _, year = name_birth.rpartition("|")
+    if len(name) < 2:
+        return ()
+    return (f"{name[:-1]}*|{year}", f"*{name[1:]}|{year}")
 
 
 def household_keys(household: Any) -> set[tuple[str, str]]:

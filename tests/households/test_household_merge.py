@@ -362,6 +362,57 @@ async def test_a_batch_finds_what_one_by_one_finds(
     ]
 
 
+async def test_similar_names_are_one_syllable_apart_at_the_start_or_the_end_with_the_same_birth_year(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    d = await district(factory)
+    c = d.coordinator
+    made = {}
+    for name, year, address in (
+        ("김영수", 1950, "가람로 1"),  # the last syllable differs from 김영희
+        ("박영희", 1950, "가람로 2"),  # the first
+        ("김수희", 1950, "가람로 3"),  # the middle one: not similar
+        ("김영희자", 1950, "가람로 4"),  # longer: not similar
+        ("김영수", 1951, "가람로 5"),  # another birth year
+        ("최다", 1960, "가람로 6"),  # two syllables
+        ("강", 1970, "가람로 7"),  # one syllable
+    ):
+        made[(name, year)] = (await _create(client, c, head_name=name, address=address, members=[_member(name, year)]))[
+            "id"
+        ]
+    both = await _create(
+        client,
+        c,
+        head_name="김영희",
+        address="가람로 8",
+        members=[_member("김영희", 1950), {**_member("김영미", 1950, "spouse"), "key": "m2"}],
+    )
+    rows = [
+        {"head_name": "김영희", "address": "어딘가 1", "members": [_member("김영희", 1950)]},
+        {"head_name": "최나", "address": "어딘가 2", "members": [_member("최나", 1960), _member("조다", 1960)]},
+        {"head_name": "강", "address": "어딘가 3", "members": [_member("강", 1970), _member("간", 1970)]},
+    ]
+    async with maker() as s:
+        one_by_one = [await find_duplicates(s, principal_of(c), household_keys(r)) for r in rows]
+        batch = await find_duplicates_many(s, principal_of(c), [(household_keys(r), ()) for r in rows])
+    assert batch == one_by_one
+    found = [{str(x.household_id): x.reasons for x in candidates} for candidates in batch]
+    assert found[0] == {
+        both["id"]: ["same_name_birth_year", "similar_name_birth_year"],
+        made[("김영수", 1950)]: ["similar_name_birth_year"],
+        made[("박영희", 1950)]: ["similar_name_birth_year"],
+    }
+    assert found[1] == {made[("최다", 1960)]: ["similar_name_birth_year"]}
+    assert found[2] == {made[("강", 1970)]: ["same_name_birth_year"]}
+
+
+def test_similar_keys_hide_one_end_of_the_name() -> None:
+    keys = household_keys({"head_name": "김 영희", "address": "", "members": [_member("김 영희", 1947)]})
+    assert {key for kind, key in keys if kind == "ns"} == {"김영*|1947", "*영희|1947"}
+    assert not [key for kind, key in household_keys({"members": [_member("강", 1970)]}) if kind == "ns"]
+    assert not [key for kind, key in household_keys({"members": [{"name": "김영희"}]}) if kind == "ns"]
+
+
 async def test_malformed_merge_bodies_are_422(client: httpx.AsyncClient, factory: Factory) -> None:
     d = await district(factory)
     a = await _create(client, d.coordinator)

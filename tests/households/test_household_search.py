@@ -350,6 +350,7 @@ async def test_the_migration_gives_stored_households_their_keys(db_kind: str, tm
         async with engine.connect() as conn:
             keys = set((await conn.execute(select(HouseholdSearchKey.kind, HouseholdSearchKey.key))).all())
         assert {("n", "옛가구"), ("p", "01022229999"), ("a", "온기로12길3"), ("nb", "옛가구|1944")} <= keys
+        assert {key for kind, key in keys if kind == "ns"} == {"옛가*|1944", "*가구|1944"}
     finally:
         await engine.dispose()
         if db_kind == "postgres":
