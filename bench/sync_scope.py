@@ -8,11 +8,16 @@ called in-process through httpx (no network: the figures are the server's own wo
 
 * ``first``: the first full sync in pages of 1,000 (``--page``; seconds, once);
   also ``page_first3``/``page_last3`` (median ms of the first and last three pages) and ``page_max``;
-  ``BENCH_PAGES=1`` prints every page's time as it comes;
+  ``BENCH_PAGES=1`` prints every page's time as it comes; ``BENCH_STATEMENTS=1`` the slowest statements of
+  ``pull10`` (``=full``: their whole text);
 * ``empty``: a pull with nothing new (median ms; the fast path answers it);
 * ``sift``: a pull after another worker changed 10 records the device does not hold (median ms);
 * ``pull10``: a pull after a teammate edited 10 notes the device holds (median ms);
 * ``push10``: a push of 10 new notes (median ms).
+
+The last four are measured a minute after the first sync, as it were: on SQLite the worker's ``sqlite-analyze``
+look (:func:`app.ops.jobs.analyze_grown`) has given the tables that grew their statistics (``--stats none``: the
+planner without them, as in the first minute after a bulk growth).
 
 Printed as a table and as ratios to the smallest size (flat: within 20 %).
 """
@@ -76,7 +81,7 @@ async def seed_notes(maker: Any, visit: Any, author: Any, n: int) -> list[uuid.U
     return ids
 
 
-async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str, float]:
+async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str = "worker") -> dict[str, float]:
     import httpx
 
     from app.core.principal import Role
@@ -141,6 +146,10 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
             assert held == size, (held, size)
             r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)  # settle the last batch
             cursor = r.json()["cursor"]
+            if stats == "worker":  # a minute later: the worker's look has analyzed what grew (SQLite)
+                from app.ops.jobs import analyze_grown
+
+                await analyze_grown(state.engine)
 
             async def timed_pull() -> float:
                 nonlocal cursor
@@ -176,7 +185,26 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
                     "data": {"body": body, **extra},
                 }
 
+            spent: dict[str, list[float]] | None = None  # BENCH_STATEMENTS=1: time each statement of pull10
+
+            if os.environ.get("BENCH_STATEMENTS"):
+                from sqlalchemy import event
+
+                started: list[float] = []
+
+                def _before(*_: Any) -> None:
+                    started.append(time.perf_counter())
+
+                def _after(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+                    if spent is not None and started:
+                        key = " ".join(statement.split())[: None if os.environ["BENCH_STATEMENTS"] == "full" else 160]
+                        spent.setdefault(key, []).append((time.perf_counter() - started.pop()) * 1000)
+
+                event.listen(state.engine.sync_engine, "before_cursor_execute", _before)
+                event.listen(state.engine.sync_engine, "after_cursor_execute", _after)
+
             empty, sift, pull10, push10 = [], [], [], []
+            by_statement: dict[str, list[float]] = {}
             for k in range(reps):
                 empty.append(await timed_pull())
                 muts = [note_mut(other_ids[i], f"남의 기록 {k}-{i}") for i in range(10)]
@@ -189,8 +217,13 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
                     for i in range(10)
                 ]
                 await push(mate_phone, muts)
+                if os.environ.get("BENCH_STATEMENTS"):
+                    spent = {}
                 took = await timed_pull()
                 pull10.append(took)
+                for key, times in (spent or {}).items():
+                    by_statement.setdefault(key, []).append(sum(times))
+                spent = None
                 muts = [
                     note_mut(uuid.uuid4(), f"내 기록 {k}-{i}", visit_id=str(visit.id), kind="observation")
                     for i in range(10)
@@ -198,6 +231,11 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000) -> dict[str,
                 push10.append(await push(phone, muts))
                 await timed_pull()  # take one's own pushes back, so the next empty pull is empty
                 await timed_pull()
+            if by_statement:
+                print(f"pull10 at {size}: median ms per statement (per pull), the slowest first", flush=True)
+                ranked = sorted(by_statement.items(), key=lambda kv: -statistics.median(kv[1]))
+                for key, times in ranked[:12]:
+                    print(f"  {statistics.median(times):8.2f}  {key}", flush=True)
             out["empty"] = statistics.median(empty) * 1000
             out["sift"] = statistics.median(sift) * 1000
             out["pull10"] = statistics.median(pull10) * 1000
@@ -235,11 +273,17 @@ async def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--page", type=int, default=1000, help="the first sync's page size")
+    ap.add_argument(
+        "--stats",
+        choices=["worker", "none"],
+        default="worker",
+        help="SQLite: after the first sync, analyze what grew as the worker's minute look does (worker), or never",
+    )
     args = ap.parse_args()
     os.environ.setdefault("ONGI_LOG_LEVEL", "WARNING")
     results = {}
     for size in [int(x) for x in args.sizes.split(",")]:
-        results[size] = await one_size(args.db, size, args.reps, args.page)
+        results[size] = await one_size(args.db, size, args.reps, args.page, args.stats)
         print(size, {k: round(v, 4) for k, v in results[size].items()}, flush=True)
     print(table(args.db, results))
 

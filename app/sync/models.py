@@ -62,7 +62,9 @@ class DeviceHolding(BaseTable, table=True):
             postgresql_where=text("sent_batch IS NOT NULL"),
             sqlite_where=text("sent_batch IS NOT NULL"),
         ),
-        Index("ix_device_holding_device_household", "device_id", "household_id"),
+        # the device's holdings of a household's visits and cases (a content pull): entity in the key, so a
+        # household whose notes the device holds by the hundred thousand is not read note by note
+        Index("ix_device_holding_device_household", "device_id", "household_id", "entity"),
     )
 
     device_id: uuid.UUID = Field(foreign_key="device.id")

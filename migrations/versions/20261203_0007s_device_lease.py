@@ -1,5 +1,6 @@
 """sync: the lease a pull renews on everything a device holds is kept once per device
-(``device_sync_state.hold_until``), not written to each of its holdings (an UPDATE over all of them)
+(``device_sync_state.hold_until``), not written to each of its holdings (an UPDATE over all of them); the (device, household) index of holdings takes the entity too (a content pull reads a
+household's visits and cases, not all its notes)
 
 Revision ID: 0007s
 Revises: 0006
@@ -17,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.drop_index('ix_device_holding_device_household', table_name='device_holding')
+    op.create_index(
+        'ix_device_holding_device_household', 'device_holding', ['device_id', 'household_id', 'entity'], unique=False
+    )
     op.add_column('device_sync_state', sa.Column('hold_until', sa.DateTime(timezone=True), nullable=True))
     # the lease each device was last given on all it holds: what every holding it still holds has at least
     op.execute(
@@ -33,3 +38,5 @@ def downgrade() -> None:
         f" AND (hold_until IS NULL OR hold_until < {lease})"
     )
     op.drop_column('device_sync_state', 'hold_until')
+    op.drop_index('ix_device_holding_device_household', table_name='device_holding')
+    op.create_index('ix_device_holding_device_household', 'device_holding', ['device_id', 'household_id'], unique=False)
