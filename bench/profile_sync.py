@@ -215,6 +215,8 @@ class Prof:
         stats = pstats.Stats(self.p).sort_stats("cumulative")
         stats.print_stats(35)
         pstats.Stats(self.p).sort_stats("tottime").print_stats(25)
+        if os.environ.get("PROFILE_APP"):  # the app's own functions by cumulative time (where the time starts)
+            pstats.Stats(self.p).sort_stats("cumulative").print_stats(r"/app/", 40)
         for pattern in os.environ.get("PROFILE_CALLERS", "").split(","):  # e.g. PROFILE_CALLERS=uuid4,raw_decode
             if pattern:
                 pstats.Stats(self.p).sort_stats("tottime").print_callers(pattern)
