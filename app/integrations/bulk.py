@@ -27,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.core.errors import Problem
 from app.core.i18n import t
+from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.uow import open_session
 from app.integrations import repository
 from app.integrations.batch import ingest_batch
-from app.integrations.inserts import insert_rows
 from app.integrations.lines import Parsed, RawLine, parse_batch, problem_errors
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import LineError, LineResult

@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.core.db import utcnow
+from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.uow import begin_write, commit, is_writing, journal_of, register_hook
 
@@ -34,8 +35,9 @@ def _row(
     address: str | None,
     details: dict[str, Any] | None,
     device_skew_ms: int | None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    now = utcnow()
+    now = now or utcnow()
     return {
         "id": uuid.uuid4(),
         "version": 1,
@@ -53,7 +55,7 @@ def _row(
         "purpose": purpose,
         "address": address if address is not None else (principal.address if principal else None),
         "result": result,
-        "details": details or {},
+        "details": details if details is not None else {},
         "device_skew_ms": device_skew_ms,
     }
 
@@ -83,7 +85,7 @@ def take_batch(session: AsyncSession) -> list[dict[str, Any]]:
 async def flush_batch(session: AsyncSession) -> None:
     rows = take_batch(session)
     if rows:
-        await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+        await insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
 
 
 async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -91,7 +93,7 @@ async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if journal.audit_batch is not None:
         journal.audit_batch.extend(rows)  # written at once by flush_batch (a sync push)
     elif is_writing(session):
-        await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+        await insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
     else:
         journal.audit_deferred.extend(rows)
 
@@ -153,10 +155,12 @@ async def record_each(
     purpose: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """One event per (entity, entity id, household id), all in one Core INSERT: a sync pull audits every
-    record of a household it sends (the household, its notes, photos, checklist responses, supports …)."""
+    """One event per (entity, entity id, household id), all in one write (bound column by column,
+    :mod:`app.core.inserts`): a sync pull audits every record of a household it sends (the household, its
+    notes, photos, checklist responses, supports …). The events share one time and one ``details``."""
     if not items:
         return
+    now, shared = utcnow(), details if details is not None else {}
     rows = [
         _row(
             principal,
@@ -167,8 +171,9 @@ async def record_each(
             purpose=purpose,
             result="ok",
             address=None,
-            details=details,
+            details=shared,
             device_skew_ms=None,
+            now=now,
         )
         for entity, eid, hid in items
     ]
@@ -182,7 +187,7 @@ async def flush_deferred(session: AsyncSession) -> None:
     if not rows:
         return
     await begin_write(session)
-    await session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+    await insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
     await commit(session)
 
 
