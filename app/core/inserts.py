@@ -56,22 +56,16 @@ def encode(dialect: Any, table: Any, rows: Sequence[dict[str, Any]]) -> tuple[li
             for i in missing:
                 values[i] = default() if default is not None else None
         bind = column.type._cached_bind_processor(dialect)
-        if bind is not None:
-            values = [None if v is None else bind(v) for v in values] if not _shared(values) else _bound(bind, values)
+        if bind is not None:  # once per distinct object: the rows of a batch share their times and JSON documents
+            values = _bound(bind, values)
         names.append(name)
         columns.append(values)
     return names, list(zip(*columns, strict=True))
 
 
-def _shared(values: list[Any]) -> bool:
-    """Whether the values are JSON documents (dicts or lists) that rows may share: the audit rows of a batch
-    share one ``details`` object per action, which is then encoded once."""
-    first = next((v for v in values if v is not None), None)
-    return isinstance(first, dict | list)
-
-
 def _bound(bind: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """``bind`` of each value, once per distinct object (the values are alive meanwhile: ids are stable)."""
+    """``bind`` of each value, once per distinct object (the values are alive meanwhile: ids are stable). The
+    audit rows of a batch share one ``details`` document and one time, the holdings of a pull their times."""
     done: dict[int, Any] = {}
     out: list[Any] = []
     for v in values:

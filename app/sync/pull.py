@@ -26,13 +26,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    insert,
     or_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.db import rowcount, table_of, utcnow
+from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.state import AppState
 from app.core.times import rfc3339
@@ -216,8 +216,8 @@ async def record(
         await confirm_batch(session, device_id, cursor.batch, now)
     else:
         await session.execute(delete(DeviceHolding).where(col(DeviceHolding.device_id) == device_id))
-    if new_rows:
-        await session.execute(insert(table_of(DeviceHolding)), new_rows)
+    if new_rows:  # bound column by column (a first sync's page: a thousand rows sharing their times)
+        await insert_rows(session, table_of(DeviceHolding), new_rows)
     if sent_rows:
         dh = table_of(DeviceHolding)
         await session.execute(
