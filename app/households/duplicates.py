@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import gates
@@ -81,18 +82,19 @@ class _Target:
 
 
 def _target(keys: set[tuple[str, str]], exclude: Iterable[uuid.UUID]) -> _Target:
-    phones = [key for kind, key in keys if kind == "p" and len(key) >= MIN_PHONE]
-    people = []
+    """The phone (its longest suffix key), address cores and (name, birth year) of these keys, in one pass."""
+    phone: str | None = None
+    cores: set[str] = set()
+    people: list[tuple[str, str]] = []
     for kind, key in keys:
         if kind == "nb":
             name, _, year = key.rpartition("|")
             people.append((name, year))
-    return _Target(
-        phone=max(phones, key=len) if phones else None,
-        cores={key for kind, key in keys if kind == "x"},
-        people=people,
-        exclude=set(exclude),
-    )
+        elif kind == "x":
+            cores.add(key)
+        elif kind == "p" and len(key) >= MIN_PHONE and (phone is None or len(key) > len(phone)):
+            phone = key
+    return _Target(phone=phone, cores=cores, people=people, exclude=set(exclude))
 
 
 async def find_duplicates_many(
@@ -124,16 +126,17 @@ async def find_duplicates_many(
     # and are looked up as they are
     short = sorted({f"{name}|{year}" for t in wanted for name, year in t.people if len(name) < 2})
     patterns = sorted({near for t in wanted for name, year in t.people for near in similar_keys(f"{name}|{year}")})
+    postgres = session.get_bind().dialect.name == "postgresql"
     statements = []
-    for chunk in _chunks(sorted(by_phone)):
-        statements.append(select(*columns).where(table.c.kind == "p", table.c.key.in_(chunk)))
-    for chunk in _chunks(sorted(by_core)):
-        statements.append(select(*columns).where(table.c.kind == "x", table.c.key.in_(chunk)))
-    for chunk in _chunks(short):
-        statements.append(select(*columns).where(table.c.kind == "nb", table.c.key.in_(chunk)))
+    for cond in _key_in(table.c.key, sorted(by_phone), postgres):
+        statements.append(select(*columns).where(table.c.kind == "p", cond))
+    for cond in _key_in(table.c.key, sorted(by_core), postgres):
+        statements.append(select(*columns).where(table.c.kind == "x", cond))
+    for cond in _key_in(table.c.key, short, postgres):
+        statements.append(select(*columns).where(table.c.kind == "nb", cond))
     held = table.alias("ns")
-    for chunk in _chunks(patterns):
-        holders = select(held.c.household_id).where(held.c.kind == "ns", held.c.key.in_(chunk))
+    for cond in _key_in(held.c.key, patterns, postgres):
+        holders = select(held.c.household_id).where(held.c.kind == "ns", cond)
         statements.append(select(*columns).where(table.c.kind == "nb", table.c.household_id.in_(holders)))
     rows: set[tuple[uuid.UUID, str, str]] = set()
     # the targets by what a row must share with them (not every target of a birth year per row)
@@ -188,6 +191,16 @@ async def find_duplicates_many(
         candidates.sort(key=lambda c: (-len(c.reasons), REASON_ORDER.index(c.reasons[0]), str(c.household_id)))
         out.append(candidates[:limit])
     return out
+
+
+def _key_in(column: Any, keys: list[str], postgres: bool) -> list[ColumnElement[bool]]:
+    """``column`` among ``keys``: on PostgreSQL one array parameter (one prepared statement whatever the batch's
+    size, planned once), elsewhere IN lists of 500."""
+    if not keys:
+        return []
+    if postgres:
+        return [column == any_(bindparam(None, keys, type_=ARRAY(String)))]
+    return [column.in_(chunk) for chunk in _chunks(keys)]
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> list[list[Any]]:

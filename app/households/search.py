@@ -161,11 +161,18 @@ def address_terms(text: str | None, *, parts: bool = False) -> list[str]:
     return list(_address_terms(text or "", parts))
 
 
-@lru_cache(maxsize=8192)
 def _address_terms(text: str, parts: bool) -> tuple[str, ...]:
-    """:func:`address_terms`, cached (an address is cut twice over for a household's keys)."""
+    """:func:`address_terms`, cached (:func:`_address_forms`)."""
+    return _address_forms(text)[parts]
+
+
+@lru_cache(maxsize=8192)
+def _address_forms(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The terms of an address without and with ``parts``, cut in one pass (a household's keys take both, its
+    address core the first) and cached."""
     words = _words(text)
     out: list[str] = []
+    whole: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
@@ -179,19 +186,25 @@ def _address_terms(text: str, parts: bool) -> tuple[str, ...]:
             or (_LOT_AREA.match(word) and not _BUILDING.match(word) and _NUMBER.match(nxt))
             or (_BUILDING.match(word) and _UNIT.match(nxt))
         ):
-            out += [word + nxt, word, nxt] if parts else [word + nxt]
+            out.append(word + nxt)
+            whole += [word + nxt, word, nxt]
             i += 2
             continue
         if _LOT_AREA.match(word) and nxt == "산" and i + 2 < len(words) and _NUMBER.match(words[i + 2]):
-            out += [f"{word}산{words[i + 2]}", word, words[i + 2]] if parts else [f"{word}산{words[i + 2]}"]
+            joined = f"{word}산{words[i + 2]}"
+            out.append(joined)
+            whole += [joined, word, words[i + 2]]
             i += 3
             continue
         short = _UNIT_SHORT.match(word)
         if short:
-            out.append(f"{short.group(1)}동{short.group(2)}호")
+            unit = f"{short.group(1)}동{short.group(2)}호"
+            out.append(unit)
+            whole.append(unit)
         out.append(word)
+        whole.append(word)
         i += 1
-    return tuple(out)
+    return tuple(out), tuple(whole)
 
 
 def _core(address: str | None, detail: str | None) -> str:
@@ -220,12 +233,12 @@ def search_keys(
 ) -> set[tuple[str, str]]:
     """The (kind, key) pairs of a household with these values (see the module docstring)."""
     keys: set[tuple[str, str]] = set()
-    names = [head_name or ""] + [str(m.get("name") or "") for m in members or []]
-    for name in names:
-        for suffix in _suffixes(compact(name), 2):
-            keys.add(("n", suffix))
+    for suffix in _suffixes(compact(head_name or ""), 2):
+        keys.add(("n", suffix))
     for m in members or []:
         name = compact(str(m.get("name") or ""))
+        for suffix in _suffixes(name, 2):
+            keys.add(("n", suffix))
         if name and m.get("birth_year"):
             keys.add(("nb", f"{name}|{m['birth_year']}"))
     phone = phone_digits(contact_phone)

@@ -368,7 +368,8 @@ async def _search_keys(session: AsyncSession, households: list[NewHousehold]) ->
     for h in households:
         keys = household_keys(h.__dict__)
         h.search_keys = keys
-        rows += [{"household_id": h.id, "kind": kind, "key": key} for kind, key in sorted(keys)]
+        hid = h.id
+        rows += [{"household_id": hid, "kind": kind, "key": key} for kind, key in keys]
     await insert_rows(session, HouseholdSearchKey.__table__, rows)
 
 
