@@ -115,24 +115,9 @@ def confirmed_rows(device_id: uuid.UUID, batch: int) -> ConfirmedRows:
     )
 
 
-async def read_holdings(
-    session: AsyncSession,
-    device_id: uuid.UUID,
-    batch: int,
-    keys: Iterable[Key] | None = None,
-    homes: Iterable[uuid.UUID] = (),
-    *,
-    home_entities: tuple[str, ...] | None = ("visit", "case"),
-    every: bool = False,
-    spans: Iterable[tuple[str, uuid.UUID | None, uuid.UUID]] = (),
-) -> dict[Key, Held]:
-    """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
-    records (and of the households ``homes``: their ``home_entities``, ``None`` for all), each part one
-    indexed lookup on the (device, entity, entity_id) key or the (device, household) index, united in one
-    statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send). ``spans``
-    (instead of ``keys``): the holdings of each ``(entity, after, last]`` id range, a range of the same key,
-    which the planner reads by the index even before it has statistics of a fast-growing table (an ``IN``
-    list of a first sync's page was read as a filter over all the device's holdings until ANALYZE)."""
+def _held_columns(device_id: uuid.UUID, batch: int, every: bool) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The columns a planning pull reads of a holding (as it stands once ``batch`` is confirmed) and the
+    conditions of the rows that remain (``every``: also those confirming ``batch`` would delete)."""
     dh = DeviceHolding
     c = confirmed_rows(device_id, batch)
     columns = (
@@ -145,37 +130,10 @@ async def read_holdings(
         c.revoked,
     )
     remain = (col(dh.device_id) == device_id, true() if every else ~or_(c.deleted, c.lost_unheld))
-    spans = list(spans)
-    if spans:
-        ranges = [
-            select(*columns).where(
-                *remain,
-                col(dh.entity) == entity,
-                true() if after is None else col(dh.entity_id) > after,
-                col(dh.entity_id) <= last,
-            )
-            for entity, after, last in spans
-        ]
-        query: Any = ranges[0] if len(ranges) == 1 else union_all(*ranges)
-    elif keys is None:
-        query = select(*columns).where(*remain)
-    else:
-        by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
-        for entity, eid in keys:
-            by_entity[entity].add(eid)
-        parts = [
-            select(*columns).where(*remain, col(dh.entity) == entity, col(dh.entity_id).in_(sorted(ids)))
-            for entity, ids in sorted(by_entity.items())
-        ]
-        households = sorted(set(homes))
-        if households:
-            at_home = col(dh.household_id).in_(households)
-            parts.append(
-                select(*columns).where(*remain, at_home, col(dh.entity).in_(home_entities) if home_entities else true())
-            )
-        if not parts:
-            return {}
-        query = parts[0] if len(parts) == 1 else union_all(*parts)
+    return columns, remain
+
+
+async def _collect(session: AsyncSession, query: Any) -> dict[Key, Held]:
     holdings: dict[Key, Held] = {}
     for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(query):
         household = None if raw_household is None else as_uuid(raw_household)
@@ -183,6 +141,64 @@ async def read_holdings(
             as_uuid(raw_id), household, held_version, held_view, bool(is_revoked)
         )
     return holdings
+
+
+async def read_holdings(
+    session: AsyncSession,
+    device_id: uuid.UUID,
+    batch: int,
+    keys: Iterable[Key] | None = None,
+    homes: Iterable[uuid.UUID] = (),
+    *,
+    home_entities: tuple[str, ...] | None = ("visit", "case"),
+    every: bool = False,
+) -> dict[Key, Held]:
+    """What the device holds once ``batch`` is confirmed: every holding, or with ``keys`` those of these
+    records (and of the households ``homes``: their ``home_entities``, ``None`` for all), each part one
+    indexed lookup on the (device, entity, entity_id) key or the (device, household, entity) index, united in
+    one statement. ``every``: also the rows confirming ``batch`` would delete (any trace of a send)."""
+    dh = DeviceHolding
+    columns, remain = _held_columns(device_id, batch, every)
+    if keys is None:
+        return await _collect(session, select(*columns).where(*remain))
+    by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for entity, eid in keys:
+        by_entity[entity].add(eid)
+    parts = [
+        select(*columns).where(*remain, col(dh.entity) == entity, col(dh.entity_id).in_(sorted(ids)))
+        for entity, ids in sorted(by_entity.items())
+    ]
+    households = sorted(set(homes))
+    if households:
+        at_home = col(dh.household_id).in_(households)
+        parts.append(
+            select(*columns).where(*remain, at_home, col(dh.entity).in_(home_entities) if home_entities else true())
+        )
+    if not parts:
+        return {}
+    return await _collect(session, parts[0] if len(parts) == 1 else union_all(*parts))
+
+
+async def read_spans(
+    session: AsyncSession, device_id: uuid.UUID, batch: int, spans: Iterable[tuple[str, uuid.UUID | None, uuid.UUID]]
+) -> dict[Key, Held]:
+    """:func:`read_holdings` of each ``(entity, after, last]`` id range (a first sync's page), a range of the
+    unique key, which the planner reads by the index even before it has statistics of a fast-growing table (an
+    ``IN`` list of a page's ids was read as a filter over all the device's holdings until ANALYZE)."""
+    dh = DeviceHolding
+    columns, remain = _held_columns(device_id, batch, False)
+    ranges = [
+        select(*columns).where(
+            *remain,
+            col(dh.entity) == entity,
+            true() if after is None else col(dh.entity_id) > after,
+            col(dh.entity_id) <= last,
+        )
+        for entity, after, last in spans
+    ]
+    if not ranges:
+        return {}
+    return await _collect(session, ranges[0] if len(ranges) == 1 else union_all(*ranges))
 
 
 def as_uuid(raw: Any) -> uuid.UUID:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.cursor import Cursor
-from app.sync.holdings import Held, base_sum, chunks, last_seqs, read_holdings, tombstoned
+from app.sync.holdings import Held, base_sum, chunks, last_seqs, read_holdings, read_spans, tombstoned
 from app.sync.models import DeviceSyncState
 from app.sync.scope import Context, Item, Key, Walk, adapters, context_for
 from app.sync.sift import content_kinds, related_keys
@@ -94,7 +94,7 @@ async def plan_walk(
     holdings: dict[Key, Held] = {}
     if cursor is not None and walked:  # read by the keyset spans walked, an index range whatever the statistics
         page_keys = set(walked)
-        spanned = await read_holdings(session, device_id, cursor.batch, spans=spans)
+        spanned = await read_spans(session, device_id, cursor.batch, spans)
         holdings = {key: held for key, held in spanned.items() if key in page_keys}
     return Plan(
         kind="walk",
