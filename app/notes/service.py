@@ -260,9 +260,10 @@ async def delete_note(
     require_author(principal, note)
     _check_base(note, base_version)
     session.add(_revision(note, principal, "delete"))
-    note.deleted_at = utcnow()
-    note.deleted_by_id = principal.user_id
-    await session.flush()
+    # in a push's batch: stored with the others at its end
+    bulk.update(session, note, {"deleted_at": utcnow(), "deleted_by_id": principal.user_id})
+    if bulk.active(session) is None:
+        await session.flush()
     await audit.record(
         session,
         principal,

@@ -205,6 +205,6 @@ def sync_entities() -> list[Any]:
             after=("visit", "case", "household"),
             content=True,
             handlers={"upsert": _note_upsert, "delete": _note_delete},
-            prefetch={"upsert": _note_prefetch},
+            prefetch={"upsert": _note_prefetch, "delete": _note_prefetch},
         )
     ]

@@ -66,7 +66,8 @@ async def test_push_statements_do_not_grow_with_its_size(
     planner = await factory.actor(Role.planner, org)
     homes = [await make_household(factory) for _ in range(51)]
     visits = [await make_visit(factory, home, [planner.user]) for home in homes]
-    cost: dict[str, dict[int, int]] = {"create": {}, "edit": {}, "patch": {}}
+    cost: dict[str, dict[int, int]] = {"create": {}, "edit": {}, "patch": {}, "delete": {}}
+    gone: list[uuid.UUID] = []
     edited: list[uuid.UUID] = []
     for n, part in ((1, slice(0, 1)), (50, slice(1, 51))):
         ids = [uuid.uuid4() for _ in visits[part]]
@@ -110,6 +111,20 @@ async def test_push_statements_do_not_grow_with_its_size(
             )
         cost["patch"][n] = c.n
         assert [(r["status"], r["version"]) for r in patched] == [("applied", 2)] * n
+        doomed = [uuid.uuid4() for _ in visits[part]]  # notes written, then deleted (each its own tombstone)
+        await _push(
+            client,
+            planner,
+            [
+                _mut("note", "upsert", i, {"visit_id": str(v.id), "body": "지울 기록"})
+                for i, v in zip(doomed, visits[part], strict=True)
+            ],
+        )
+        with counting(engine) as c:
+            deleted = await _push(client, planner, [_mut("note", "delete", i, {}, 1) for i in doomed])
+        cost["delete"][n] = c.n
+        assert [(r["status"], r["version"]) for r in deleted] == [("applied", 2)] * n
+        gone += doomed
     for kind, by_n in cost.items():
         assert by_n[50] <= by_n[1] + SLACK, (kind, by_n)
     # What the bulk writes stored is what the one-by-one path stores: the rows, their history and the journal.
@@ -131,6 +146,13 @@ async def test_push_statements_do_not_grow_with_its_size(
         assert sum(row == ("household", 2) for row in logged) == 51
         assert sum(row == ("note", 2) for row in logged) == 51
         assert sum(row == ("note", 1) for row in logged) == 51
+        tombstones = list((await s.execute(select(Note).where(Note.id.in_(gone)))).scalars())
+        assert {(n.version, n.deleted_at is not None, n.deleted_by_id) for n in tombstones} == {(2, True, planner.id)}
+        assert len(tombstones) == 51
+        last = (await s.execute(select(NoteRevision).where(NoteRevision.note_id.in_(gone)))).scalars().all()
+        assert sorted((r.body, r.note_version, r.action) for r in last) == [("지울 기록", 1, "delete")] * 51
+        logged_gone = (await s.execute(select(ChangeLog.version).where(ChangeLog.entity_id.in_(gone)))).scalars().all()
+        assert sorted(logged_gone) == [1] * 51 + [2] * 51
     # the search keys follow the phone's number
     r = await client.post("/v1/households/search", json={"q": "010-1234-0007"}, headers=planner.headers)
     assert r.status_code == 200, r.text
