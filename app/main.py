@@ -36,6 +36,16 @@ UNLIMITED_BODY_PREFIXES = ("/v1/uploads", "/v1/integrations/households:bulk", "/
 UNLIMITED_BODY_PATHS = re.compile(r"/v1/households/[^/]+/consents/[^/]+/form")
 
 
+def tune_gc(settings: Settings) -> None:
+    """What exists once the app started (modules, mappers, routes, schemas) lives as long as the process: keep
+    it out of every later collection (under load the full collections otherwise walk it again and again, each a
+    pause of the event loop: measured in scripts/bench, 60 devices), and collect the young generation less
+    often (``settings.gc_thresholds``)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*settings.gc_thresholds)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     state = build_state(settings)
     settings = state.settings
@@ -47,11 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await state.start()
             if settings.env != "test":
-                # What exists now (modules, mappers, routes, schemas) lives as long as the process: keep it out
-                # of every later collection. Under load the full collections otherwise walk it again and again,
-                # each a pause of the event loop (measured in scripts/bench: 60 devices).
-                gc.collect()
-                gc.freeze()
+                tune_gc(settings)
             yield
         finally:
             await state.stop()

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import cProfile
 import csv
-import gc
 import io
 import json
 import pstats
@@ -289,10 +288,11 @@ async def run(
             )
             token = r.json()["access_token"]
             if not thaw:
-                # as app.main does outside tests: what exists once the app started stays out of every later
-                # collection (the bench runs with env=test, which skips that)
-                gc.collect()
-                gc.freeze()
+                # as app.main does outside tests (the bench runs with env=test, which skips that): what exists
+                # once the app started stays out of every later collection, the young one runs less often
+                from app.main import tune_gc
+
+                tune_gc(state.settings)
             for n in sizes:
                 rates: dict[str, list[float]] = {}
                 for _ in range(runs):
@@ -358,7 +358,9 @@ def main() -> None:
     parser.add_argument("--profile-sort", default="tottime", help="the profile's order (tottime, cumulative, …)")
     parser.add_argument("--runs", type=int, default=1, help="imports per size (the median is printed)")
     parser.add_argument("--statements", action="store_true", help="print the SQL statements that took longest")
-    parser.add_argument("--thaw", action="store_true", help="no gc.freeze() once the app started (app.main's)")
+    parser.add_argument(
+        "--thaw", action="store_true", help="leave the collector as Python sets it (no app.main.tune_gc)"
+    )
     parser.add_argument("--first-only", action="store_true", help="skip importing the same list again")
     parser.add_argument("--keep", action="store_true", help="keep the scratch PostgreSQL database (to inspect it)")
     args = parser.parse_args()
