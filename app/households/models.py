@@ -197,7 +197,7 @@ class HouseholdSearchKey(SQLModel, table=True):
     __table_args__ = (Index("ix_household_search_key_key", "key", "household_id"),)
 
     household_id: uuid.UUID = Field(primary_key=True)
-    kind: str = Field(max_length=8, primary_key=True)  # n | nb | p | a | x
+    kind: str = Field(max_length=8, primary_key=True)  # n | nb | ns | p | a | x (app.households.search)
     key: str = Field(sa_column=Column("key", SearchKeyType, primary_key=True))
 
 
