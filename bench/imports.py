@@ -201,7 +201,7 @@ class StatementTimes:
         self._event = event
         event.listen(self._engine, "before_cursor_execute", self._before)
         event.listen(self._engine, "after_cursor_execute", self._after)
-        # COPYs go to asyncpg directly (app.integrations.inserts): timed by table
+        # COPYs go to asyncpg directly (app.core.inserts): timed by table
         import asyncpg
 
         self._copy = original = asyncpg.Connection.copy_records_to_table

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.households import signal_author
 from app.access.integrations import importable_filter
 from app.core.db import utcnow
+from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.security import Security
 from app.households.matching import match_key
@@ -51,7 +52,6 @@ from app.households.schemas import HouseholdInput
 from app.households.scoring import SIGNAL_WINDOW, SignalFact, compute, vulnerability_tags
 from app.households.search import household_keys
 from app.households.service import _member_dicts, _merge_into
-from app.integrations.inserts import insert_rows
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine
 from app.journal.changes import note_change

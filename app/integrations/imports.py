@@ -36,12 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.policy import may_import, may_see_import
 from app.core.db import utcnow
 from app.core.errors import NotFound
+from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.state import AppState, Slot
 from app.core.uow import open_session
 from app.integrations import repository
 from app.integrations.bulk import BulkImporter, CreatedKeys
-from app.integrations.inserts import insert_rows
 from app.integrations.models import ImportJob, ImportRow
 from app.integrations.schemas import LineResult
 from app.integrations.spreadsheet import Unreadable, header_map, lines_from, read_rows
