@@ -9,6 +9,7 @@ after another worker changed 10 notes elsewhere in the district (sifted), a pull
 notes on the worker's visits, and a push of 10 notes (median ms). Flat means within 20 % of the smallest.
 The district is loaded in bulk and then, with ``--stats fresh`` (the default), given the statistics the worker
 (SQLite) or autovacuum (PostgreSQL) keeps: it was there long before this worker's first sync.
+``BENCH_STATEMENTS=1`` prints the first sync's slowest statements (summed over its pages).
 """
 
 from __future__ import annotations
@@ -144,6 +145,22 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
             if stats == "fresh":  # the district was there long before this worker's first sync
                 await fresh_statistics(state.engine)
 
+            spent: dict[str, list[float]] = {}  # BENCH_STATEMENTS=1: each statement of the first sync, summed
+            if os.environ.get("BENCH_STATEMENTS"):
+                from sqlalchemy import event
+
+                started: list[float] = []
+
+                def _before(*_: Any) -> None:
+                    started.append(time.perf_counter())
+
+                def _after(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+                    if started:
+                        key = " ".join(statement.split())[:160]
+                        spent.setdefault(key, []).append((time.perf_counter() - started.pop()) * 1000)
+
+                event.listen(state.engine.sync_engine, "before_cursor_execute", _before)
+                event.listen(state.engine.sync_engine, "after_cursor_execute", _after)
             t = time.perf_counter()
             cursor, held = None, 0
             while True:
@@ -157,6 +174,12 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
                 if not body["has_more"]:
                     break
             out["first"] = time.perf_counter() - t
+            if spent:
+                event.remove(state.engine.sync_engine, "before_cursor_execute", _before)
+                event.remove(state.engine.sync_engine, "after_cursor_execute", _after)
+                print(f"first sync at {size}: ms per statement (summed over its pages), the slowest first", flush=True)
+                for key, times in sorted(spent.items(), key=lambda kv: -sum(kv[1]))[:10]:
+                    print(f"  {sum(times):8.1f} ({len(times)}x)  {key}", flush=True)
             out["held"] = held
             r = await c.get("/v1/sync/pull", params={"cursor": cursor}, headers=h)
             cursor = r.json()["cursor"]
