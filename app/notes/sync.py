@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
@@ -42,8 +42,10 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
     if ctx.case_ids:
         targets.append(Note.case_id.in_(list(ctx.case_ids)))
     if ctx.household_ids:
+        # a note on the household itself (no visit, no case): ``coalesce`` rather than two ``IS NULL`` terms, so that
+        # no planner reads the visit index for the NULLs (every household note of the district) but the household's
         targets.append(
-            and_(Note.visit_id.is_(None), Note.case_id.is_(None), Note.household_id.in_(list(ctx.household_ids)))
+            and_(func.coalesce(Note.visit_id, Note.case_id).is_(None), Note.household_id.in_(list(ctx.household_ids)))
         )
     if not targets:
         return {}
