@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, DateTime, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, ColumnElement, DateTime, String, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +71,15 @@ def enum_type(enum: type[Any], length: int = 32) -> sa.Enum:
     return sa.Enum(
         enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e], validate_strings=True
     )
+
+
+def among(dialect_name: str, column: ColumnElement[Any], values: list[str]) -> ColumnElement[bool]:
+    """``column IN values`` (strings). On PostgreSQL one array parameter, ``column = ANY($1)``: the same prepared
+    statement whatever the number of values, planned once (not an IN list of a thousand parameters planned anew
+    for each batch)."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 #: JSON on SQLite, JSONB on PostgreSQL.

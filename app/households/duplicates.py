@@ -25,12 +25,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import gates
 from app.access.policy import household_filter
+from app.core.db import among
 from app.core.deps import SessionDep, StateDep
 from app.core.principal import Principal
 from app.households.lookup import readable_household
@@ -194,13 +194,13 @@ async def find_duplicates_many(
 
 
 def _key_in(column: Any, keys: list[str], postgres: bool) -> list[ColumnElement[bool]]:
-    """``column`` among ``keys``: on PostgreSQL one array parameter (one prepared statement whatever the batch's
-    size, planned once), elsewhere IN lists of 500."""
+    """``column`` among ``keys`` (:func:`app.core.db.among`): on PostgreSQL one array parameter, elsewhere IN
+    lists of 500."""
     if not keys:
         return []
     if postgres:
-        return [column == any_(bindparam(None, keys, type_=ARRAY(String)))]
-    return [column.in_(chunk) for chunk in _chunks(keys)]
+        return [among("postgresql", column, keys)]
+    return [among("sqlite", column, chunk) for chunk in _chunks(keys)]
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> list[list[Any]]:

@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.households import signal_author
 from app.access.integrations import importable_filter
-from app.core.db import utcnow
+from app.core.db import among, utcnow
 from app.core.inserts import insert_rows
 from app.core.principal import Principal
 from app.core.security import Security
@@ -104,14 +103,6 @@ def _signal_key(household_id: uuid.UUID, source: str, ref: str, observed_at: dat
     return (household_id, source, ref, observed_at)
 
 
-def _among(session: AsyncSession, column: Any, values: list[str]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL one array parameter (the same prepared statement whatever the batch's
-    size, planned once, not an IN list of a thousand parameters planned anew for each batch)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
 async def _load(batch: _Batch, keys: set[str], refs: set[str]) -> None:
     session, principal = batch.session, batch.principal
     if not keys:
@@ -120,7 +111,7 @@ async def _load(batch: _Batch, keys: set[str], refs: set[str]) -> None:
         (
             await session.execute(
                 select(Household).where(
-                    _among(session, Household.match_key, sorted(keys)),
+                    among(session.get_bind().dialect.name, Household.match_key, sorted(keys)),
                     Household.deleted_at.is_(None),
                     importable_filter(principal),
                 )

@@ -12,7 +12,6 @@ for a few milliseconds of work. PostgreSQL's autovacuum does this on its own.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy import func, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -92,7 +91,7 @@ class _Rounds:
         self.last_full: float | None = None
 
     async def __call__(self, state: AppState) -> int:
-        engine: Any = state.engine
+        engine = state.engine
         now = time.monotonic()
         if self.last_full is None or now - self.last_full >= FULL_EVERY:
             await analyze_sqlite(engine)

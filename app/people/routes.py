@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -30,9 +29,8 @@ from app.people.schemas import (
     UserUpdate,
 )
 from app.people.service import PeopleService, get_manageable_org, manageable_orgs, manageable_user_ids
-from app.sync.holdings import holdings_of
-from app.sync.models import DeviceHolding
-from app.sync.schemas import DeviceHoldings, HoldingPublic
+from app.sync.holdings import held_as_told, holdings_of
+from app.sync.schemas import DeviceHoldings
 from app.sync.state import state_and_seq
 
 people = APIRouter(tags=["people"])
@@ -213,17 +211,8 @@ async def device_holdings(
         last_pull_at=st.last_pull_at if st else None,
         last_push_at=st.last_push_at if st else None,
         clock_skew_ms=st.clock_skew_ms if st else None,
-        items=[_holding(r, st.hold_until if st else None) for r in rows],
+        items=held_as_told(rows, st),
     )
-
-
-def _holding(row: DeviceHolding, renewed: datetime | None) -> HoldingPublic:
-    """A holding as the phone was told: its lease is the later of the one sent with it and the device's last
-    renewal, which covers whatever the device still held (not what it was told to revoke)."""
-    item = HoldingPublic.model_validate(row)
-    if row.revoked_at is None and renewed is not None and (item.hold_until is None or item.hold_until < renewed):
-        item.hold_until = renewed
-    return item
 
 
 router = APIRouter()

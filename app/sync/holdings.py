@@ -29,6 +29,7 @@ from app.auth.models import Device
 from app.sync import checksum
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeLog, DeviceHolding, DeviceSyncState
+from app.sync.schemas import HoldingPublic
 from app.sync.scope import Key
 
 
@@ -133,7 +134,11 @@ def _held_columns(device_id: uuid.UUID, batch: int, every: bool) -> tuple[tuple[
     return columns, remain
 
 
-async def _collect(session: AsyncSession, query: Any) -> dict[Key, Held]:
+async def _collect(session: AsyncSession, parts: list[Any]) -> dict[Key, Held]:
+    """The holdings the selects ``parts`` read, united in one statement."""
+    if not parts:
+        return {}
+    query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     holdings: dict[Key, Held] = {}
     for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(query):
         household = None if raw_household is None else as_uuid(raw_household)
@@ -160,7 +165,7 @@ async def read_holdings(
     dh = DeviceHolding
     columns, remain = _held_columns(device_id, batch, every)
     if keys is None:
-        return await _collect(session, select(*columns).where(*remain))
+        return await _collect(session, [select(*columns).where(*remain)])
     by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
     for entity, eid in keys:
         by_entity[entity].add(eid)
@@ -174,9 +179,7 @@ async def read_holdings(
         parts.append(
             select(*columns).where(*remain, at_home, col(dh.entity).in_(home_entities) if home_entities else true())
         )
-    if not parts:
-        return {}
-    return await _collect(session, parts[0] if len(parts) == 1 else union_all(*parts))
+    return await _collect(session, parts)
 
 
 async def read_spans(
@@ -196,9 +199,7 @@ async def read_spans(
         )
         for entity, after, last in spans
     ]
-    if not ranges:
-        return {}
-    return await _collect(session, ranges[0] if len(ranges) == 1 else union_all(*ranges))
+    return await _collect(session, ranges)
 
 
 def as_uuid(raw: Any) -> uuid.UUID:
@@ -235,6 +236,20 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
         sent = checksum.held(entity, eid, sent_version) if op == "upsert" else 0
         total -= sent - checksum.held(entity, eid, held_version, bool(revoked))
     return total
+
+
+def held_as_told(rows: list[DeviceHolding], st: DeviceSyncState | None) -> list[HoldingPublic]:
+    """The holdings as the phone was told them: each record's lease is the later of the one sent with it and the
+    device's last renewal (``st.hold_until``), which covers whatever the device still held (not what it was told
+    to revoke)."""
+    renewed = st.hold_until if st is not None else None
+    out = []
+    for row in rows:
+        item = HoldingPublic.model_validate(row)
+        if row.revoked_at is None and renewed is not None and (item.hold_until is None or item.hold_until < renewed):
+            item.hold_until = renewed
+        out.append(item)
+    return out
 
 
 async def holdings_of(session: AsyncSession, device_id: uuid.UUID) -> list[DeviceHolding]:
