@@ -235,3 +235,31 @@ async def seed_import_client(state: Any, username: str = "bench-feed") -> None:
                 scopes=["households:import"],
             )
         )
+
+
+class StatementTimer:
+    """The wall milliseconds of each SQL statement the app runs, by its text (first ``width`` characters):
+    :meth:`take` hands over what was timed since the last take. ``close`` stops listening."""
+
+    def __init__(self, engine: Any, width: int | None = 160) -> None:
+        from sqlalchemy import event
+
+        self.times: dict[str, list[float]] = {}
+        self._engine, self._event, self._width = engine.sync_engine, event, width
+        event.listen(self._engine, "before_cursor_execute", self._before)
+        event.listen(self._engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def _after(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = (time.perf_counter() - conn.info["bench_started"].pop()) * 1000
+        self.times.setdefault(" ".join(statement.split())[: self._width], []).append(elapsed)
+
+    def take(self) -> dict[str, list[float]]:
+        taken, self.times = self.times, {}
+        return taken
+
+    def close(self) -> None:
+        self._event.remove(self._engine, "before_cursor_execute", self._before)
+        self._event.remove(self._engine, "after_cursor_execute", self._after)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._support import StatementTimer
 from bench.sync_scope import _pg_admin, fresh_statistics
 
 SCOPE_VISITS = 150
@@ -145,22 +146,8 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
             if stats == "fresh":  # the district was there long before this worker's first sync
                 await fresh_statistics(state.engine)
 
-            spent: dict[str, list[float]] = {}  # BENCH_STATEMENTS=1: each statement of the first sync, summed
-            if os.environ.get("BENCH_STATEMENTS"):
-                from sqlalchemy import event
-
-                started: list[float] = []
-
-                def _before(*_: Any) -> None:
-                    started.append(time.perf_counter())
-
-                def _after(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
-                    if started:
-                        key = " ".join(statement.split())[:160]
-                        spent.setdefault(key, []).append((time.perf_counter() - started.pop()) * 1000)
-
-                event.listen(state.engine.sync_engine, "before_cursor_execute", _before)
-                event.listen(state.engine.sync_engine, "after_cursor_execute", _after)
+            # BENCH_STATEMENTS=1: each statement of the first sync, summed over its pages
+            timer = StatementTimer(state.engine) if os.environ.get("BENCH_STATEMENTS") else None
             t = time.perf_counter()
             cursor, held = None, 0
             while True:
@@ -174,9 +161,9 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
                 if not body["has_more"]:
                     break
             out["first"] = time.perf_counter() - t
-            if spent:
-                event.remove(state.engine.sync_engine, "before_cursor_execute", _before)
-                event.remove(state.engine.sync_engine, "after_cursor_execute", _after)
+            if timer:
+                spent = timer.take()
+                timer.close()
                 print(f"first sync at {size}: ms per statement (summed over its pages), the slowest first", flush=True)
                 for key, times in sorted(spent.items(), key=lambda kv: -sum(kv[1]))[:10]:
                     print(f"  {sum(times):8.1f} ({len(times)}x)  {key}", flush=True)

@@ -40,6 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._support import StatementTimer  # noqa: E402
+
 
 async def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
@@ -198,23 +200,8 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str =
                     "data": {"body": body, **extra},
                 }
 
-            spent: dict[str, list[float]] | None = None  # BENCH_STATEMENTS=1: time each statement of pull10
-
-            if os.environ.get("BENCH_STATEMENTS"):
-                from sqlalchemy import event
-
-                started: list[float] = []
-
-                def _before(*_: Any) -> None:
-                    started.append(time.perf_counter())
-
-                def _after(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
-                    if spent is not None and started:
-                        key = " ".join(statement.split())[: None if os.environ["BENCH_STATEMENTS"] == "full" else 160]
-                        spent.setdefault(key, []).append((time.perf_counter() - started.pop()) * 1000)
-
-                event.listen(state.engine.sync_engine, "before_cursor_execute", _before)
-                event.listen(state.engine.sync_engine, "after_cursor_execute", _after)
+            full = os.environ.get("BENCH_STATEMENTS")  # time each statement of pull10 (=full: whole texts)
+            timer = StatementTimer(state.engine, None if full == "full" else 160) if full else None
 
             empty, sift, pull10, push10 = [], [], [], []
             by_statement: dict[str, list[float]] = {}
@@ -230,13 +217,12 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str =
                     for i in range(10)
                 ]
                 await push(mate_phone, muts)
-                if os.environ.get("BENCH_STATEMENTS"):
-                    spent = {}
+                if timer:
+                    timer.take()  # what came before this pull
                 took = await timed_pull()
                 pull10.append(took)
-                for key, times in (spent or {}).items():
+                for key, times in (timer.take() if timer else {}).items():
                     by_statement.setdefault(key, []).append(sum(times))
-                spent = None
                 muts = [
                     note_mut(uuid.uuid4(), f"내 기록 {k}-{i}", visit_id=str(visit.id), kind="observation")
                     for i in range(10)
@@ -244,6 +230,8 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str =
                 push10.append(await push(phone, muts))
                 await timed_pull()  # take one's own pushes back, so the next empty pull is empty
                 await timed_pull()
+            if timer:
+                timer.close()
             if by_statement:
                 print(f"pull10 at {size}: median ms per statement (per pull), the slowest first", flush=True)
                 ranked = sorted(by_statement.items(), key=lambda kv: -statistics.median(kv[1]))
