@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.principal import OrgKind
-from app.households.models import Household, Signal
+from app.households.models import Household, HouseholdSearchKey, Signal
+from app.households.search import household_keys
 from app.integrations.lines import ndjson_lines
 from app.integrations.models import ImportRecord
 from tests.support.factories import Factory
@@ -261,3 +262,37 @@ async def test_bulk_over_a_real_http_server(
         assert rows[-1]["summary"]["created"] + rows[-1]["summary"]["matched"] == len(lines)
         again = await real.post(BULK, headers={**feed.headers, **NDJSON}, content="\n".join(lines).encode())
         assert [json.loads(x) for x in again.text.splitlines()][-1]["summary"]["unchanged"] == len(lines)
+
+
+async def test_search_keys_of_households_a_batch_creates_then_fills_in(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The search keys of a new household are worked out while its line is validated; a later line of the same
+    batch that matches it and fills in its phone and members must leave the keys of the household as stored."""
+    feed = await integration_client(factory, ["households:import"])
+    tag = uuid.uuid4().hex[:6]
+    lines = []
+    for i in range(40):
+        first = json.loads(line_for(i * 2 + 1, tag)[0])
+        again = json.loads(line_for(i * 2 + 1, tag)[0])
+        again["external_id"] = f"{tag}-again-{i}"
+        if i % 2:  # every other household is filled in by the second line; the rest are named once more as they are
+            again["household"]["contact_phone"] = f"010-5{i:03d}-7{i:03d}"
+            again["household"]["members"] = [{"name": f"박{i}손", "birth_year": 2011, "relation": "grandchild"}]
+        lines += [json.dumps(first, ensure_ascii=False), json.dumps(again, ensure_ascii=False)]
+    results = await bulk(client, feed.headers, lines)
+    assert Counter(r.get("status") for r in results[:-1]) == {"created": 40, "matched": 40}
+    async with maker() as s:
+        stored = (await s.execute(select(Household).where(Household.address.like(f"온기구 {tag}로 %")))).scalars().all()
+        assert len(stored) == 40
+        kept = {
+            (hid, kind, key)
+            for hid, kind, key in await s.execute(
+                select(HouseholdSearchKey.household_id, HouseholdSearchKey.kind, HouseholdSearchKey.key).where(
+                    HouseholdSearchKey.household_id.in_([h.id for h in stored])
+                )
+            )
+        }
+    assert kept == {(h.id, kind, key) for h in stored for kind, key in household_keys(h)}
+    assert sum(1 for h in stored if h.contact_phone) == 20
+    assert {key for _, kind, key in kept if kind == "p"} >= {"7001", "7039"}
