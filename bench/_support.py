@@ -72,6 +72,47 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` used so far; a process gone counts nothing."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and its children (a server's master and workers)."""
+    try:
+        return [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    except OSError:
+        return [pid]
+
+
+async def pg_backend_pids(admin_url: str, database: str) -> list[int]:
+    """The PostgreSQL backends connected to ``database`` now (the server runs on this host)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(admin_url)
+    conn = await asyncpg.connect(
+        user=u.username,
+        password=u.password,
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        database=u.database or "postgres",
+    )
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
 def self_rss_mib() -> float:
     """Resident memory of this process, MiB."""
     with open("/proc/self/statm") as fh:

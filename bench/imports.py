@@ -53,7 +53,7 @@ from app.core.config import Settings
 from app.integrations.imports import wait_for_imports
 from app.main import create_app
 from app.migrate import upgrade
-from bench._support import IMPORT_CLIENT_SECRET, seed_import_client
+from bench._support import IMPORT_CLIENT_SECRET, cpu_seconds, pg_backend_pids, seed_import_client
 
 SECRET = IMPORT_CLIENT_SECRET
 
@@ -135,35 +135,6 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
-
-
-def _pg_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) the PostgreSQL backends ``pids`` used so far (the server runs on this host)."""
-    import os
-
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-async def _pg_pids(url: str, db_name: str) -> list[int]:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", db_name)
-    finally:
-        await conn.close()
-    return [r["pid"] for r in rows]
 
 
 async def via_ndjson(client: httpx.AsyncClient, token: str, n: int, tag: str) -> dict:
@@ -302,8 +273,8 @@ async def run(
                         write_csv(path, n, tag)
                     for label in ("first import",) if first_only else ("first import", "same list again"):
                         prof = cProfile.Profile() if profile else None
-                        pids = await _pg_pids(postgres, db_name) if postgres and db_name else []
-                        pg_before = _pg_cpu(pids)
+                        pids = await pg_backend_pids(postgres, db_name) if postgres and db_name else []
+                        pg_before = cpu_seconds(pids)
                         cpu_before = time.process_time()
                         started = time.perf_counter()
                         if prof:
@@ -317,8 +288,8 @@ async def run(
                         elapsed = time.perf_counter() - started
                         py_cpu = time.process_time() - cpu_before
                         if postgres and db_name:
-                            pids = sorted(set(pids) | set(await _pg_pids(postgres, db_name)))
-                        pg_cpu = _pg_cpu(pids) - pg_before
+                            pids = sorted(set(pids) | set(await pg_backend_pids(postgres, db_name)))
+                        pg_cpu = cpu_seconds(pids) - pg_before
                         rates.setdefault(label, []).append(n / elapsed)
                         rates.setdefault(label + " cpu", []).append(n / max(py_cpu + pg_cpu, 1e-6))
                         print(

@@ -14,6 +14,10 @@ workers, each on a database of its own on the same server. Both get the same pho
    (Kinto: ``GET …/records?_since=<etag>``; Ongi: ``GET /v1/sync/pull?cursor=…``). Records pushed per second,
    pull p50/p99, errors, timeouts (a request over 10 s). Every Ongi phone is on the same visit team (one shared
    scope, the case the issue is about); before the clock each phone makes its first sync (timed, reported).
+   Beside the rates, the CPU seconds the loop cost each server (its processes, and the backends of its
+   database) and the phones (this process), and records pushed per server CPU second: on two shared cores
+   the phones take about a core themselves, so the wall-clock rate is bound by the machine, while the rate
+   per server CPU second is what a server with a machine of its own would reach.
 
 Ongi on SQLite is reported beside (``--sqlite``, one uvicorn worker: SQLite has one writer). The loops are
 bounded by the clock; every server listens on 127.0.0.1 and is stopped at the end.
@@ -37,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench._support import cpu_seconds, pg_backend_pids, tree_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 KINTO_VERSION = "26.5.0"
@@ -348,7 +354,13 @@ async def first_sync(phone: Any) -> tuple[float, int]:
     return time.perf_counter() - t, n
 
 
-async def load(phones: list[Any], seconds: float) -> dict[str, Any]:
+async def load(
+    phones: list[Any], seconds: float, server: subprocess.Popen[Any], pg: str | None, database: str | None
+) -> dict[str, Any]:
+    """The phones' loop for ``seconds``; besides the rates, the CPU seconds it cost the server (its processes and,
+    on PostgreSQL, the backends of its database) and the phones (this process): on two shared cores the phones
+    take a core of their own, so records per server CPU second is the rate a machine of the server's own would
+    see."""
     pulls: list[float] = []
     pushed = errors = timeouts = 0
     deadline = time.perf_counter() + seconds
@@ -372,11 +384,25 @@ async def load(phones: list[Any], seconds: float) -> dict[str, Any]:
                 errors += 1
                 await asyncio.sleep(0.05)
 
+    backends = await pg_backend_pids(pg, database) if pg and database else []
+    app_before, db_before, phones_before = (
+        cpu_seconds(tree_pids(server.pid)),
+        cpu_seconds(backends),
+        time.process_time(),
+    )
     t0 = time.perf_counter()
     await asyncio.gather(*(run(p) for p in phones))
     took = time.perf_counter() - t0
+    # a backend that connected during the loop used all its CPU during it
+    later = await pg_backend_pids(pg, database) if pg and database else []
+    db_cpu = cpu_seconds(backends) - db_before + cpu_seconds([p for p in later if p not in backends])
+    app_cpu = cpu_seconds(tree_pids(server.pid)) - app_before
+    server_cpu = app_cpu + db_cpu
     return {
         "pushed_per_s": pushed / took,
+        "server_cpu_s": server_cpu,
+        "pushed_per_cpu_s": pushed / server_cpu if server_cpu else 0.0,
+        "phones_cpu_s": time.process_time() - phones_before,
         "pull_p50_ms": pct(pulls, 0.5),
         "pull_p99_ms": pct(pulls, 0.99),
         "pulls": len(pulls),
@@ -424,7 +450,7 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
             t = time.perf_counter()
             await asyncio.gather(*(p.pull(limit=1000) for p in phones))
             out["phones_first_sync_s"] = time.perf_counter() - t
-            out.update(await load(phones, args.seconds))
+            out.update(await load(phones, args.seconds, proc, pg, name))
     finally:
         await asyncio.to_thread(stop, proc)
         await pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -503,7 +529,7 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
 
             await asyncio.gather(*(first(p) for p in phones))
             out["phones_first_sync_s"] = time.perf_counter() - t
-            out.update(await load(phones, args.seconds))
+            out.update(await load(phones, args.seconds, proc, pg, name))
     finally:
         await asyncio.to_thread(stop, proc)
         if name and pg:
@@ -516,6 +542,9 @@ ROWS = [
     ("first_sync_s", "first full sync, pages of 100: s", "{:.2f}", "le"),
     ("phones_first_sync_s", "{phones} phones' first syncs before the clock: s", "{:.1f}", "le"),
     ("pushed_per_s", "{phones} phones for {seconds:.0f} s: records pushed/s", "{:.0f}", "ge"),
+    ("server_cpu_s", "{phones} phones: server CPU (app and database processes): s", "{:.1f}", "info"),
+    ("pushed_per_cpu_s", "{phones} phones: records pushed per server CPU second", "{:.0f}", "ge"),
+    ("phones_cpu_s", "{phones} phones: the phones' own CPU (this process): s", "{:.1f}", "info"),
     ("pull_p50_ms", "{phones} phones: pull p50 ms", "{:.0f}", "le"),
     ("pull_p99_ms", "{phones} phones: pull p99 ms", "{:.0f}", "le"),
     ("errors", "{phones} phones: errors", "{:.0f}", "le"),
@@ -532,7 +561,13 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         for col in cols:
             v = results[col].get(key)
             cell = fmt.format(v) if isinstance(v, (int, float)) else "—"
-            if kinto and col != "Kinto (PostgreSQL)" and isinstance(v, (int, float)) and kinto.get(key):
+            if (
+                better != "info"
+                and kinto
+                and col != "Kinto (PostgreSQL)"
+                and isinstance(v, (int, float))
+                and kinto.get(key)
+            ):
                 ratio = v / kinto[key] if better == "ge" else kinto[key] / v if v else float("inf")
                 cell += f" ({ratio:.1f}× Kinto's)" if better == "ge" else f" ({ratio:.2f}× as fast)"
             cells.append(cell)
