@@ -547,8 +547,8 @@ ROWS = [
     ("phones_cpu_s", "{phones} phones: the phones' own CPU (this process): s", "{:.1f}", "info"),
     ("pull_p50_ms", "{phones} phones: pull p50 ms", "{:.0f}", "le"),
     ("pull_p99_ms", "{phones} phones: pull p99 ms", "{:.0f}", "le"),
-    ("errors", "{phones} phones: errors", "{:.0f}", "le"),
-    ("timeouts", "{phones} phones: timeouts (> 10 s)", "{:.0f}", "le"),
+    ("errors", "{phones} phones: errors", "{:.0f}", "info"),
+    ("timeouts", "{phones} phones: timeouts (> 10 s)", "{:.0f}", "info"),
 ]
 
 
