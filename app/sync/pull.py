@@ -81,7 +81,8 @@ async def pull(
     if changes is not None:
         assert cursor is not None
         assert st is not None
-        if all(row[0] in content_kinds()[0] for row in changes):
+        content = content_kinds()[0]
+        if all(row[0] in content for row in changes):
             plan = await plan_content(session, principal, device_id, cursor, st, seq, changes, now, today, limit)
             concerned = plan is not None
         else:
@@ -118,6 +119,7 @@ async def record(
     renew_after = st.renew_after if st is not None else None
     batch = planned_batch + 1
     hold_until = now + lease
+    hold_text = rfc3339(hold_until)
     total = plan.base
     changes: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
@@ -142,7 +144,7 @@ async def record(
                     "op": op,
                     "version": version,
                     "data": data,
-                    "hold_until": rfc3339(hold_until),
+                    "hold_until": hold_text,
                 }
             )
             total += checksum.record_hash(entity, eid, version) - was
@@ -191,7 +193,7 @@ async def record(
     # the lease on everything the device holds (docs/sync.md#pull hold_until): kept once, on the device's state
     if renew:
         renew_after = now + lease / 2
-        response["hold_until"] = rfc3339(hold_until)
+        response["hold_until"] = hold_text
     for declared in adapters():  # e.g. a consent running out changes the scope with no write: look again then
         expiry = await declared.rescope(session, plan.ctx, now) if declared.rescope is not None else None
         if expiry is not None and (renew_after is None or expiry < renew_after):
