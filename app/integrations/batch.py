@@ -402,7 +402,7 @@ async def _search_keys(session: AsyncSession, households: list[NewHousehold]) ->
         rows += [{"household_id": hid, "kind": kind, "key": key} for kind, key in keys]
     # in the order of the key index: a batch's keys go into its pages one after another, not at random
     # (PostgreSQL: 6-7 % less server CPU at 200k rows)
-    rows.sort(key=lambda r: (r["key"], r["household_id"]))
+    rows.sort(key=lambda r: (r["key"], r["household_id"].bytes))  # bytes: compared in C, in uuid order
     await insert_rows(session, HouseholdSearchKey.__table__, rows)
 
 
