@@ -49,7 +49,7 @@ from app.households.matching import match_key
 from app.households.models import Household, HouseholdSearchKey, HouseholdStatus, RiskLevel, Signal
 from app.households.schemas import HouseholdInput
 from app.households.scoring import SIGNAL_WINDOW, SignalFact, compute, vulnerability_tags
-from app.households.search import household_keys, search_keys
+from app.households.search import household_keys
 from app.households.service import _member_dicts, _merge_into
 from app.integrations.models import ImportRecord
 from app.integrations.schemas import ImportLine
@@ -65,28 +65,6 @@ class NewHousehold:
 
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A line's household as the batch would create it, worked out ahead of the batch (by :func:`prepare`, in
-    the thread that validates the line while the batch before it is written): its members as stored and its
-    search keys."""
-
-    members: list[dict[str, Any]]
-    search_keys: set[tuple[str, str]]
-
-
-def prepare(target: HouseholdInput) -> Prepared:
-    members = _member_dicts(target.members)
-    keys = search_keys(
-        head_name=target.head_name,
-        address=target.address,
-        address_detail=target.address_detail,
-        contact_phone=target.contact_phone,
-        members=members,
-    )
-    return Prepared(members, keys)
 
 
 class NewRecord:
@@ -180,12 +158,8 @@ def _pick(candidates: list[Any]) -> Any | None:
     return candidates[0] if candidates else None
 
 
-def _new_household(batch: _Batch, target: HouseholdInput, key: str, prepared: Prepared | None) -> NewHousehold:
-    """A new household from the line's payload; its search keys are the prepared ones unless a later line of
-    the batch merges into it (:func:`_apply` forgets them then)."""
+def _new_household(batch: _Batch, target: HouseholdInput, key: str) -> NewHousehold:
     now = batch.now
-    if prepared is None:
-        prepared = prepare(target)
     household = NewHousehold(
         id=uuid.uuid4(),
         version=1,
@@ -197,7 +171,7 @@ def _new_household(batch: _Batch, target: HouseholdInput, key: str, prepared: Pr
         address_detail=target.address_detail,
         head_name=target.head_name,
         contact_phone=target.contact_phone,
-        members=prepared.members,
+        members=_member_dicts(target.members),
         tags=list(target.tags),
         living_situation=target.living_situation,
         risk_level=RiskLevel.low,
@@ -211,7 +185,6 @@ def _new_household(batch: _Batch, target: HouseholdInput, key: str, prepared: Pr
         assessed_at=None,
         match_key=key,
         deleted_at=None,
-        search_keys=prepared.search_keys,
     )
     batch.new_households.append(household)
     return household
@@ -273,7 +246,7 @@ def _recompute(batch: _Batch, household: Any, *, quiet: bool) -> None:
     )
 
 
-def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any, prepared: Prepared | None) -> Outcome:
+def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any) -> Outcome:
     """One line: ingest_signal then apply_import's record keeping, on the batch's state."""
     now = batch.now
     source = m.source.value
@@ -281,12 +254,10 @@ def _apply(batch: _Batch, m: ImportLine, key: str, digest: str, record: Any, pre
     household = _pick(candidates)
     created = household is None
     if household is None:
-        household = _new_household(batch, m.household, key, prepared)
+        household = _new_household(batch, m.household, key)
         candidates.insert(0, household)
     else:
         _merge_into(household, m.household)  # type: ignore[arg-type]
-        if isinstance(household, NewHousehold):
-            household.search_keys = None  # merged into: its keys are worked out again when written
         candidates.remove(household)
         candidates.insert(0, household)  # now the most recently changed
     hid = household.id
@@ -395,14 +366,13 @@ async def _search_keys(session: AsyncSession, households: list[NewHousehold]) ->
     each (``search_keys``) for the duplicate search that follows the batch."""
     rows = []
     for h in households:
-        keys = h.search_keys
-        if keys is None:
-            keys = h.search_keys = household_keys(h.__dict__)
+        keys = household_keys(h.__dict__)
+        h.search_keys = keys
         hid = h.id
         rows += [{"household_id": hid, "kind": kind, "key": key} for kind, key in keys]
     # in the order of the key index: a batch's keys go into its pages one after another, not at random
-    # (PostgreSQL: 6-7 % less server CPU at 200k rows)
-    rows.sort(key=lambda r: (r["key"], r["household_id"].bytes))  # bytes: compared in C, in uuid order
+    # (PostgreSQL: 6-7 % less server CPU at 200k rows); bytes: compared in C, in uuid order
+    rows.sort(key=lambda r: (r["key"], r["household_id"].bytes))
     await insert_rows(session, HouseholdSearchKey.__table__, rows)
 
 
@@ -410,26 +380,25 @@ async def ingest_batch(
     session: AsyncSession,
     principal: Principal,
     security: Security,
-    lines: Sequence[tuple[ImportLine, str, Prepared | None]],
+    lines: Sequence[tuple[ImportLine, str]],
     records: dict[tuple[str, str], Any],
 ) -> list[Outcome]:
-    """Apply ``lines`` (each a validated line in the principal's jurisdiction, its payload digest and, when
-    worked out ahead, its :class:`Prepared` household) in the
+    """Apply ``lines`` (each a validated line in the principal's jurisdiction and its payload digest) in the
     session's transaction; ``records`` maps (source, external id) to the keys' current import records and is
     updated. Returns one :class:`Outcome` per line, in order."""
     batch = _Batch(now=utcnow(), principal=principal, session=session)
     keys: list[str | None] = []
-    for m, digest, _ in lines:
+    for m, digest in lines:
         record = records.get((m.source.value, m.external_id))
         if record is not None and record.payload_sha256 == digest:
             keys.append(None)
         else:
             t = m.household
             keys.append(match_key(security, t.address, t.address_detail, t.head_name))
-    await _load(batch, {k for k in keys if k}, {m.external_id for (m, _, _), k in zip(lines, keys, strict=True) if k})
+    await _load(batch, {k for k in keys if k}, {m.external_id for (m, _), k in zip(lines, keys, strict=True) if k})
 
     outcomes: list[Outcome] = []
-    for (m, digest, prepared), key in zip(lines, keys, strict=True):
+    for (m, digest), key in zip(lines, keys, strict=True):
         rkey = (m.source.value, m.external_id)
         record = records.get(rkey)
         if record is not None and record.payload_sha256 == digest:
@@ -440,7 +409,7 @@ async def ingest_batch(
             key = match_key(security, t.address, t.address_detail, t.head_name)
             if key not in batch.candidates:
                 await _load(batch, {key}, {m.external_id})
-        outcome = _apply(batch, m, key, digest, record, prepared)
+        outcome = _apply(batch, m, key, digest, record)
         records[rkey] = outcome.record
         outcomes.append(outcome)
 

@@ -2,8 +2,7 @@
 ``POST /v1/integrations/households:bulk`` (NDJSON), ``POST /v1/integrations/imports`` (spreadsheets, in the
 background) and the command line.
 
-Each batch is validated in a worker thread (:func:`app.integrations.lines.parse_batch`) while the one before it is
-written, then imported in **one
+Each batch is validated in a worker thread (:func:`app.integrations.lines.parse_batch`), then imported in **one
 transaction of its own** (``open_session(state.sessionmaker)``) with a few statements for the whole batch
 (:func:`app.integrations.batch.ingest_batch`: matching, signals, households, search keys, audit rows and change
 notes); every finished batch is durable before its results are handed out, so a stream cut off and sent again
@@ -14,8 +13,6 @@ database gives up on its transaction), it is done again line by line, each line 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
 from collections import Counter
@@ -61,10 +58,6 @@ PG_BATCH_SECONDS = 1.0
 #: created, by id (none when the batch was done line by line).
 CreatedKeys = dict[uuid.UUID, set[tuple[str, str]]]
 
-#: What the reader hands the writer: a validated batch and whether it was full (the last one may not be), an
-#: error met while reading, or the end (None).
-_Ahead = tuple[list[Parsed], bool] | BaseException | None
-
 
 def _retryable(exc: DBAPIError) -> bool:
     """A transaction the database aborted and that may succeed when tried again."""
@@ -105,60 +98,30 @@ class BulkImporter:
         self.isolated_batches = 0
 
     async def run(self, lines: AsyncIterator[RawLine]) -> AsyncIterator[list[LineResult]]:
-        """Yield the results of each batch once it is committed.
+        """Yield the results of each batch once it is committed."""
+        batch: list[RawLine] = []
+        async for item in lines:
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                yield await self._timed(batch)
+                batch = []
+        if batch:
+            yield await self._timed(batch)
 
-        The next batch is read and validated (in a worker thread) while this one is written: the validation
-        is Python work, the writing mostly waiting for the database, so the two overlap. One batch is read
-        ahead at most; a reading error (the client went away) reaches the caller once the batches before it
-        are written, as it did when reading and writing took turns."""
-        ahead: asyncio.Queue[_Ahead] = asyncio.Queue(maxsize=1)
-        reader = asyncio.create_task(self._read_ahead(lines, ahead))
-        try:
-            while (item := await ahead.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield await self._timed(*item)
-        finally:
-            if not reader.done():
-                reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-
-    async def _read_ahead(self, lines: AsyncIterator[RawLine], ahead: asyncio.Queue[_Ahead]) -> None:
-        try:
-            batch: list[RawLine] = []
-            async for item in lines:
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    await ahead.put((await self._parse(batch), True))
-                    batch = []
-            if batch:
-                await ahead.put((await self._parse(batch), False))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # handed to the consumer, which raises it
-            await ahead.put(exc)
-            return
-        await ahead.put(None)
-
-    async def _parse(self, batch: list[RawLine]) -> list[Parsed]:
-        return await anyio.to_thread.run_sync(parse_batch, batch, self.default_source, self.principal)
-
-    async def _timed(self, parsed: list[Parsed], full: bool) -> list[LineResult]:
-        """Write a batch; when it was a full one, size the batches to come by how long it took (the batch
-        read ahead meanwhile keeps the size it was given)."""
+    async def _timed(self, batch: list[RawLine]) -> list[LineResult]:
         started = time.perf_counter()
-        results = await self._batch(parsed)
-        if self.adaptive and full:
+        results = await self._batch(batch)
+        if self.adaptive and len(batch) >= self.batch_size:
             elapsed = max(time.perf_counter() - started, 1e-3)
-            wanted = int(len(parsed) * self.batch_seconds / elapsed)
+            wanted = int(self.batch_size * self.batch_seconds / elapsed)
             # move towards the target by at most a factor of two per batch
             self.batch_size = max(
                 self.min_batch, min(self.max_batch, self.batch_size * 2, max(self.batch_size // 2, wanted))
             )
         return results
 
-    async def _batch(self, parsed: list[Parsed]) -> list[LineResult]:
+    async def _batch(self, batch: list[RawLine]) -> list[LineResult]:
+        parsed = await anyio.to_thread.run_sync(parse_batch, batch, self.default_source, self.principal)
         try:
             # Most batches are clean: import them at once, a few statements for the whole batch ...
             results = await self._attempt(parsed, isolate=False)
@@ -169,7 +132,7 @@ class BulkImporter:
             if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and not _retryable(exc):
                 raise
             self.isolated_batches += 1
-            log.info("bulk_batch_isolated", lines=len(parsed), reason=type(exc.__cause__ or exc).__name__)
+            log.info("bulk_batch_isolated", lines=len(batch), reason=type(exc.__cause__ or exc).__name__)
             results = await self._attempt(parsed, isolate=True)
         for r in results:
             self.counts[r.status] += 1
@@ -216,7 +179,7 @@ class BulkImporter:
                 session,
                 self.principal,
                 self.state.security,
-                [(p.model, p.digest or "", p.prepared) for p in valid],  # type: ignore[misc]
+                [(p.model, p.digest or "") for p in valid],  # type: ignore[misc]
                 records,
             )
         )

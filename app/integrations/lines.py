@@ -24,7 +24,6 @@ from app.core.i18n import t
 from app.core.principal import Principal
 from app.core.times import rfc3339
 from app.integrations import messages as _messages  # noqa: F401 - registers the messages
-from app.integrations.batch import Prepared, prepare
 from app.integrations.schemas import ImportLine, ImportPayload, LineError, LineResult
 
 MAX_LINE_BYTES = 64 * 1024
@@ -132,13 +131,11 @@ class Parsed:
     model: ImportLine | None = None
     errors: list[LineError] | None = None
     digest: str | None = None
-    #: The household as an import would create it (members, search keys), worked out here, in the thread.
-    prepared: Prepared | None = None
 
 
 def parse_batch(batch: list[RawLine], default_source: str | None, principal: Principal) -> list[Parsed]:
-    """Validate raw lines, and that each household lies in the principal's jurisdiction, and prepare the
-    household each would create (CPU work: run it in a worker thread)."""
+    """Validate raw lines, and that each household lies in the principal's jurisdiction (CPU work: run it
+    in a worker thread)."""
     out = []
     for number, raw in batch:
         if isinstance(raw, list):
@@ -171,7 +168,7 @@ def parse_batch(batch: list[RawLine], default_source: str | None, principal: Pri
             out.append(Parsed(number, external_id, errors=[error]))
             continue
         digest = payload_digest(model.source.value, model.external_id, model)
-        out.append(Parsed(number, model.external_id, model=model, digest=digest, prepared=prepare(model.household)))
+        out.append(Parsed(number, model.external_id, model=model, digest=digest))
     return out
 
 
