@@ -267,8 +267,8 @@ async def test_bulk_over_a_real_http_server(
 async def test_search_keys_of_households_a_batch_creates_then_fills_in(
     client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The search keys of a new household are worked out while its line is validated; a later line of the same
-    batch that matches it and fills in its phone and members must leave the keys of the household as stored."""
+    """A household a batch creates and a later line of the same batch matches and fills in (its phone, its
+    members) is searchable by what the later line added: its stored keys are those of the household as stored."""
     feed = await integration_client(factory, ["households:import"])
     tag = uuid.uuid4().hex[:6]
     lines = []
