@@ -30,7 +30,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from bench._support import cpu_seconds, pg_backend_pids, tree_pids
+from bench._support import cpu_seconds, free_port, pg_admin, pg_backend_pids, tree_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 KINTO_VERSION = "26.5.0"
@@ -53,31 +52,11 @@ PASSWORD = secrets.token_urlsafe(18)
 TIMEOUT = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host or "127.0.0.1", port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def with_database(url: str, name: str, driver: str) -> str:
