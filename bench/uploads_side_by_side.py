@@ -2,6 +2,7 @@
 docs/performance.md#budget).
 
     .venv/bin/python -m bench.uploads_side_by_side [--storage local|s3|both] [--db sqlite|postgres] [--runs 5]
+        [--node-dir DIR] [--before TREE]
 
 Installs ``@tus/server``, ``@tus/file-store``, ``@tus/s3-store`` and ``tus-js-client`` from npm into a
 temporary folder (never committed; ``--node-dir`` reuses one), makes one 20 MiB GPS-tagged camera JPEG with
@@ -14,6 +15,9 @@ photo is ready (its record exists: verified, stripped, thumbnailed, in the next 
 measured from the upload's start and from the last 204; and the server process's resident memory growth
 (peak during the upload and its processing, above the level just before). Prints medians and ratios.
 PostgreSQL: ``--db postgres`` with ``ONGI_BENCH_POSTGRES_URL`` (a database is made and dropped).
+``--before TREE`` also runs Ongi from another source tree (an older commit in a ``git worktree``, sharing this
+environment), with its own data folder and database, in the same interleaved rounds: before and after measured
+side by side, each against the reference upload of its round.
 """
 
 from __future__ import annotations
@@ -130,10 +134,18 @@ def measure(pid: int, upload: Any, ready: Any = None) -> dict[str, float]:
     return row
 
 
+def _s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="ap-northeast-2",
+        aws_access_key_id="bench", aws_secret_access_key="bench",  # noqa: S106 - moto on loopback
+    )  # fmt: skip
+
+
 def start_moto() -> tuple[Any, str]:
     import logging
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -141,11 +153,8 @@ def start_moto() -> tuple[Any, str]:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
     endpoint = f"http://127.0.0.1:{port}"
-    s3 = boto3.client(
-        "s3", endpoint_url=endpoint, region_name="ap-northeast-2",
-        aws_access_key_id="bench", aws_secret_access_key="bench",  # noqa: S106 - moto on loopback
-    )  # fmt: skip
-    for bucket in ("ongi-bench", "tus-bench"):
+    s3 = _s3_client(endpoint)
+    for bucket in ("tus-bench",):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
     return moto, endpoint
 
@@ -164,11 +173,10 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.close()
 
 
-def run(storage: str, db: str, runs: int, node: Path, picture: Path, size: int) -> dict[str, dict[str, float]]:
-    work = Path(tempfile.mkdtemp(prefix="ongi-bench-uploads-"))
+def _ongi_env(work: Path, db: str, s3: str | None) -> tuple[dict[str, str], str | None]:
     env = {
         **os.environ,
-        "ONGI_DATA_DIR": str(work / "ongi"),
+        "ONGI_DATA_DIR": str(work),
         "ONGI_DEMO": "0",
         "ONGI_ENV": "development",
         "ONGI_LOG_LEVEL": "WARNING",
@@ -183,60 +191,88 @@ def run(storage: str, db: str, runs: int, node: Path, picture: Path, size: int) 
         pg_name = f"ongi_bench_up_{uuid.uuid4().hex[:8]}"
         asyncio.run(_pg_admin(admin, f'CREATE DATABASE "{pg_name}"'))
         env["ONGI_DATABASE_URL"] = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
+    if s3 is not None:
+        env |= {
+            "ONGI_STORAGE_BACKEND": "s3",
+            "ONGI_S3_ENDPOINT_URL": s3,
+            "ONGI_S3_BUCKET": "ongi-bench",
+            "ONGI_S3_ACCESS_KEY_ID": "bench",
+            "ONGI_S3_SECRET_ACCESS_KEY": "bench",
+        }
+    return env, pg_name
+
+
+def _seed(root: Path, env: dict[str, str]) -> dict[str, str]:
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=root, env=env, check=True, capture_output=True)
+    # seed() reads the database from this process's environment
+    saved = os.environ.get("ONGI_DATABASE_URL")
+    if "ONGI_DATABASE_URL" in env:
+        os.environ["ONGI_DATABASE_URL"] = env["ONGI_DATABASE_URL"]
+    try:
+        return asyncio.run(seed(env))
+    finally:
+        if saved is None:
+            os.environ.pop("ONGI_DATABASE_URL", None)
+        else:
+            os.environ["ONGI_DATABASE_URL"] = saved
+
+
+def run(
+    storage: str, db: str, runs: int, node: Path, picture: Path, size: int, roots: dict[str, Path]
+) -> dict[str, dict[str, float]]:
+    """The reference and one Ongi per entry of ``roots`` (name -> source tree), uploads interleaved."""
+    work = Path(tempfile.mkdtemp(prefix="ongi-bench-uploads-"))
     moto = None
     procs: list[subprocess.Popen[bytes]] = []
+    pg_names: list[str] = []
     ref_args = [str(free_port()), str(work / "tus")]
     try:
+        endpoint = None
         if storage == "s3":
             moto, endpoint = start_moto()
-            env |= {
-                "ONGI_STORAGE_BACKEND": "s3",
-                "ONGI_S3_ENDPOINT_URL": endpoint,
-                "ONGI_S3_BUCKET": "ongi-bench",
-                "ONGI_S3_ACCESS_KEY_ID": "bench",
-                "ONGI_S3_SECRET_ACCESS_KEY": "bench",
-            }
             ref_args += [endpoint, "tus-bench"]
         (work / "tus").mkdir()
-        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-        # seed() reads the database from this process's environment
-        saved = os.environ.get("ONGI_DATABASE_URL")
-        if "ONGI_DATABASE_URL" in env:
-            os.environ["ONGI_DATABASE_URL"] = env["ONGI_DATABASE_URL"]
-        try:
-            seeded = asyncio.run(seed(env))
-        finally:
-            if saved is None:
-                os.environ.pop("ONGI_DATABASE_URL", None)
-            else:
-                os.environ["ONGI_DATABASE_URL"] = saved
-        port = free_port()
-        ongi = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        procs.append(ongi)
+        servers: dict[str, tuple[subprocess.Popen[bytes], httpx.Client, dict[str, str], dict[str, str]]] = {}
+        for name, root in roots.items():
+            env, pg_name = _ongi_env(work / f"ongi-{name}", db, endpoint)
+            if pg_name:
+                pg_names.append(pg_name)
+            if endpoint is not None:
+                env["ONGI_S3_BUCKET"] = f"ongi-bench-{len(servers)}"
+                s3 = _s3_client(endpoint)
+                s3.create_bucket(
+                    Bucket=env["ONGI_S3_BUCKET"], CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"}
+                )
+            seeded = _seed(root, env)
+            port = free_port()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+                 "--port", str(port), "--no-access-log", "--log-level", "warning"],
+                cwd=root, env=env,
+            )  # fmt: skip
+            procs.append(proc)
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/healthz")
+            http = httpx.Client(base_url=base, timeout=60)
+            token = http.post(
+                "/v1/auth/token",
+                data={"grant_type": "password", "username": seeded["username"], "password": PASSWORD},
+            ).json()["access_token"]
+            servers[name] = (proc, http, {"Authorization": f"Bearer {token}"}, seeded)
         ref = subprocess.Popen(["node", str(node / "uploads_reference.mjs"), *ref_args], cwd=node)
         procs.append(ref)
-        base = f"http://127.0.0.1:{port}"
         ref_endpoint = f"http://127.0.0.1:{ref_args[0]}/files"
-        wait_http(base + "/healthz")
         wait_http(ref_endpoint)
-        http = httpx.Client(base_url=base, timeout=60)
-        token = http.post(
-            "/v1/auth/token", data={"grant_type": "password", "username": seeded["username"], "password": PASSWORD}
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
         sha = hashlib.sha256(picture.read_bytes()).hexdigest()
 
-        def ongi_upload() -> tuple[Any, Any]:
+        def ongi_upload(name: str) -> tuple[Any, Any]:
+            _, http, auth, seeded = servers[name]
             photo_id = str(uuid.uuid4())
             meta = {"photo_id": photo_id, "visit_id": seeded["visit_id"], "filename": "camera.jpg",
                     "filetype": "image/jpeg", "sha256": sha}  # fmt: skip
 
             def upload() -> dict:
-                return client_upload(node, base + "/v1/uploads/", picture, auth, meta) | {"size": size}
+                return client_upload(node, str(http.base_url) + "/v1/uploads/", picture, auth, meta) | {"size": size}
 
             def ready() -> float:
                 for _ in range(12000):  # bounded: a minute
@@ -251,22 +287,34 @@ def run(storage: str, db: str, runs: int, node: Path, picture: Path, size: int) 
             meta = {"filename": "camera.jpg", "filetype": "image/jpeg"}
             return client_upload(node, ref_endpoint, picture, {}, meta) | {"size": size}
 
-        # warm-up of both, not counted
-        up, ready = ongi_upload()
-        measure(ongi.pid, up, ready)
+        # warm-up of each, not counted
+        for name, (proc, *_) in servers.items():
+            up, ready = ongi_upload(name)
+            measure(proc.pid, up, ready)
         measure(ref.pid, ref_upload)
-        rows: dict[str, list[dict[str, float]]] = {"reference": [], "ongi": []}
-        for _ in range(runs):
-            rows["reference"].append(measure(ref.pid, ref_upload))
-            time.sleep(0.3)
-            up, ready = ongi_upload()
-            rows["ongi"].append(measure(ongi.pid, up, ready))
-            time.sleep(0.3)
-        http.close()
-        return {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in rows.items()} | {
-            "ongi_max": {k: max(r[k] for r in rows["ongi"]) for k in rows["ongi"][0]},
-            "reference_max": {k: max(r[k] for r in rows["reference"]) for k in rows["reference"][0]},
-        }
+        rows: dict[str, list[dict[str, float]]] = {"reference": [], **{name: [] for name in servers}}
+        # Each round uploads once to each server, the order turned by one every round (what ran just before
+        # an upload, its dirty pages being written back, say, should not always be the same server's).
+        order = ["reference", *servers]
+        for round_ in range(runs):
+            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+                if name == "reference":
+                    rows[name].append(measure(ref.pid, ref_upload))
+                else:
+                    up, ready = ongi_upload(name)
+                    rows[name].append(measure(servers[name][0].pid, up, ready))
+                time.sleep(0.3)
+        for _, http, *_ in servers.values():
+            http.close()
+        out: dict[str, dict[str, float]] = {}
+        for name, rs in rows.items():
+            out[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            out[name + "_max"] = {k: max(r[k] for r in rs) for k in rs[0]}
+            # the ratio to the reference upload just before, run by run (the noise of the machine hits both)
+            out[name]["ratio"] = statistics.median(
+                r["mib_s"] / f["mib_s"] for r, f in zip(rs, rows["reference"], strict=True)
+            )
+        return out
     finally:
         for proc in procs:
             proc.terminate()
@@ -276,27 +324,36 @@ def run(storage: str, db: str, runs: int, node: Path, picture: Path, size: int) 
                 proc.kill()
         if moto is not None:
             moto.stop()
-        if pg_name:
+        for pg_name in pg_names:
             drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
             asyncio.run(_pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], drop))
         shutil.rmtree(work, ignore_errors=True)
 
 
-def table(storage: str, db: str, res: dict[str, dict[str, float]]) -> str:
-    ref, ongi, omax, rmax = res["reference"], res["ongi"], res["ongi_max"], res["reference_max"]
+def table(storage: str, db: str, res: dict[str, dict[str, float]], names: list[str]) -> str:
+    ref, rmax = res["reference"], res["reference_max"]
+    head = " | ".join(f"Ongi ({name})" if len(names) > 1 else "Ongi" for name in names)
     lines = [
-        f"\n{storage} storage, Ongi on {db} (medians; max in brackets)",
-        "| | @tus/server | Ongi | ratio |",
-        "| --- | --- | --- | --- |",
-        f"| MiB/s to the last 204 | {ref['mib_s']:.1f} | {ongi['mib_s']:.1f} | {ongi['mib_s'] / ref['mib_s']:.2f}× |",
-        f"| photo ready after the upload starts | — | {ongi['ready_after_start_s']:.2f} s "
-        f"[{omax['ready_after_start_s']:.2f}] | |",
-        f"| photo ready after the last 204 | — | {ongi['ready_after_204_s']:.2f} s "
-        f"[{omax['ready_after_204_s']:.2f}] | |",
-        f"| resident memory growth per upload | {ref['rss_growth_mib']:.1f} MiB [{rmax['rss_growth_mib']:.1f}] | "
-        f"{ongi['rss_growth_mib']:.1f} MiB [{omax['rss_growth_mib']:.1f}] | |",
-        f"| resident memory before an upload | {ref['rss_before_mib']:.0f} MiB | {ongi['rss_before_mib']:.0f} MiB | |",
+        f"\n{storage} storage, Ongi on {db} (medians; max in brackets; run by run: the median of "
+        "Ongi's MiB/s over the reference's in the same round)",
+        f"| | @tus/server | {head} |",
+        "| --- | --- |" + " --- |" * len(names),
     ]
+
+    def row(label: str, ref_cell: str, cell: Any) -> None:
+        lines.append(f"| {label} | {ref_cell} | " + " | ".join(cell(res[n], res[n + "_max"]) for n in names) + " |")
+
+    row("MiB/s to the last 204", f"{ref['mib_s']:.1f}", lambda o, m: f"{o['mib_s']:.1f}")
+    row("ratio to @tus/server: of the medians; run by run", "",
+        lambda o, m: f"{o['mib_s'] / ref['mib_s']:.2f}×; {o['ratio']:.2f}×")  # fmt: skip
+    row("photo ready after the upload starts", "—",
+        lambda o, m: f"{o['ready_after_start_s']:.2f} s [{m['ready_after_start_s']:.2f}]")  # fmt: skip
+    row("photo ready after the last 204", "—",
+        lambda o, m: f"{o['ready_after_204_s']:.2f} s [{m['ready_after_204_s']:.2f}]")  # fmt: skip
+    row("resident memory growth per upload", f"{ref['rss_growth_mib']:.1f} MiB [{rmax['rss_growth_mib']:.1f}]",
+        lambda o, m: f"{o['rss_growth_mib']:.1f} MiB [{m['rss_growth_mib']:.1f}]")  # fmt: skip
+    row("resident memory before an upload", f"{ref['rss_before_mib']:.0f} MiB",
+        lambda o, m: f"{o['rss_before_mib']:.0f} MiB")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -306,7 +363,13 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--node-dir", help="a folder where the npm packages are installed already")
+    parser.add_argument(
+        "--before",
+        metavar="TREE",
+        help="also run Ongi from this source tree (e.g. an older commit's git worktree), interleaved with the others",
+    )
     args = parser.parse_args()
+    roots = {"after": ROOT, "before": Path(args.before)} if args.before else {"ongi": ROOT}
     node = node_dir(args.node_dir)
     for name in ("uploads_reference.mjs", "uploads_client.mjs"):
         shutil.copy(HERE / name, node / name)
@@ -315,7 +378,8 @@ def main() -> None:
     picture.write_bytes(data)
     print(f"{len(data) / 2**20:.1f} MiB GPS-tagged JPEG; tus-js-client, 5 MiB chunks; {args.runs} interleaved runs")
     for storage in ("local", "s3") if args.storage == "both" else (args.storage,):
-        print(table(storage, args.db, run(storage, args.db, args.runs, node, picture, len(data))), flush=True)
+        res = run(storage, args.db, args.runs, node, picture, len(data), roots)
+        print(table(storage, args.db, res, list(roots)[::-1]), flush=True)
     if not args.node_dir:
         shutil.rmtree(node, ignore_errors=True)
 

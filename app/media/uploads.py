@@ -9,8 +9,10 @@
    offset and lease), hashed on the way for ``Upload-Checksum`` and, while this process has seen every byte
    so far, for the whole file's sha256 (:class:`RunningHashes`). A dropped connection or a stalled one
    (:data:`IDLE_TIMEOUT_SECONDS`) keeps what arrived.
-3. **commit** (one transaction, compare-and-set on the lease): the offset grows by what was durably
-   written (fsynced, or stored by S3), the segment is recorded, the lease is released. Only now does
+3. **commit** (one transaction, compare-and-set on the lease): the offset grows by what was written (in
+   local files: in place, so a crash of the process keeps it; flushed to disk in the background right
+   after, and by the last segment's PATCH before its answer: every staged segment is fsynced before the
+   last one is recorded; on S3: stored), the segment is recorded, the lease is released. Only now does
    ``HEAD`` report the new offset. The last segment instead moves the upload to ``processing`` and keeps
    the lease.
 4. **accept** (the final PATCH): the whole-file sha256 is checked against ``Upload-Metadata`` (from the
@@ -319,10 +321,6 @@ class UploadService(Stage):
                     if not images.could_be_image(bytes(sniff_head)):
                         receiver.not_image = True
                         raise _Abort
-                if hasher is not None:
-                    hasher.update(chunk)
-                if whole is not None:
-                    whole.update(chunk)
                 receiver.received += len(chunk)
                 if time.monotonic() - lease.renewed > LEASE_SECONDS / 3 and not await self._renew(lease):
                     receiver.lease_lost = True
@@ -330,7 +328,11 @@ class UploadService(Stage):
                 yield chunk
 
         try:
-            written = await self.storage.put_stream(key, source())
+            digests = [digest for digest in (hasher, whole) if digest is not None]
+            # Not flushed to disk before the answer: a segment before the last survives a crash of this process
+            # as it is (its bytes are the kernel's) and is flushed in the background once recorded; the last
+            # one flushes them all before its 204 (below).
+            written = await self.storage.put_stream(key, source(), digests=digests, durable=False)
         except _Abort:
             if receiver.not_image:
                 await self._fail(lease, "unsupported-image-type")
@@ -366,7 +368,11 @@ class UploadService(Stage):
             await self.release(lease)
             return await self._view(lease.upload_id)
 
+        if lease.offset + written == lease.length:
+            await self._make_durable(lease, key)
         view = await self._commit_segment(lease, key, written)
+        if view.offset < view.length:
+            self.storage.sync_soon([key])
         if receiver.disconnected:
             log.info("upload_interrupted", upload_id=str(lease.upload_id), offset=view.offset)
         if running is not None:
@@ -381,6 +387,19 @@ class UploadService(Stage):
         await self.accept(lease, running.digest.hexdigest() if running is not None else None, running)
         spawn_processing(self.state, lease)
         return view
+
+    async def _make_durable(self, lease: Lease, key: str) -> None:
+        """Before the last segment is recorded: every staged byte on disk (the last 204 promises it)."""
+        try:
+            await self.storage.sync([*(str(segment["key"]) for segment in lease.segments), key])
+        except ObjectMissing as exc:
+            await self._discard(key)
+            raise await self._staging_lost(lease, exc) from exc
+        except StorageError as exc:
+            await self._discard(key)
+            await self.release(lease)
+            log.error("upload_storage_failed", upload_id=str(lease.upload_id), error=type(exc).__name__)
+            raise storage_unavailable() from exc
 
     async def _view(self, upload_id: uuid.UUID) -> UploadView:
         async with self._session(write=False) as session:

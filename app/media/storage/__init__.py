@@ -15,7 +15,7 @@ The app holds one storage instance, created on first use by :func:`get_storage` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PART_SIZE = 8 * 1024 * 1024
 #: Chunk size for reading.
 READ_CHUNK = 256 * 1024
-#: Local writes are batched to this size before a worker thread writes them.
+#: Local writes are batched to this size before a writer thread hashes and writes them.
 WRITE_BATCH = 1024 * 1024
 
 
@@ -57,10 +57,27 @@ class Storage(ABC):
     name: str
 
     @abstractmethod
-    async def put_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None) -> int:
+    async def put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+        digests: Sequence[Any] = (),
+        durable: bool = True,
+    ) -> int:
         """Store everything ``chunks`` yields under ``key`` (replacing it); returns the byte count.
 
-        If ``chunks`` raises, nothing is stored and the exception propagates."""
+        ``digests`` (hashlib objects) are updated with every byte stored, in order, off the event loop where the
+        backend can; they are complete when this returns. If ``chunks`` raises, nothing is stored and the
+        exception propagates. With ``durable=False`` the object may not be on disk yet when this returns (it
+        survives a crash of this process, not yet one of the machine): :meth:`sync` before relying on it."""
+
+    async def sync(self, keys: Sequence[str]) -> None:  # noqa: B027 - stored objects are durable unless told
+        """Make objects stored with ``durable=False`` durable (on S3 every stored object is already)."""
+
+    def sync_soon(self, keys: Sequence[str]) -> None:  # noqa: B027 - see sync
+        """Start making objects durable in the background, without waiting."""
 
     async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> int:
         """Store a local file under ``key``, streaming it."""

@@ -1,18 +1,24 @@
 """Local files, the embedded default storage (:class:`~app.media.storage.Storage`; ``docs/uploads.md``).
 
 A write goes to a temporary file beside the target, is fsynced and renamed into place (a reader never sees a
-half-written file; a crash leaves no partial object). File I/O runs in worker threads, never on the event
-loop.
+half-written file; a crash leaves no partial object). A write that need not be durable yet (``durable=False``:
+an upload's staged segment before its last) is renamed into place without the fsyncs; it survives a crash of
+the process at once (its bytes are the kernel's), and reaches the disk by :meth:`LocalStorage.sync_soon` in the
+background or :meth:`LocalStorage.sync` before it is relied on. File I/O runs in worker threads, never on the event
+loop: a stream's bytes are written (and hashed, for the caller's ``digests``) one batch at a time in a writer
+thread while the event loop receives the next batch.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +27,16 @@ import anyio.to_thread
 
 from app.media.storage import READ_CHUNK, WRITE_BATCH, ObjectMissing, Storage, StorageError, check_key
 
+#: Writer threads of one local storage (a stream has at most one batch in a writer at a time).
+WRITERS = 4
 
-def _write_all(fh: Any, pieces: list[bytes]) -> None:
-    """Write the pieces in order (one system call for most batches, no joining copy)."""
+
+def _write_all(fh: Any, pieces: list[bytes], digests: Sequence[Any] = ()) -> None:
+    """Hash the pieces into ``digests`` and write them in order (one system call for most batches, no joining
+    copy). In a worker thread: hashlib releases the GIL for pieces this size."""
+    for digest in digests:
+        for piece in pieces:
+            digest.update(piece)
     fh.flush()
     fd = fh.fileno()
     view = [memoryview(p) for p in pieces]
@@ -34,6 +47,12 @@ def _write_all(fh: Any, pieces: list[bytes]) -> None:
             view.pop(0)
         if view and written:
             view[0] = view[0][written:]
+
+
+def _ignore_sync_failure(future: concurrent.futures.Future[None]) -> None:
+    # an object deleted meanwhile (its upload terminated), or a disk error: sync() before use raises it again
+    with contextlib.suppress(OSError):
+        future.result()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -53,6 +72,17 @@ class LocalStorage(Storage):
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp_dir = self.root / ".tmp"
+        self._writers: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _writer(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._writers is None:
+            self._writers = concurrent.futures.ThreadPoolExecutor(WRITERS, thread_name_prefix="ongi-storage")
+        return self._writers
+
+    async def close(self) -> None:
+        if self._writers is not None:
+            writers, self._writers = self._writers, None
+            writers.shutdown(wait=False)
 
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -63,22 +93,34 @@ class LocalStorage(Storage):
         return tmp, open(tmp, "xb")
 
     @staticmethod
-    def _finish(fh: Any, tmp: Path, target: Path) -> None:
+    def _finish(fh: Any, tmp: Path, target: Path, durable: bool = True) -> None:
         fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            os.fsync(fh.fileno())
         fh.close()
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
 
     @staticmethod
-    def _abandon(fh: Any, tmp: Path) -> None:
+    def _abandon(fh: Any, tmp: Path, writing: concurrent.futures.Future[None] | None = None) -> None:
+        if writing is not None:  # let a writer thread finish with the file before it is closed
+            concurrent.futures.wait([writing])
         with contextlib.suppress(OSError):
             fh.close()
         with contextlib.suppress(OSError):
             tmp.unlink()
 
-    async def put_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None) -> int:
+    async def put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+        digests: Sequence[Any] = (),
+        durable: bool = True,
+    ) -> int:
         target = self.path(key)
         try:
             tmp, fh = await anyio.to_thread.run_sync(self._open_temp)
@@ -87,24 +129,61 @@ class LocalStorage(Storage):
         total = 0
         batch: list[bytes] = []
         batched = 0
+        # The batch in a writer thread, if any: awaited before the next one is handed over, so the writes stay
+        # in order and at most two batches are held (one being written, one being received).
+        writing: concurrent.futures.Future[None] | None = None
         try:
             async for chunk in chunks:
                 batch.append(chunk)
                 batched += len(chunk)
                 total += len(chunk)
                 if batched >= WRITE_BATCH:
-                    pending, batch, batched = batch, [], 0
-                    await anyio.to_thread.run_sync(_write_all, fh, pending)
-            if batch:
-                await anyio.to_thread.run_sync(_write_all, fh, batch)
-            await anyio.to_thread.run_sync(self._finish, fh, tmp, target)
+                    if writing is not None:
+                        await asyncio.shield(asyncio.wrap_future(writing))
+                    writing = self._writer().submit(_write_all, fh, batch, digests)
+                    batch, batched = [], 0
+            if writing is not None:
+                await asyncio.shield(asyncio.wrap_future(writing))
+            await anyio.to_thread.run_sync(self._write_and_finish, fh, tmp, target, batch, digests, durable)
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._abandon, fh, tmp)
+                await anyio.to_thread.run_sync(self._abandon, fh, tmp, writing)
             if isinstance(exc, OSError):
                 raise StorageError(type(exc).__name__) from exc
             raise
         return total
+
+    @classmethod
+    def _write_and_finish(
+        cls, fh: Any, tmp: Path, target: Path, batch: list[bytes], digests: Sequence[Any], durable: bool
+    ) -> None:
+        if batch:
+            _write_all(fh, batch, digests)
+        cls._finish(fh, tmp, target, durable)
+
+    def _sync_paths(self, keys: Sequence[str]) -> None:
+        paths = [self.path(key) for key in keys]
+        for path in paths:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for folder in dict.fromkeys(path.parent for path in paths):
+            _fsync_dir(folder)
+
+    async def sync(self, keys: Sequence[str]) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._sync_paths, keys)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(str(exc.filename)) from exc
+        except OSError as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    def sync_soon(self, keys: Sequence[str]) -> None:
+        """Flush the objects to disk in a writer thread, without waiting (a failure is left for :meth:`sync`)."""
+        future = self._writer().submit(self._sync_paths, list(keys))
+        future.add_done_callback(_ignore_sync_failure)
 
     async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> int:
         target = self.path(key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import anyio
@@ -131,7 +131,15 @@ class S3Storage(Storage):
         with self._errors():
             await client.create_bucket(**kwargs)
 
-    async def put_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None) -> int:
+    async def put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+        digests: Sequence[Any] = (),
+        durable: bool = True,
+    ) -> int:
         check_key(key)
         client = await self.client()
         extra = {"ContentType": content_type} if content_type else {}
@@ -157,6 +165,8 @@ class S3Storage(Storage):
             with self._errors(key):
                 async for chunk in chunks:
                     total += len(chunk)
+                    for digest in digests:
+                        digest.update(chunk)
                     view = memoryview(chunk)
                     while view:
                         room = self.part_size - buf.tell()
