@@ -95,21 +95,8 @@ def tree_pids(pid: int) -> list[int]:
 
 async def pg_backend_pids(admin_url: str, database: str) -> list[int]:
     """The PostgreSQL backends connected to ``database`` now (the server runs on this host)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(admin_url)
-    conn = await asyncpg.connect(
-        user=u.username,
-        password=u.password,
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        database=u.database or "postgres",
-    )
-    try:
+    async with _admin_connection(admin_url) as conn:
         rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
-    finally:
-        await conn.close()
     return [r["pid"] for r in rows]
 
 
@@ -123,8 +110,9 @@ def self_rss_mib() -> float:
 # --- databases --------------------------------------------------------------------------------------------------
 
 
-async def pg_admin(admin_url: str, sql: str) -> None:
-    """Run one statement (``CREATE DATABASE``, ``DROP DATABASE``) on the server ``admin_url`` names."""
+@asynccontextmanager
+async def _admin_connection(admin_url: str) -> AsyncIterator[Any]:
+    """An asyncpg connection to the server ``admin_url`` names (its database, else ``postgres``)."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -137,9 +125,15 @@ async def pg_admin(admin_url: str, sql: str) -> None:
         database=u.database or "postgres",
     )
     try:
-        await conn.execute(sql)
+        yield conn
     finally:
         await conn.close()
+
+
+async def pg_admin(admin_url: str, sql: str) -> None:
+    """Run one statement (``CREATE DATABASE``, ``DROP DATABASE``) on the server ``admin_url`` names."""
+    async with _admin_connection(admin_url) as conn:
+        await conn.execute(sql)
 
 
 @asynccontextmanager

@@ -47,6 +47,7 @@ from app.households.models import Household
 from app.households.search import refresh_search_keys
 from app.main import create_app
 from app.migrate import upgrade
+from bench._support import pg_admin
 
 PASSWORD = "bench-password-0123456789"  # noqa: S105 - a throwaway login in a scratch database
 DISTRICT = "11990"
@@ -139,19 +140,6 @@ def queries(rows: list[dict[str, Any]], count: int, seed: int) -> list[tuple[str
     return out
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -162,7 +150,7 @@ async def run(n: int, count: int, postgres: str | None, seed: int) -> None:
     db_name = None
     if postgres:
         db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
+        await pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
         url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
@@ -234,7 +222,7 @@ async def run(n: int, count: int, postgres: str | None, seed: int) -> None:
     finally:
         await state.engine.dispose()
         if db_name and postgres:
-            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            await pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ from app.core.config import Settings
 from app.integrations.imports import wait_for_imports
 from app.main import create_app
 from app.migrate import upgrade
-from bench._support import IMPORT_CLIENT_SECRET, cpu_seconds, pg_backend_pids, seed_import_client
+from bench._support import IMPORT_CLIENT_SECRET, cpu_seconds, pg_admin, pg_backend_pids, seed_import_client
 
 SECRET = IMPORT_CLIENT_SECRET
 
@@ -122,19 +122,6 @@ def write_csv(path: Path, n: int, tag: str) -> None:
                     p["details"]["months_overdue"],
                 ]
             )
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def via_ndjson(client: httpx.AsyncClient, token: str, n: int, tag: str) -> dict:
@@ -236,7 +223,7 @@ async def run(
     db_name = None
     if postgres:
         db_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
+        await pg_admin(postgres, f'CREATE DATABASE "{db_name}"')
         url = make_url(postgres).set(database=db_name).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
@@ -317,7 +304,7 @@ async def run(
         if db_name and postgres and keep:
             print(f"kept database {db_name}", flush=True)
         elif db_name and postgres:
-            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            await pg_admin(postgres, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def main() -> None:

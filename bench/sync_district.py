@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._support import StatementTimer
-from bench.sync_scope import _pg_admin, fresh_statistics
+from bench._support import StatementTimer, pg_admin
+from bench.sync_scope import fresh_statistics
 
 SCOPE_VISITS = 150
 
@@ -64,7 +64,7 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
 
         admin = os.environ["ONGI_BENCH_POSTGRES_URL"]
         pg_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(admin, f'CREATE DATABASE "{pg_name}"')
+        await pg_admin(admin, f'CREATE DATABASE "{pg_name}"')
         url = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'ongi.db'}"
@@ -233,7 +233,7 @@ async def one_size(db: str, size: int, reps: int, stats: str = "fresh") -> dict[
     finally:
         await state.engine.dispose()
         if pg_name:
-            await _pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return out
 
 

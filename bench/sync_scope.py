@@ -40,21 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._support import StatementTimer  # noqa: E402
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host or "127.0.0.1", port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from bench._support import StatementTimer, pg_admin  # noqa: E402
 
 
 async def fresh_statistics(engine: Any) -> None:
@@ -113,7 +99,7 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str =
 
         admin = os.environ["ONGI_BENCH_POSTGRES_URL"]
         pg_name = f"ongi_bench_{uuid.uuid4().hex[:10]}"
-        await _pg_admin(admin, f'CREATE DATABASE "{pg_name}"')
+        await pg_admin(admin, f'CREATE DATABASE "{pg_name}"')
         url = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'ongi.db'}"
@@ -245,7 +231,7 @@ async def one_size(db: str, size: int, reps: int, page: int = 1000, stats: str =
     finally:
         await state.engine.dispose()
         if pg_name:
-            await _pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return out
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench._support import free_port, status_kib
+from bench._support import free_port, pg_admin, status_kib
 from bench.upload import PASSWORD, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,20 +159,6 @@ def start_moto() -> tuple[Any, str]:
     return moto, endpoint
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host, port=u.port, user=u.username, password=u.password, database=u.database or "postgres"
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _ongi_env(work: Path, db: str, s3: str | None) -> tuple[dict[str, str], str | None]:
     env = {
         **os.environ,
@@ -189,7 +175,7 @@ def _ongi_env(work: Path, db: str, s3: str | None) -> tuple[dict[str, str], str 
 
         admin = os.environ["ONGI_BENCH_POSTGRES_URL"]
         pg_name = f"ongi_bench_up_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg_admin(admin, f'CREATE DATABASE "{pg_name}"'))
+        asyncio.run(pg_admin(admin, f'CREATE DATABASE "{pg_name}"'))
         env["ONGI_DATABASE_URL"] = make_url(admin).set(database=pg_name).render_as_string(hide_password=False)
     if s3 is not None:
         env |= {
@@ -326,7 +312,7 @@ def run(
             moto.stop()
         for pg_name in pg_names:
             drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
-            asyncio.run(_pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], drop))
+            asyncio.run(pg_admin(os.environ["ONGI_BENCH_POSTGRES_URL"], drop))
         shutil.rmtree(work, ignore_errors=True)
 
 
