@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -34,6 +34,18 @@ def is_author(principal: Principal, note: Note) -> bool:
     return note.author_id == principal.user_id
 
 
+def on_household_itself() -> ColumnElement[bool]:
+    """A note on the household itself (no visit, no case). One ``coalesce`` rather than two ``IS NULL`` terms, so
+    that no planner reads the visit index for the NULLs (every household note of the district) instead of the
+    household's."""
+    return func.coalesce(col(Note.visit_id), col(Note.case_id)).is_(None)
+
+
+def internal_seen_by(principal: Principal) -> ColumnElement[bool]:
+    """A note marked ``internal`` is seen only within its author's organization."""
+    return or_(col(Note.internal).is_(False), col(Note.author_organization_id) == principal.organization_id)
+
+
 async def note_filter(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
     """SQL condition for the notes ``principal`` may see (for lists and sync scoping)."""
     if principal.role not in NOTE_READERS:
@@ -51,11 +63,9 @@ async def note_filter(session: AsyncSession, principal: Principal) -> ColumnElem
     else:
         visit_clause = visit_id.in_(visits)
         case_clause = case_id.in_(cases)
-    household_clause = and_(visit_id.is_(None), case_id.is_(None), household_id.in_(households))
+    household_clause = and_(on_household_itself(), household_id.in_(households))
     return and_(
-        col(Note.deleted_at).is_(None),
-        or_(col(Note.internal).is_(False), col(Note.author_organization_id) == principal.organization_id),
-        or_(visit_clause, case_clause, household_clause),
+        col(Note.deleted_at).is_(None), internal_seen_by(principal), or_(visit_clause, case_clause, household_clause)
     )
 
 

@@ -18,9 +18,10 @@ import uuid
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.notes import internal_seen_by, note_filter, on_household_itself
 from app.cases.models import Case
 from app.core.db import utcnow
 from app.core.errors import Problem
@@ -42,19 +43,14 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
     if ctx.case_ids:
         targets.append(Note.case_id.in_(list(ctx.case_ids)))
     if ctx.household_ids:
-        # a note on the household itself (no visit, no case): ``coalesce`` rather than two ``IS NULL`` terms, so that
-        # no planner reads the visit index for the NULLs (every household note of the district) but the household's
-        targets.append(
-            and_(func.coalesce(Note.visit_id, Note.case_id).is_(None), Note.household_id.in_(list(ctx.household_ids)))
-        )
+        targets.append(and_(on_household_itself(), Note.household_id.in_(list(ctx.household_ids))))
     if not targets:
         return {}
-    org = ctx.principal.organization_id
     rows = await ctx.rows(
         session,
         "note",
         select(Note.id, Note.version, Note.household_id, Note.case_id).where(
-            Note.deleted_at.is_(None), or_(Note.internal.is_(False), Note.author_organization_id == org), or_(*targets)
+            Note.deleted_at.is_(None), internal_seen_by(ctx.principal), or_(*targets)
         ),
         Note.id,
     )
@@ -100,8 +96,6 @@ async def _note_prefetch(session: AsyncSession, principal: Any, mutations: list[
     memo = memo_of(session)
     if memo is None:
         return
-    from app.access.notes import note_filter
-
     ids = list({m.id for m in mutations})
     present_ids: set[uuid.UUID] = set()
     visible = await note_filter(session, principal)
