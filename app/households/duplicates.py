@@ -126,16 +126,16 @@ async def find_duplicates_many(
     # and are looked up as they are
     short = sorted({f"{name}|{year}" for t in wanted for name, year in t.people if len(name) < 2})
     patterns = sorted({near for t in wanted for name, year in t.people for near in similar_keys(f"{name}|{year}")})
-    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
     statements = []
-    for cond in _key_in(table.c.key, sorted(by_phone), postgres):
+    for cond in _key_in(table.c.key, sorted(by_phone), dialect):
         statements.append(select(*columns).where(table.c.kind == "p", cond))
-    for cond in _key_in(table.c.key, sorted(by_core), postgres):
+    for cond in _key_in(table.c.key, sorted(by_core), dialect):
         statements.append(select(*columns).where(table.c.kind == "x", cond))
-    for cond in _key_in(table.c.key, short, postgres):
+    for cond in _key_in(table.c.key, short, dialect):
         statements.append(select(*columns).where(table.c.kind == "nb", cond))
     held = table.alias("ns")
-    for cond in _key_in(held.c.key, patterns, postgres):
+    for cond in _key_in(held.c.key, patterns, dialect):
         holders = select(held.c.household_id).where(held.c.kind == "ns", cond)
         statements.append(select(*columns).where(table.c.kind == "nb", table.c.household_id.in_(holders)))
     rows: set[tuple[uuid.UUID, str, str]] = set()
@@ -193,14 +193,13 @@ async def find_duplicates_many(
     return out
 
 
-def _key_in(column: Any, keys: list[str], postgres: bool) -> list[ColumnElement[bool]]:
+def _key_in(column: Any, keys: list[str], dialect: str) -> list[ColumnElement[bool]]:
     """``column`` among ``keys`` (:func:`app.core.db.among`): on PostgreSQL one array parameter, elsewhere IN
     lists of 500."""
     if not keys:
         return []
-    if postgres:
-        return [among("postgresql", column, keys)]
-    return [among("sqlite", column, chunk) for chunk in _chunks(keys)]
+    chunked = [keys] if dialect == "postgresql" else _chunks(keys)
+    return [among(dialect, column, chunk) for chunk in chunked]
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> list[list[Any]]:
