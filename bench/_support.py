@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -276,11 +276,13 @@ class StatementTimer:
     """The wall milliseconds of each SQL statement the app runs, by its text (first ``width`` characters):
     :meth:`take` hands over what was timed since the last take. ``close`` stops listening."""
 
-    def __init__(self, engine: Any, width: int | None = 160) -> None:
+    def __init__(self, engine: Any, width: int | None = 160, key: Callable[[str], str] | None = None) -> None:
         from sqlalchemy import event
 
         self.times: dict[str, list[float]] = {}
         self._engine, self._event, self._width = engine.sync_engine, event, width
+        #: what statements count as one (``key``: e.g. with their bound values taken out), else the text itself
+        self._key = key or (lambda text: text)
         event.listen(self._engine, "before_cursor_execute", self._before)
         event.listen(self._engine, "after_cursor_execute", self._after)
 
@@ -289,7 +291,7 @@ class StatementTimer:
 
     def _after(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         elapsed = (time.perf_counter() - conn.info["bench_started"].pop()) * 1000
-        self.times.setdefault(" ".join(statement.split())[: self._width], []).append(elapsed)
+        self.times.setdefault(self._key(" ".join(statement.split()))[: self._width], []).append(elapsed)
 
     def take(self) -> dict[str, list[float]]:
         taken, self.times = self.times, {}

@@ -53,7 +53,14 @@ from app.core.config import Settings
 from app.integrations.imports import wait_for_imports
 from app.main import create_app
 from app.migrate import upgrade
-from bench._support import IMPORT_CLIENT_SECRET, cpu_seconds, pg_admin, pg_backend_pids, seed_import_client
+from bench._support import (
+    IMPORT_CLIENT_SECRET,
+    StatementTimer,
+    cpu_seconds,
+    pg_admin,
+    pg_backend_pids,
+    seed_import_client,
+)
 
 SECRET = IMPORT_CLIENT_SECRET
 
@@ -147,60 +154,40 @@ async def via_upload(client: httpx.AsyncClient, token: str, path: Path, state: A
         await asyncio.sleep(0.2)
 
 
-class StatementTimes:
-    """Wall seconds and calls of each SQL statement the app ran (``--statements``), by its text (bound values
-    apart, so that a batch's statements of different sizes count as one), to find the database's share."""
+class StatementTimes(StatementTimer):
+    """Wall time and calls of each SQL statement the app ran (``--statements``), by its text with the bound values
+    taken out (a batch's statements of different sizes count as one), and of each COPY by table (COPYs go to
+    asyncpg directly, app.core.inserts), to find the database's share."""
 
     def __init__(self, engine: Any) -> None:
-        from sqlalchemy import event
-
-        self.times: dict[str, list[float]] = {}
-        self._engine = engine.sync_engine
-        self._event = event
-        event.listen(self._engine, "before_cursor_execute", self._before)
-        event.listen(self._engine, "after_cursor_execute", self._after)
-        # COPYs go to asyncpg directly (app.core.inserts): timed by table
+        super().__init__(engine, width=400, key=lambda text: _PARAMS.sub("$n", text))
         import asyncpg
 
         self._copy = original = asyncpg.Connection.copy_records_to_table
-        times = self.times
+        timer = self
 
         async def timed_copy(conn: Any, table_name: str, **kw: Any) -> Any:
             started = time.perf_counter()
             try:
                 return await original(conn, table_name, **kw)
             finally:
-                entry = times.setdefault(f"COPY {table_name}", [0.0, 0])
-                entry[0] += time.perf_counter() - started
-                entry[1] += 1
+                timer.times.setdefault(f"COPY {table_name}", []).append((time.perf_counter() - started) * 1000)
 
         asyncpg.Connection.copy_records_to_table = timed_copy  # type: ignore[method-assign]
 
-    def _before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        conn.info.setdefault("bench_started", []).append(time.perf_counter())
-
-    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        elapsed = time.perf_counter() - conn.info["bench_started"].pop()
-        text = " ".join(statement.split())
-        text = _PARAMS.sub("$n", text)
-        entry = self.times.setdefault(text[:400], [0.0, 0])
-        entry[0] += elapsed
-        entry[1] += 1
-
     def report(self, top: int = 15) -> str:
-        rows = sorted(self.times.items(), key=lambda kv: -kv[1][0])[:top]
-        total = sum(v[0] for v in self.times.values())
-        out = [f"statements: {total:.2f}s in {sum(v[1] for v in self.times.values())} calls"]
-        out += [f"{v[0]:8.2f}s {v[1]:6d}x  {text[:300]}" for text, v in rows]
-        self.times.clear()
+        taken = self.take()
+        rows = sorted(taken.items(), key=lambda kv: -sum(kv[1]))[:top]
+        total = sum(sum(v) for v in taken.values()) / 1000
+        out = [f"statements: {total:.2f}s in {sum(len(v) for v in taken.values())} calls"]
+        out += [f"{sum(v) / 1000:8.2f}s {len(v):6d}x  {text[:300]}" for text, v in rows]
         return "\n".join(out)
 
     def close(self) -> None:
         import asyncpg
 
         asyncpg.Connection.copy_records_to_table = self._copy  # type: ignore[method-assign]
-        self._event.remove(self._engine, "before_cursor_execute", self._before)
-        self._event.remove(self._engine, "after_cursor_execute", self._after)
+        super().close()
 
 
 _PARAMS = re.compile(r"(?:\$\d+(?:::[A-Z]+(?:\[\])?)?(?:, )?)+|(?:\?(?:, )?)+")
