@@ -16,6 +16,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.models import Device
+from app.core.db import table_of
 from app.sync import checksum
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeLog, DeviceHolding, DeviceSyncState
@@ -114,6 +116,19 @@ def confirmed_rows(device_id: uuid.UUID, batch: int) -> ConfirmedRows:
         view=case((upsert, col(dh.sent_view)), else_=col(dh.held_view)),
         revoked=case((upsert, literal(False)), (revoke, literal(True)), else_=col(dh.revoked_at).is_not(None)),
     )
+
+
+def folded(device_id: uuid.UUID, batch: int) -> dict[str, Any]:
+    """What a holding holds once ``batch`` is confirmed, as the values of an ``UPDATE`` that sends it again: the
+    last send, received (a send after ``batch`` was forgotten first, :func:`app.sync.state.confirm_batch`), becomes
+    what is held, and the row is free for the new send. A revoke received is dated by its send."""
+    dh = table_of(DeviceHolding)
+    c = confirmed_rows(device_id, batch)
+    return {
+        "held_version": c.version,
+        "held_view": c.view,
+        "revoked_at": case((c.upsert, null()), (c.revoke, dh.c.sent_at), else_=dh.c.revoked_at),
+    }
 
 
 def _held_columns(device_id: uuid.UUID, batch: int, every: bool) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -239,14 +254,27 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
 
 
 def held_as_told(rows: list[DeviceHolding], st: DeviceSyncState | None) -> list[HoldingPublic]:
-    """The holdings as the phone was told them: each record's lease is the later of the one sent with it and the
+    """The holdings as the phone was told them (as received, but for the device's last batch, which may yet
+    be lost): each record's lease is the later of the one sent with it and the
     device's last renewal (``st.hold_until``), which covers whatever the device still held (not what it was told
     to revoke)."""
     renewed = st.hold_until if st is not None else None
+    last = st.batch if st is not None else 0
     out = []
     for row in rows:
         item = HoldingPublic.model_validate(row)
-        if row.revoked_at is None and renewed is not None and (item.hold_until is None or item.hold_until < renewed):
+        # a send before the device's last batch was received (sends of lost batches are cleared when the device
+        # comes back with an older cursor, app.sync.state.confirm_batch): what the device holds
+        if row.sent_batch is not None and row.sent_batch < last:
+            if row.sent_op == "delete":
+                continue
+            if row.sent_op == "upsert":
+                item.held_version, item.revoked_at = row.sent_version, None
+            elif row.sent_op == "revoke":
+                item.revoked_at = row.sent_at
+            item.sent_version = item.sent_op = None
+        told_to_go = item.revoked_at is not None or item.sent_op == "revoke"
+        if not told_to_go and renewed is not None and (item.hold_until is None or item.hold_until < renewed):
             item.hold_until = renewed
         out.append(item)
     return out

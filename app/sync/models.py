@@ -46,21 +46,32 @@ class ChangeLog(SQLModel, table=True):
 class DeviceHolding(BaseTable, table=True):
     """What the server sent to a device, confirmed or not.
 
-    ``held_version`` is what the device confirmed holding (by pulling with a later cursor); ``sent_*``
-    is the last send not yet confirmed (lost with its response when the device retries an older cursor).
+    ``held_version`` is what the device held before the last send; ``sent_*`` is the last send, held once the device
+    pulls with its batch's cursor or a later one (the rules of :func:`app.sync.holdings.confirmed_rows`), forgotten
+    when the device retries an older cursor (lost with its response). The next send of the record folds a send
+    received into ``held_*``; nothing is written when a batch is merely received.
     ``revoked_at`` marks a record the device was told to purge; the row goes when the device acks.
     """
 
     __tablename__ = "device_holding"
     __table_args__ = (
         UniqueConstraint("device_id", "entity", "entity_id"),
-        # only the unconfirmed sends (the pulls read them by batch): as large as what is outstanding
+        # the sends by batch: a pull reads the sends of lost batches (after its cursor) as a range of it. A send
+        # received keeps its batch until the record is sent again (app.sync.state.confirm_batch)
         Index(
             "ix_device_holding_device_batch",
             "device_id",
             "sent_batch",
             postgresql_where=text("sent_batch IS NOT NULL"),
             sqlite_where=text("sent_batch IS NOT NULL"),
+        ),
+        # the deletes sent: those received go on the next pull, a range as long as they are
+        Index(
+            "ix_device_holding_device_deletes",
+            "device_id",
+            "sent_batch",
+            postgresql_where=text("sent_op = 'delete'"),
+            sqlite_where=text("sent_op = 'delete'"),
         ),
         # the device's holdings of a household's visits and cases (a content pull): entity in the key, so a
         # household whose notes the device holds by the hundred thousand is not read note by note

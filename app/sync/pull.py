@@ -41,7 +41,7 @@ from app.journal import audit
 from app.sync import checksum
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.cursor import Cursor, cursor_expired, nothing_new
-from app.sync.holdings import chunks
+from app.sync.holdings import chunks, folded
 from app.sync.models import DeviceHolding, DeviceSyncState
 from app.sync.plan import Plan, load, plan_content, plan_diff, plan_walk
 from app.sync.scope import Key, adapters
@@ -215,17 +215,19 @@ async def record(
         **({"hold_until": hold_until} if renew else {}),
     )
     if cursor is not None:
-        await confirm_batch(session, device_id, cursor.batch, now)
+        await confirm_batch(session, device_id, cursor.batch, lost=cursor.batch < planned_batch)
     else:
         await session.execute(delete(DeviceHolding).where(col(DeviceHolding.device_id) == device_id))
     if new_rows:  # bound column by column (a first sync's page: a thousand rows sharing their times)
         await insert_rows(session, table_of(DeviceHolding), new_rows)
-    if sent_rows:
+    if sent_rows:  # held before (so the device presented a cursor): what it received is folded in, then the send
+        assert cursor is not None
         dh = table_of(DeviceHolding)
         await session.execute(
             dh.update()
             .where(dh.c.id == bindparam("b_id"))
             .values(
+                **folded(device_id, cursor.batch),
                 sent_version=bindparam("sent_version"),
                 sent_view=bindparam("sent_view"),
                 sent_op=bindparam("sent_op"),

@@ -5,18 +5,9 @@ push. Who may sync at all is :func:`app.access.sync.may_sync`.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    delete,
-    literal,
-    null,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -100,27 +91,26 @@ async def insert_state(session: AsyncSession, device_id: uuid.UUID, **values: An
     return rowcount(made) == 1
 
 
-async def confirm_batch(session: AsyncSession, device_id: uuid.UUID, batch: int, now: datetime) -> None:
-    """The device received every batch up to ``batch``; later sends were lost. Two statements, by the rules
-    of :func:`confirmed_rows`: what no longer remains goes, and every other send is settled."""
+async def confirm_batch(session: AsyncSession, device_id: uuid.UUID, batch: int, *, lost: bool) -> None:
+    """The device received every batch up to ``batch``; sends of later batches (``lost``: the device's last batch is
+    later) were lost. By the rules of :func:`confirmed_rows`, the deletes it received go, and (if any were lost) the
+    lost sends are forgotten: a row that held nothing before goes, the others' sends are cleared. Each statement is
+    a range of a (device, sent batch) index as long as what it removes or clears.
+
+    The sends received are not rewritten: the rules read a send of a batch up to the device's cursor as held, and
+    the next send of the same record folds it into what is held (:func:`app.sync.holdings.folded`). So confirming
+    costs no write per record received (a first sync's page, a record sent to every phone of a team)."""
     dh = DeviceHolding
-    c = confirmed_rows(device_id, batch)
     await session.execute(
-        delete(dh).where(col(dh.device_id) == device_id, col(dh.sent_batch).is_not(None), or_(c.deleted, c.lost_unheld))
+        delete(dh).where(col(dh.device_id) == device_id, col(dh.sent_op) == "delete", col(dh.sent_batch) <= batch)
     )
+    if not lost:
+        return
+    c = confirmed_rows(device_id, batch)
+    await session.execute(delete(dh).where(col(dh.device_id) == device_id, c.lost_unheld))
     await session.execute(
         update(dh)
-        .where(col(dh.device_id) == device_id, col(dh.sent_batch).is_not(None))
-        .values(
-            held_version=c.version,
-            held_view=c.view,
-            revoked_at=case(
-                (c.upsert, null()), (c.revoke, literal(now, table_of(dh).c.revoked_at.type)), else_=dh.revoked_at
-            ),
-            sent_version=None,
-            sent_view=None,
-            sent_op=None,
-            sent_batch=None,
-        )
+        .where(col(dh.device_id) == device_id, col(dh.sent_batch) > batch)
+        .values(sent_version=None, sent_view=None, sent_op=None, sent_batch=None)
         .execution_options(synchronize_session=False)
     )

@@ -1,6 +1,6 @@
 """A pull is planned in a read transaction and recorded under the write lock (app/sync/plan.py, app/sync/pull.py): the
-holdings it plans from must be exactly what ``_confirm`` then writes, and both must follow the rules of
-confirming a batch (written out here in Python, row by row)."""
+holdings it plans from must be exactly what confirming the batch leaves and what the next send of a record folds
+into what is held, and all must follow the rules of confirming a batch (written out here in Python, row by row)."""
 
 from __future__ import annotations
 
@@ -99,14 +99,35 @@ async def test_planned_holdings_equal_what_confirm_records(
             some = set(rng.sample(sorted(planned), 40))
             narrowed = await holdings.read_holdings(s, device_id, batch, some)
             base = await holdings.base_sum(s, device_id, SimpleNamespace(checksum=everything), batch)  # type: ignore[arg-type]
-            await state.confirm_batch(s, device_id, batch, now)
-            recorded = {
+            await state.confirm_batch(s, device_id, batch, lost=batch < 6)
+            left = [
+                dict(r._mapping) for r in await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id))
+            ]
+            # read by the same rules after confirming: nothing changed
+            reread = await holdings.read_holdings(s, device_id, batch, every=True)
+            # every record sent again (as a pull after this one would): what was received is folded into what is held
+            dh = DeviceHolding.__table__
+            await s.execute(
+                dh.update()
+                .where(dh.c.device_id == device_id)
+                .values(**holdings.folded(device_id, batch), sent_op="upsert", sent_batch=7, sent_version=9)
+            )
+            refolded = {
                 (r.entity, r.entity_id): (r.id, r.household_id, r.held_version, r.held_view, r.revoked_at is not None)
                 for r in await s.execute(select(*_COLUMNS).where(DeviceHolding.device_id == device_id))
             }
             await s.rollback()
         expected = _oracle(rows, batch)
+        # confirming removed what goes (received deletes, lost sends of rows that held nothing) and forgot the lost
+        # sends; what is left reads as held once the batch is confirmed, with nothing more to remove
+        recorded = _oracle(left, batch)
         assert recorded == expected, batch
+        assert len(left) == len(expected), batch
+        assert all(r["sent_batch"] is None or r["sent_batch"] <= batch for r in left), batch
+        assert {
+            k: (h.id, h.household_id, h.held_version, h.held_view, h.revoked) for k, h in reread.items()
+        } == expected
+        assert refolded == expected, batch
         assert {
             key: (h.id, h.household_id, h.held_version, h.held_view, h.revoked) for key, h in planned.items()
         } == expected, batch
