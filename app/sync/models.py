@@ -81,7 +81,8 @@ class DeviceHolding(BaseTable, table=True):
     device_id: uuid.UUID = Field(foreign_key="device.id")
     entity: str = Field(max_length=32)
     entity_id: uuid.UUID
-    household_id: uuid.UUID | None = Field(default=None, index=True)
+    #: read only with the device (the (device, household, entity) index): no index of its own to keep up
+    household_id: uuid.UUID | None = Field(default=None)
     held_version: int | None = Field(default=None)
     #: Which redaction of the record the device holds (e.g. a visit with or without its household).
     held_view: str | None = Field(default=None, max_length=8)
