@@ -127,6 +127,7 @@ async def plan_content(
     """A pull after changes of records inside the scope only (entities declared ``content``; the device up to date
     otherwise): read the device's holdings of the changed records and of the visits, cases and households
     they belong to (indexed lookups), keep the changes those concern, and look at just those records.
+    ``changes`` are those numbered up to ``seq`` (all of them, or a slice: :func:`app.sync.sift.changes_since`).
     ``None`` when no change concerns the device."""
     keys: set[Key] = set()
     homes: set[uuid.UUID] = set()
@@ -179,18 +180,24 @@ async def plan_content(
     order: dict[Key, int] = {}
     for row in relevant:
         order[(row[0], row[1])] = max(order.get((row[0], row[1]), 0), row[5])
-    pending = sorted(upserts + gone, key=lambda k: (order.get(k, 0), k[0], str(k[1])))
+    pending = sorted(upserts + gone, key=lambda k: order[k])
+    page = pending[:limit]
+    # More than a page: it ends at the last change of its last record. Each record is placed by its last change
+    # (one number per change), so every record changed up to there is in the page, and every record left out
+    # changed after it: the next pull takes the change log from there.
+    cut = len(pending) > limit
+    end = order[page[-1]] if cut else seq
     return Plan(
         kind="content",
         ctx=ctx,
         scope=scope,
         holdings=holdings,
-        page=pending[:limit],
+        page=page,
         upserts=set(upserts),
-        deleted=await tombstoned(session, gone, models),
-        has_more=len(pending) > limit,
+        deleted=await tombstoned(session, [key for key in gone if order[key] <= end], models),
+        has_more=cut,
         base=await base_sum(session, device_id, st, cursor.batch),
-        seq=seq,
+        seq=end,
         day=today.isoformat(),
     )
 

@@ -60,6 +60,7 @@ async def pull(
     st, seq = await state_and_seq(session, device_id)
     cursor = Cursor.decode(state, raw_cursor) if raw_cursor else None
     changes: list[Any] | None = None
+    end = seq  # where the changes read end: ``seq``, or a slice's end when the device is far behind
     if raw_cursor:
         if cursor is None or st is None or cursor.device_id != device_id or cursor.batch > st.batch or cursor.seq > seq:
             raise cursor_expired()
@@ -76,21 +77,23 @@ async def pull(
             state.metrics.sync_pulls.labels("unchanged").inc()
             return {"cursor": raw_cursor, "has_more": False, "checksum": st.checksum, "changes": []}
         if settled(seq=cursor.seq) and cursor.seq < seq:
-            changes = await changes_since(session, cursor.seq, seq)
+            changes, end = await changes_since(session, cursor.seq, seq)
     plan: Plan | None = None
     if changes is not None:
         assert cursor is not None
         assert st is not None
         content = content_kinds()[0]
         if all(row[0] in content for row in changes):
-            plan = await plan_content(session, principal, device_id, cursor, st, seq, changes, now, today, limit)
+            plan = await plan_content(session, principal, device_id, cursor, st, end, changes, now, today, limit)
             concerned = plan is not None
+            if plan is not None and plan.seq < seq:  # resumed from plan.seq by the next pull, as a content pull
+                plan.has_more = True
         else:
             concerned = await concerns_device(session, principal, device_id, changes)
         if not concerned:  # others' changes only: nothing to send, nothing to write; the cursor moves past them
-            moved = Cursor(device_id, cursor.batch, seq, cursor.day).encode(state)
+            moved = Cursor(device_id, cursor.batch, end, cursor.day).encode(state)
             state.metrics.sync_pulls.labels("sifted").inc()
-            return {"cursor": moved, "has_more": False, "checksum": st.checksum, "changes": []}
+            return {"cursor": moved, "has_more": end < seq, "checksum": st.checksum, "changes": []}
     if plan is None:
         if cursor is None or cursor.walk:
             plan = await plan_walk(session, principal, device_id, cursor, st, seq, now, today, limit)
@@ -207,7 +210,8 @@ async def record(
         planned_batch,
         batch=batch,
         seq=plan.seq,
-        has_more=plan.has_more,
+        # a content pull that stops short is resumed from its change number, by the change log (not a diff)
+        has_more=plan.has_more and plan.kind != "content",
         scope_day=plan.day,
         checksum=sum_text,
         last_pull_at=now,

@@ -19,7 +19,7 @@ from app.sync.holdings import read_holdings
 from app.sync.models import ChangeLog
 from app.sync.scope import Key, adapters
 
-#: More changes than this since the cursor: diff rather than sift them.
+#: At most this many changes are sifted by one pull; a device further behind takes the log in slices of this size.
 SIFT_LIMIT = 500
 
 
@@ -34,8 +34,11 @@ def content_kinds() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     )
 
 
-async def changes_since(session: AsyncSession, since: int, until: int) -> list[Any] | None:
-    """The change notes numbered in (``since``, ``until``], or ``None`` when there are too many to sift."""
+async def changes_since(session: AsyncSession, since: int, until: int) -> tuple[list[Any], int]:
+    """The change notes numbered in (``since``, ``end``], and ``end``: ``until``, or (more than :data:`SIFT_LIMIT`
+    of them) the number of the last of the first :data:`SIFT_LIMIT`. Numbers are given in commit order
+    (:mod:`app.journal.changes`) and every number up to ``until`` is committed, so a slice misses nothing:
+    the next one starts at its end."""
     rows = (
         await session.execute(
             select(
@@ -51,7 +54,9 @@ async def changes_since(session: AsyncSession, since: int, until: int) -> list[A
             .limit(SIFT_LIMIT + 1)
         )
     ).all()
-    return None if len(rows) > SIFT_LIMIT else list(rows)
+    if len(rows) > SIFT_LIMIT:
+        return list(rows[:SIFT_LIMIT]), int(rows[SIFT_LIMIT - 1][5])
+    return list(rows), until
 
 
 def related_keys(household_id: uuid.UUID | None, visit_id: uuid.UUID | None, case_id: uuid.UUID | None) -> set[Key]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,6 +15,7 @@ from app.core.db import utcnow
 from app.core.principal import OrgKind, Role
 from app.core.uow import commit
 from app.households.models import Household
+from app.sync import sift
 from app.sync.models import DeviceHolding, DeviceSyncState
 from app.visits.models import VisitAssignee
 from tests.support.factories import Actor, Factory, make_consent, make_household, make_visit
@@ -150,3 +152,68 @@ async def test_partial_diff_sends_new_changed_and_deleted_records(
     assert [c["data"]["body"] for c in changes if c["op"] == "upsert"] == ["둘째 기록"]
     assert (pulls(app, "partial"), pulls(app, "diff")) == (partial + 1, diffs)
     assert len(phone.ids("note")) == 1
+
+
+async def test_a_device_far_behind_takes_the_change_log_in_slices_not_a_diff(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    maker: async_sessionmaker[AsyncSession],
+    app: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More changes since the cursor than one pull sifts: the pull takes the first slice of the log (sending what
+    concerns the device, or moving past what does not) and says there is more; the next pull goes on from the
+    slice's end. Nothing is skipped and no pull diffs the whole scope."""
+    monkeypatch.setattr(sift, "SIFT_LIMIT", 4)
+    district = await factory.org(OrgKind.public, ["11990"])
+    me, mate, other = [await factory.actor(Role.planner, district) for _ in range(3)]
+    mine, theirs = await make_household(factory), await make_household(factory)
+    my_visit = await make_visit(factory, mine, [me.user, mate.user])
+    their_visit = await make_visit(factory, theirs, [other.user])
+    phone = Phone(client, me)
+    await phone.sync()
+    for i in range(9):  # mine and theirs interleaved, and a run of theirs alone (a slice sifted whole)
+        await _note(client, mate, my_visit.id, f"함께 방문한 기록 {i}")
+        await _note(client, other, their_visit.id, f"다른 팀의 기록 {i}")
+        if i == 4:
+            for j in range(6):
+                await _note(client, other, their_visit.id, f"다른 팀의 기록 {i}-{j}")
+    await _edit(maker, mine.id, "내 가구의 수정")
+    diffs, partial, sifted = pulls(app, "diff"), pulls(app, "partial"), pulls(app, "sifted")
+    changes = await phone.sync()  # checks the checksum at the end
+    notes = [c["data"]["body"] for c in changes if c["entity"] == "note"]
+    assert notes == [f"함께 방문한 기록 {i}" for i in range(9)]
+    assert [c["id"] for c in changes if c["entity"] == "household"] == [str(mine.id)]
+    assert pulls(app, "diff") == diffs
+    assert pulls(app, "partial") - partial >= 4  # 25 changes in slices of 4, at least 4 of them with mine
+    assert pulls(app, "sifted") > sifted  # the run of theirs alone
+    assert (await phone.pull_once())["changes"] == []
+
+
+async def test_a_content_pull_cut_at_its_limit_goes_on_from_its_last_change(
+    client: httpx.AsyncClient, factory: Factory, maker: async_sessionmaker[AsyncSession], app: object
+) -> None:
+    """A content pull with more records than its limit sends the first ones in commit order and ends at the last
+    change of the last one sent; the next pull goes on from there by the change log, each record once."""
+    district = await factory.org(OrgKind.public, ["11990"])
+    me, mate = await factory.actor(Role.planner, district), await factory.actor(Role.planner, district)
+    mine = await make_household(factory)
+    visit = await make_visit(factory, mine, [me.user, mate.user])
+    phone = Phone(client, me)
+    await phone.sync()
+    for i in range(4):
+        await _note(client, mate, visit.id, f"기록 {i}")
+    await _edit(maker, mine.id, "고친 뒤")  # a record changed after the notes, then again
+    for i in range(4, 7):
+        await _note(client, mate, visit.id, f"기록 {i}")
+    await _edit(maker, mine.id, "다시 고친 뒤")
+    diffs, partial = pulls(app, "diff"), pulls(app, "partial")
+    sent: list[tuple[str, str]] = []
+    for _ in range(10):
+        body = await phone.pull_once(limit=3)
+        sent += [(c["entity"], c["data"].get("body") or c["data"].get("living_situation")) for c in body["changes"]]
+        if not body["has_more"]:
+            break
+    assert phone.checksum() == phone.last["checksum"]
+    assert sent == [("note", f"기록 {i}") for i in range(7)] + [("household", "다시 고친 뒤")]
+    assert (pulls(app, "diff"), pulls(app, "partial")) == (diffs, partial + 3)
