@@ -380,6 +380,8 @@ async def load(
     return {
         "pushed_per_s": pushed / took,
         "server_cpu_s": server_cpu,
+        "app_cpu_s": app_cpu,
+        "db_cpu_s": db_cpu,
         "pushed_per_cpu_s": pushed / server_cpu if server_cpu else 0.0,
         "phones_cpu_s": time.process_time() - phones_before,
         "pull_p50_ms": pct(pulls, 0.5),
@@ -522,6 +524,8 @@ ROWS = [
     ("phones_first_sync_s", "{phones} phones' first syncs before the clock: s", "{:.1f}", "le"),
     ("pushed_per_s", "{phones} phones for {seconds:.0f} s: records pushed/s", "{:.0f}", "ge"),
     ("server_cpu_s", "{phones} phones: server CPU (app and database processes): s", "{:.1f}", "info"),
+    ("app_cpu_s", "{phones} phones: of which the app's processes: s", "{:.1f}", "info"),
+    ("db_cpu_s", "{phones} phones: of which the database's backends: s", "{:.1f}", "info"),
     ("pushed_per_cpu_s", "{phones} phones: records pushed per server CPU second", "{:.0f}", "ge"),
     ("phones_cpu_s", "{phones} phones: the phones' own CPU (this process): s", "{:.1f}", "info"),
     ("pull_p50_ms", "{phones} phones: pull p50 ms", "{:.0f}", "le"),
