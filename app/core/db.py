@@ -12,11 +12,12 @@ update of a stale row fails instead of overwriting), ``created_at`` and ``update
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, ColumnElement, DateTime, String, any_, bindparam, event
+from sqlalchemy import JSON, ColumnElement, DateTime, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import declared_attr
@@ -73,13 +74,25 @@ def enum_type(enum: type[Any], length: int = 32) -> sa.Enum:
     )
 
 
-def among(dialect_name: str, column: ColumnElement[Any], values: list[str]) -> ColumnElement[bool]:
-    """``column IN values`` (strings). On PostgreSQL one array parameter, ``column = ANY($1)``: the same prepared
-    statement whatever the number of values, planned once (not an IN list of a thousand parameters planned anew
-    for each batch)."""
+def among(dialect_name: str, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL one array parameter of the column's type, ``column = ANY($1)``: the same
+    prepared statement whatever the number of values, planned once (not an IN list of a thousand parameters
+    rendered, prepared and planned anew for each length)."""
     if dialect_name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+async def core_rows(session: AsyncSession, stmt: Any) -> Sequence[sa.Row[Any]]:
+    """The rows of a select of columns (not of entities), run on the session's connection in its transaction,
+    past the ORM: no row goes through the ORM's loading, for reads of many rows (a pull's scope, holdings and
+    page). Nothing pending is flushed first: for reads that follow no change made through the session."""
+    return (await (await session.connection()).execute(stmt)).all()
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the dialect the session talks (``sqlite`` or ``postgresql``)."""
+    return session.get_bind().dialect.name
 
 
 #: JSON on SQLite, JSONB on PostgreSQL.

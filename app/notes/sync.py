@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.notes import internal_seen_by, note_filter, on_household_itself
 from app.cases.models import Case
-from app.core.db import utcnow
+from app.core.db import core_rows, utcnow
 from app.core.errors import Problem
 from app.journal import bulk
 from app.notes.models import Note, NoteKind, NoteRevision
@@ -39,11 +39,11 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
 
     targets = []
     if ctx.visit_ids:
-        targets.append(Note.visit_id.in_(list(ctx.visit_ids)))
+        targets.append(ctx.among(Note.visit_id, ctx.visit_ids))
     if ctx.case_ids:
-        targets.append(Note.case_id.in_(list(ctx.case_ids)))
+        targets.append(ctx.among(Note.case_id, ctx.case_ids))
     if ctx.household_ids:
-        targets.append(and_(on_household_itself(), Note.household_id.in_(list(ctx.household_ids))))
+        targets.append(and_(on_household_itself(), ctx.among(Note.household_id, ctx.household_ids)))
     if not targets:
         return {}
     rows = await ctx.rows(
@@ -57,7 +57,7 @@ async def _note_scope(session: AsyncSession, ctx: Any) -> dict[uuid.UUID, Any]:
     case_ids = {cid for _, _, _, cid in rows if cid is not None}
     case_household: dict[uuid.UUID, uuid.UUID] = {}
     if case_ids:
-        found = await session.execute(select(Case.id, Case.household_id).where(Case.id.in_(case_ids)))
+        found = await session.execute(select(Case.id, Case.household_id).where(ctx.among(Case.id, case_ids)))
         case_household = dict(found.all())
     out: dict[uuid.UUID, Any] = {}
     for nid, version, household_id, case_id in rows:
@@ -80,7 +80,7 @@ _notes_json = TypeAdapter(list[NotePublic])
 
 
 async def _note_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = (await session.execute(select(*_NOTE_COLUMNS).where(Note.id.in_(ids)))).mappings().all()
+    rows = [row._mapping for row in await core_rows(session, select(*_NOTE_COLUMNS).where(ctx.among(Note.id, ids)))]
     shown = _notes_json.dump_python(_notes_json.validate_python(rows), mode="json")
     return {row["id"]: data for row, data in zip(rows, shown, strict=True)}
 

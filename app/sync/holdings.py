@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.models import Device
-from app.core.db import table_of
+from app.core.db import among, core_rows, dialect_of, table_of
 from app.sync import checksum
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.models import ChangeLog, DeviceHolding, DeviceSyncState
@@ -40,12 +40,15 @@ async def tombstoned(session: AsyncSession, keys: list[Key], models: dict[str, A
     for entity, eid in keys:
         by_entity[entity].append(eid)
     out: set[Key] = set()
+    dialect = dialect_of(session)
     for entity, ids in by_entity.items():
         model = models.get(entity)
         if model is None or not hasattr(model, "deleted_at"):
             continue
         for chunk in chunks(ids):
-            rows = await session.execute(select(model.id).where(model.id.in_(chunk), model.deleted_at.is_not(None)))
+            rows = await session.execute(
+                select(model.id).where(among(dialect, model.id, chunk), model.deleted_at.is_not(None))
+            )
             out |= {(entity, eid) for (eid,) in rows}
     return out
 
@@ -60,11 +63,12 @@ async def last_seqs(session: AsyncSession, keys: list[Key]) -> dict[Key, int]:
     for entity, eid in keys:
         by_entity[entity].append(eid)
     out: dict[Key, int] = {}
+    dialect = dialect_of(session)
     for entity, ids in by_entity.items():
         for chunk in chunks(ids):
             rows = await session.execute(
                 select(col(ChangeLog.entity_id), func.max(col(ChangeLog.seq)))
-                .where(col(ChangeLog.entity) == entity, col(ChangeLog.entity_id).in_(chunk))
+                .where(col(ChangeLog.entity) == entity, among(dialect, col(ChangeLog.entity_id), chunk))
                 .group_by(col(ChangeLog.entity_id))
             )
             out.update({(entity, i): seq for i, seq in rows})
@@ -155,7 +159,7 @@ async def _collect(session: AsyncSession, parts: list[Any]) -> dict[Key, Held]:
         return {}
     query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     holdings: dict[Key, Held] = {}
-    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await session.execute(query):
+    for raw_id, entity, raw_eid, raw_household, held_version, held_view, is_revoked in await core_rows(session, query):
         household = None if raw_household is None else as_uuid(raw_household)
         holdings[(entity, as_uuid(raw_eid))] = Held(
             as_uuid(raw_id), household, held_version, held_view, bool(is_revoked)
@@ -184,13 +188,14 @@ async def read_holdings(
     by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
     for entity, eid in keys:
         by_entity[entity].add(eid)
+    dialect = dialect_of(session)
     parts = [
-        select(*columns).where(*remain, col(dh.entity) == entity, col(dh.entity_id).in_(sorted(ids)))
+        select(*columns).where(*remain, col(dh.entity) == entity, among(dialect, col(dh.entity_id), sorted(ids)))
         for entity, ids in sorted(by_entity.items())
     ]
     households = sorted(set(homes))
     if households:
-        at_home = col(dh.household_id).in_(households)
+        at_home = among(dialect, col(dh.household_id), households)
         parts.append(
             select(*columns).where(*remain, at_home, col(dh.entity).in_(home_entities) if home_entities else true())
         )
@@ -236,7 +241,8 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
         holdings = await read_holdings(session, device_id, batch)
         return sum(checksum.held(e, eid, h.held_version, h.revoked) for (e, eid), h in holdings.items())
     dh = DeviceHolding
-    rows = await session.execute(
+    rows = await core_rows(
+        session,
         select(
             col(dh.entity),
             type_coerce(col(dh.entity_id), String),
@@ -244,7 +250,7 @@ async def base_sum(session: AsyncSession, device_id: uuid.UUID, st: DeviceSyncSt
             col(dh.revoked_at).is_not(None),
             col(dh.sent_op),
             col(dh.sent_version),
-        ).where(col(dh.device_id) == device_id, col(dh.sent_batch) > batch)
+        ).where(col(dh.device_id) == device_id, col(dh.sent_batch) > batch),
     )
     for entity, raw, held_version, revoked, op, sent_version in rows:
         eid = as_uuid(raw)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import dialect_of
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.cursor import Cursor
@@ -158,7 +159,7 @@ async def plan_content(
         return None
     wanted = {(row[0], row[1]) for row in relevant}
     held = {key: h for key, h in members.items() if h.holds}
-    ctx = Context(principal=principal, now=now, today=today)
+    ctx = Context(principal=principal, now=now, today=today, dialect=dialect_of(session))
     ctx.visit_ids = {eid for (entity, eid) in held if entity == "visit"}
     ctx.case_ids = {eid for (entity, eid) in held if entity == "case"}
     ctx.household_ids = {eid for (entity, eid) in held if entity == "household"}

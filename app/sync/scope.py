@@ -26,6 +26,7 @@ from sqlmodel import col
 from app.access import sync as access
 from app.access.policy import PartnerReach
 from app.auth.models import User
+from app.core.db import among, core_rows, dialect_of
 from app.core.principal import Principal
 from app.core.times import rfc3339
 
@@ -69,12 +70,18 @@ class Context:
     only: dict[str, set[uuid.UUID]] | None = None
     #: Set in a first sync's walk: the next page of one entity, by keyset over its id.
     walk: Walk | None = None
+    #: The session's dialect (:func:`app.core.db.among` writes a list of ids for it).
+    dialect: str = "sqlite"
+
+    def among(self, column: Any, ids: Any) -> Any:
+        """``column`` among ``ids`` (:func:`app.core.db.among`: one array parameter on PostgreSQL)."""
+        return among(self.dialect, column, list(ids))
 
     def narrow(self, entity: str, column: Any) -> Any:
         """A filter on ``column`` (the entity's id) keeping the records this diff looks at."""
         if self.only is None:
             return true()
-        return column.in_(list(self.only.get(entity, ())))
+        return self.among(column, self.only.get(entity, ()))
 
     async def rows(self, session: AsyncSession, entity: str, stmt: Any, column: Any) -> list[Any]:
         """Run an adapter's scope query ``stmt`` narrowed to the records this pull looks at: with ``only``,
@@ -82,13 +89,13 @@ class Context:
         page of a first sync costs its own size). An adapter that reads its scope through this lets the walk
         page it in the database; one that does not is sliced after reading its whole scope."""
         if self.only is not None:
-            stmt = stmt.where(column.in_(list(self.only.get(entity, ()))))
+            stmt = stmt.where(self.among(column, self.only.get(entity, ())))
         walk = self.walk
         if walk is None or walk.entity != entity:
-            return list(await session.execute(stmt))
+            return list(await core_rows(session, stmt))
         if walk.after is not None:
             stmt = stmt.where(column > walk.after)
-        found = list(await session.execute(stmt.order_by(column).limit(walk.size)))
+        found = list(await core_rows(session, stmt.order_by(column).limit(walk.size)))
         walk.paged, walk.full = True, len(found) == walk.size
         walk.last = found[-1][0] if found else None
         return found
@@ -214,7 +221,7 @@ def adapters() -> tuple[SyncEntity, ...]:
 
 async def context_for(session: AsyncSession, principal: Principal, now: datetime, today: date) -> Context:
     reach = await access.device_reach(session, principal, now)
-    return Context(principal=principal, now=now, today=today, reach=reach)
+    return Context(principal=principal, now=now, today=today, reach=reach, dialect=dialect_of(session))
 
 
 async def user_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

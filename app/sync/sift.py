@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.core.db import core_rows
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
 from app.sync.holdings import read_holdings
@@ -39,21 +40,20 @@ async def changes_since(session: AsyncSession, since: int, until: int) -> tuple[
     of them) the number of the last of the first :data:`SIFT_LIMIT`. Numbers are given in commit order
     (:mod:`app.journal.changes`) and every number up to ``until`` is committed, so a slice misses nothing:
     the next one starts at its end."""
-    rows = (
-        await session.execute(
-            select(
-                col(ChangeLog.entity),
-                col(ChangeLog.entity_id),
-                col(ChangeLog.household_id),
-                col(ChangeLog.visit_id),
-                col(ChangeLog.case_id),
-                col(ChangeLog.seq),
-            )
-            .where(col(ChangeLog.seq) > since, col(ChangeLog.seq) <= until)
-            .order_by(col(ChangeLog.seq))
-            .limit(SIFT_LIMIT + 1)
+    rows = await core_rows(
+        session,
+        select(
+            col(ChangeLog.entity),
+            col(ChangeLog.entity_id),
+            col(ChangeLog.household_id),
+            col(ChangeLog.visit_id),
+            col(ChangeLog.case_id),
+            col(ChangeLog.seq),
         )
-    ).all()
+        .where(col(ChangeLog.seq) > since, col(ChangeLog.seq) <= until)
+        .order_by(col(ChangeLog.seq))
+        .limit(SIFT_LIMIT + 1),
+    )
     if len(rows) > SIFT_LIMIT:
         return list(rows[:SIFT_LIMIT]), int(rows[SIFT_LIMIT - 1][5])
     return list(rows), until
