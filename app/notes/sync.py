@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,15 +73,16 @@ def note_record(note: Note) -> dict[str, Any]:
 
 
 #: The columns a pulled note shows (``NotePublic``): read as plain rows, not as ORM objects (a first sync loads
-#: thousands; the identity map and the instrumentation cost more than the rest of the page).
-_NOTE_COLUMNS = tuple(getattr(Note, name) for name in NotePublic.model_fields)
-_notes_json = TypeAdapter(list[NotePublic])
+#: thousands; the identity map and the instrumentation cost more than the rest of the page), and passed on as
+#: they are read: the pull's response is written by orjson, which writes ids, kinds and (through
+#: ``app.core.times.json_default``) times as REST does, so the rows are not validated and dumped again here.
+_NOTE_NAMES = tuple(NotePublic.model_fields)
+_NOTE_COLUMNS = tuple(getattr(Note, name) for name in _NOTE_NAMES)
 
 
 async def _note_load(session: AsyncSession, ctx: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = [row._mapping for row in await core_rows(session, select(*_NOTE_COLUMNS).where(ctx.among(Note.id, ids)))]
-    shown = _notes_json.dump_python(_notes_json.validate_python(rows), mode="json")
-    return {row["id"]: data for row, data in zip(rows, shown, strict=True)}
+    rows = await core_rows(session, select(*_NOTE_COLUMNS).where(ctx.among(Note.id, ids)))
+    return {row[0]: dict(zip(_NOTE_NAMES, row, strict=True)) for row in rows}
 
 
 # --- push ------------------------------------------------------------------------------------------------------

@@ -98,3 +98,25 @@ async def test_pull_sends_public_staff_the_full_visit_as_rest_does(client: httpx
     assert pulled["checked_in_at"] is not None
     assert pulled == await _rest_view(client, planner, visit)
     assert phone.store[("household", str(household.id))]["data"]["id"] == str(household.id)
+
+
+async def test_a_pulled_note_is_the_note_rest_serves(client: httpx.AsyncClient, factory: Factory) -> None:
+    """Notes are loaded for a pull as plain rows and written by the pull's own serializer: field for field, the
+    same JSON as ``GET /v1/notes/{id}`` (ids, the kind, times in UTC with Z)."""
+    district = await factory.org(OrgKind.public, ["11990"])
+    me, mate = await factory.actor(Role.planner, district), await factory.actor(Role.planner, district)
+    visit = await make_visit(factory, await make_household(factory, DONG), [me.user, mate.user])
+    r = await client.post(
+        "/v1/notes",
+        json={"visit_id": str(visit.id), "body": "난방이 끊긴 지 사흘", "kind": "observation", "internal": False},
+        headers=mate.headers,
+    )
+    assert r.status_code == 201, r.text
+    phone = Phone(client, me)
+    pulled = {c["id"]: c["data"] for c in await phone.sync() if c["entity"] == "note"}
+    assert list(pulled) == [r.json()["id"]]
+    for note_id, data in pulled.items():
+        rest = await client.get(f"/v1/notes/{note_id}", headers=me.headers)
+        assert rest.status_code == 200
+        assert data == rest.json()
+        assert data["created_at"].endswith("Z")
