@@ -15,7 +15,7 @@ would (the importer then redoes its batch line by line).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -41,12 +41,21 @@ def _default(column: Any) -> Callable[[], Any] | None:
     return lambda: arg
 
 
-def encode(dialect: Any, table: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The column names and the rows as tuples of bound values (what the driver takes), column by column."""
+def encode(
+    dialect: Any, table: Any, rows: Sequence[dict[str, Any]], shared: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and the rows as tuples of bound values (what the driver takes), column by column.
+    ``shared``: the values every row has (bound once), which the rows then need not carry."""
     names: list[str] = []
     columns: list[list[Any]] = []
     for column in table.c:
         name = column.name
+        bind = column.type._cached_bind_processor(dialect)
+        if shared is not None and name in shared:
+            value = shared[name]
+            names.append(name)
+            columns.append([bind(value) if bind is not None and value is not None else value] * len(rows))
+            continue
         default = _default(column)
         values = [row.get(name, _MISSING) for row in rows]
         missing = [i for i, v in enumerate(values) if v is _MISSING]
@@ -55,7 +64,6 @@ def encode(dialect: Any, table: Any, rows: Sequence[dict[str, Any]]) -> tuple[li
                 continue  # no row names it and it has no Python default: the database's default
             for i in missing:
                 values[i] = default() if default is not None else None
-        bind = column.type._cached_bind_processor(dialect)
         if bind is not None:  # once per distinct object: the rows of a batch share their times and JSON documents
             values = _bound(bind, values)
         names.append(name)
@@ -79,36 +87,36 @@ def _bound(bind: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     return out
 
 
-async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts of column values) into ``table`` in the session's transaction."""
+async def insert_rows(
+    session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], shared: Mapping[str, Any] | None = None
+) -> None:
+    """Insert ``rows`` (dicts of column values) into ``table`` in the session's transaction; ``shared``: the
+    values every row has (a pull's holdings and audit rows share their device, times and batch), given once."""
     if not rows:
         return
     connection = await session.connection()
     dialect = connection.dialect
-    if dialect.name == "postgresql":
-        if len(rows) >= COPY_AT_LEAST:
-            await _copy(connection, table, rows)
-            return
-        for i in range(0, len(rows), INSERT_CHUNK):
-            await session.execute(insert(table), list(rows[i : i + INSERT_CHUNK]))
+    if dialect.name == "postgresql" and len(rows) >= COPY_AT_LEAST:
+        await _copy(connection, table, rows, shared)
         return
     if dialect.name == "sqlite":
-        names, records = encode(dialect, table, rows)
+        names, records = encode(dialect, table, rows, shared)
         quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
         marks = ", ".join("?" for _ in names)
         table_name = dialect.identifier_preparer.format_table(table)
         statement = f"INSERT INTO {table_name} ({quoted}) VALUES ({marks})"  # noqa: S608 - names from the metadata
         await connection.exec_driver_sql(statement, records)
         return
-    for i in range(0, len(rows), INSERT_CHUNK):
-        await session.execute(insert(table), list(rows[i : i + INSERT_CHUNK]))
+    full = [{**shared, **row} for row in rows] if shared else list(rows)
+    for i in range(0, len(full), INSERT_CHUNK):
+        await session.execute(insert(table), full[i : i + INSERT_CHUNK])
 
 
-async def _copy(connection: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+async def _copy(connection: Any, table: Any, rows: Sequence[dict[str, Any]], shared: Mapping[str, Any] | None) -> None:
     """``COPY … FROM STDIN (FORMAT binary)`` through asyncpg on the session's connection and transaction."""
     import asyncpg
 
-    names, records = encode(connection.dialect, table, rows)
+    names, records = encode(connection.dialect, table, rows, shared)
     raw = await connection.get_raw_connection()
     try:
         await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=names)

@@ -160,24 +160,25 @@ async def record_each(
     notes, photos, checklist responses, supports …). The events share one time and one ``details``."""
     if not items:
         return
-    now, shared = utcnow(), details if details is not None else {}
-    rows = [
-        _row(
-            principal,
-            action,
-            entity=entity,
-            entity_id=eid,
-            household_id=hid,
-            purpose=purpose,
-            result="ok",
-            address=None,
-            details=shared,
-            device_skew_ms=None,
-            now=now,
-        )
-        for entity, eid, hid in items
-    ]
-    await _write(session, rows)
+    common = _row(
+        principal,
+        action,
+        entity=None,
+        entity_id=None,
+        household_id=None,
+        purpose=purpose,
+        result="ok",
+        address=None,
+        details=details,
+        device_skew_ms=None,
+    )
+    del common["id"], common["entity"], common["entity_id"], common["household_id"]
+    own = [{"id": uuid.uuid4(), "entity": entity, "entity_id": eid, "household_id": hid} for entity, eid, hid in items]
+    journal = journal_of(session)
+    if journal.audit_batch is None and is_writing(session):  # a pull: written at once, what the rows share once
+        await insert_rows(session, AuditEvent.__table__, own, shared=common)  # type: ignore[attr-defined]
+    else:
+        await _write(session, [{**common, **row} for row in own])
 
 
 async def flush_deferred(session: AsyncSession) -> None:

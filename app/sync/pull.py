@@ -164,31 +164,26 @@ async def record(
             total -= was
         household_id = item.household_id if item is not None else held.household_id if held is not None else None
         view = item.view if item is not None and op == "upsert" else None
-        sent = {
-            "sent_version": version,
-            "sent_view": view,
-            "sent_op": op,
-            "sent_batch": batch,
-            "sent_at": now,
-            "hold_until": hold_until,
-            "household_id": household_id,
-        }
         if held is not None:
-            sent_rows.append({"b_id": held.id, **sent})
+            sent_rows.append(
+                {
+                    "b_id": held.id,
+                    "sent_version": version,
+                    "sent_view": view,
+                    "sent_op": op,
+                    "household_id": household_id,
+                }
+            )
         else:
             new_rows.append(
                 {
                     "id": uuid.uuid4(),
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    "device_id": device_id,
                     "entity": entity,
                     "entity_id": eid,
-                    "held_version": None,
-                    "held_view": None,
-                    "revoked_at": None,
-                    **sent,
+                    "sent_version": version,
+                    "sent_view": view,
+                    "sent_op": op,
+                    "household_id": household_id,
                 }
             )
     response: dict[str, Any] = {}
@@ -222,8 +217,11 @@ async def record(
         await confirm_batch(session, device_id, cursor.batch, lost=cursor.batch < planned_batch)
     else:
         await session.execute(delete(DeviceHolding).where(col(DeviceHolding.device_id) == device_id))
-    if new_rows:  # bound column by column (a first sync's page: a thousand rows sharing their times)
-        await insert_rows(session, table_of(DeviceHolding), new_rows)
+    if new_rows:  # bound column by column, what the rows share once (a first sync's page: a thousand rows)
+        shared = {"version": 1, "created_at": now, "updated_at": now, "device_id": device_id}
+        shared |= {"held_version": None, "held_view": None, "revoked_at": None}
+        shared |= {"sent_batch": batch, "sent_at": now, "hold_until": hold_until}
+        await insert_rows(session, table_of(DeviceHolding), new_rows, shared=shared)
     if sent_rows:  # held before (so the device presented a cursor): what it received is folded in, then the send
         assert cursor is not None
         dh = table_of(DeviceHolding)
@@ -235,9 +233,9 @@ async def record(
                 sent_version=bindparam("sent_version"),
                 sent_view=bindparam("sent_view"),
                 sent_op=bindparam("sent_op"),
-                sent_batch=bindparam("sent_batch"),
-                sent_at=bindparam("sent_at"),
-                hold_until=bindparam("hold_until"),
+                sent_batch=batch,
+                sent_at=now,
+                hold_until=hold_until,
                 household_id=bindparam("household_id"),
             ),
             sent_rows,
