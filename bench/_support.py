@@ -100,6 +100,27 @@ async def pg_backend_pids(admin_url: str, database: str) -> list[int]:
     return [r["pid"] for r in rows]
 
 
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()
+
+
+async def pg_cluster_cpu_seconds(admin_url: str) -> float:
+    """CPU seconds (user + system) the whole PostgreSQL server used so far: the postmaster, its live children
+    (backends, autovacuum, writers) and the children it has reaped (a backend whose connection closed: a pool's
+    overflow connections come and go under load, taking their CPU with them from any list of backends read
+    before or after). The server runs on this host."""
+    async with _admin_connection(admin_url) as conn:
+        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+    return _tree_cpu_with_reaped(int(_stat_fields(backend)[1]))  # the field after the state: the parent's pid
+
+
+def _tree_cpu_with_reaped(pid: int) -> float:
+    fields = _stat_fields(pid)
+    own = sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
+    return own + cpu_seconds([c for c in tree_pids(pid) if c != pid])
+
+
 def self_rss_mib() -> float:
     """Resident memory of this process, MiB."""
     with open("/proc/self/statm") as fh:

@@ -14,10 +14,11 @@ workers, each on a database of its own on the same server. Both get the same pho
    (Kinto: ``GET …/records?_since=<etag>``; Ongi: ``GET /v1/sync/pull?cursor=…``). Records pushed per second,
    pull p50/p99, errors, timeouts (a request over 10 s). Every Ongi phone is on the same visit team (one shared
    scope, the case the issue is about); before the clock each phone makes its first sync (timed, reported).
-   Beside the rates, the CPU seconds the loop cost each server (its processes, and the backends of its
-   database) and the phones (this process), and records pushed per server CPU second: on two shared cores
-   the phones take about a core themselves, so the wall-clock rate is bound by the machine, while the rate
-   per server CPU second is what a server with a machine of its own would reach.
+   Beside the rates, the CPU seconds the loop cost each server (its processes, and the PostgreSQL server's,
+   counting the backends that closed during the loop) and the phones (this process), and records pushed per
+   server CPU second: on two shared cores the phones take about a core themselves, so the wall-clock rate is
+   bound by the machine, while the rate per server CPU second is what a server with a machine of its own would
+   reach.
 
 Ongi on SQLite is reported beside (``--sqlite``, one uvicorn worker: SQLite has one writer). The loops are
 bounded by the clock; every server listens on 127.0.0.1 and is stopped at the end.
@@ -41,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from bench._support import cpu_seconds, free_port, pg_admin, pg_backend_pids, tree_pids
+from bench._support import cpu_seconds, free_port, pg_admin, pg_cluster_cpu_seconds, tree_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 KINTO_VERSION = "26.5.0"
@@ -337,9 +338,9 @@ async def load(
     phones: list[Any], seconds: float, server: subprocess.Popen[Any], pg: str | None, database: str | None
 ) -> dict[str, Any]:
     """The phones' loop for ``seconds``; besides the rates, the CPU seconds it cost the server (its processes and,
-    on PostgreSQL, the backends of its database) and the phones (this process): on two shared cores the phones
-    take a core of their own, so records per server CPU second is the rate a machine of the server's own would
-    see."""
+    on PostgreSQL, the PostgreSQL server's, :func:`bench._support.pg_cluster_cpu_seconds`) and the phones (this
+    process): on two shared cores the phones take a core of their own, so records per server CPU second is the
+    rate a machine of the server's own would see."""
     pulls: list[float] = []
     pushed = errors = timeouts = 0
     deadline = time.perf_counter() + seconds
@@ -363,18 +364,14 @@ async def load(
                 errors += 1
                 await asyncio.sleep(0.05)
 
-    backends = await pg_backend_pids(pg, database) if pg and database else []
-    app_before, db_before, phones_before = (
-        cpu_seconds(tree_pids(server.pid)),
-        cpu_seconds(backends),
-        time.process_time(),
-    )
+    async def db_cpu_now() -> float:
+        return await pg_cluster_cpu_seconds(pg) if pg and database else 0.0
+
+    app_before, db_before, phones_before = cpu_seconds(tree_pids(server.pid)), await db_cpu_now(), time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(run(p) for p in phones))
     took = time.perf_counter() - t0
-    # a backend that connected during the loop used all its CPU during it
-    later = await pg_backend_pids(pg, database) if pg and database else []
-    db_cpu = cpu_seconds(backends) - db_before + cpu_seconds([p for p in later if p not in backends])
+    db_cpu = await db_cpu_now() - db_before
     app_cpu = cpu_seconds(tree_pids(server.pid)) - app_before
     server_cpu = app_cpu + db_cpu
     return {
@@ -525,7 +522,7 @@ ROWS = [
     ("pushed_per_s", "{phones} phones for {seconds:.0f} s: records pushed/s", "{:.0f}", "ge"),
     ("server_cpu_s", "{phones} phones: server CPU (app and database processes): s", "{:.1f}", "info"),
     ("app_cpu_s", "{phones} phones: of which the app's processes: s", "{:.1f}", "info"),
-    ("db_cpu_s", "{phones} phones: of which the database's backends: s", "{:.1f}", "info"),
+    ("db_cpu_s", "{phones} phones: of which the PostgreSQL server: s", "{:.1f}", "info"),
     ("pushed_per_cpu_s", "{phones} phones: records pushed per server CPU second", "{:.0f}", "ge"),
     ("phones_cpu_s", "{phones} phones: the phones' own CPU (this process): s", "{:.1f}", "info"),
     ("pull_p50_ms", "{phones} phones: pull p50 ms", "{:.0f}", "le"),
