@@ -110,9 +110,9 @@ async def pg_cluster_cpu_seconds(admin_url: str) -> float:
     (backends, autovacuum, writers) and the children it has reaped (a backend whose connection closed: a pool's
     overflow connections come and go under load, taking their CPU with them from any list of backends read
     before or after). The server runs on this host."""
-    async with _admin_connection(admin_url) as conn:
-        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
-    return _tree_cpu_with_reaped(int(_stat_fields(backend)[1]))  # the field after the state: the parent's pid
+    async with _admin_connection(admin_url) as conn:  # read while the backend lives
+        postmaster = int(_stat_fields(int(await conn.fetchval("SELECT pg_backend_pid()")))[1])  # its parent's pid
+    return _tree_cpu_with_reaped(postmaster)
 
 
 def _tree_cpu_with_reaped(pid: int) -> float:
