@@ -53,6 +53,8 @@ def encode(
         bind = column.type._cached_bind_processor(dialect)
         if shared is not None and name in shared:
             value = shared[name]
+            if value is None and column.server_default is None:
+                continue  # NULL in every row: left out, as the database fills it in (a column fewer to send)
             names.append(name)
             columns.append([bind(value) if bind is not None and value is not None else value] * len(rows))
             continue
@@ -64,6 +66,8 @@ def encode(
                 continue  # no row names it and it has no Python default: the database's default
             for i in missing:
                 values[i] = default() if default is not None else None
+        if column.server_default is None and not any(v is not None for v in values):
+            continue  # NULL in every row: left out
         if bind is not None:  # once per distinct object: the rows of a batch share their times and JSON documents
             values = _bound(bind, values)
         names.append(name)
