@@ -74,16 +74,18 @@ def enum_type(enum: type[Any], length: int = 32) -> sa.Enum:
     )
 
 
-def among(dialect_name: str, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+def among(dialect_name: str, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN values``. On PostgreSQL one array parameter of the column's type, ``column = ANY($1)``: the same
     prepared statement whatever the number of values, planned once (not an IN list of a thousand parameters
     rendered, prepared and planned anew for each length)."""
     if dialect_name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
+        clause: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    else:
+        clause = column.in_(values)
+    return clause
 
 
-async def core_rows(session: AsyncSession, stmt: Any) -> Sequence[sa.Row[Any]]:
+async def core_rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:
     """The rows of a select of columns (not of entities), run on the session's connection in its transaction,
     past the ORM: no row goes through the ORM's loading, for reads of many rows (a pull's scope, holdings and
     page). Nothing pending is flushed first: for reads that follow no change made through the session."""
