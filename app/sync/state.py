@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -101,9 +101,10 @@ async def confirm_batch(session: AsyncSession, device_id: uuid.UUID, batch: int,
     the next send of the same record folds it into what is held (:func:`app.sync.holdings.folded`). So confirming
     costs no write per record received (a first sync's page, a record sent to every phone of a team)."""
     dh = DeviceHolding
-    await session.execute(
-        delete(dh).where(col(dh.device_id) == device_id, col(dh.sent_op) == "delete", col(dh.sent_batch) <= batch)
-    )
+    # 'delete' written into the statement, not bound: a generic plan (PostgreSQL's, once a prepared statement has
+    # run five times) can then still use the partial index of the deletes, rather than every holding of the device
+    deletes = col(dh.sent_op) == literal_column("'delete'")
+    await session.execute(delete(dh).where(col(dh.device_id) == device_id, deletes, col(dh.sent_batch) <= batch))
     if not lost:
         return
     c = confirmed_rows(device_id, batch)
