@@ -18,13 +18,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Uuid, bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.core.db import UTCDateTime, utcnow
+from app.core.db import utcnow
 from app.core.uow import ChangeNote, Mark, journal_of, register_hook
 from app.events.models import OutboxEvent
 from app.sync.models import ChangeCounter, ChangeLog
@@ -93,48 +92,6 @@ async def _reserve(session: AsyncSession, count: int) -> int:
     return int(result.scalar_one()) - count + 1
 
 
-#: PostgreSQL: take the counter and write the numbered notes in one statement, so that the counter's row lock (held
-#: until commit, and every writer waits for it) is held for this statement and the commit only, not for a round
-#: trip more (on a busy event loop each await of the holder waits its turn, and every other writer with it).
-_NUMBERED_NOTES = text(
-    """
-    WITH counter AS (
-        UPDATE change_counter SET value = value + :count WHERE id = 1 RETURNING value - :count AS base
-    )
-    INSERT INTO change_log (seq, entity, entity_id, version, op, household_id, visit_id, case_id, at)
-    SELECT counter.base + note.ord, note.entity, note.entity_id, note.version, note.op, note.household_id,
-           note.visit_id, note.case_id, :at
-    FROM counter, unnest(:entities, :entity_ids, :versions, :ops, :household_ids, :visit_ids, :case_ids)
-        WITH ORDINALITY AS note(entity, entity_id, version, op, household_id, visit_id, case_id, ord)
-    """
-).bindparams(
-    bindparam("count", type_=BigInteger),
-    bindparam("at", type_=UTCDateTime),
-    bindparam("entities", type_=ARRAY(String)),
-    bindparam("entity_ids", type_=ARRAY(Uuid)),
-    bindparam("versions", type_=ARRAY(Integer)),
-    bindparam("ops", type_=ARRAY(String)),
-    bindparam("household_ids", type_=ARRAY(Uuid)),
-    bindparam("visit_ids", type_=ARRAY(Uuid)),
-    bindparam("case_ids", type_=ARRAY(Uuid)),
-)
-
-
-def _note_arrays(notes: list[ChangeNote], at: datetime) -> dict[str, Any]:
-    """The notes as :data:`_NUMBERED_NOTES`'s parameters: one array per column, in order."""
-    return {
-        "count": len(notes),
-        "at": at,
-        "entities": [n["entity"] for n in notes],
-        "entity_ids": [n["entity_id"] for n in notes],
-        "versions": [n["version"] for n in notes],
-        "ops": [n["op"] for n in notes],
-        "household_ids": [n["household_id"] for n in notes],
-        "visit_ids": [n["visit_id"] for n in notes],
-        "case_ids": [n["case_id"] for n in notes],
-    }
-
-
 async def write_numbered(
     session: AsyncSession,
     notes: Iterable[ChangeNote],
@@ -149,9 +106,6 @@ async def write_numbered(
     count = len(notes) + len(events)
     if not count:
         return 0
-    if notes and not events and chunk is None and session.get_bind().dialect.name == "postgresql":
-        await session.execute(_NUMBERED_NOTES, _note_arrays(notes, at or utcnow()))
-        return count
     first = await _reserve(session, count)
     at = at or utcnow()
     step = chunk or count
