@@ -62,8 +62,11 @@ async def pull(
     body = await pull_service.pull(state, session, principal, cursor, limit)
     # Built by the sync service in the documented shape; serialized directly (a first sync carries
     # hundreds of records, and validating them again would double the cost of the pull), by orjson (a thirtieth
-    # of json.dumps's time for a page of notes); times still by json_default (UTC with Z, as REST writes them).
-    content = orjson.dumps(body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    # of json.dumps's time for a page of notes); times still by json_default (UTC with Z, as REST writes them), and
+    # keys that are not strings written as strings, as json.dumps did.
+    content = orjson.dumps(
+        body, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    )
     return Response(content=content, media_type="application/json")
 
 
