@@ -88,14 +88,18 @@ async def flush_batch(session: AsyncSession) -> None:
         await insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
 
 
-async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def _write(session: AsyncSession, rows: list[dict[str, Any]], shared: dict[str, Any] | None = None) -> None:
+    """``rows`` into the transaction, the push's batch or the deferred list; ``shared``: the values every row has,
+    given once to a write at once, merged into each row that waits."""
     journal = journal_of(session)
+    if is_writing(session) and journal.audit_batch is None:
+        await insert_rows(session, AuditEvent.__table__, rows, shared=shared)  # type: ignore[attr-defined]
+        return
+    full = [{**shared, **row} for row in rows] if shared else rows
     if journal.audit_batch is not None:
-        journal.audit_batch.extend(rows)  # written at once by flush_batch (a sync push)
-    elif is_writing(session):
-        await insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
+        journal.audit_batch.extend(full)  # written at once by flush_batch (a sync push)
     else:
-        journal.audit_deferred.extend(rows)
+        journal.audit_deferred.extend(full)
 
 
 async def record(
@@ -172,13 +176,8 @@ async def record_each(
         details=details,
         device_skew_ms=None,
     )
-    del common["id"], common["entity"], common["entity_id"], common["household_id"]
     own = [{"id": uuid.uuid4(), "entity": entity, "entity_id": eid, "household_id": hid} for entity, eid, hid in items]
-    journal = journal_of(session)
-    if journal.audit_batch is None and is_writing(session):  # a pull: written at once, what the rows share once
-        await insert_rows(session, AuditEvent.__table__, own, shared=common)  # type: ignore[attr-defined]
-    else:
-        await _write(session, [{**common, **row} for row in own])
+    await _write(session, own, shared={k: v for k, v in common.items() if k not in own[0]})
 
 
 async def flush_deferred(session: AsyncSession) -> None:

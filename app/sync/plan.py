@@ -124,11 +124,14 @@ async def plan_content(
     now: datetime,
     today: date,
     limit: int,
+    *,
+    more_in_log: bool,
 ) -> Plan | None:
     """A pull after changes of records inside the scope only (entities declared ``content``; the device up to date
     otherwise): read the device's holdings of the changed records and of the visits, cases and households
     they belong to (indexed lookups), keep the changes those concern, and look at just those records.
-    ``changes`` are those numbered up to ``seq`` (all of them, or a slice: :func:`app.sync.sift.changes_since`).
+    ``changes`` are those numbered up to ``seq`` (all of them, or a slice: :func:`app.sync.sift.changes_since`;
+    ``more_in_log``: the log goes on after the slice, so the device is told there is more either way).
     ``None`` when no change concerns the device."""
     keys: set[Key] = set()
     homes: set[uuid.UUID] = set()
@@ -196,7 +199,7 @@ async def plan_content(
         page=page,
         upserts=set(upserts),
         deleted=await tombstoned(session, [key for key in gone if order[key] <= end], models),
-        has_more=cut,
+        has_more=cut or more_in_log,
         base=await base_sum(session, device_id, st, cursor.batch),
         seq=end,
         day=today.isoformat(),

@@ -84,10 +84,10 @@ async def pull(
         assert st is not None
         content = content_kinds()[0]
         if all(row[0] in content for row in changes):
-            plan = await plan_content(session, principal, device_id, cursor, st, end, changes, now, today, limit)
+            plan = await plan_content(
+                session, principal, device_id, cursor, st, end, changes, now, today, limit, more_in_log=end < seq
+            )
             concerned = plan is not None
-            if plan is not None and plan.seq < seq:  # resumed from plan.seq by the next pull, as a content pull
-                plan.has_more = True
         else:
             concerned = await concerns_device(session, principal, device_id, changes)
         if not concerned:  # others' changes only: nothing to send, nothing to write; the cursor moves past them

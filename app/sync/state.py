@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.access.sync import may_sync
-from app.core.db import rowcount, table_of, utcnow
+from app.core.db import dialect_of, rowcount, table_of, utcnow
 from app.core.errors import Problem
 from app.core.principal import Principal
 from app.sync import messages as _messages  # noqa: F401 - registers messages
@@ -82,7 +82,7 @@ async def insert_state(session: AsyncSession, device_id: uuid.UUID, **values: An
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     now = utcnow()
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session)
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     row = {"id": uuid.uuid4(), "version": 1, "created_at": now, "updated_at": now, "device_id": device_id, **values}
     made = await session.execute(
