@@ -150,6 +150,7 @@ http {{
     server {a}:8000 max_fails=1 fail_timeout=3s;
     server {b}:8000 max_fails=1 fail_timeout=3s;
     keepalive 64;
+    keepalive_timeout 4s;  # under uvicorn's 5 s: nginx never reuses a connection the host is closing
   }}
   server {{
     listen 127.0.0.1:{port};
@@ -168,35 +169,38 @@ http {{
 """
 
 
-def start_host(name: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            f"ongi-{name}",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            HOSTS[name],
-            "--port",
-            "8000",
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+def start_host(name: str, env: dict[str, str], root: Path) -> subprocess.Popen[str]:
+    """Host ``name`` in its namespace; its output goes to ``host-NAME.log`` in the run's folder (a pipe nobody
+    reads fills at 64 KiB and stalls the host's workers, which uvicorn's supervisor then kills)."""
+    with (root / f"host-{name}.log").open("a", encoding="utf-8") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                f"ongi-{name}",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                HOSTS[name],
+                "--port",
+                "8000",
+                "--workers",
+                "2",
+                "--no-access-log",
+                "--log-level",
+                "info",  # to the log file: a worker its supervisor found hung and restarted is said at info
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
 
 def kill_host(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
@@ -215,6 +219,7 @@ class Phone(OngiPhone):
         super().__init__(*a, **kw)
         self.sent: list[str] = []  # note ids this phone's pushes created (each once)
         self.errors = 0
+        self.check_errors = 0  # the final full pulls' failed requests, retried
         self.pull_ms: list[float] = []
 
     async def push_retrying(self, k: int, deadline: float) -> None:
@@ -268,8 +273,13 @@ class Phone(OngiPhone):
             params: dict[str, Any] = {"limit": 1000}
             if cursor:
                 params["cursor"] = cursor
-            r = await self.http.get("/v1/sync/pull", params=params, headers=self.headers)
-            r.raise_for_status()
+            try:
+                r = await self.http.get("/v1/sync/pull", params=params, headers=self.headers)
+                r.raise_for_status()
+            except httpx.HTTPError:  # retried, as the phones do; counted apart from the loop's errors
+                self.check_errors += 1
+                await asyncio.sleep(0.2)
+                continue
             body = r.json()
             for c in body["changes"]:
                 if c["entity"] == "note":
@@ -304,7 +314,7 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         await run_checked([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT)
         users, visit_id = await ongi_seed_people({k: v for k, v in env.items() if k.startswith("ONGI_")}, args.phones)
         for name in HOSTS:
-            hosts[name] = start_host(name, env)
+            hosts[name] = start_host(name, env, root)
         conf = root / "nginx.conf"
         conf.write_text(NGINX_CONF.format(root=root, a=HOSTS["a"], b=HOSTS["b"], port=nginx_port), encoding="utf-8")
         nginx = spawn(["nginx", "-c", str(conf), "-g", "daemon off;"])
@@ -327,7 +337,7 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 await asyncio.to_thread(kill_host, hosts["a"])  # waits for the group to go: the phones go on
                 events.append(f"{time.perf_counter() - start:.1f} s: host a killed (SIGKILL)")
                 await asyncio.sleep(args.down)
-                hosts["a"] = start_host("a", env)
+                hosts["a"] = start_host("a", env, root)
                 await asyncio.to_thread(wait_up, f"http://{HOSTS['a']}:8000/healthz", hosts["a"], "host a")
                 events.append(f"{time.perf_counter() - start:.1f} s: host a back")
 
@@ -367,6 +377,10 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "phones_missing_changes": sum(1 for m in missing if m),
             "pushed_per_s": len(pushed) / took,
             "errors_retried": sum(p.errors for p in phones),
+            "final_check_errors_retried": sum(p.check_errors for p in phones),
+            "host_workers_restarted": sum(
+                (root / f"host-{n}.log").read_text(encoding="utf-8").count("] died") for n in HOSTS
+            ),
             "pull_p50_ms": pct(pull_ms, 0.5),
             "pull_p99_ms": pct(pull_ms, 0.99),
         }
