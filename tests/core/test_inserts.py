@@ -30,7 +30,8 @@ def test_postgresql_makes_the_ids_a_bulk_insert_leaves_out_and_sqlite_gets_them_
 
     names, records = encode(sqlite.dialect(), table, _rows(3))
     ids = [record[names.index("id")] for record in records]
-    assert len(set(ids)) == 3 and all(ids)  # no default in SQLite's table: made here, one each
+    assert len(set(ids)) == 3  # no default in SQLite's table: made here, one each
+    assert all(ids)
 
     given = uuid.uuid4()
     names, records = encode(postgresql.asyncpg.dialect(), table, [{**_rows(1)[0], "id": given}])
@@ -77,6 +78,9 @@ async def test_the_rows_a_first_sync_copies_have_ids_of_their_own(
         )
         everyone = await s.scalar(select(func.count()).select_from(AuditEvent))
         distinct = await s.scalar(select(func.count(func.distinct(AuditEvent.id))))
-    assert len(held) >= 47 and len(set(held)) == len(held) and all(held)  # the notes, the visit, the household
-    assert len(audited) == 45 and len(set(audited)) == 45
+    assert len(held) >= 47  # the notes, the visit, the household
+    assert len(set(held)) == len(held)
+    assert all(held)
+    assert len(audited) == 45
+    assert len(set(audited)) == 45
     assert everyone == distinct
