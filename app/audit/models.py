@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field
 
-from app.core.db import BaseTable, JSONType, UTCDateTime, database_id, utcnow
+from app.core.db import BaseTable, JSONType, UTCDateTime, utcnow
 
 
 class AuditEvent(BaseTable, table=True):
@@ -19,7 +19,6 @@ class AuditEvent(BaseTable, table=True):
         Index("ix_audit_event_household_at", "household_id", "at"),
     )
 
-    id: uuid.UUID = database_id()
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor_id: uuid.UUID | None = Field(default=None)
     actor_role: str | None = Field(default=None, max_length=16)

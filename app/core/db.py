@@ -103,18 +103,6 @@ def dialect_of(session: AsyncSession) -> str:
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-#: ``Column.info`` key: the dialect whose database fills the column in when a bulk insert leaves it out (a default
-#: a migration set there), so that :func:`app.core.inserts.insert_rows` need not make its values in Python.
-FILLED_BY = "filled_by"
-
-
-def database_id() -> Any:
-    """The ``id`` field of a table written by the thousand (the audit trail, a device's holdings): on PostgreSQL the
-    database makes the ids of the rows :func:`app.core.inserts.insert_rows` copies without one (``gen_random_uuid()``,
-    migration 0009s); everywhere else, as for every table, ``uuid4`` in Python."""
-    return Field(default_factory=uuid.uuid4, primary_key=True, sa_column_kwargs={"info": {FILLED_BY: "postgresql"}})
-
-
 class BaseTable(SQLModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     version: int = Field(default=1, nullable=False)

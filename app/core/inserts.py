@@ -2,8 +2,7 @@
 a crisis list of 200,000 rows at ≥ 2,000 rows/s on PostgreSQL; the audit rows of a sync pull, one per record sent).
 
 :func:`insert_rows` takes rows as dicts of column values (a column no row names takes its Python default, or
-the database's when it has none or when the column says the database fills it in, ``app.core.db.FILLED_BY``) and
-binds them column by column, as SQLAlchemy binds them (type decorators,
+the database's when it has none) and binds them column by column, as SQLAlchemy binds them (type decorators,
 enums, JSON, UUIDs), but once per column instead of once per row and column through the statement compiler:
 
 * PostgreSQL: ``COPY … FROM STDIN (FORMAT binary)`` through asyncpg, on the session's own connection (from
@@ -22,8 +21,6 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.core.db import FILLED_BY
 
 #: Rows per multi-row INSERT statement (bounded parameters: SQLite allows 32,766 per statement).
 INSERT_CHUNK = 1000
@@ -65,8 +62,8 @@ def encode(
         values = [row.get(name, _MISSING) for row in rows]
         missing = [i for i, v in enumerate(values) if v is _MISSING]
         if missing:
-            if len(missing) == len(values) and (default is None or column.info.get(FILLED_BY) == dialect.name):
-                continue  # no row names it, and it has no Python default or the database fills it in
+            if default is None and len(missing) == len(values):
+                continue  # no row names it and it has no Python default: the database's default
             for i in missing:
                 values[i] = default() if default is not None else None
         if column.server_default is None and not any(v is not None for v in values):

@@ -38,7 +38,8 @@ def _row(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
-    return {  # no id: PostgreSQL makes those of the rows copied, Python the others (app.core.db.database_id)
+    return {
+        "id": uuid.uuid4(),
         "version": 1,
         "created_at": now,
         "updated_at": now,
@@ -175,7 +176,7 @@ async def record_each(
         details=details,
         device_skew_ms=None,
     )
-    own = [{"entity": entity, "entity_id": eid, "household_id": hid} for entity, eid, hid in items]
+    own = [{"id": uuid.uuid4(), "entity": entity, "entity_id": eid, "household_id": hid} for entity, eid, hid in items]
     await _write(session, own, shared={k: v for k, v in common.items() if k not in own[0]})
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.core.db import BaseTable, JSONType, UTCDateTime, database_id, utcnow
+from app.core.db import BaseTable, JSONType, UTCDateTime, utcnow
 
 
 class ChangeCounter(SQLModel, table=True):
@@ -78,7 +78,6 @@ class DeviceHolding(BaseTable, table=True):
         Index("ix_device_holding_device_household", "device_id", "household_id", "entity"),
     )
 
-    id: uuid.UUID = database_id()
     device_id: uuid.UUID = Field(foreign_key="device.id")
     entity: str = Field(max_length=32)
     entity_id: uuid.UUID

@@ -175,8 +175,9 @@ async def record(
                 }
             )
         else:
-            new_rows.append(  # no id: made by PostgreSQL (a COPY) or by insert_rows (app.core.db.database_id)
+            new_rows.append(
                 {
+                    "id": uuid.uuid4(),
                     "entity": entity,
                     "entity_id": eid,
                     "sent_version": version,
