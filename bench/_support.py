@@ -93,13 +93,6 @@ def tree_pids(pid: int) -> list[int]:
         return [pid]
 
 
-async def pg_backend_pids(admin_url: str, database: str) -> list[int]:
-    """The PostgreSQL backends connected to ``database`` now (the server runs on this host)."""
-    async with _admin_connection(admin_url) as conn:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
-    return [r["pid"] for r in rows]
-
-
 def _stat_fields(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as fh:
         return fh.read().rsplit(")", 1)[1].split()

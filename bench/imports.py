@@ -7,7 +7,9 @@
 
 Each size is imported ``--runs`` times (a new list each time; default 1), and the median rows/s printed.
 Besides the wall clock, each run names the CPU seconds it cost: this process (``py``, threads included) and,
-on PostgreSQL, the server's backends of the scratch database (``pg``); ``cpu rows/s`` is rows per CPU second
+on PostgreSQL, the whole PostgreSQL server (``pg``: its postmaster, live children and the children it reaped,
+``bench._support.pg_cluster_cpu_seconds``; a list of backends taken before and after misses those that closed
+meanwhile); ``cpu rows/s`` is rows per CPU second
 of both, the rate an otherwise idle machine would see (a loaded machine slows the wall clock, not that).
 
 Two runs per size: a first import (every row a new household) and the same list again (every row
@@ -56,9 +58,8 @@ from app.migrate import upgrade
 from bench._support import (
     IMPORT_CLIENT_SECRET,
     StatementTimer,
-    cpu_seconds,
     pg_admin,
-    pg_backend_pids,
+    pg_cluster_cpu_seconds,
     seed_import_client,
 )
 
@@ -247,8 +248,8 @@ async def run(
                         write_csv(path, n, tag)
                     for label in ("first import",) if first_only else ("first import", "same list again"):
                         prof = cProfile.Profile() if profile else None
-                        pids = await pg_backend_pids(postgres, db_name) if postgres and db_name else []
-                        pg_before = cpu_seconds(pids)
+                        on_pg = bool(postgres and db_name)
+                        pg_before = await pg_cluster_cpu_seconds(postgres) if on_pg else 0.0
                         cpu_before = time.process_time()
                         started = time.perf_counter()
                         if prof:
@@ -261,9 +262,7 @@ async def run(
                             prof.disable()
                         elapsed = time.perf_counter() - started
                         py_cpu = time.process_time() - cpu_before
-                        if postgres and db_name:
-                            pids = sorted(set(pids) | set(await pg_backend_pids(postgres, db_name)))
-                        pg_cpu = cpu_seconds(pids) - pg_before
+                        pg_cpu = (await pg_cluster_cpu_seconds(postgres) - pg_before) if on_pg else 0.0
                         rates.setdefault(label, []).append(n / elapsed)
                         rates.setdefault(label + " cpu", []).append(n / max(py_cpu + pg_cpu, 1e-6))
                         print(
