@@ -206,6 +206,16 @@ async def bearer(client: Any, username: str, password: str = PASSWORD, **form: s
 # --- a server as in production ----------------------------------------------------------------------------------
 
 
+#: Password hashing made cheap for benchmarks that log many phones in (the defaults take most of a second each).
+QUICK_ARGON2 = {"ONGI_ARGON2_TIME_COST": "1", "ONGI_ARGON2_MEMORY_COST_KIB": "64", "ONGI_ARGON2_PARALLELISM": "1"}
+
+
+def uvicorn_command(host: str, port: int, *, workers: int = 1, log_level: str = "warning") -> list[str]:
+    """The command line of one benchmarked API server (``create_app`` under uvicorn, no access log)."""
+    return [PY, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--no-access-log", "--log-level", log_level]  # fmt: skip
+
+
 def bench_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a benchmarked server: this one, plus a data directory, no demo, warnings only."""
     env = {
@@ -249,8 +259,7 @@ def serve(
 ) -> Iterator[tuple[str, subprocess.Popen[Any]]]:
     """uvicorn with ``create_app`` on a free loopback port; yields (base URL, process) once it is healthy."""
     port = free_port()
-    cmd = [PY, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning", *(extra_args or [])]  # fmt: skip
+    cmd = [*uvicorn_command("127.0.0.1", port, workers=workers), *(extra_args or [])]
     server = subprocess.Popen(cmd, env=env, cwd=ROOT, **popen)
     try:
         base = f"http://127.0.0.1:{port}"

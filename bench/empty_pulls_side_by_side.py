@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -22,30 +21,24 @@ from typing import Any
 
 import httpx
 
-from bench._support import free_port, pg_admin
+from bench._support import QUICK_ARGON2, bench_env, free_port, pg_admin, uvicorn_command
 from bench.kinto_side_by_side import OngiPhone, ongi_seed_people, run_checked, spawn, wait_up, with_database
 
 
 async def start(tree: Path, pg: str) -> dict[str, Any]:
     name = f"ongi_bench_{uuid.uuid4().hex[:8]}"
     await pg_admin(pg, f'CREATE DATABASE "{name}"')
-    env = {
-        "ONGI_DATA_DIR": tempfile.mkdtemp(prefix="ongi-bench-"),
-        "ONGI_DEMO": "0",
-        "ONGI_LOG_LEVEL": "WARNING",
-        "ONGI_ENV": "development",
-        "ONGI_ARGON2_TIME_COST": "1",
-        "ONGI_ARGON2_MEMORY_COST_KIB": "64",
-        "ONGI_ARGON2_PARALLELISM": "1",
-        "PYTHONPATH": str(tree),
-        "ONGI_DATABASE_URL": with_database(pg, name, "postgresql+asyncpg"),
-    }
-    full = {**os.environ, **env}
-    await run_checked([sys.executable, "-m", "app", "migrate"], env=full, cwd=tree)
-    users, visit = await ongi_seed_people(env, 1)  # through this checkout's factories: the schema is the same
+    data = Path(tempfile.mkdtemp(prefix="ongi-bench-"))
+    env = bench_env(
+        data,
+        PYTHONPATH=str(tree),
+        ONGI_DATABASE_URL=with_database(pg, name, "postgresql+asyncpg"),
+        **QUICK_ARGON2,
+    )
+    await run_checked([sys.executable, "-m", "app", "migrate"], env=env, cwd=tree)
+    users, visit = await ongi_seed_people(env, 1)  # through this benchmark's own factories (the schemas agree)
     port = free_port()
-    command = ["uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
-    proc = spawn([sys.executable, "-m", *command, "--no-access-log", "--log-level", "warning"], env=full, cwd=tree)
+    proc = spawn(uvicorn_command("127.0.0.1", port), log=data / "uvicorn.log", env=env, cwd=tree)
     await asyncio.to_thread(wait_up, f"http://127.0.0.1:{port}/healthz", proc, str(tree))
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
     phone = OngiPhone(http, users[0], visit)

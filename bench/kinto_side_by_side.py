@@ -36,13 +36,22 @@ import sys
 import tempfile
 import time
 import uuid
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench._support import cpu_seconds, free_port, pg_admin, pg_cluster_cpu_seconds, tree_pids
+from bench._support import (
+    QUICK_ARGON2,
+    cpu_seconds,
+    free_port,
+    pg_admin,
+    pg_cluster_cpu_seconds,
+    tree_pids,
+    uvicorn_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KINTO_VERSION = "26.5.0"
@@ -76,16 +85,25 @@ async def run_checked(cmd: list[str], *, env: dict[str, str] | None = None, cwd:
         raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
 
 
-def spawn(cmd: list[str], **popen: Any) -> subprocess.Popen[str]:
+#: Where each process :func:`spawn` started writes its output.
+_LOGS: weakref.WeakKeyDictionary[subprocess.Popen[str], Path] = weakref.WeakKeyDictionary()
+
+
+def spawn(cmd: list[str], *, log: Path, **popen: Any) -> subprocess.Popen[str]:
     """Start a server process and return at once (``Popen`` only forks and execs). Nothing here waits on it from
-    async code: :func:`wait_up` polls it, and :func:`stop` ends it, from a thread."""
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen)
+    async code: :func:`wait_up` polls it, and :func:`stop` ends it, from a thread. Its output (stdout and stderr)
+    is appended to ``log``: a pipe nobody reads fills at 64 KiB and stalls the server that writes to it."""
+    with log.open("a", encoding="utf-8") as out:  # the child keeps a descriptor of its own
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, **popen)
+    _LOGS[proc] = log
+    return proc
 
 
-def wait_up(url: str, proc: subprocess.Popen[Any], what: str) -> None:
+def wait_up(url: str, proc: subprocess.Popen[str], what: str) -> None:
     for _ in range(600):
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.stderr.read() if proc.stderr else ''}")
+            log = _LOGS.get(proc)
+            raise RuntimeError(f"{what} exited: {log.read_text(encoding='utf-8')[-4000:] if log else ''}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -415,7 +433,8 @@ async def run_kinto(pg: str, args: argparse.Namespace) -> dict[str, Any]:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
-            ]
+            ],
+            log=tmp / "gunicorn.log",
         )
         base = f"http://127.0.0.1:{port}"
         await asyncio.to_thread(wait_up, base + "/v1/__heartbeat__", proc, "kinto")
@@ -442,9 +461,7 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
         "ONGI_DEMO": "0",
         "ONGI_LOG_LEVEL": "WARNING",
         "ONGI_ENV": "development",
-        "ONGI_ARGON2_TIME_COST": "1",
-        "ONGI_ARGON2_MEMORY_COST_KIB": "64",
-        "ONGI_ARGON2_PARALLELISM": "1",
+        **QUICK_ARGON2,
         "PYTHONPATH": str(ROOT),
     }
     name = None
@@ -466,24 +483,7 @@ async def run_ongi(db: str, pg: str | None, args: argparse.Namespace) -> dict[st
         users, visit_id = await ongi_seed_people(env, args.phones + 1)
         port = free_port()
         proc = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=full_env,
-            cwd=ROOT,
+            uvicorn_command("127.0.0.1", port, workers=workers), log=data / "uvicorn.log", env=full_env, cwd=ROOT
         )
         base = f"http://127.0.0.1:{port}"
         await asyncio.to_thread(wait_up, base + "/healthz", proc, "ongi")

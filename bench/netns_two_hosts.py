@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from bench._support import QUICK_ARGON2, bench_env, uvicorn_command
 from bench.kinto_side_by_side import OngiPhone, free_port, ongi_seed_people, pct, run_checked, spawn, wait_up
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,37 +171,16 @@ http {{
 
 
 def start_host(name: str, env: dict[str, str], root: Path) -> subprocess.Popen[str]:
-    """Host ``name`` in its namespace; its output goes to ``host-NAME.log`` in the run's folder (a pipe nobody
-    reads fills at 64 KiB and stalls the host's workers, which uvicorn's supervisor then kills)."""
-    with (root / f"host-{name}.log").open("a", encoding="utf-8") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                f"ongi-{name}",
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                HOSTS[name],
-                "--port",
-                "8000",
-                "--workers",
-                "2",
-                "--no-access-log",
-                "--log-level",
-                "info",  # to the log file: a worker its supervisor found hung and restarted is said at info
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+    """Host ``name`` in its namespace, its output in ``host-NAME.log`` in the run's folder (uvicorn at ``info``: a
+    worker its supervisor found hung and restarted is said there)."""
+    command = uvicorn_command(HOSTS[name], 8000, workers=2, log_level="info")
+    return spawn(
+        ["ip", "netns", "exec", f"ongi-{name}", *command],
+        log=root / f"host-{name}.log",
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
 
 
 def kill_host(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
@@ -297,19 +277,7 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     hosts: dict[str, subprocess.Popen[str]] = {}
     nginx = None
     data = root / "data"
-    env = {
-        **os.environ,
-        "ONGI_DATA_DIR": str(data),
-        "ONGI_DEMO": "0",
-        "ONGI_LOG_LEVEL": "WARNING",
-        "ONGI_ENV": "development",
-        "ONGI_DATABASE_URL": url,
-        "ONGI_DATABASE_POOL_SIZE": "10",
-        "ONGI_ARGON2_TIME_COST": "1",
-        "ONGI_ARGON2_MEMORY_COST_KIB": "64",
-        "ONGI_ARGON2_PARALLELISM": "1",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bench_env(data, ONGI_DATABASE_URL=url, ONGI_DATABASE_POOL_SIZE="10", **QUICK_ARGON2)
     try:
         await run_checked([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT)
         users, visit_id = await ongi_seed_people({k: v for k, v in env.items() if k.startswith("ONGI_")}, args.phones)
@@ -317,7 +285,7 @@ async def scenario(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             hosts[name] = start_host(name, env, root)
         conf = root / "nginx.conf"
         conf.write_text(NGINX_CONF.format(root=root, a=HOSTS["a"], b=HOSTS["b"], port=nginx_port), encoding="utf-8")
-        nginx = spawn(["nginx", "-c", str(conf), "-g", "daemon off;"])
+        nginx = spawn(["nginx", "-c", str(conf), "-g", "daemon off;"], log=root / "nginx.log")
         base = f"http://127.0.0.1:{nginx_port}"
         for name in HOSTS:
             await asyncio.to_thread(wait_up, f"http://{HOSTS[name]}:8000/healthz", hosts[name], f"host {name}")
